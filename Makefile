@@ -1,0 +1,31 @@
+# The two commands of the course:
+#   make lab    set up .venv if needed and open the course in JupyterLab
+#   make test   set up .venv if needed and run the whole test suite (fast mode)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup lab test bench clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks
+
+test: setup
+	COURSE_LIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
+		tests notebooks exercises
+
+bench: setup
+	$(BIN)/python -m course_lib.bench
+
+clean-venv:
+	rm -rf $(VENV)

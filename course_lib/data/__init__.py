@@ -1,0 +1,20 @@
+"""Data sets of the course: Fashion-MNIST, procedural sprites, 2-D toy densities."""
+from .fashion_mnist import (CLASS_NAMES, ImageData, download_fashion_mnist, dynamic_binarize,
+                            find_full_dataset, load_fashion_mnist, read_idx)
+from .sprites import FACTOR_NAMES, SHAPES, SpritesData, factor_values, make_sprites, render_sprites
+from .toy2d import (ENERGIES, SAMPLERS, checkerboard, eight_gaussians, energy_u1, energy_u2,
+                    energy_u3, energy_u4, pinwheel, rings, sample_toy, spirals, two_moons,
+                    unnormalized_log_density)
+from ..errors import check_choice
+
+
+def load_dataset(name, **kwargs):
+    """Load a data set by name: "fashion_mnist", "sprites", or a 2-D toy
+    ("two_moons", "eight_gaussians", "checkerboard", "rings", "pinwheel", "spirals";
+    pass ``n=``)."""
+    check_choice("name", name, ("fashion_mnist", "sprites", *SAMPLERS))
+    if name == "fashion_mnist":
+        return load_fashion_mnist(**kwargs)
+    if name == "sprites":
+        return make_sprites(**kwargs)
+    return sample_toy(name, **kwargs)

@@ -1,0 +1,178 @@
+"""Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017), read from the standard IDX ``.gz`` files.
+
+Where the full data set is looked for, in order:
+
+1. the folder named by ``$COURSE_LIB_FASHION_MNIST``;
+2. ``/usr/share/datasets/fashion-mnist`` (Debian's package ``dataset-fashion-mnist``);
+3. the user cache ``~/.cache/course_lib/fashion-mnist``, filled by
+   :func:`download_fashion_mnist` (``python -m course_lib.data.fashion_mnist --download``).
+
+If none holds the four files, the compact real subset shipped with the course
+is used (10,000 training and 2,000 test images, 1,000 and 200 per class; see
+``fashion_mnist_subset/README.md``), so the course runs offline.
+"""
+import argparse
+import gzip
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import CourseInputError, DataNotFoundError, check_choice, check_int
+from ..settings import budget
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+SUBSET_DIR = Path(__file__).parent / "fashion_mnist_subset"
+DEFAULT_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+FULL_SIZES = {"train": 60000, "test": 10000}
+
+
+@dataclass
+class ImageData:
+    """Images (N, 1, 28, 28) float32 in [0, 1] and labels (N,) int64, split into train and test."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    source: str
+    class_names: tuple = CLASS_NAMES
+
+    def __repr__(self):
+        return (f"ImageData(train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
+                f"source={self.source!r})")
+
+
+def user_cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "course_lib" / "fashion-mnist"
+
+
+def read_idx(path):
+    """Read a gzipped IDX file (the MNIST format) into a uint8 NumPy array."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataNotFoundError(f"{path} is not an IDX file of unsigned bytes.")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    offset = 4 + 4 * ndim
+    if len(raw) - offset != int(np.prod(shape)):
+        raise DataNotFoundError(f"{path} is truncated: header says {shape}, data has {len(raw) - offset} bytes.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def _has_files(folder):
+    return folder is not None and all((Path(folder) / f).is_file() for f in FILES.values())
+
+
+def find_full_dataset():
+    """The first folder that holds all four files of the full set, or None."""
+    env = os.environ.get("COURSE_LIB_FASHION_MNIST")
+    if env:
+        if not _has_files(env):
+            missing = [f for f in FILES.values() if not (Path(env) / f).is_file()]
+            raise DataNotFoundError(
+                f"COURSE_LIB_FASHION_MNIST={env} but that folder lacks {', '.join(missing)}. "
+                "Point it at a folder with the four Fashion-MNIST .gz files, or unset it.")
+        return Path(env)
+    for folder in (SYSTEM_DIR, user_cache_dir()):
+        if _has_files(folder):
+            return folder
+    return None
+
+
+def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
+    """Load Fashion-MNIST as :class:`ImageData`.
+
+    source: "auto" (the full set if found, else the shipped subset), "full"
+    (error if not found) or "subset".
+    n_train, n_test: keep a random subset of this size (seeded); by default all,
+    or 2,000 / 500 in fast mode.
+    """
+    check_choice("source", source, ("auto", "full", "subset"))
+    folder = find_full_dataset() if source != "subset" else None
+    if source == "full" and folder is None:
+        raise DataNotFoundError(
+            "the full Fashion-MNIST set was not found. Looked in $COURSE_LIB_FASHION_MNIST, "
+            f"{SYSTEM_DIR} and {user_cache_dir()}. Install Debian's package dataset-fashion-mnist, "
+            "or run `python -m course_lib.data.fashion_mnist --download` while online, "
+            "or use source='subset' for the copy shipped with the course.")
+    name = "full" if folder is not None else "subset"
+    folder = folder or SUBSET_DIR
+    arrays = {k: read_idx(Path(folder) / f) for k, f in FILES.items()}
+    n_train = budget(None, 2000) if n_train is None else check_int("n_train", n_train, minimum=1)
+    n_test = budget(None, 500) if n_test is None else check_int("n_test", n_test, minimum=1)
+    rng = np.random.default_rng(seed)
+
+    def split(images, labels, n):
+        if n is not None and n > len(images):
+            raise CourseInputError(f"asked for {n} images but the {name} set has only {len(images)} in this split.")
+        keep = np.sort(rng.choice(len(images), n, replace=False)) if n is not None else slice(None)
+        x = torch.from_numpy(images[keep].astype(np.float32) / 255.0).unsqueeze(1)
+        return x, torch.from_numpy(labels[keep].astype(np.int64))
+
+    x_train, y_train = split(arrays["train_images"], arrays["train_labels"], n_train)
+    x_test, y_test = split(arrays["test_images"], arrays["test_labels"], n_test)
+    return ImageData(x_train, y_train, x_test, y_test, source=f"{name} ({folder})")
+
+
+def dynamic_binarize(x):
+    """Draw binary pixels x_b ~ Bernoulli(x), afresh each call (Salakhutdinov & Murray, 2008).
+    Use as ``fit(..., transform=dynamic_binarize)``."""
+    return torch.bernoulli(x)
+
+
+def download_fashion_mnist(directory=None, base_url=DEFAULT_URL):
+    """Download the four files into ``directory`` (default: the user cache).
+
+    Each file is checked (IDX header and image count) before it is moved into
+    place, so a failed download leaves nothing half-written.  Returns the folder.
+    """
+    directory = Path(directory or user_cache_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    for key, fname in FILES.items():
+        target = directory / fname
+        if target.is_file():
+            continue
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{fname}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(base_url + fname, timeout=60) as response:
+                shutil.copyfileobj(response, out)
+            array = read_idx(tmp)
+            expected = FULL_SIZES[key.split("_")[0]]
+            if len(array) != expected:
+                raise DataNotFoundError(f"{fname} holds {len(array)} items, expected {expected}.")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return directory
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Fashion-MNIST for the course.")
+    parser.add_argument("--download", action="store_true", help="download the full set into the user cache")
+    parser.add_argument("--dir", default=None, help="download into this folder instead")
+    args = parser.parse_args(argv)
+    if args.download:
+        print("saved to", download_fashion_mnist(args.dir))
+    data = load_fashion_mnist(n_train=None, n_test=None)
+    print(data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Schedules for beta or capacity C as functions of the training step.
+
+A schedule is any callable ``step -> float``.  ``fit`` passes the step to the
+loss function, which evaluates its schedules there.
+"""
+from .errors import check_int, check_number
+
+
+def linear_warmup(steps, start=0.0, end=1.0):
+    """value(step) = start + (end - start) * min(step / steps, 1): a KL warm-up
+    (Bowman et al., 2016; Sønderby et al., 2016) or a growing capacity C
+    (Burgess et al., 2018)."""
+    steps = check_int("steps", steps, minimum=1)
+    start, end = check_number("start", start), check_number("end", end)
+
+    def value(step):
+        return start + (end - start) * min(step / steps, 1.0)
+
+    return value
+
+
+def cyclical(period, ratio=0.5, start=0.0, end=1.0):
+    """Cyclical annealing (Fu et al., 2019): in each cycle of ``period`` steps the
+    value rises linearly from ``start`` to ``end`` over the first ``ratio`` of the
+    cycle, then stays at ``end``."""
+    period = check_int("period", period, minimum=1)
+    ratio = check_number("ratio", ratio, minimum=0.0, maximum=1.0, strict_minimum=True)
+    start, end = check_number("start", start), check_number("end", end)
+
+    def value(step):
+        phase = (step % period) / period
+        return start + (end - start) * min(phase / ratio, 1.0)
+
+    return value
+
+
+def evaluate(schedule, step):
+    """A number stays a number; a schedule is called with ``step``."""
+    return schedule(step) if callable(schedule) else schedule

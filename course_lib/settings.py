@@ -1,0 +1,20 @@
+"""Fast mode: small data and short training, for tests and quick previews.
+
+Set the environment variable ``COURSE_LIB_FAST=1`` and every lesson shrinks its
+data and training budgets so that it runs in seconds.  Lessons ask for their
+budgets through :func:`budget`, so the numbers they print always come from the
+run, in either mode.
+"""
+import os
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def fast_mode():
+    """True when ``COURSE_LIB_FAST`` is set to 1/true/yes/on."""
+    return os.environ.get("COURSE_LIB_FAST", "").strip().lower() in _TRUE
+
+
+def budget(full, fast):
+    """Return ``fast`` in fast mode and ``full`` otherwise."""
+    return fast if fast_mode() else full

@@ -1,0 +1,187 @@
+"""The variational autoencoder.
+
+    prior    p(z)     = N(0, I)
+    encoder  q_phi(z|x) = N(mean_phi(x), diag var_phi(x))
+    decoder  p_theta(x|z) = Bernoulli or Gaussian pixels
+
+Training minimises, per batch,
+
+    loss = distortion + beta * |rate - C|
+    distortion = -E_q[log p(x|z)]          (one reparameterized sample)
+    rate       = KL(q(z|x) || p(z))         (closed form)
+
+averaged over the batch.  With C = 0 this is the beta-VAE loss (rate >= 0);
+with beta = 1 and C = 0 it is the negative ELBO.  A target C > 0 is the
+capacity-controlled objective of Burgess et al. (2018).
+"""
+import math
+
+import torch
+from torch import nn
+
+from .distributions import Bernoulli, DiagonalGaussian, Gaussian
+from .errors import check_choice, check_int, check_number, check_tensor
+from .nets import MLP, ConvDecoder, ConvEncoder
+from .objectives import bits_per_dim, importance_weighted_bound
+from .schedules import evaluate
+
+
+class GaussianEncoder(nn.Module):
+    """q(z|x) = N(mean(x), diag exp(log_var(x))).  ``net`` maps x to 2 * latent_dim numbers."""
+
+    def __init__(self, net, latent_dim):
+        super().__init__()
+        self.net, self.latent_dim = net, latent_dim
+
+    def forward(self, x):
+        h = self.net(x.flatten(1) if isinstance(self.net, MLP) else x)
+        mean, log_var = h.chunk(2, dim=-1)
+        return DiagonalGaussian(mean, log_var)
+
+
+class BernoulliDecoder(nn.Module):
+    """p(x|z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z))).  z: (..., d) -> logits (..., C, H, W)."""
+
+    def __init__(self, net, image_shape):
+        super().__init__()
+        self.net, self.image_shape = net, tuple(image_shape)
+
+    def forward(self, z):
+        logits = self.net(z)
+        return Bernoulli(logits.reshape(*z.shape[:-1], *self.image_shape), event_dims=3)
+
+
+class GaussianDecoder(nn.Module):
+    """p(x|z) = prod_j N(x_j; mean_j(z), sigma^2) with one learned log sigma^2."""
+
+    def __init__(self, net, image_shape, log_var=0.0, learn_var=True):
+        super().__init__()
+        self.net, self.image_shape = net, tuple(image_shape)
+        log_var = torch.tensor(float(log_var))
+        if learn_var:
+            self.log_var = nn.Parameter(log_var)
+        else:
+            self.register_buffer("log_var", log_var)
+
+    def forward(self, z):
+        mean = self.net(z).reshape(*z.shape[:-1], *self.image_shape)
+        return Gaussian(mean, self.log_var, event_dims=3)
+
+
+class VAE(nn.Module):
+    """A VAE with a standard-normal prior.  x: (batch, C, H, W); z: (batch, latent_dim)."""
+
+    def __init__(self, encoder, decoder, latent_dim, image_shape):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
+
+    # -- constructors -------------------------------------------------------------
+    @classmethod
+    def mlp(cls, image_shape=(1, 28, 28), latent_dim=16, hidden=(512, 256), likelihood="bernoulli"):
+        """Fully connected encoder and decoder with the given hidden widths."""
+        latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
+        d = math.prod(image_shape)
+        encoder = GaussianEncoder(MLP(d, hidden, 2 * latent_dim), latent_dim)
+        net = MLP(latent_dim, tuple(reversed(hidden)), d)
+        return cls(encoder, cls._decoder(net, image_shape, likelihood), latent_dim, image_shape)
+
+    @classmethod
+    def conv(cls, image_shape=(1, 28, 28), latent_dim=16, likelihood="bernoulli"):
+        """Two-layer convolutional encoder and decoder (side divisible by 4)."""
+        latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
+        encoder = GaussianEncoder(ConvEncoder(image_shape, 2 * latent_dim), latent_dim)
+        net = ConvDecoder(latent_dim, image_shape)
+        return cls(encoder, cls._decoder(net, image_shape, likelihood), latent_dim, image_shape)
+
+    @staticmethod
+    def _decoder(net, image_shape, likelihood):
+        return BernoulliDecoder(net, image_shape) if likelihood == "bernoulli" else GaussianDecoder(net, image_shape)
+
+    # -- the model ------------------------------------------------------------------
+    def prior(self):
+        """p(z) = N(0, I) on the model's device."""
+        return DiagonalGaussian.standard(self.latent_dim, device=self._device())
+
+    def _device(self):
+        return next(self.parameters()).device
+
+    def _check_x(self, x):
+        return check_tensor("x", x, shape=(None, *self.image_shape))
+
+    def loss_terms(self, x, beta=1.0, capacity=0.0):
+        """Batch-averaged terms of the (beta, C) objective.
+
+        Returns a dict of scalars: ``loss`` = distortion + beta * |rate - C|,
+        ``distortion`` = -E_q[log p(x|z)], ``rate`` = KL(q(z|x) || p(z)),
+        ``elbo`` = -(distortion + rate).
+        """
+        self._check_x(x)
+        beta = check_number("beta", beta, minimum=0.0)
+        capacity = check_number("capacity C", capacity, minimum=0.0)
+        q = self.encoder(x)
+        z = q.rsample()
+        log_px_given_z = self.decoder(z).log_prob(x)
+        kl = q.kl_standard_normal()
+        distortion, rate = -log_px_given_z.mean(), kl.mean()
+        return {
+            "loss": distortion + beta * (rate - capacity).abs(),
+            "distortion": distortion,
+            "rate": rate,
+            "elbo": -(distortion + rate),
+        }
+
+    def log_weights(self, x, k):
+        """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for z_i ~ q(z|x).  -> (k, batch)."""
+        self._check_x(x)
+        k = check_int("k", k, minimum=1)
+        q = self.encoder(x)
+        z = q.rsample(k)                                     # (k, batch, d)
+        log_px_given_z = self.decoder(z).log_prob(x)         # (k, batch)
+        return log_px_given_z + self.prior().log_prob(z) - q.log_prob(z)
+
+    @torch.no_grad()
+    def iwae_bound(self, x, k=64):
+        """The importance-weighted lower bound IWAE_k on log p(x).  -> (batch,)."""
+        return importance_weighted_bound(self.log_weights(x, k))
+
+    @torch.no_grad()
+    def nll(self, x, k=64, batch_size=256):
+        """Estimated -log p(x) in nats per example, from IWAE_k (an upper bound on
+        the true NLL in expectation).  Returns (nll_nats, bits_per_dim) as
+        (batch,) tensors."""
+        self._check_x(x)
+        parts = [-self.iwae_bound(x[i:i + batch_size], k) for i in range(0, len(x), batch_size)]
+        nll = torch.cat(parts)
+        return nll, bits_per_dim(nll, math.prod(self.image_shape))
+
+    @torch.no_grad()
+    def sample(self, n):
+        """n images from the model: z ~ p(z), x = E[x|z].  -> (n, C, H, W)."""
+        n = check_int("n", n, minimum=1)
+        z = torch.randn(n, self.latent_dim, device=self._device())
+        return self.decoder(z).mean
+
+    @torch.no_grad()
+    def reconstruct(self, x):
+        """E[x | z = mean of q(z|x)].  -> same shape as x."""
+        self._check_x(x)
+        return self.decoder(self.encoder(x).mean).mean
+
+
+def vae_objective(beta=1.0, capacity=0.0):
+    """A loss function for :func:`course_lib.train.fit`.
+
+    ``beta`` and ``capacity`` are numbers or schedules (``step -> value``, see
+    :mod:`course_lib.schedules`).  Returns ``loss_fn(model, x, step) -> dict``.
+    """
+    for name, value in (("beta", beta), ("capacity C", capacity)):
+        if not callable(value):
+            check_number(name, value, minimum=0.0)
+
+    def loss_fn(model, x, step):
+        return model.loss_terms(x, beta=evaluate(beta, step), capacity=evaluate(capacity, step))
+
+    return loss_fn
