@@ -20,6 +20,7 @@ from .errors import (CourseError, CourseInputError, DataNotFoundError, TrainingD
 from .linear_gaussian import LinearGaussianModel
 from .nets import MLP, ConvDecoder, ConvEncoder, ResidualBlock
 from .objectives import bits_per_dim, elbo, importance_weighted_bound
+from .plots import plot_history, show_images
 from .schedules import cyclical, linear_warmup
 from .settings import budget, fast_mode
 from .train import History, fit, load_checkpoint, save_checkpoint

@@ -100,8 +100,8 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
 
     source: "auto" (the full set if found, else the shipped subset), "full"
     (error if not found) or "subset".
-    n_train, n_test: keep a random subset of this size (seeded); by default all,
-    or 2,000 / 500 in fast mode.
+    n_train, n_test: keep a random subset of this size (seeded), or "all";
+    by default all, or 2,000 / 500 in fast mode.
     """
     check_choice("source", source, ("auto", "full", "subset"))
     folder = find_full_dataset() if source != "subset" else None
@@ -114,8 +114,8 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
     name = "full" if folder is not None else "subset"
     folder = folder or SUBSET_DIR
     arrays = {k: read_idx(Path(folder) / f) for k, f in FILES.items()}
-    n_train = budget(None, 2000) if n_train is None else check_int("n_train", n_train, minimum=1)
-    n_test = budget(None, 500) if n_test is None else check_int("n_test", n_test, minimum=1)
+    n_train = _size("n_train", n_train, budget(None, 2000))
+    n_test = _size("n_test", n_test, budget(None, 500))
     rng = np.random.default_rng(seed)
 
     def split(images, labels, n):
@@ -128,6 +128,14 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
     x_train, y_train = split(arrays["train_images"], arrays["train_labels"], n_train)
     x_test, y_test = split(arrays["test_images"], arrays["test_labels"], n_test)
     return ImageData(x_train, y_train, x_test, y_test, source=f"{name} ({folder})")
+
+
+def _size(name, n, default):
+    if n is None:
+        return default
+    if n == "all":
+        return None
+    return check_int(name, n, minimum=1)
 
 
 def dynamic_binarize(x):
@@ -170,7 +178,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.download:
         print("saved to", download_fashion_mnist(args.dir))
-    data = load_fashion_mnist(n_train=None, n_test=None)
+    data = load_fashion_mnist(n_train="all", n_test="all")
     print(data)
 
 

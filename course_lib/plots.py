@@ -1,0 +1,45 @@
+"""Small plotting helpers shared by the lessons (matplotlib)."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def image_grid(images, ncol=8, pad=1):
+    """Tile images (N, 1, H, W) in [0, 1] into one (rows*H, ncol*W) array."""
+    images = images.detach().float().cpu().clamp(0, 1)
+    n, _, h, w = images.shape
+    nrow = int(np.ceil(n / ncol))
+    grid = np.ones((nrow * (h + pad) - pad, ncol * (w + pad) - pad))
+    for i, img in enumerate(images[:, 0].numpy()):
+        r, c = divmod(i, ncol)
+        grid[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = img
+    return grid
+
+
+def show_images(images, ncol=8, title=None, ax=None):
+    """Show a batch of images (N, 1, H, W) as one grid; returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(ncol * 0.6, int(np.ceil(len(images) / ncol)) * 0.6 + 0.4))
+    ax.imshow(image_grid(images, ncol), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history, terms=("distortion", "rate"), ax=None, title=None):
+    """Plot recorded loss terms against the training step; returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    for name in terms:
+        ax.plot(history.steps, history[name], label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats per example")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def as_numpy(t):
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)

@@ -1,0 +1,33 @@
+"""The benchmark runs and prints its ratio line; device and seeding helpers behave."""
+import re
+
+import torch
+
+from course_lib import bench, get_device, install_friendly_errors, seed_everything
+
+
+def test_bench_prints_images_per_second_and_the_ratio_last(capsys, monkeypatch):
+    monkeypatch.setattr(bench, "load_fashion_mnist",
+                        lambda n_train, n_test: type("D", (), {"x_train": torch.rand(512, 1, 28, 28)}))
+    bench.main(["--steps", "5", "--devices", "cpu"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"cpu: fit [\d,]+ img/s, plain DataLoader loop [\d,]+ img/s, ratio [\d.]+", lines[-2])
+    assert re.fullmatch(r"ratio fit/plain: \d+\.\d\d", lines[-1])
+
+
+def test_device_order_and_override():
+    expected = "cuda" if torch.cuda.is_available() else None
+    if expected:
+        assert get_device().type == "cuda"
+    assert get_device("cpu") == torch.device("cpu")
+
+
+def test_seed_everything_repeats_runs():
+    seed_everything(11)
+    a = torch.randn(5)
+    seed_everything(11)
+    assert torch.equal(a, torch.randn(5))
+
+
+def test_friendly_errors_need_ipython():
+    assert install_friendly_errors() is False      # not inside a notebook here
