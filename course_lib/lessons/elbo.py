@@ -1,0 +1,137 @@
+"""Lesson 1: the ELBO on the exact linear-Gaussian model.
+
+The model has a one-dimensional latent z and two-dimensional x, so the true
+posterior p(z|x) and log p(x) are exact, and q(z|x) = N(m, s^2) can be moved
+by hand.
+"""
+import math
+
+import numpy as np
+import torch
+from matplotlib.ticker import MaxNLocator
+
+from ..linear_gaussian import LinearGaussianModel
+from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
+
+F64 = torch.float64
+
+
+def lesson_model():
+    """The lesson's model and one observed x: z ~ N(0, 1), x | z ~ N(W z + b, 0.3 I_2)."""
+    model = LinearGaussianModel(torch.tensor([[1.5], [-0.8]]), torch.tensor([0.5, 0.0]), 0.3)
+    x = torch.tensor([[2.0, -1.5]], dtype=F64)
+    return model, x
+
+
+def decomposition(model, x, m, log_s):
+    """log p(x), ELBO(q) and KL(q || p(z|x)) for q = N(m, exp(log_s)^2).  -> three floats."""
+    mean = torch.tensor([[m]], dtype=F64)
+    log_var = torch.tensor([[2 * log_s]], dtype=F64)
+    return (model.log_marginal(x).item(), model.elbo(x, mean, log_var).item(),
+            model.kl_to_posterior(x, mean, log_var).item())
+
+
+def elbo_gap_explorer(model=None, x=None):
+    """Sliders for q's mean and log-std; panels: densities, the ELBO landscape, the decomposition."""
+    if model is None:
+        model, x = lesson_model()
+    post_mean, post_cov = model.posterior(x)
+    mu, sd = post_mean.item(), math.sqrt(post_cov.item())
+    log_px = model.log_marginal(x).item()
+    z = np.linspace(mu - 4.5, mu + 4.5, 400)
+
+    # the ELBO over a grid of (m, log s), computed once
+    ms = np.linspace(mu - 3, mu + 3, 121)
+    log_ss = np.linspace(-3, 1, 101)
+    M, LS = np.meshgrid(ms, log_ss)
+    grid = model.elbo(x.expand(M.size, 2), torch.tensor(M.reshape(-1, 1)),
+                      torch.tensor(2 * LS.reshape(-1, 1))).reshape(M.shape).numpy()
+
+    fig, (ax_d, ax_l, ax_b) = new_figure(3, 1, width=4.2, height=3.2)
+    ax_d.plot(z, np.exp(-0.5 * ((z - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), "k", lw=2,
+              label="true posterior p(z|x)")
+    (q_line,) = ax_d.plot([], [], color="C1", lw=2, label="q(z|x)")
+    ax_d.set(xlabel="z", ylabel="density", title="posterior and approximation")
+    ax_d.legend(loc="upper right", fontsize=8)
+
+    ax_l.imshow(np.maximum(grid, np.quantile(grid, 0.05)), origin="lower", aspect="auto", cmap="viridis",
+                extent=(ms[0], ms[-1], log_ss[0], log_ss[-1]))
+    ax_l.plot([mu], [math.log(sd)], "w*", ms=12, label="q = p(z|x)")
+    (q_dot,) = ax_l.plot([], [], "o", color="C1", ms=8, label="current q")
+    ax_l.set(xlabel="mean m of q", ylabel="log std of q", title="ELBO(q): brighter is higher")
+    ax_l.legend(loc="lower right", fontsize=8)
+
+    bars = ax_b.bar(["log p(x)", "ELBO", "KL(q‖p(z|x))"], [log_px, 0, 0], color=["k", "C0", "C3"])
+    ax_b.axhline(0, color="gray", lw=0.8)
+    ax_b.axhline(log_px, color="k", lw=1, ls="--")
+    ax_b.set(ylim=(log_px - 12, 10), ylabel="nats", title="log p(x) = ELBO + KL")
+    text = ax_b.text(0.98, 0.97, "", transform=ax_b.transAxes, fontsize=8, family="monospace",
+                     ha="right", va="top")
+
+    def update(fig, m, log_s):
+        s = math.exp(log_s)
+        q_line.set_data(z, np.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)))
+        ax_d.set_ylim(0, max(1.1 / (sd * math.sqrt(2 * math.pi)), 1.1 / (s * math.sqrt(2 * math.pi))))
+        q_dot.set_data([m], [log_s])
+        _, elbo, kl = decomposition(model, x, m, log_s)
+        bars[1].set_height(elbo)
+        bars[2].set_height(kl)
+        text.set_text(f"log p(x) = {log_px:8.3f}\nELBO     = {elbo:8.3f}\nKL       = {kl:8.3f}\n"
+                      f"sum      = {elbo + kl:8.3f}")
+
+    controls = {"m": float_slider("mean m of q", mu - 3, mu + 3, mu - 1.5, step=0.05),
+                "log_s": float_slider("log std of q", -3.0, 1.0, 0.0, step=0.05)}
+    return LiveFigure(fig, update, controls)
+
+
+K_VALUES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def iwae_draws(model, x, q_mean, q_log_var, k_values=K_VALUES, reps=200, seed=0):
+    """``reps`` independent IWAE_k estimates for each k.  -> {k: (reps,) NumPy array}."""
+    torch.manual_seed(seed)
+    return {k: torch.stack([model.iwae_bound(x, q_mean, q_log_var, k)[0] for _ in range(reps)]).numpy()
+            for k in k_values}
+
+
+def iwae_explorer(model=None, x=None, reps=200):
+    """A slider for k; panels: E[IWAE_k] against k, and the spread of IWAE_k for the chosen k."""
+    if model is None:
+        model, x = lesson_model()
+    post_mean, post_cov = model.posterior(x)
+    # a poor q: shifted by one posterior standard deviation and too wide
+    q_mean = post_mean + post_cov.sqrt()
+    q_log_var = torch.log(post_cov.reshape(1, 1)) + 0.5
+    log_px = model.log_marginal(x).item()
+    elbo = model.elbo(x, q_mean, q_log_var).item()
+    draws = iwae_draws(model, x, q_mean, q_log_var, reps=reps)
+    ks = np.array(list(draws))
+    means = np.array([d.mean() for d in draws.values()])
+    ses = np.array([d.std() / math.sqrt(len(d)) for d in draws.values()])
+
+    fig, (ax_k, ax_h) = new_figure(2, 1, width=4.6, height=3.2)
+    ax_k.fill_between(ks, means - 2 * ses, means + 2 * ses, color="C0", alpha=0.3)
+    ax_k.plot(ks, means, "o-", color="C0", label="mean of IWAE_k (±2 s.e.)")
+    ax_k.axhline(log_px, color="k", ls="--", label="log p(x) (exact)")
+    ax_k.axhline(elbo, color="C3", ls=":", label="ELBO (exact)")
+    ax_k.set(xscale="log", xlabel="k (samples)", ylabel="nats", title="IWAE_k climbs towards log p(x)")
+    ax_k.legend(fontsize=8, loc="lower right")
+    (marker,) = ax_k.plot([], [], "o", ms=14, mfc="none", mec="C1", mew=2)
+
+    ax_h.set(xlabel="IWAE_k estimate (nats)", ylabel="fraction of draws")
+    ax_h.xaxis.set_major_locator(MaxNLocator(5))
+    truth = ax_h.axvline(log_px, color="k", ls="--", label="log p(x)")
+    steps = ax_h.stairs(np.zeros(30), np.linspace(0, 1, 31), fill=True, color="C1")
+    ax_h.legend(handles=[truth], fontsize=8, loc="upper left")
+
+    def update(fig, k):
+        marker.set_data([k], [means[list(ks).index(k)]])
+        d = draws[k]
+        lo, hi = min(d.min(), log_px), max(d.max(), log_px)
+        pad = 0.05 * (hi - lo) + 1e-3
+        counts, edges = np.histogram(d, bins=30, range=(lo - pad, hi + pad))
+        steps.set_data(counts / len(d), edges)
+        ax_h.set(xlim=(edges[0], edges[-1]), ylim=(0, 1.15 * counts.max() / len(d)))
+        ax_h.set_title(f"{reps} draws of IWAE_{k}: mean {d.mean():.3f}, sd {d.std():.3f}")
+
+    return LiveFigure(fig, update, {"k": choice_slider("k", K_VALUES)})

@@ -1,0 +1,172 @@
+"""Lesson 2: score-function and pathwise gradient estimators, side by side.
+
+q = N(mu, sigma^2) in one dimension, so every gradient has a closed form to
+compare with.  Estimates of d/dmu E_q[f(z)] are what the figures show.
+"""
+import math
+
+import numpy as np
+import torch
+
+from ..estimators import gumbel_softmax_sample, pathwise_samples, score_function_samples
+from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
+
+N_VALUES = (1, 4, 16, 64, 256, 1024)
+ESTIMATORS = ("score function", "score function + baseline", "pathwise")
+COLORS = {"score function": "C3", "score function + baseline": "C1", "pathwise": "C0"}
+
+
+def quadratic(z):
+    """f(z) = (z - 1)^2, with E_q[f] = (mu - 1)^2 + sigma^2 and d/dmu E_q[f] = 2 (mu - 1)."""
+    return (z - 1) ** 2
+
+
+def averaged_estimates(f, mean, log_std, n_values=N_VALUES, reps=300, seed=0):
+    """For each estimator and each n: ``reps`` independent n-sample estimates of d/dmu E_q[f].
+
+    The baseline is the mean of f over 1,000 *separate* samples: a constant with
+    respect to the samples it corrects, so the estimator stays unbiased.
+    Returns {estimator: {n: (reps,) array}}.
+    """
+    g = torch.Generator().manual_seed(seed)
+    total = reps * max(n_values)
+    std = math.exp(log_std)
+    baseline = f(mean + std * torch.randn(1000, generator=g, dtype=torch.float64)).mean().item()
+    per_sample = {
+        "score function": score_function_samples(f, mean, log_std, total, generator=g)[:, 0],
+        "score function + baseline": score_function_samples(f, mean, log_std, total, baseline=baseline,
+                                                            generator=g)[:, 0],
+        "pathwise": pathwise_samples(f, mean, log_std, total, generator=g)[:, 0],
+    }
+    return {name: {n: s[:reps * n].reshape(reps, n).mean(1).numpy() for n in n_values}
+            for name, s in per_sample.items()}
+
+
+def variance_explorer(reps=300):
+    """Sliders for n, mu and log sigma; panels: the spread of each estimator, variance against n."""
+    fig, (ax_h, ax_v) = new_figure(2, 1, width=4.8, height=3.3)
+    state = {}
+    ax_v.set(xscale="log", yscale="log", xlabel="n (samples per estimate)", ylabel="variance of the estimate",
+             title="variance falls as 1/n; the constant differs")
+    lines = {name: ax_v.plot([], [], "o-", color=COLORS[name], label=name)[0] for name in ESTIMATORS}
+    (marker,) = ax_v.plot([], [], "s", ms=14, mfc="none", mec="k")
+    ax_v.legend(fontsize=8, loc="lower left")
+    ax_h.set(xlabel="estimate of d/dμ E[f(z)]", ylabel="fraction of estimates")
+    hists = {name: ax_h.stairs(np.zeros(40), np.linspace(0, 1, 41), color=COLORS[name], lw=2, label=name)
+             for name in ESTIMATORS}
+    truth = ax_h.axvline(0, color="k", ls="--", label="exact 2(μ − 1)")
+    ax_h.legend(handles=[*hists.values(), truth], fontsize=7, loc="upper left")
+
+    def update(fig, n, mu, log_sigma):
+        if state.get("params") != (mu, log_sigma):          # new q: measure again
+            state["params"] = (mu, log_sigma)
+            state["draws"] = averaged_estimates(quadratic, mu, log_sigma, reps=reps)
+            variances = {name: np.array([d[k].var() for k in N_VALUES]) for name, d in state["draws"].items()}
+            for name, line in lines.items():
+                line.set_data(N_VALUES, variances[name])
+            all_v = np.concatenate(list(variances.values()))
+            ax_v.set(xlim=(0.6, 1700), ylim=(all_v.min() / 3, all_v.max() * 3))
+            state["variances"] = variances
+        exact = 2 * (mu - 1)
+        truth.set_xdata([exact, exact])
+        draws = {name: d[n] for name, d in state["draws"].items()}
+        pooled = np.concatenate(list(draws.values())) - exact
+        spread = max(np.quantile(np.abs(pooled), 0.98), 1e-3)     # the tails are long: show the bulk
+        edges = np.linspace(exact - spread, exact + spread, 41)
+        top = 0
+        for name, h in hists.items():
+            counts = np.histogram(draws[name], edges)[0] / len(draws[name])
+            h.set_data(counts, edges)
+            top = max(top, counts.max())
+        ax_h.set(xlim=(edges[0], edges[-1]), ylim=(0, 1.15 * top))
+        ax_h.set_title(f"{len(draws['pathwise'])} estimates, each from n = {n} samples", fontsize=10)
+        marker.set_data([n], [state["variances"]["pathwise"][N_VALUES.index(n)]])
+
+    controls = {"n": choice_slider("n samples", N_VALUES, value=16),
+                "mu": float_slider("μ of q", -2.0, 3.0, 0.0, step=0.1),
+                "log_sigma": float_slider("log σ of q", -1.5, 1.0, 0.0, step=0.1)}
+    return LiveFigure(fig, update, controls)
+
+
+def cosine_gradient(omega, mean, log_std):
+    """Exact d/dmu E_q[cos(omega z)] = -omega sin(omega mu) exp(-omega^2 sigma^2 / 2)."""
+    sigma = math.exp(log_std)
+    return -omega * math.sin(omega * mean) * math.exp(-0.5 * omega ** 2 * sigma ** 2)
+
+
+def frequency_variances(omegas, mean=0.5, log_std=0.0, n=20000, seed=0):
+    """Per-sample variance of the pathwise and the baseline score estimators of
+    d/dmu E_q[cos(omega z)], for each omega.  -> {estimator: (len(omegas),) array}."""
+    out = {"pathwise": [], "score function + baseline": []}
+    for i, w in enumerate(omegas):
+        f = lambda z, w=w: torch.cos(w * z)          # noqa: E731
+        g = torch.Generator().manual_seed(seed + i)
+        baseline = math.cos(w * mean) * math.exp(-0.5 * w ** 2 * math.exp(2 * log_std))   # E_q[f], exact
+        out["pathwise"].append(pathwise_samples(f, mean, log_std, n, generator=g)[:, 0].var().item())
+        out["score function + baseline"].append(
+            score_function_samples(f, mean, log_std, n, baseline=baseline, generator=g)[:, 0].var().item())
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def frequency_explorer(mean=0.5, log_std=0.0):
+    """A slider for omega in f(z) = cos(omega z): a fast-wiggling f makes the pathwise estimator the noisier one."""
+    omegas = np.linspace(0.1, 4.0, 40)
+    variances = frequency_variances(omegas, mean, log_std)
+    sigma = math.exp(log_std)
+    z = np.linspace(mean - 4 * sigma, mean + 4 * sigma, 600)
+    fig, (ax_f, ax_v) = new_figure(2, 1, width=4.8, height=3.3)
+    ax_f.fill_between(z, 0, np.exp(-0.5 * ((z - mean) / sigma) ** 2), color="0.85", label="q(z) (scaled)")
+    (f_line,) = ax_f.plot([], [], color="C2", lw=2, label="f(z) = cos(ωz)")
+    ax_f.set(xlabel="z", ylim=(-1.15, 1.35), title="the function and q")
+    ax_f.legend(fontsize=8, loc="upper right")
+    for name, v in variances.items():
+        ax_v.plot(omegas, v, color=COLORS[name], lw=2, label=name)
+    (m1,) = ax_v.plot([], [], "o", color=COLORS["pathwise"], ms=9)
+    (m2,) = ax_v.plot([], [], "o", color=COLORS["score function + baseline"], ms=9)
+    ax_v.set(yscale="log", xlabel="ω", ylabel="per-sample variance", title="which estimator is noisier?")
+    ax_v.legend(fontsize=8, loc="lower right")
+
+    def update(fig, omega):
+        f_line.set_data(z, np.cos(omega * z))
+        i = int(np.argmin(np.abs(omegas - omega)))
+        m1.set_data([omegas[i]], [variances["pathwise"][i]])
+        m2.set_data([omegas[i]], [variances["score function + baseline"][i]])
+
+    return LiveFigure(fig, update, {"omega": choice_slider("ω", [round(float(w), 1) for w in omegas], value=1.0)})
+
+
+def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
+    """A slider for the temperature tau of the Gumbel-softmax relaxation."""
+    logits = torch.log(torch.tensor(probs, dtype=torch.float64))
+    g = torch.Generator().manual_seed(seed)
+    u = torch.rand(n, len(probs), generator=g, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+    gumbel = -torch.log(-torch.log(u))                 # fixed noise: moving tau changes only the relaxation
+    k = len(probs)
+    fig, (ax_s, ax_m) = new_figure(2, 1, width=4.6, height=3.2)
+    show = 12
+    bottoms = np.zeros(show)
+    stacks = []
+    for j in range(k):
+        stacks.append(ax_s.bar(np.arange(show), np.zeros(show), bottom=bottoms, color=f"C{j}", label=f"class {j}"))
+    ax_s.set(ylim=(0, 1), xlabel="sample", ylabel="relaxed one-hot", title="12 relaxed samples")
+    ax_s.legend(fontsize=7, loc="upper right", ncol=2)
+    x = np.arange(k)
+    ax_m.bar(x - 0.2, probs, width=0.4, color="k", label="true probabilities")
+    mean_bars = ax_m.bar(x + 0.2, np.zeros(k), width=0.4, color="C1", label="mean relaxed sample")
+    ax_m.set(ylim=(0, max(probs) * 1.5), xticks=x, xlabel="class", title="mean of the relaxation")
+    ax_m.legend(fontsize=8, loc="upper left")
+
+    def update(fig, tau):
+        y = torch.softmax((logits + gumbel) / tau, dim=-1).numpy()
+        bottom = np.zeros(show)
+        for j, stack in enumerate(stacks):
+            for i, bar in enumerate(stack):
+                bar.set_y(bottom[i])
+                bar.set_height(y[i, j])
+            bottom += y[:show, j]
+        for bar, value in zip(mean_bars, y.mean(0)):
+            bar.set_height(value)
+        gap = np.abs(y.mean(0) - np.array(probs)).max()
+        ax_m.set_title(f"τ = {tau:.2f}: largest gap to the truth {gap:.3f}", fontsize=10)
+
+    return LiveFigure(fig, update, {"tau": float_slider("temperature τ", 0.05, 5.0, 0.5, log=True)})
