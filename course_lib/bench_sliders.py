@@ -1,0 +1,65 @@
+"""Benchmark: how long a slider update takes in each lesson's live figures.
+
+    python -m course_lib.bench_sliders
+
+Builds every explorer headlessly, moves each control through several values
+(as a learner dragging it would) and reports the median and the slowest
+update in milliseconds: the update function, the draw and the PNG encoding.
+Sending the PNG to the browser is not included.  A control marked
+"recomputes" runs a new Monte Carlo measurement on each move; the others only
+redraw precomputed results, and the course's target for those is < 150 ms.
+"""
+import statistics
+
+from .lessons import elbo, reparam
+
+EXPLORERS = {
+    "lesson 1 · ELBO gap": (elbo.elbo_gap_explorer, set()),
+    "lesson 1 · IWAE k": (elbo.iwae_explorer, set()),
+    "lesson 2 · estimator variance": (reparam.variance_explorer, {"mu", "log_sigma"}),
+    "lesson 2 · pathwise vs score, ω": (reparam.frequency_explorer, set()),
+    "lesson 2 · Gumbel-softmax τ": (reparam.gumbel_explorer, set()),
+}
+
+
+def _values(control, count=8):
+    options = getattr(control, "options", None)
+    if options:
+        values = [o[1] if isinstance(o, tuple) else o for o in options]
+        step = max(1, len(values) // count)
+        return values[::step]
+    lo, hi = control.min, control.max
+    if control.__class__.__name__ == "FloatLogSlider":
+        lo, hi = control.base ** lo, control.base ** hi
+        return [lo * (hi / lo) ** (i / (count - 1)) for i in range(count)]
+    return [lo + (hi - lo) * i / (count - 1) for i in range(count)]
+
+
+def measure():
+    """{explorer: {control: (median ms, max ms, recomputes)}}."""
+    results = {}
+    for title, (build, recomputing) in EXPLORERS.items():
+        live = build()
+        results[title] = {}
+        for name, control in live.controls.items():
+            start = len(live.timings_ms)
+            for value in _values(control):
+                live.set(**{name: value})
+            times = live.timings_ms[start:]
+            results[title][name] = (statistics.median(times), max(times), name in recomputing)
+    return results
+
+
+def main():
+    slowest_redraw = 0.0
+    for title, controls in measure().items():
+        for name, (median, worst, recomputes) in controls.items():
+            kind = "recomputes" if recomputes else "redraw"
+            print(f"{title:36s} {name:10s} {kind:10s} median {median:6.1f} ms   max {worst:6.1f} ms")
+            if not recomputes:
+                slowest_redraw = max(slowest_redraw, median)
+    print(f"slowest median redraw: {slowest_redraw:.1f} ms (target < 150 ms)")
+
+
+if __name__ == "__main__":
+    main()

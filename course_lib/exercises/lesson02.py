@@ -1,0 +1,73 @@
+"""Checks for the lesson 2 exercises (gradient estimators)."""
+import torch
+
+from .feedback import run_check
+
+_g = torch.Generator().manual_seed(202)
+_Z = torch.randn(6, generator=_g, dtype=torch.float64) * 1.5 + 0.3
+
+
+def _score(z, mean, log_std):
+    var = torch.exp(2 * torch.as_tensor(log_std, dtype=z.dtype))
+    return torch.stack([(z - mean) / var, (z - mean) ** 2 / var - 1], dim=-1)
+
+
+def gaussian_score(fn):
+    """(d/dmean, d/dlog_std) of log N(z; mean, exp(log_std)^2): (n,) -> (n, 2)."""
+    cases = [dict(z=_Z, mean=0.3, log_std=0.4), dict(z=_Z[:2], mean=-1.0, log_std=-0.7)]
+    mistakes = [
+        ("d/dmean divides by the standard deviation; it should divide by the variance.",
+         lambda z, mean, log_std: torch.stack([(z - mean) / torch.exp(torch.tensor(log_std)),
+                                               _score(z, mean, log_std)[:, 1]], -1)),
+        ("the signs are flipped: log q grows towards z, so d/dmean log q has the sign of z - mean.",
+         lambda z, mean, log_std: -_score(z, mean, log_std)),
+        ("d/dlog_std is missing its -1 (from the log sigma in the normalizing constant).",
+         lambda z, mean, log_std: _score(z, mean, log_std) + torch.tensor([0.0, 1.0], dtype=z.dtype)),
+    ]
+    return run_check("gaussian_score", fn, cases, _score, mistakes)
+
+
+_F = torch.randn(50, generator=_g, dtype=torch.float64) + 2.0
+_S = torch.randn(50, 2, generator=_g, dtype=torch.float64)
+
+
+def _reinforce(f_values, scores, baseline):
+    return ((f_values - baseline).unsqueeze(-1) * scores).mean(0)
+
+
+def reinforce_with_baseline(fn):
+    """mean_i (f_i - b) * score_i over the samples: f (n,), scores (n, 2), b a number -> (2,)."""
+    cases = [dict(f_values=_F, scores=_S, baseline=1.5), dict(f_values=_F[:3], scores=_S[:3], baseline=0.0)]
+    mistakes = [
+        ("the baseline is not subtracted: use (f - baseline).",
+         lambda f_values, scores, baseline: _reinforce(f_values, scores, 0.0)),
+        ("the baseline is added; it must be subtracted.",
+         lambda f_values, scores, baseline: _reinforce(f_values, scores, -baseline)),
+        ("you summed over the samples; the estimator is their average.",
+         lambda f_values, scores, baseline: _reinforce(f_values, scores, baseline) * len(f_values)),
+    ]
+    return run_check("reinforce_with_baseline", fn, cases, _reinforce, mistakes)
+
+
+def _pathwise(f, mean, log_std, eps):
+    params = torch.tensor([mean, log_std], dtype=torch.float64, requires_grad=True)
+    value = f(params[0] + params[1].exp() * eps).mean()
+    return torch.autograd.grad(value, params)[0]
+
+
+def pathwise_gradient(fn):
+    """Reparameterization estimate of (d/dmean, d/dlog_std) E[f(z)], z = mean + exp(log_std) * eps -> (2,)."""
+    eps = torch.randn(40, generator=_g, dtype=torch.float64)
+    cases = [dict(f=torch.sin, mean=0.4, log_std=-0.3, eps=eps),
+             dict(f=lambda z: (z - 1) ** 2, mean=-0.5, log_std=0.2, eps=eps[:5])]
+
+    def d_sigma(f, mean, log_std, eps):                 # the gradient w.r.t. sigma instead of log sigma
+        g = _pathwise(f, mean, log_std, eps)
+        return torch.stack([g[0], g[1] / torch.exp(torch.tensor(log_std, dtype=torch.float64))])
+
+    mistakes = [
+        ("the second entry is d/dsigma; the exercise asks for d/dlog_sigma = sigma * d/dsigma.", d_sigma),
+        ("the gradient is zero: did the sample z lose its connection to mean and log_std (.detach(), .item())?",
+         lambda f, mean, log_std, eps: torch.zeros(2, dtype=torch.float64)),
+    ]
+    return run_check("pathwise_gradient", fn, cases, _pathwise, mistakes, rtol=1e-4)
