@@ -67,3 +67,41 @@ def test_figures_keep_their_size_between_updates():
         live.set(m=float(m))
         sizes.add(Image.open(io.BytesIO(bytes(live.image.value))).size)
     assert len(sizes) == 1
+
+
+def test_quadrature_matches_the_exact_marginal():
+    model, x = elbo.lesson_model()
+    import torch
+    xs = torch.cat([x, model.sample(4, generator=torch.Generator().manual_seed(0))[0]])
+    torch.testing.assert_close(elbo.quadrature_log_marginal(model, xs), model.log_marginal(xs), rtol=0, atol=1e-8)
+
+
+def test_best_mean_field_q_is_the_elbo_maximum_and_its_gap_is_the_formula():
+    import torch
+    from course_lib import LinearGaussianModel
+    model = LinearGaussianModel.random(d=4, k=2, sigma2=1.0, seed=28)   # correlation about -0.7
+    x, _ = model.sample(1, generator=torch.Generator().manual_seed(1))
+    q_mean, q_log_var, gap = elbo.best_mean_field(model, x)
+    torch.testing.assert_close(model.kl_to_posterior(x, q_mean, q_log_var).item(), gap)
+    assert gap > 0.3                                    # this posterior is correlated
+    # no diagonal q does better: gradient ascent from elsewhere ends at the same ELBO
+    m = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
+    lv = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([m, lv], lr=0.05)
+    for _ in range(3000):
+        opt.zero_grad()
+        (-model.elbo(x, m, lv).sum()).backward()
+        opt.step()
+    best = model.elbo(x, q_mean, q_log_var).item()
+    assert abs(model.elbo(x, m, lv).item() - best) < 1e-6
+
+
+def test_maximising_the_elbo_over_theta_is_not_maximising_log_px():
+    import torch
+    model, x = elbo.lesson_model()
+    mean, cov = model.posterior(x)
+    q_mean, q_log_var = mean, torch.log(cov.reshape(1, 1)) + 1.5        # a q that is too wide
+    grid = np.linspace(0.02, 3.0, 300)
+    e, lp = elbo.elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, grid)
+    assert (e <= lp + 1e-12).all()
+    assert grid[e.argmax()] - grid[lp.argmax()] > 0.3        # the ELBO prefers a noisier model

@@ -135,3 +135,42 @@ def iwae_explorer(model=None, x=None, reps=200):
         ax_h.set_title(f"{reps} draws of IWAE_{k}: mean {d.mean():.3f}, sd {d.std():.3f}")
 
     return LiveFigure(fig, update, {"k": choice_slider("k", K_VALUES)})
+
+
+def quadrature_log_marginal(model, x, n_points=2001, width=10.0):
+    """log p(x) = log ∫ p(x|z) p(z) dz by the trapezoid rule on a grid of z in [-width, width].
+
+    Only possible because z is one-dimensional: with d latent dimensions the grid
+    needs n_points ** d evaluations.  -> (batch,)
+    """
+    if model.k != 1:
+        raise ValueError("quadrature here is for a one-dimensional latent")
+    z = torch.linspace(-width, width, n_points, dtype=F64)
+    log_joint = model.log_joint(x, z.reshape(-1, 1, 1).expand(-1, len(x), 1))      # (n_points, batch)
+    dz = z[1] - z[0]
+    weights = torch.full((n_points,), dz.item(), dtype=F64)
+    weights[0] = weights[-1] = dz.item() / 2
+    return torch.logsumexp(log_joint + weights.log().unsqueeze(1), dim=0)
+
+
+def best_mean_field(model, x):
+    """The diagonal q that maximises the ELBO when the true posterior N(mu, Sigma) is Gaussian:
+    mean mu and variances 1 / Lambda_jj with Lambda = Sigma^-1 (the "mean-field" solution).
+    Its gap is KL = 1/2 (sum_j log Lambda_jj - log det Lambda) > 0 unless Sigma is diagonal.
+    Returns q_mean (batch, k), q_log_var (batch, k) and that gap (a float)."""
+    mean, cov = model.posterior(x)
+    precision = torch.linalg.inv(cov)
+    q_log_var = (-torch.log(torch.diagonal(precision))).expand_as(mean)
+    gap = 0.5 * (torch.log(torch.diagonal(precision)).sum() - torch.logdet(precision)).item()
+    return mean, q_log_var.clone(), gap
+
+
+def elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, sigma2_values):
+    """With q fixed, scan the model's noise variance sigma^2 (a parameter theta):
+    returns arrays ELBO(theta) and log p_theta(x) for each value."""
+    elbos, log_pxs = [], []
+    for s2 in sigma2_values:
+        m = LinearGaussianModel(model.W, model.b, float(s2))
+        elbos.append(m.elbo(x, q_mean, q_log_var).sum().item())
+        log_pxs.append(m.log_marginal(x).sum().item())
+    return np.array(elbos), np.array(log_pxs)

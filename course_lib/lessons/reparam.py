@@ -170,3 +170,57 @@ def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
         ax_m.set_title(f"τ = {tau:.2f}: largest gap to the truth {gap:.3f}", fontsize=10)
 
     return LiveFigure(fig, update, {"tau": float_slider("temperature τ", 0.05, 5.0, 0.5, log=True)})
+
+
+def estimator_objectives():
+    """The fit loss for each estimator: the reconstruction term's encoder gradient differs."""
+    from ..estimators import score_function_vae_objective
+    from ..vae import vae_objective
+    return {"pathwise": vae_objective(),
+            "score function": score_function_vae_objective(baseline=None),
+            "score function + baseline": score_function_vae_objective(baseline="decoded_mean")}
+
+
+def _build_vae(latent_dim, seed):
+    from ..vae import VAE
+    torch.manual_seed(seed)
+    return VAE.mlp(latent_dim=latent_dim, hidden=(256,))
+
+
+def train_with_each_estimator(x_train, steps, latent_dim=8, lr=1e-3, seed=0, device=None):
+    """Train the same VAE (same initial weights, same batches) once per estimator.
+
+    Results are cached (see :func:`course_lib.cached_fit`), so running the cell
+    again is instant.  -> {estimator: (model, history)}
+    """
+    from ..cache import cached_fit
+    from ..data import dynamic_binarize
+    from ..train import fit
+    results = {}
+    for name, objective in estimator_objectives().items():
+        config = {"estimator": name, "steps": steps, "latent_dim": latent_dim, "lr": lr, "seed": seed,
+                  "data": [len(x_train), round(float(x_train.double().sum()), 3)]}
+
+        def train(model, objective=objective, name=name):
+            return fit(model, x_train, objective, steps=steps, lr=lr, transform=dynamic_binarize, seed=seed,
+                       log_every=max(1, steps // 40), desc=name, device=device)
+
+        results[name] = cached_fit("lesson02-estimators", config, lambda: _build_vae(latent_dim, seed), train,
+                                   device=device)
+    return results
+
+
+def encoder_gradient_spread(x, reps=20, latent_dim=8, seed=0):
+    """Total variance (sum over parameters) of the encoder's gradient under each estimator,
+    over ``reps`` draws of z for the same batch ``x``, at the initial weights.  -> {estimator: float}"""
+    model = _build_vae(latent_dim, seed)
+    params = list(model.encoder.parameters())
+    spread = {}
+    for name, objective in estimator_objectives().items():
+        grads = []
+        for _ in range(reps):
+            model.zero_grad()
+            objective(model, x, 0)["loss"].backward()
+            grads.append(torch.cat([p.grad.flatten() for p in params]))
+        spread[name] = torch.stack(grads).var(0).sum().item()
+    return spread
