@@ -26,6 +26,7 @@ from .errors import CourseError, CourseInputError
 def float_slider(description, min, max, value, step=None, log=False, **kwargs):
     """A labelled float slider; ``log=True`` moves in equal ratios (``base`` 10)."""
     style = {"description_width": "initial"}
+    kwargs.setdefault("layout", widgets.Layout(width="380px"))
     if log:
         import math
         return widgets.FloatLogSlider(value=value, min=math.log10(min), max=math.log10(max),
@@ -38,6 +39,7 @@ def float_slider(description, min, max, value, step=None, log=False, **kwargs):
 def choice_slider(description, options, value=None, **kwargs):
     """A slider over a fixed list of values (e.g. k = 1, 2, 5, 10, ...)."""
     options = list(options)
+    kwargs.setdefault("layout", widgets.Layout(width="380px"))
     return widgets.SelectionSlider(options=options, value=options[0] if value is None else value,
                                    description=description, style={"description_width": "initial"},
                                    continuous_update=True, **kwargs)

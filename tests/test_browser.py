@@ -1,0 +1,181 @@
+"""The lessons in a real browser: JupyterLab + headless Chromium, driven by Playwright.
+
+For each lesson: open it, run all cells, check that no cell shows an error and
+no widget failed to render, then move every slider of every live figure and
+check that its figure changes.  Uses Debian's Chromium at /usr/bin/chromium
+(never a downloaded browser).  Skipped with a message when it is missing,
+except in CI, where .ci/run installs it and its absence is a failure.
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+SETTINGS = {  # quiet, fully rendered notebooks: no news pop-up, every cell in the DOM
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                          "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        message = f"no Chromium at {CHROMIUM}; install Debian's package 'chromium' to run the browser test"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must have it: .ci/run installs it)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1, serving a temporary copy of the notebooks."""
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    settings = work / "settings"
+    for name, value in SETTINGS.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    port = free_port()
+    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=str(work / "cache"),
+               JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+               JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"))
+    log = open(work / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+         f"--ServerApp.root_dir={work}",
+         f"--LabApp.user_settings_dir={settings}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/api", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("JupyterLab did not start in 60 s:\n" + (work / "lab.log").read_text()[-3000:])
+    if proc.poll() is not None:
+        pytest.fail("JupyterLab exited:\n" + (work / "lab.log").read_text()[-3000:])
+    yield url, work
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def expected_live_figures(lesson):
+    """How many code cells of the lesson build an explorer (a LiveFigure)."""
+    cells = json.loads((ROOT / "notebooks" / lesson).read_text())["cells"]
+    return sum("_explorer(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def wait_for(predicate, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, tmp_path):
+    url, work = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    shots = Path(os.environ.get("COURSE_BROWSER_SHOTS", tmp_path))
+    try:
+        workspace = lesson.replace(".ipynb", "").replace("_", "-")          # a fresh workspace: only this tab
+        page.goto(f"{url}/lab/workspaces/{workspace}/tree/notebooks/{lesson}")
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+        indicator = panel.locator(".jp-Notebook-ExecutionIndicator").first
+        wait_for(lambda: indicator.get_attribute("data-status") == "idle", 90, "the kernel to start")
+        n_code = panel.locator(".jp-CodeCell").count()
+        assert n_code > 0
+
+        def run_all():
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+
+        def started():
+            return any(p.strip() not in ("", "[ ]:") for p in panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts())
+
+        run_all()
+        try:
+            wait_for(started, 30, "the first cell to start")
+        except AssertionError:        # the click came before the kernel connection settled: once more
+            run_all()
+
+        def all_ran():
+            prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
+            return len(done) == n_code
+        wait_for(all_ran, 300, f"all {n_code} code cells of {lesson} to run")
+
+        errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        texts = [t for t in errors.all_inner_texts() if "Error" in t or "Traceback" in t]
+        assert not texts, f"{lesson}: a cell shows an error:\n" + "\n---\n".join(t[:800] for t in texts)
+        assert panel.get_by_text("Error displaying widget").count() == 0, f"{lesson}: a widget failed to render"
+
+        figures = panel.locator(".course-live-figure")
+        assert figures.count() == expected_live_figures(lesson), f"{lesson}: not every live figure rendered"
+        for i in range(figures.count()):
+            figure = figures.nth(i)
+            figure.scroll_into_view_if_needed()
+            handles = figure.locator(".noUi-handle")
+            assert handles.count() >= 1
+            for j in range(handles.count()):
+                image = figure.locator("img").first
+                before = image.get_attribute("src")
+                handles.nth(j).focus()
+                for _ in range(3):
+                    handles.nth(j).press("ArrowRight")
+                wait_for(lambda: image.get_attribute("src") != before, 15,
+                         f"figure {i} of {lesson} to change after moving slider {j}")
+        assert panel.get_by_text("Error displaying widget").count() == 0
+        page.screenshot(path=str(shots / f"{lesson}.png"), full_page=True)
+    except BaseException:
+        page.screenshot(path=str(shots / f"{lesson}-failed.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+        shutdown_kernels(url)
+
+
+def shutdown_kernels(url):
+    """Stop every kernel, so the next lesson has the CPU to itself."""
+    kernels = json.loads(urllib.request.urlopen(url + "/api/kernels", timeout=10).read())
+    for kernel in kernels:
+        request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30)
