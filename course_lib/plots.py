@@ -9,7 +9,7 @@ def image_grid(images, ncol=8, pad=1):
     images = images.detach().float().cpu().clamp(0, 1)
     n, _, h, w = images.shape
     nrow = int(np.ceil(n / ncol))
-    grid = np.ones((nrow * (h + pad) - pad, ncol * (w + pad) - pad))
+    grid = np.zeros((nrow * (h + pad) - pad, ncol * (w + pad) - pad))      # 0 is white in gray_r
     for i, img in enumerate(images[:, 0].numpy()):
         r, c = divmod(i, ncol)
         grid[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = img

@@ -105,3 +105,24 @@ def test_maximising_the_elbo_over_theta_is_not_maximising_log_px():
     e, lp = elbo.elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, grid)
     assert (e <= lp + 1e-12).all()
     assert grid[e.argmax()] - grid[lp.argmax()] > 0.3        # the ELBO prefers a noisier model
+
+
+def test_a_training_slider_trains_once_per_value_and_moving_back_is_cached(monkeypatch):
+    import torch
+    from course_lib.data import ImageData
+    calls = []
+    real_fit = elbo.fit
+
+    def counting_fit(*args, **kwargs):
+        calls.append(kwargs.get("desc"))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(elbo, "fit", counting_fit)
+    x = torch.rand(64, 1, 28, 28)
+    data = ImageData(x, torch.zeros(64, dtype=torch.long), x[:8], torch.zeros(8, dtype=torch.long), source="test")
+    live = elbo.latent_size_explorer(data, steps=2)
+    first = bytes(live.image.value)
+    live.set(latent_dim=2)
+    assert bytes(live.image.value) != first
+    live.set(latent_dim=8)                                   # back to the first value: no new training
+    assert len(calls) == 2 and live.message is None

@@ -11,6 +11,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from ..linear_gaussian import LinearGaussianModel
+from ..train import fit
 from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
 
 F64 = torch.float64
@@ -174,3 +175,72 @@ def elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, sigma2_values):
         elbos.append(m.elbo(x, q_mean, q_log_var).sum().item())
         log_pxs.append(m.log_marginal(x).sum().item())
     return np.array(elbos), np.array(log_pxs)
+
+
+LATENT_SIZES = (2, 4, 8, 16, 32)
+
+
+def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None):
+    """A slider over the latent size of a Fashion-MNIST VAE that *trains* on a new value.
+
+    Training shows a progress bar under the figure; each trained model is cached
+    (:func:`course_lib.cached_fit`), so returning to a size is instant.  Panels:
+    test images over their reconstructions, samples, and the final rate and
+    distortion of every size trained so far.
+    """
+    from ..cache import cached_fit
+    from ..data import dynamic_binarize
+    from ..device import get_device
+    from ..plots import image_grid
+    from ..vae import VAE
+
+    device = get_device(device)
+    x_show = data.x_test[:8]
+    results = {}
+
+    def train_for(latent_dim):
+        config = {"latent_dim": latent_dim, "steps": steps, "data": data.source,
+                  "n_train": len(data.x_train)}
+
+        def build():
+            torch.manual_seed(0)
+            return VAE.mlp(latent_dim=latent_dim)
+
+        def train(model):
+            return fit(model, data.x_train, steps=steps, transform=dynamic_binarize, seed=0, device=device,
+                       desc=f"training the VAE with {latent_dim} latent dimensions")
+
+        return cached_fit("lesson01-latent", config, build, train, device=device)
+
+    fig, (ax_r, ax_s, ax_c) = new_figure(3, 1, width=3.6, height=3.4)
+    blank = image_grid(torch.zeros(16, 1, 28, 28), ncol=4)
+    im_r = ax_r.imshow(blank, cmap="gray_r", vmin=0, vmax=1)
+    im_s = ax_s.imshow(blank, cmap="gray_r", vmin=0, vmax=1)
+    for ax, title in ((ax_r, "rows 1, 3: test images\nrows 2, 4: reconstructions"), (ax_s, "samples")):
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10)
+    x = np.arange(len(latent_sizes))
+    rate_bars = ax_c.bar(x - 0.2, np.zeros(len(x)), 0.4, color="C1", label="rate")
+    dist_bars = ax_c.bar(x + 0.2, np.zeros(len(x)), 0.4, color="C0", label="distortion")
+    ax_c.set(xticks=x, xticklabels=[str(k) for k in latent_sizes], xlabel="latent dimensions",
+             ylabel="nats (last training batches)", title="sizes trained so far")
+    ax_c.legend(fontsize=8, loc="upper left", ncol=2)
+
+    def update(fig, latent_dim):
+        model, history = train_for(latent_dim)
+        results[latent_dim] = (history.last("rate"), history.last("distortion"))
+        with torch.no_grad():
+            rec = model.reconstruct(x_show.to(device)).cpu()
+            torch.manual_seed(0)
+            samples = model.sample(16).cpu()
+        pairs = torch.cat([x_show[:4], rec[:4], x_show[4:8], rec[4:8]])     # originals above their reconstructions
+        im_r.set_data(image_grid(pairs, ncol=4))
+        im_s.set_data(image_grid(samples, ncol=4))
+        for i, k in enumerate(latent_sizes):
+            rate, distortion = results.get(k, (0.0, 0.0))
+            rate_bars[i].set_height(rate)
+            dist_bars[i].set_height(distortion)
+        top = max(max(r, d) for r, d in results.values())
+        ax_c.set_ylim(0, 1.3 * top)
+
+    return LiveFigure(fig, update, {"latent_dim": choice_slider("latent dimensions", latent_sizes, value=8)})
