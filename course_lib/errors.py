@@ -97,6 +97,8 @@ def check_tensor(name, value, *, shape=None, min_dim=None):
 def install_friendly_errors():
     """In IPython/Jupyter, show ``CourseError``s as one short message.
 
+    The cell still fails (the kernel reports an error, so "Run All" stops and
+    nbval notices); only the long traceback is replaced by the message.
     Other exceptions keep their normal traceback.  Does nothing outside IPython.
     """
     try:
@@ -108,8 +110,9 @@ def install_friendly_errors():
         return False
 
     def show(shell, etype, evalue, tb, tb_offset=None):
-        print(f"{etype.__name__}: {evalue}")
-        return None
+        short = [f"{etype.__name__}: {evalue}"]          # the whole "traceback" the learner sees
+        shell._showtraceback(etype, evalue, short)       # in a kernel: an error output, so the cell fails
+        return short
 
     shell.set_custom_exc((CourseError,), show)
     return True

@@ -31,3 +31,18 @@ def test_seed_everything_repeats_runs():
 
 def test_friendly_errors_need_ipython():
     assert install_friendly_errors() is False      # not inside a notebook here
+
+
+def test_friendly_errors_in_a_kernel_are_one_line_and_still_fail_the_cell():
+    import nbclient
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import torch, course_lib as cl\ncl.install_friendly_errors()"),
+                nbformat.v4.new_code_cell("cl.VAE.mlp().loss_terms(torch.rand(2, 1, 28, 28), beta=-1)"),
+                nbformat.v4.new_code_cell("1 / 0")]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    (error,) = nb.cells[1].outputs
+    assert error.output_type == "error"                       # Run All stops here; nbval fails the cell
+    assert error.traceback == ["CourseInputError: beta must be >= 0.0, got -1.0."]
+    (other,) = nb.cells[2].outputs
+    assert other.output_type == "error" and len(other.traceback) > 1   # other errors keep their traceback
