@@ -124,11 +124,23 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
         n_code = panel.locator(".jp-CodeCell").count()
         assert n_code > 0
 
+        def handle_dialogs():
+            """Accept a "Select Kernel" dialog (JupyterLab may ask even with the kernel named in the
+            notebook, e.g. when the kernel starts slowly); any other dialog is a failure."""
+            dialog = page.locator(".jp-Dialog")
+            if dialog.count() and dialog.first.is_visible():
+                title = dialog.first.locator(".jp-Dialog-header").inner_text()
+                assert "Select Kernel" in title, f"{lesson}: unexpected dialog {title!r}"
+                dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
+                dialog.first.wait_for(state="detached", timeout=10_000)
+
         def run_all():
+            handle_dialogs()
             page.locator(".lm-MenuBar-item", has_text="Run").first.click()
             page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
 
         def started():
+            handle_dialogs()
             return any(p.strip() not in ("", "[ ]:") for p in panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts())
 
         run_all()
@@ -138,6 +150,7 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
             run_all()
 
         def all_ran():
+            handle_dialogs()
             prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
             done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
             return len(done) == n_code
