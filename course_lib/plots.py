@@ -1,7 +1,6 @@
 """Small plotting helpers shared by the lessons (matplotlib)."""
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 
 def image_grid(images, ncol=8, pad=1):
@@ -40,6 +39,3 @@ def plot_history(history, terms=("distortion", "rate"), ax=None, title=None):
         ax.set_title(title)
     return ax
 
-
-def as_numpy(t):
-    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
