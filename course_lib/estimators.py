@@ -21,6 +21,18 @@ import torch
 from .errors import CourseInputError, check_int, check_number
 
 
+def _evaluate(f, z):
+    """f(z), checked: f must be a function that maps the tensor z (n,) to a tensor (n,)."""
+    if not callable(f):
+        raise CourseInputError(f"f must be a function of z, got {type(f).__name__}.")
+    fz = f(z)
+    if not isinstance(fz, torch.Tensor):
+        raise CourseInputError(f"f must return a torch.Tensor (use torch functions), got {type(fz).__name__}.")
+    if fz.shape != z.shape:
+        raise CourseInputError(f"f must act elementwise: f(z) has shape {tuple(fz.shape)}, z has {tuple(z.shape)}.")
+    return fz
+
+
 def _setup(mean, log_std, n, generator):
     mean, log_std = check_number("mean", mean), check_number("log_std", log_std)
     n = check_int("n", n, minimum=1)
@@ -28,14 +40,23 @@ def _setup(mean, log_std, n, generator):
     return mean, log_std, eps
 
 
+def gaussian_score(z, mean, log_std):
+    """The score of q = N(mean, exp(log_std)^2):
+
+        d/dmean log q(z)    = (z - mean) / sigma^2
+        d/dlog_std log q(z) = (z - mean)^2 / sigma^2 - 1
+
+    z: (n,); mean, log_std: numbers.  -> (n, 2), columns (d/dmean, d/dlog_std).
+    """
+    var = torch.exp(2 * torch.as_tensor(log_std, dtype=z.dtype))
+    return torch.stack([(z - mean) / var, (z - mean) ** 2 / var - 1], dim=-1)
+
+
 def score_function_samples(f, mean, log_std, n, baseline=0.0, generator=None):
     """Per-sample REINFORCE estimates (f(z) - b) * grad log q(z).  -> (n, 2)."""
     mean, log_std, eps = _setup(mean, log_std, n, generator)
-    std = math.exp(log_std)
-    z = mean + std * eps
-    fz = f(z)
-    score = torch.stack([(z - mean) / std ** 2, (z - mean) ** 2 / std ** 2 - 1], dim=1)
-    return (fz - baseline).unsqueeze(1) * score
+    z = mean + math.exp(log_std) * eps
+    return (_evaluate(f, z) - baseline).unsqueeze(1) * gaussian_score(z, mean, log_std)
 
 
 def pathwise_samples(f, mean, log_std, n, generator=None):
@@ -47,10 +68,7 @@ def pathwise_samples(f, mean, log_std, n, generator=None):
     mean, log_std, eps = _setup(mean, log_std, n, generator)
     std = math.exp(log_std)
     z = (mean + std * eps).requires_grad_()
-    fz = f(z)
-    if fz.shape != z.shape:
-        raise CourseInputError(f"f must act elementwise: f(z) has shape {tuple(fz.shape)}, z has {tuple(z.shape)}.")
-    f_prime = torch.autograd.grad(fz.sum(), z)[0]
+    f_prime = torch.autograd.grad(_evaluate(f, z).sum(), z)[0]
     return torch.stack([f_prime, f_prime * std * eps], dim=1)
 
 
@@ -65,12 +83,30 @@ def lognormal_pathwise_mean(mean, log_std, n, generator=None):
     return torch.autograd.grad(torch.exp(u).sum(), u)[0]
 
 
+def gamma_implicit_samples(alpha, rate, n):
+    """Per-sample implicit reparameterization gradients dz/dalpha for z ~ Gamma(alpha, rate)
+    (Figurnov et al., 2018; what ``torch.distributions.Gamma.rsample`` differentiates).
+
+    Their mean estimates d/dalpha E[z] = d/dalpha (alpha / rate) = 1 / rate.  -> (n,)
+    PyTorch's Gamma sampler takes no generator: seed with ``torch.manual_seed``.
+    """
+    alpha = check_number("alpha", alpha, minimum=0.0, strict_minimum=True)
+    rate = check_number("rate", rate, minimum=0.0, strict_minimum=True)
+    n = check_int("n", n, minimum=1)
+    alphas = torch.full((n,), alpha, dtype=torch.float64, requires_grad=True)   # one alpha per sample
+    z = torch.distributions.Gamma(alphas, torch.tensor(rate, dtype=torch.float64)).rsample()
+    return torch.autograd.grad(z.sum(), alphas)[0]
+
+
 def gumbel_softmax_sample(logits, temperature, generator=None, n=1):
     """Relaxed one-hot sample softmax((logits + g) / tau), g ~ Gumbel(0, 1) (Jang et al., 2017;
     Maddison et al., 2017).  logits: (K,) -> (n, K).  As tau -> 0 it tends to the one-hot
     of argmax(logits + g), which is an exact sample of Categorical(softmax(logits))."""
     tau = check_number("temperature", temperature, minimum=0.0, strict_minimum=True)
     n = check_int("n", n, minimum=1)
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 1 or not logits.is_floating_point():
+        raise CourseInputError(f"logits must be a 1-D float tensor (K,), got {type(logits).__name__} "
+                               f"{tuple(getattr(logits, 'shape', ()))}.")
     u = torch.rand(n, logits.shape[-1], generator=generator, dtype=logits.dtype).clamp(1e-12, 1 - 1e-12)
     g = -torch.log(-torch.log(u))
     return torch.softmax((logits + g) / tau, dim=-1)

@@ -7,7 +7,8 @@ import torch
 from course_lib import VAE, CourseInputError, vae_objective
 from course_lib.estimators import (gumbel_softmax_sample, lognormal_pathwise_mean, pathwise_samples,
                                    score_function_samples, score_function_vae_objective)
-from course_lib.lessons.reparam import cosine_gradient, quadratic
+from course_lib.estimators import gamma_implicit_samples, gaussian_score
+from course_lib.lessons.reparam import cosine_gradient, cosine_mean, quadratic
 
 N = 200_000
 
@@ -44,7 +45,9 @@ def test_cosine_gradient_formula_and_the_variance_crossover():
         exact = cosine_gradient(omega, mean, log_std)
         g = torch.Generator().manual_seed(1)
         path = pathwise_samples(f, mean, log_std, N, generator=g)[:, 0]
-        base = math.cos(omega * mean) * math.exp(-0.5 * omega ** 2)
+        base = cosine_mean(omega, mean, log_std)
+        fz = f(mean + torch.randn(N, generator=g, dtype=torch.float64))
+        assert abs(fz.mean() - base) < 5 * fz.std() / math.sqrt(N)        # the closed form of E_q[cos]
         score = score_function_samples(f, mean, log_std, N, baseline=base, generator=g)[:, 0]
         assert within(path, exact) and within(score, exact)
         if omega == 0.5:
@@ -92,3 +95,20 @@ def test_score_function_vae_objective_has_the_same_value_and_an_unbiased_gradien
         assert (score - path).norm() < 0.3 * path.norm()
     with pytest.raises(CourseInputError, match="baseline must be None or 'decoded_mean'"):
         score_function_vae_objective("mean")
+
+
+def test_gaussian_score_is_the_autograd_gradient_of_log_q_and_has_mean_zero():
+    z = torch.randn(7, dtype=torch.float64)
+    params = torch.tensor([0.4, -0.3], dtype=torch.float64, requires_grad=True)
+    log_q = torch.distributions.Normal(params[0], params[1].exp()).log_prob(z)
+    for i in range(7):
+        expected = torch.autograd.grad(log_q[i], params, retain_graph=True)[0]
+        torch.testing.assert_close(gaussian_score(z, 0.4, -0.3)[i], expected)
+    draws = gaussian_score(0.4 + math.exp(-0.3) * torch.randn(N, dtype=torch.float64), 0.4, -0.3)
+    assert within(draws, torch.zeros(2, dtype=torch.float64))
+
+
+def test_gamma_implicit_gradient_estimates_one_over_rate():
+    torch.manual_seed(0)
+    draws = gamma_implicit_samples(2.5, 1.5, N)
+    assert within(draws, torch.tensor(1 / 1.5, dtype=torch.float64))

@@ -1,15 +1,11 @@
 """Checks for the lesson 2 exercises (gradient estimators)."""
 import torch
 
+from ..estimators import gaussian_score as _score
 from .feedback import run_check
 
 _g = torch.Generator().manual_seed(202)
 _Z = torch.randn(6, generator=_g, dtype=torch.float64) * 1.5 + 0.3
-
-
-def _score(z, mean, log_std):
-    var = torch.exp(2 * torch.as_tensor(log_std, dtype=z.dtype))
-    return torch.stack([(z - mean) / var, (z - mean) ** 2 / var - 1], dim=-1)
 
 
 def gaussian_score(fn):

@@ -88,6 +88,12 @@ def variance_explorer(reps=300):
     return LiveFigure(fig, update, controls)
 
 
+def cosine_mean(omega, mean, log_std):
+    """Exact E_q[cos(omega z)] = cos(omega mu) exp(-omega^2 sigma^2 / 2) (the Gaussian characteristic function)."""
+    sigma = math.exp(log_std)
+    return math.cos(omega * mean) * math.exp(-0.5 * omega ** 2 * sigma ** 2)
+
+
 def cosine_gradient(omega, mean, log_std):
     """Exact d/dmu E_q[cos(omega z)] = -omega sin(omega mu) exp(-omega^2 sigma^2 / 2)."""
     sigma = math.exp(log_std)
@@ -101,7 +107,7 @@ def frequency_variances(omegas, mean=0.5, log_std=0.0, n=20000, seed=0):
     for i, w in enumerate(omegas):
         f = lambda z, w=w: torch.cos(w * z)          # noqa: E731
         g = torch.Generator().manual_seed(seed + i)
-        baseline = math.cos(w * mean) * math.exp(-0.5 * w ** 2 * math.exp(2 * log_std))   # E_q[f], exact
+        baseline = cosine_mean(w, mean, log_std)             # E_q[f], exact
         out["pathwise"].append(pathwise_samples(f, mean, log_std, n, generator=g)[:, 0].var().item())
         out["score function + baseline"].append(
             score_function_samples(f, mean, log_std, n, baseline=baseline, generator=g)[:, 0].var().item())
