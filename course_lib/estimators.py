@@ -25,7 +25,11 @@ def _evaluate(f, z):
     """f(z), checked: f must be a function that maps the tensor z (n,) to a tensor (n,)."""
     if not callable(f):
         raise CourseInputError(f"f must be a function of z, got {type(f).__name__}.")
-    fz = f(z)
+    try:
+        fz = f(z)
+    except Exception as e:
+        raise CourseInputError(f"f(z) failed with {type(e).__name__}: {e}  f must take a tensor z of shape "
+                               "(n,) and use torch operations, so that gradients can flow.") from e
     if not isinstance(fz, torch.Tensor):
         raise CourseInputError(f"f must return a torch.Tensor (use torch functions), got {type(fz).__name__}.")
     if fz.shape != z.shape:

@@ -13,6 +13,7 @@ example through :func:`course_lib.cached_fit`), appear in the widget's output
 area; a ``CourseError`` raised by ``update`` is shown there as one line.
 """
 import io
+import math
 import time
 
 import ipywidgets as widgets
@@ -20,15 +21,20 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .errors import CourseError, CourseInputError
+from .errors import CourseError, CourseInputError, check_choice, check_number
 
 
 def float_slider(description, min, max, value, step=None, log=False, **kwargs):
     """A labelled float slider; ``log=True`` moves in equal ratios (``base`` 10)."""
+    lo, hi = check_number("min", min), check_number("max", max)
+    if not lo < hi:
+        raise CourseInputError(f"a slider needs min < max, got min={lo}, max={hi}.")
+    check_number("value", value, minimum=lo, maximum=hi)
+    if log and lo <= 0:
+        raise CourseInputError(f"a log-scale slider needs min > 0, got min={lo}.")
     style = {"description_width": "initial"}
     kwargs.setdefault("layout", widgets.Layout(width="380px"))
     if log:
-        import math
         return widgets.FloatLogSlider(value=value, min=math.log10(min), max=math.log10(max),
                                       step=step or 0.05, description=description, style=style,
                                       continuous_update=True, **kwargs)
@@ -39,6 +45,10 @@ def float_slider(description, min, max, value, step=None, log=False, **kwargs):
 def choice_slider(description, options, value=None, **kwargs):
     """A slider over a fixed list of values (e.g. k = 1, 2, 5, 10, ...)."""
     options = list(options)
+    if not options:
+        raise CourseInputError("a choice slider needs at least one option.")
+    if value is not None:
+        check_choice("value", value, options)
     kwargs.setdefault("layout", widgets.Layout(width="380px"))
     return widgets.SelectionSlider(options=options, value=options[0] if value is None else value,
                                    description=description, style={"description_width": "initial"},

@@ -112,3 +112,21 @@ def test_gamma_implicit_gradient_estimates_one_over_rate():
     torch.manual_seed(0)
     draws = gamma_implicit_samples(2.5, 1.5, N)
     assert within(draws, torch.tensor(1 / 1.5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("f, message", [
+    (lambda z: z.mean(), "f must act elementwise"),
+    (3.0, "f must be a function of z"),
+    (lambda z: z.detach().numpy(), "f must return a torch.Tensor"),
+    # score function: z has no gradient, so this returns an array; pathwise: numpy() itself fails
+    (lambda z: z.numpy(), r"f must return a torch.Tensor|f\(z\) failed with RuntimeError.*use torch operations"),
+])
+def test_bad_functions_are_explained_by_both_estimators(f, message):
+    for estimator in (score_function_samples, pathwise_samples):
+        with pytest.raises(CourseInputError, match=message):
+            estimator(f, 0.0, 0.0, 5)
+
+
+def test_bad_logits_are_explained():
+    with pytest.raises(CourseInputError, match=r"logits must be a 1-D float tensor \(K,\), got list"):
+        gumbel_softmax_sample([0.1, 0.2], 1.0)

@@ -126,3 +126,20 @@ def test_a_training_slider_trains_once_per_value_and_moving_back_is_cached(monke
     assert bytes(live.image.value) != first
     live.set(latent_dim=8)                                   # back to the first value: no new training
     assert len(calls) == 2 and live.message is None
+
+
+
+def test_bad_slider_settings_are_explained():
+    from course_lib.widgets import choice_slider
+    with pytest.raises(CourseInputError, match="log-scale slider needs min > 0"):
+        float_slider("τ", 0.0, 5.0, 1.0, log=True)
+    with pytest.raises(CourseInputError, match="min < max"):
+        float_slider("β", 2.0, 1.0, 1.5)
+    with pytest.raises(CourseInputError, match="value must be <= 1.0"):
+        float_slider("β", 0.0, 1.0, 3.0)
+    with pytest.raises(CourseInputError, match="value must be one of 1, 2, 5; got 3"):
+        choice_slider("k", (1, 2, 5), value=3)
+    from course_lib import LinearGaussianModel
+    import torch
+    with pytest.raises(CourseInputError, match="one-dimensional latent.*k = 2"):
+        elbo.quadrature_log_marginal(LinearGaussianModel.random(d=3, k=2), torch.zeros(1, 3))

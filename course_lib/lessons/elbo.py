@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from ..errors import CourseInputError
 from ..linear_gaussian import LinearGaussianModel
 from ..train import fit
 from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
@@ -145,7 +146,7 @@ def quadrature_log_marginal(model, x, n_points=2001, width=10.0):
     needs n_points ** d evaluations.  -> (batch,)
     """
     if model.k != 1:
-        raise ValueError("quadrature here is for a one-dimensional latent")
+        raise CourseInputError(f"quadrature needs a one-dimensional latent (k = 1); this model has k = {model.k}.")
     z = torch.linspace(-width, width, n_points, dtype=F64)
     log_joint = model.log_joint(x, z.reshape(-1, 1, 1).expand(-1, len(x), 1))      # (n_points, batch)
     dz = z[1] - z[0]
