@@ -130,3 +130,16 @@ def test_bad_functions_are_explained_by_both_estimators(f, message):
 def test_bad_logits_are_explained():
     with pytest.raises(CourseInputError, match=r"logits must be a 1-D float tensor \(K,\), got list"):
         gumbel_softmax_sample([0.1, 0.2], 1.0)
+
+
+def test_variance_figure_measures_the_one_over_n_law_and_the_ordering():
+    """What lesson 2's variance figure shows: each estimator's variance falls as 1/n, and for
+    f = (z - 1)^2 at mu = 0, sigma = 1 the order is pathwise < score + baseline < score."""
+    from course_lib.lessons.reparam import averaged_estimates
+    draws = averaged_estimates(quadratic, 0.0, 0.0, n_values=(1, 64), reps=3000)
+    for name, d in draws.items():
+        ratio = d[1].var() / d[64].var()
+        assert 64 / 1.5 < ratio < 64 * 1.5, (name, ratio)
+        assert abs(d[64].mean() - (-2.0)) < 5 * d[64].std() / math.sqrt(len(d[64]))   # unbiased: 2 (mu - 1)
+    v = {name: d[64].var() for name, d in draws.items()}
+    assert v["pathwise"] < v["score function + baseline"] < v["score function"]

@@ -181,13 +181,14 @@ def elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, sigma2_values):
 LATENT_SIZES = (2, 4, 8, 16, 32)
 
 
-def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None):
+def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, cache_directory=None):
     """A slider over the latent size of a Fashion-MNIST VAE that *trains* on a new value.
 
     Training shows a progress bar under the figure; each trained model is cached
     (:func:`course_lib.cached_fit`), so returning to a size is instant.  Panels:
     test images over their reconstructions, samples, and the final rate and
-    distortion of every size trained so far.
+    distortion of every size trained so far.  ``cache_directory`` overrides the
+    usual model cache folder.
     """
     from ..cache import cached_fit
     from ..data import dynamic_binarize
@@ -211,7 +212,7 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None):
             return fit(model, data.x_train, steps=steps, transform=dynamic_binarize, seed=0, device=device,
                        desc=f"training the VAE with {latent_dim} latent dimensions")
 
-        return cached_fit("lesson01-latent", config, build, train, device=device)
+        return cached_fit("lesson01-latent", config, build, train, device=device, directory=cache_directory)
 
     fig, (ax_r, ax_s, ax_c) = new_figure(3, 1, width=3.6, height=3.4)
     blank = image_grid(torch.zeros(16, 1, 28, 28), ncol=4)
