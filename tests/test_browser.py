@@ -5,6 +5,11 @@ no widget failed to render, then move every slider of every live figure and
 check that its figure changes.  Uses Debian's Chromium at /usr/bin/chromium
 (never a downloaded browser).  Skipped with a message when it is missing,
 except in CI, where .ci/run installs it and its absence is a failure.
+
+Deterministic from a cold start: the test starts each lesson's kernel through
+the server's REST API and waits for its first reply before the page opens, so
+JupyterLab connects to a running kernel and never has to choose one.  There
+are no retries: a dialog, or a click that runs nothing, is a failure.
 """
 import json
 import os
@@ -20,6 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
+KERNEL = "python3"       # the kernel every notebook names in its metadata
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 SETTINGS = {  # quiet, fully rendered notebooks: no news pop-up, every cell in the DOM
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
@@ -86,12 +92,46 @@ def lab(tmp_path_factory):
         pytest.fail("JupyterLab did not start in 60 s:\n" + (work / "lab.log").read_text()[-3000:])
     if proc.poll() is not None:
         pytest.fail("JupyterLab exited:\n" + (work / "lab.log").read_text()[-3000:])
+    specs = api(url, "GET", "/api/kernelspecs")        # the server has found the course's kernel
+    if KERNEL not in specs["kernelspecs"]:
+        proc.kill()
+        pytest.fail(f"JupyterLab has no {KERNEL!r} kernel; it has {sorted(specs['kernelspecs'])}")
     yield url, work
     proc.terminate()
     try:
         proc.wait(20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def api(url, method, path, body=None, timeout=30):
+    """One call of the Jupyter server's REST API; returns the decoded JSON (or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+def start_kernel_session(url, work, lesson, timeout=180):
+    """Start the lesson's kernel *before* the page opens, and wait until it answers.
+
+    JupyterLab then finds a session for the notebook and connects to it, instead of
+    choosing a kernel itself: on a cold machine (kernel specs still loading, a slow
+    first kernel start) that choice is what used to show the "Select Kernel" dialog.
+    """
+    session = api(url, "POST", "/api/sessions", {
+        "path": f"notebooks/{lesson}", "type": "notebook", "name": lesson, "kernel": {"name": KERNEL}})
+    from jupyter_client import BlockingKernelClient
+    client = BlockingKernelClient(connection_file=str(work / "runtime" / f"kernel-{session['kernel']['id']}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)        # a kernel_info reply: the kernel is up and idle
+    finally:
+        client.stop_channels()
+    return session
 
 
 def expected_live_figures(lesson):
@@ -115,42 +155,31 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     shots = Path(os.environ.get("COURSE_BROWSER_SHOTS", tmp_path))
     try:
+        start_kernel_session(url, work, lesson)
         workspace = lesson.replace(".ipynb", "").replace("_", "-")          # a fresh workspace: only this tab
         page.goto(f"{url}/lab/workspaces/{workspace}/tree/notebooks/{lesson}")
         panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
         panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+        # Connected to the running kernel: its name in the toolbar, and the indicator idle.
+        panel.locator(".jp-KernelName", has_text="Python 3").first.wait_for(timeout=60_000)
         indicator = panel.locator(".jp-Notebook-ExecutionIndicator").first
-        wait_for(lambda: indicator.get_attribute("data-status") == "idle", 90, "the kernel to start")
+        wait_for(lambda: indicator.get_attribute("data-status") == "idle", 60, "the page to connect to the kernel")
         n_code = panel.locator(".jp-CodeCell").count()
         assert n_code > 0
 
-        def handle_dialogs():
-            """Accept a "Select Kernel" dialog (JupyterLab may ask even with the kernel named in the
-            notebook, e.g. when the kernel starts slowly); any other dialog is a failure."""
+        def no_dialog():
+            """The kernel was started for the page, so JupyterLab has nothing to ask: any dialog is a failure."""
             dialog = page.locator(".jp-Dialog")
             if dialog.count() and dialog.first.is_visible():
                 title = dialog.first.locator(".jp-Dialog-header").inner_text()
-                assert "Select Kernel" in title, f"{lesson}: unexpected dialog {title!r}"
-                dialog.first.locator(".jp-Dialog-button.jp-mod-accept").click()
-                dialog.first.wait_for(state="detached", timeout=10_000)
+                raise AssertionError(f"{lesson}: unexpected dialog {title!r}")
 
-        def run_all():
-            handle_dialogs()
-            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-            page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-
-        def started():
-            handle_dialogs()
-            return any(p.strip() not in ("", "[ ]:") for p in panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts())
-
-        run_all()
-        try:
-            wait_for(started, 30, "the first cell to start")
-        except AssertionError:        # the click came before the kernel connection settled: once more
-            run_all()
+        no_dialog()
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
 
         def all_ran():
-            handle_dialogs()
+            no_dialog()
             prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
             done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
             return len(done) == n_code
