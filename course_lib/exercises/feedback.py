@@ -1,5 +1,18 @@
-"""Run a learner's function on test inputs and explain what is wrong, kindly."""
+"""Run a learner's function on test inputs and explain what is wrong, kindly.
+
+A check must accept every correct answer, however it is written: the learner
+may rename the parameters, write the formula another way, compute in another
+order or return float64.  So :func:`run_check`
+
+* calls the function with the inputs *in the documented order* (by position;
+  by name only when the learner kept every name but reordered them);
+* compares values with a tolerance that suits the dtype the learner returned;
+* calls the function twice on the same inputs: an answer that draws its own
+  random numbers (instead of using the noise it is given) is told so.
+"""
 import html
+import inspect
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -24,46 +37,124 @@ class Feedback:
         return f'<div style="border-left:4px solid {color};padding:4px 10px"><b>{html.escape(str(self))}</b></div>'
 
 
+class _Failed(Exception):
+    """Carries the Feedback of a learner's function that could not be run."""
+
+    def __init__(self, feedback):
+        self.feedback = feedback
+
+
 def _describe(t):
     return f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
 
 
-def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6):
+def _copy(value):
+    return value.clone() if isinstance(value, torch.Tensor) else value
+
+
+def _tolerance(dtype, rtol, atol):
+    """float64 answers are held to (rtol, atol); float32 ones get float32's precision."""
+    if dtype == torch.float64:
+        return rtol, atol
+    return max(rtol, 1e-4), max(atol, 1e-5)
+
+
+def close(out, want, rtol, atol):
+    """``out`` equals ``want`` (same shape) within the tolerance that suits ``out``'s dtype."""
+    rtol, atol = _tolerance(out.dtype, rtol, atol)
+    return out.shape == want.shape and torch.allclose(out.detach().to(want.dtype), want.detach(),
+                                                      rtol=rtol, atol=atol)
+
+
+def apply_answer(name, fn, case):
+    """``fn`` applied to the case: positionally, or by name if the learner kept every name."""
+    args = [_copy(v) for v in case.values()]
+    call = (lambda: fn(*args))
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):           # a builtin or C function: just call it
+        signature = None
+    if signature is not None:
+        params = [p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in params]
+        if sorted(names) == sorted(case) and names != list(case):
+            inputs = {k: _copy(v) for k, v in case.items()}
+            call = (lambda: fn(**inputs))
+        else:
+            try:
+                signature.bind(*args)
+            except TypeError:
+                expected = ", ".join(case)
+                raise _Failed(Feedback(name, False, f"it should take {len(case)} inputs, in this order: "
+                                                    f"({expected}); yours takes ({', '.join(names)}).")) from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return call()
+    except NotImplementedError:
+        raise _Failed(Feedback(name, None, "Replace `raise NotImplementedError()` with your code, "
+                                           "then run this cell again.")) from None
+    except Exception as e:  # the learner's code failed: say how, briefly
+        raise _Failed(Feedback(name, False, f"your function raised {type(e).__name__}: {e}")) from None
+
+
+def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noise=None):
     """Check ``fn`` against ``reference`` on every case.
 
-    cases:    a list of dicts of keyword arguments
-    mistakes: (hint, wrong_fn) pairs; if the learner's output equals
-              ``wrong_fn(**case)``, the hint explains the likely slip.
+    cases:     a list of dicts of inputs, in the order the exercise states them
+    reference: the right answer, called with the inputs by name
+    mistakes:  (hint, wrong_fn) pairs; if the learner's output equals
+               ``wrong_fn(**case)``, the hint explains the likely slip
+    noise:     the name of an input that carries the random noise, if any
+               (used to explain an answer that draws its own)
     """
     if not callable(fn):
         return Feedback(name, False, f"pass your function itself, e.g. check({name}), not {type(fn).__name__}.")
     for case in cases:
-        inputs = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in case.items()}
         try:
-            out = fn(**inputs)
-        except NotImplementedError:
-            return Feedback(name, None, "Replace `raise NotImplementedError()` with your code, then run this cell again.")
-        except Exception as e:  # the learner's code failed: say how, briefly
-            return Feedback(name, False, f"your function raised {type(e).__name__}: {e}")
+            out = apply_answer(name, fn, case)
+        except _Failed as failed:
+            return failed.feedback
         want = reference(**case)
         where = ", ".join(f"{k} {_describe(v)}" for k, v in case.items())
         if not isinstance(out, torch.Tensor):
             return Feedback(name, False, f"it should return a torch.Tensor, but returned {type(out).__name__}.")
+        if not out.is_floating_point():
+            return Feedback(name, False, f"it should return floating-point numbers, but returned dtype {out.dtype}.")
         if out.shape != want.shape:
             return Feedback(name, False, f"for inputs with {where} it should return shape {tuple(want.shape)}, "
                                          f"but returned {tuple(out.shape)}. Check which axis you reduce over.")
         if not torch.isfinite(out).all() and torch.isfinite(want).all():
             return Feedback(name, False, f"it returned NaN or inf for inputs with {where}. If you used exp(), "
                                          "large or very negative inputs overflow; work in log space (torch.logsumexp).")
-        if not torch.allclose(out.to(want.dtype), want, rtol=rtol, atol=atol):
+        try:
+            again = apply_answer(name, fn, case)
+        except _Failed as failed:
+            return failed.feedback
+        if isinstance(again, torch.Tensor) and again.shape == out.shape and not close(again, out, rtol, atol):
+            given = f"the `{noise}` it is given" if noise else "its inputs"
+            return Feedback(name, False, "it returns different values each time it is called with the same inputs: "
+                                         f"it seems to draw its own random numbers. Use {given} instead "
+                                         "(no torch.randn inside the function).")
+        if not close(out, want, rtol, atol):
             for hint, wrong in mistakes:
                 try:
                     slip = wrong(**case)
                 except Exception:
                     continue
-                if slip.shape == out.shape and torch.allclose(out.to(slip.dtype), slip, rtol=rtol, atol=atol):
+                if close(out, slip, rtol, atol):
                     return Feedback(name, False, hint)
-            first = (out.to(want.dtype) - want).abs().flatten().argmax().item()
+            if noise is not None:
+                other = dict(case, **{noise: torch.randn_like(case[noise]) + 0.5})
+                try:
+                    moved = apply_answer(name, fn, other)
+                except _Failed:
+                    moved = None
+                if isinstance(moved, torch.Tensor) and moved.shape == out.shape and close(moved, out, rtol, atol):
+                    return Feedback(name, False, f"the result does not change when `{noise}` changes: build it from "
+                                                 f"the `{noise}` you are given.")
+            diff = (out.detach().to(want.dtype) - want).abs().flatten()
+            first = diff.nan_to_num(float("inf")).argmax().item()
             return Feedback(name, False, f"wrong value for inputs with {where}: at position {first} expected "
                                          f"{want.flatten()[first].item():.6g}, got {out.flatten()[first].item():.6g}.")
     return Feedback(name, True, "")

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from .feedback import run_check
+from .feedback import apply_answer, run_check
 
 _g = torch.Generator().manual_seed(101)
 _MEAN = torch.randn(5, 3, generator=_g, dtype=torch.float64)
@@ -43,15 +43,19 @@ def reparameterize(fn):
          lambda mean, log_var, eps: mean + log_var * eps),
         ("the mean is missing: z should be centred on `mean`.",
          lambda mean, log_var, eps: (0.5 * log_var).exp() * eps),
+        ("you subtracted the noise term; z = mean + std * eps (the sign matters for which sample you get).",
+         lambda mean, log_var, eps: mean - (0.5 * log_var).exp() * eps),
+        ("z equals the mean: the noise term std * eps is missing, so z does not depend on `eps`.",
+         lambda mean, log_var, eps: mean + 0 * eps),
     ]
 
     def reference(mean, log_var, eps):
         return mean + (0.5 * log_var).exp() * eps
 
-    feedback = run_check("reparameterize", fn, cases, reference, mistakes)
+    feedback = run_check("reparameterize", fn, cases, reference, mistakes, noise="eps")
     if feedback.passed:                                   # gradients must reach mean and log_var
-        mean, log_var = _MEAN.clone().requires_grad_(), _LOG_VAR.clone().requires_grad_()
-        out = fn(mean=mean, log_var=log_var, eps=_EPS)
+        case = dict(mean=_MEAN.clone().requires_grad_(), log_var=_LOG_VAR.clone().requires_grad_(), eps=_EPS)
+        out = apply_answer("reparameterize", fn, case)
         if not out.requires_grad:
             feedback.passed, feedback.message = False, (
                 "the values are right, but gradients cannot flow back to mean and log_var "
@@ -74,5 +78,11 @@ def iwae_bound(fn):
          lambda log_weights: log_weights.mean(0)),
         ("the -log k is missing: IWAE averages the k weights, it does not add them.",
          lambda log_weights: torch.logsumexp(log_weights, dim=0)),
+        ("you divided the log of the sum by k; averaging the weights subtracts log k in log space.",
+         lambda log_weights: torch.logsumexp(log_weights, dim=0) / log_weights.shape[0]),
+        ("this is the largest log-weight only; logsumexp adds all k weights (and then subtract log k).",
+         lambda log_weights: log_weights.max(dim=0).values),
+        ("you subtracted k instead of log k.",
+         lambda log_weights: torch.logsumexp(log_weights, dim=0) - log_weights.shape[0]),
     ]
     return run_check("iwae_bound", fn, cases, _iwae, mistakes)

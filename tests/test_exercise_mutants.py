@@ -1,0 +1,231 @@
+"""The exercise checks, tested like mutants.
+
+For every exercise: plausible wrong answers (each rejected, most with a named
+hint) and differently written correct answers (each accepted: renamed or
+reordered parameters, another way to write the formula, float32 or float64,
+another order of operations).  A new lesson's checks get a table here too;
+``test_every_check_has_a_table`` fails until they do.
+"""
+import inspect
+import math
+
+import pytest
+import torch
+
+from course_lib.exercises import lesson01, lesson02
+
+# -- lesson 1 ---------------------------------------------------------------
+
+
+def _kl(mean, log_var):
+    return 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)
+
+
+def _kl_loop(m, lv):                                   # one latent coordinate at a time
+    total = torch.zeros(m.shape[0], dtype=m.dtype)
+    for j in range(m.shape[1]):
+        total = total + 0.5 * (torch.exp(lv[:, j]) + m[:, j] ** 2 - 1 - lv[:, j])
+    return total
+
+
+def _kl_distributions(mu, logvar):                     # torch.distributions, in float32
+    q = torch.distributions.Normal(mu.float(), torch.exp(0.5 * logvar.float()))
+    p = torch.distributions.Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))
+    return torch.distributions.kl_divergence(q, p).sum(dim=1)
+
+
+def _reparam_sqrt(mu, logvar, noise):
+    return noise * torch.sqrt(torch.exp(logvar)) + mu
+
+
+def _reparam_own_noise(mean, log_var, eps):
+    return mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+
+
+def _reparam_seeded_noise(mean, log_var, eps):
+    g = torch.Generator().manual_seed(0)
+    return mean + torch.exp(0.5 * log_var) * torch.randn(mean.shape, generator=g, dtype=mean.dtype)
+
+
+def _iwae_by_hand(lw):                                  # the max trick written out
+    top = lw.max(dim=0, keepdim=True).values
+    return (top + torch.log(torch.exp(lw - top).mean(dim=0, keepdim=True))).squeeze(0)
+
+
+# -- lesson 2 ---------------------------------------------------------------
+
+def _score_autograd(z, mean, log_std):                 # let autograd differentiate log N
+    params = torch.stack([torch.as_tensor(mean, dtype=z.dtype), torch.as_tensor(log_std, dtype=z.dtype)])
+    rows = []
+    for zi in z:
+        p = params.clone().requires_grad_()
+        log_q = torch.distributions.Normal(p[0], p[1].exp()).log_prob(zi)
+        rows.append(torch.autograd.grad(log_q, p)[0])
+    return torch.stack(rows)
+
+
+def _score_math(x, mu, s):
+    sigma = math.exp(s)
+    return torch.stack([(x - mu) / sigma ** 2, ((x - mu) / sigma) ** 2 - 1], dim=1)
+
+
+def _pathwise_two_leaves(f, mean, log_std, eps):
+    mu = torch.tensor(float(mean), dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(float(log_std), dtype=torch.float64, requires_grad=True)
+    f(mu + s.exp() * eps).mean().backward()
+    return torch.stack([mu.grad, s.grad])
+
+
+def _pathwise_float32(fun, m, ls, e):
+    params = torch.tensor([float(m), float(ls)], requires_grad=True)       # float32
+    z = params[0] + torch.exp(params[1]) * e.float()
+    return torch.autograd.grad(fun(z).sum() / len(e), params)[0]
+
+
+def _pathwise_as_in_the_solution(f, mean, log_std, eps):
+    params = torch.tensor([mean, log_std], dtype=torch.float64, requires_grad=True)
+    return torch.autograd.grad(f(params[0] + torch.exp(params[1]) * eps).mean(), params)[0]
+
+
+def _pathwise_chain_rule_by_hand(f, mean, log_std, eps):        # f'(z) from autograd, dz/d(mean, s) by hand
+    z = (mean + log_std.exp() * eps).detach().requires_grad_()
+    f_prime = torch.autograd.grad(f(z).sum(), z)[0]
+    return torch.stack([f_prime.mean(), (f_prime * log_std.exp() * eps).mean()])
+
+
+def _pathwise_own_noise(f, mean, log_std, eps):
+    p = torch.stack([torch.as_tensor(mean), torch.as_tensor(log_std)]).double().requires_grad_()
+    z = p[0] + p[1].exp() * torch.randn(len(eps), dtype=torch.float64)
+    return torch.autograd.grad(f(z).mean(), p)[0]
+
+
+def _pathwise_d_sigma(f, mean, log_std, eps):
+    mu = torch.tensor(float(mean), dtype=torch.float64, requires_grad=True)
+    sigma = torch.tensor(math.exp(float(log_std)), dtype=torch.float64, requires_grad=True)
+    return torch.stack(torch.autograd.grad(f(mu + sigma * eps).mean(), (mu, sigma)))
+
+
+# Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
+TABLE = {
+    lesson01.kl_standard_normal: (
+        [_kl,
+         lambda mu, logvar: -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1),
+         _kl_loop,
+         _kl_distributions],
+        [(lambda mean, log_var: -_kl(mean, log_var), "sign"),
+         (lambda mean, log_var: 2 * _kl(mean, log_var), "factor 1/2"),
+         (lambda mean, log_var: 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(0), "Check which axis"),
+         (lambda mean, log_var: 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).mean(-1),
+          "averaged over the latent dimensions"),
+         (lambda mean, log_var: 0.5 * (log_var.exp() + mean ** 2 - log_var).sum(-1), "-1 inside the sum"),
+         (lambda mean, log_var: 0.5 * ((0.5 * log_var).exp() + mean ** 2 - 1 - log_var).sum(-1), "standard deviation"),
+         (lambda mean, log_var: 0.5 * (log_var.exp() + mean ** 2 - 1 + log_var).sum(-1), None),
+         (lambda mean, log_var: _kl(mean, log_var).numpy(), "torch.Tensor")]),
+    lesson01.reparameterize: (
+        [lambda mean, log_var, eps: mean + torch.exp(0.5 * log_var) * eps,
+         _reparam_sqrt,
+         lambda mean, log_var, eps: torch.addcmul(mean, (log_var / 2).exp(), eps),
+         lambda eps, mean, log_var: mean + (0.5 * log_var).exp() * eps],          # same names, another order
+        [(lambda mean, log_var, eps: mean + log_var.exp() * eps, "variance"),
+         (lambda mean, log_var, eps: mean + log_var * eps, "log_var itself"),
+         (lambda mean, log_var, eps: (0.5 * log_var).exp() * eps, "mean is missing"),
+         (lambda mean, log_var, eps: mean - (0.5 * log_var).exp() * eps, "subtracted"),
+         (lambda mean, log_var, eps: mean.clone(), "does not depend on `eps`"),
+         (lambda mean, log_var, eps: (mean + (0.5 * log_var).exp() * eps).detach(), "gradients cannot flow"),
+         (_reparam_own_noise, "draw its own random numbers"),
+         (_reparam_seeded_noise, "does not change when `eps` changes"),
+         (lambda mean, log_var: mean, "3 inputs")]),
+    lesson01.iwae_bound: (
+        [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
+         _iwae_by_hand,
+         lambda w: torch.logsumexp(w - math.log(len(w)), 0),
+         lambda w: torch.logsumexp(w.float(), 0) - torch.log(torch.tensor(float(w.shape[0])))],
+        [(lambda log_weights: log_weights.mean(0), "ELBO"),
+         (lambda log_weights: torch.logsumexp(log_weights, 0), "-log k"),
+         (lambda log_weights: torch.log(log_weights.exp().mean(0)), "log space"),
+         (lambda log_weights: torch.logsumexp(log_weights, 1) - math.log(log_weights.shape[1]), "Check which axis"),
+         (lambda log_weights: torch.logsumexp(log_weights, 0) / log_weights.shape[0], "divided"),
+         (lambda log_weights: log_weights.max(0).values, "largest log-weight"),
+         (lambda log_weights: torch.logsumexp(log_weights, 0) - log_weights.shape[0], "instead of log k")]),
+    lesson02.gaussian_score: (
+        [lambda z, mean, log_std: torch.stack([(z - mean) / torch.exp(2 * log_std),
+                                               (z - mean) ** 2 / torch.exp(2 * log_std) - 1], dim=-1),
+         _score_math,
+         _score_autograd,
+         lambda z, mean, log_std: torch.stack([(z - mean) * torch.exp(-2 * log_std),
+                                               torch.square((z - mean) * torch.exp(-log_std)) - 1]).T.float()],
+        [(lambda z, mean, log_std: torch.stack([(z - mean) / math.exp(log_std),
+                                                (z - mean) ** 2 / math.exp(2 * log_std) - 1], -1), "variance"),
+         (lambda z, mean, log_std: torch.stack([(mean - z) / math.exp(2 * log_std),
+                                                1 - (z - mean) ** 2 / math.exp(2 * log_std)], -1), "signs"),
+         (lambda z, mean, log_std: torch.stack([(z - mean) / math.exp(2 * log_std),
+                                                (z - mean) ** 2 / math.exp(2 * log_std)], -1), "-1"),
+         (lambda z, mean, log_std: torch.stack([(z - mean) ** 2 / math.exp(2 * log_std) - 1,
+                                                (z - mean) / math.exp(2 * log_std)], -1), "swapped"),
+         (lambda z, mean, log_std: torch.stack([(z - mean) / math.exp(2 * log_std),
+                                                (z - mean) ** 2 / math.exp(3 * log_std) - math.exp(-log_std)], -1),
+          "derivative in sigma"),
+         (lambda z, mean, log_std: torch.stack([(z - mean) / math.exp(2 * log_std),
+                                                (z - mean) ** 2 / math.exp(2 * log_std) - 1], 0), "shape")]),
+    lesson02.reinforce_with_baseline: (
+        [lambda f_values, scores, baseline: ((f_values - baseline).unsqueeze(-1) * scores).mean(dim=0),
+         lambda f, s, b: (f - b) @ s / len(f),
+         lambda f, s, b: torch.einsum("n,nk->k", f - b, s) / f.shape[0],
+         lambda f, s, b: (f[:, None] * s).mean(0) - b * s.mean(0)],
+        [(lambda f_values, scores, baseline: (f_values.unsqueeze(-1) * scores).mean(0), "not subtracted"),
+         (lambda f_values, scores, baseline: ((f_values + baseline).unsqueeze(-1) * scores).mean(0), "added"),
+         (lambda f_values, scores, baseline: ((f_values - baseline).unsqueeze(-1) * scores).sum(0), "summed"),
+         (lambda f_values, scores, baseline: ((f_values - baseline).unsqueeze(-1) * scores).mean(1),
+          "Check which axis"),
+         (lambda f_values, scores, baseline: (f_values - baseline).mean() * scores.mean(0), "product of two averages"),
+         (lambda f_values, scores, baseline: ((f_values - baseline).unsqueeze(-1) * scores).mean(0).tolist(),
+          "torch.Tensor")]),
+    lesson02.pathwise_gradient: (
+        [_pathwise_as_in_the_solution,
+         _pathwise_two_leaves,
+         _pathwise_float32,
+         _pathwise_chain_rule_by_hand],
+        [(lambda f, mean, log_std, eps: torch.zeros(2, dtype=torch.float64), "zero"),
+         (_pathwise_d_sigma, "d/dlog_sigma = sigma * d/dsigma"),
+         (lambda f, mean, log_std, eps: _pathwise_two_leaves(f, mean, log_std, eps) * len(eps), "sum"),
+         (lambda f, mean, log_std, eps: -_pathwise_two_leaves(f, mean, log_std, eps), "signs"),
+         (_pathwise_own_noise, "draw its own random numbers"),
+         (lambda f, mean, log_std, eps: _pathwise_two_leaves(f, mean, log_std, eps)[:1], "shape")]),
+}
+
+CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
+WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
+
+
+def _id(check, i):
+    return f"{check.__name__}-{i}"
+
+
+def test_every_check_has_a_table():
+    checks = [f for module in (lesson01, lesson02) for name, f in vars(module).items()
+              if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == module.__name__]
+    assert sorted(c.__name__ for c in checks) == sorted(c.__name__ for c in TABLE)
+    for check, (right, wrong) in TABLE.items():
+        assert len(right) >= 3 and len(wrong) >= 5, check.__name__
+        assert sum(words is not None for _, words in wrong) > len(wrong) / 2, f"{check.__name__}: name most slips"
+
+
+@pytest.mark.parametrize("check, answer", CORRECT, ids=[_id(c, i) for i, (c, _) in enumerate(CORRECT)])
+def test_a_correct_answer_is_accepted_however_it_is_written(check, answer):
+    feedback = check(answer)
+    assert feedback.passed is True, str(feedback)
+
+
+@pytest.mark.parametrize("check, answer, words", WRONG, ids=[_id(c, i) for i, (c, _, _) in enumerate(WRONG)])
+def test_a_wrong_answer_is_rejected_with_its_hint(check, answer, words):
+    feedback = check(answer)
+    assert feedback.passed is False, f"accepted a wrong answer: {feedback}"
+    assert "Traceback" not in feedback.message
+    if words is not None:
+        assert words in feedback.message, feedback.message
+
+
+def test_the_renamed_kl_from_the_issue_report_is_accepted():
+    def kl_standard_normal(mu, logvar):
+        return 0.5 * torch.sum(torch.exp(logvar) + mu ** 2 - 1 - logvar, dim=-1)
+    assert lesson01.kl_standard_normal(kl_standard_normal).passed is True
