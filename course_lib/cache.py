@@ -3,14 +3,24 @@
 :func:`cached_fit` keys a trained model by a name, its configuration (a
 JSON-able dict), whether fast mode is on, and a hash of ``course_lib``'s own
 source code, so a change to the library retrains instead of loading a stale
-model.  Results are kept in memory for the session and on disk; disk writes
-are atomic, and an unreadable cache file is rebuilt with a warning.
+model.  Results are kept in memory for the session and on disk.
+
+Nothing the learner waited for is lost:
+
+* disk writes are atomic (a temporary file, then a rename), so a write that is
+  interrupted, or two kernels writing the same model at once, never leave a
+  file that loads wrong;
+* if the cache folder cannot be written (read-only, full disk), the model is
+  kept in memory for this session and a warning, given once per folder, says
+  where and why;
+* an unreadable cache file is rebuilt with a warning.
 
 The cache folder is ``$COURSE_LIB_CACHE`` if set, else ``~/.cache/course_lib/models``.
 """
 import hashlib
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -23,6 +33,7 @@ from .settings import fast_mode
 from .train import History
 
 _MEMORY = {}
+_WARNED_FOLDERS = set()
 
 
 def cache_dir():
@@ -76,15 +87,40 @@ def cached_fit(name, config, build, train, *, directory=None, device=None):
             return model, history
         except Exception as e:  # corrupt, truncated or from an incompatible model: rebuild
             warnings.warn(f"cache file {path.name} could not be read ({type(e).__name__}); retraining.")
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass                     # the new file will replace it, or stay in memory
             model = build()
     model.to(device)
     history = train(model)
-    atomic_save({"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                 "history": history.to_dict(), "config": json.loads(json.dumps(config))}, path)
     model.eval()
-    _MEMORY[key] = (model, history)
+    _MEMORY[key] = (model, history)      # kept before the disk write, which may fail
+    state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+             "history": history.to_dict(), "config": json.loads(json.dumps(config))}
+    try:
+        atomic_save(state, path)
+        _remove_stale_temporary_files(path)
+    except OSError as e:
+        if path.parent not in _WARNED_FOLDERS:
+            _WARNED_FOLDERS.add(path.parent)
+            reason = e.strerror or type(e).__name__
+            warnings.warn(f"could not save trained models in {path.parent} ({reason}); they are kept in memory "
+                          "for this session only. Set COURSE_LIB_CACHE to a folder you can write to, "
+                          "to keep them across sessions.", stacklevel=2)
     return model, history
+
+
+def _remove_stale_temporary_files(path, age_s=600):
+    """Remove what cache writes killed mid-way left in ``path``'s folder (never a fresh file:
+    another kernel may be writing it right now)."""
+    now = time.time()
+    for tmp in path.parent.glob(".*.pt.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > age_s:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 def clear_memory():

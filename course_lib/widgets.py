@@ -11,6 +11,9 @@ needed in the browser, and every update is timed (``timings_ms``).
 Anything ``update`` prints, and progress bars of training it starts (for
 example through :func:`course_lib.cached_fit`), appear in the widget's output
 area; a ``CourseError`` raised by ``update`` is shown there as one line.
+Interrupting the kernel while a slider's update runs (say, a training) leaves
+the figure as it was and usable; nothing half-trained is cached, so moving the
+slider back there trains again.
 """
 import io
 import math
@@ -114,7 +117,13 @@ class LiveFigure:
         self.timings_ms.append(1000 * (time.perf_counter() - start))
 
     def _changed(self, change):
-        self.redraw()
+        try:
+            self.redraw()
+        except KeyboardInterrupt:        # the learner stopped a slow update (e.g. a training)
+            self.message = ("Interrupted: the figure still shows the previous setting. "
+                            "Move the slider to try again.")
+            with self.output:
+                print(self.message)
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -1,4 +1,10 @@
-"""Cached training: hit, miss, corrupt and truncated files, keys."""
+"""Cached training: hit, miss, corrupt and truncated files, keys, and faults (full disk, two writers, a kill)."""
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
 import warnings
 
 import pytest
@@ -72,3 +78,98 @@ def test_bad_names_and_configs_are_explained():
     with pytest.raises(CourseInputError, match="JSON"):
         cached_fit("demo", {"model": object()}, t.build, t.train)
     assert t.calls == 0
+
+
+# -- nothing lost under faults ------------------------------------------------
+
+def _no_space(*args):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_keeps_the_model_in_memory_and_warns_once(monkeypatch):
+    import course_lib.io
+    monkeypatch.setattr(course_lib.io.os, "fsync", _no_space)
+    t = Trainer()
+    with pytest.warns(UserWarning) as caught:
+        model, _ = cached_fit("demo", {"beta": 1.0}, t.build, t.train)
+        other, _ = cached_fit("demo", {"beta": 2.0}, t.build, t.train)
+    messages = [str(w.message) for w in caught if "could not save" in str(w.message)]
+    assert len(messages) == 1, messages                                # once per folder, not per model
+    assert str(cache.cache_dir()) in messages[0] and "No space left on device" in messages[0]
+    assert "kept in memory" in messages[0]
+    assert cached_fit("demo", {"beta": 1.0}, t.build, t.train)[0] is model and t.calls == 2
+    assert not cache.cache_dir().exists() or not list(cache.cache_dir().iterdir())  # no partial files
+
+
+def test_an_unwritable_cache_folder_keeps_the_model_in_memory(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("COURSE_LIB_CACHE", str(blocker / "models"))
+    t = Trainer()
+    with pytest.warns(UserWarning, match="could not save trained models in .*not-a-folder"):
+        model, history = cached_fit("demo", {"beta": 1.0}, t.build, t.train)
+    assert history.steps and cached_fit("demo", {"beta": 1.0}, t.build, t.train)[0] is model
+    assert blocker.read_text().startswith("a file")
+
+
+_CHILD = """
+import os, sys, time, torch
+from pathlib import Path
+from course_lib import VAE, cached_fit, fit
+go = Path(sys.argv[1])
+while not go.exists():                      # start both trainings at the same moment
+    time.sleep(0.01)
+x = torch.rand(64, 1, 28, 28)
+cached_fit("demo", {"beta": 1.0}, lambda: VAE.mlp(latent_dim=2, hidden=(8,)),
+           lambda m: fit(m, x, steps=30, log_every=10, progress=False))
+print("done")
+"""
+
+
+def test_two_kernels_training_the_same_model_at_once_both_leave_a_valid_file(tmp_path):
+    go = tmp_path / "go"
+    env = dict(os.environ, COURSE_LIB_CACHE=str(cache.cache_dir()))
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD, str(go)], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(1.0)
+    go.touch()
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0 and "done" in out, err
+    files = list(cache.cache_dir().iterdir())
+    assert len(files) == 1 and files[0].suffix == ".pt", files           # one file, no temporary ones
+    t = Trainer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cached_fit("demo", {"beta": 1.0}, t.build, t.train)
+    assert t.calls == 0                                                  # it loads: no retraining
+
+
+_KILLED = """
+import os, signal, sys, torch
+import course_lib.io
+from course_lib import VAE, cached_fit, fit
+course_lib.io.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)   # die mid-write
+x = torch.rand(64, 1, 28, 28)
+cached_fit("demo", {"beta": 1.0}, lambda: VAE.mlp(latent_dim=2, hidden=(8,)),
+           lambda m: fit(m, x, steps=4, log_every=2, progress=False))
+"""
+
+
+def test_a_write_killed_midway_leaves_no_file_that_loads_wrong():
+    env = dict(os.environ, COURSE_LIB_CACHE=str(cache.cache_dir()))
+    child = subprocess.run([sys.executable, "-c", _KILLED], env=env, capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    assert not list(cache.cache_dir().glob("*.pt"))                      # no model file: only a hidden leftover
+    leftovers = list(cache.cache_dir().glob(".demo-*.tmp"))
+    assert len(leftovers) == 1
+    t = Trainer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cached_fit("demo", {"beta": 1.0}, t.build, t.train)             # trains again, loads nothing half-written
+    assert t.calls == 1
+    old = time.time() - 3600
+    os.utime(leftovers[0], (old, old))                                   # an hour later, the next save tidies up
+    cache.clear_memory()
+    cached_fit("demo", {"beta": 2.0}, t.build, t.train)
+    assert not leftovers[0].exists()

@@ -210,3 +210,21 @@ def test_energies_stay_finite_far_out():
         assert torch.isfinite(toy2d.unnormalized_log_density(name, far)).all()
     with pytest.raises(CourseInputError, match=r"shape \(\.\.\., 2\)"):
         toy2d.energy_u1(torch.zeros(3))
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"not gzip at all", lambda b: b""],
+                         ids=["truncated", "not-gzip", "empty"])
+def test_a_damaged_file_is_named_and_the_next_source_is_used(tmp_path, monkeypatch, nowhere, damage):
+    folder = tmp_path / "fmnist"
+    folder.mkdir()
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.full((n, 28, 28), 255))
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    broken = folder / "t10k-images-idx3-ubyte.gz"
+    broken.write_bytes(damage(broken.read_bytes()))
+    monkeypatch.setenv("COURSE_LIB_FASHION_MNIST", str(folder))
+    with pytest.warns(UserWarning, match=r"t10k-images-idx3-ubyte\.gz .*Using the subset shipped with the course"):
+        data = load_fashion_mnist(n_train=100, n_test=10)
+    assert data.source.startswith("subset")
+    with pytest.raises(DataNotFoundError, match=r"t10k-images-idx3-ubyte\.gz.*No other copy"):
+        load_fashion_mnist(source="full")

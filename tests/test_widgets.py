@@ -143,3 +143,36 @@ def test_bad_slider_settings_are_explained():
     import torch
     with pytest.raises(CourseInputError, match="one-dimensional latent.*k = 2"):
         elbo.quadrature_log_marginal(LinearGaussianModel.random(d=3, k=2), torch.zeros(1, 3))
+
+
+def test_interrupting_a_training_slider_keeps_the_figure_usable_and_caches_nothing():
+    import torch
+    from course_lib import VAE, cache, cached_fit, fit
+    from course_lib.widgets import choice_slider
+    x = torch.rand(32, 1, 28, 28)
+    calls = []
+
+    def train(model):
+        calls.append(model)
+        if len(calls) == 2:
+            raise KeyboardInterrupt          # the learner presses "interrupt" during the second training
+        return fit(model, x, steps=2, log_every=1, progress=False)
+
+    fig, ax = new_figure()
+
+    def update(fig, latent):
+        model, history = cached_fit("slider", {"latent": latent}, lambda: VAE.mlp(latent_dim=latent, hidden=(8,)), train)
+        ax.clear()
+        ax.plot(history["loss"], marker="o")
+        ax.set_title(f"latent {latent}")
+
+    live = LiveFigure(fig, update, {"latent": choice_slider("latent", [1, 2, 3])})
+    first = bytes(live.image.value)
+    live.set(latent=2)                                            # interrupted: no exception reaches the widget
+    assert live.message.startswith("Interrupted") and bytes(live.image.value) == first
+    assert len(list(cache.cache_dir().glob("slider-*.pt"))) == 1  # only latent 1 was stored
+    live.set(latent=3)
+    live.set(latent=2)                                            # back there: it trains again, and works
+    assert len(calls) == 4 and live.message is None
+    assert bytes(live.image.value) != first
+    assert len(list(cache.cache_dir().glob("slider-*.pt"))) == 3

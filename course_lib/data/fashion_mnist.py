@@ -10,6 +10,10 @@ Where the full data set is looked for, in order:
 If none holds the four files, the compact real subset shipped with the course
 is used (10,000 training and 2,000 test images, 1,000 and 200 per class; see
 ``fashion_mnist_subset/README.md``), so the course runs offline.
+
+A folder whose files are damaged (a broken download, a truncated copy) is
+skipped with a warning that names the file and says which source is used
+instead.
 """
 import argparse
 import gzip
@@ -17,6 +21,8 @@ import os
 import shutil
 import tempfile
 import urllib.request
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +69,11 @@ def user_cache_dir():
 
 def read_idx(path):
     """Read a gzipped IDX file (the MNIST format) into a uint8 NumPy array."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as e:      # not gzip, cut short, unreadable
+        raise DataNotFoundError(f"{path} could not be read as a gzip file ({type(e).__name__}: {e}).") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataNotFoundError(f"{path} is not an IDX file of unsigned bytes.")
     ndim = raw[3]
@@ -81,6 +90,12 @@ def _has_files(folder):
 
 def find_full_dataset():
     """The first folder that holds all four files of the full set, or None."""
+    folders = _full_folders()
+    return folders[0] if folders else None
+
+
+def _full_folders():
+    """Every folder that holds the four files of the full set, in the order they are tried."""
     env = os.environ.get("COURSE_LIB_FASHION_MNIST")
     if env:
         if not _has_files(env):
@@ -88,11 +103,12 @@ def find_full_dataset():
             raise DataNotFoundError(
                 f"COURSE_LIB_FASHION_MNIST={env} but that folder lacks {', '.join(missing)}. "
                 "Point it at a folder with the four Fashion-MNIST .gz files, or unset it.")
-        return Path(env)
-    for folder in (SYSTEM_DIR, user_cache_dir()):
-        if _has_files(folder):
-            return folder
-    return None
+    candidates = [Path(env)] if env else []
+    return [f for f in (*candidates, SYSTEM_DIR, user_cache_dir()) if _has_files(f)]
+
+
+def _read_folder(folder):
+    return {k: read_idx(Path(folder) / f) for k, f in FILES.items()}
 
 
 def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
@@ -104,18 +120,26 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
     by default all, or 2,000 / 500 in fast mode.
     """
     check_choice("source", source, ("auto", "full", "subset"))
-    folder = find_full_dataset() if source != "subset" else None
-    if source == "full" and folder is None:
+    n_train = _size("n_train", n_train, budget(None, 2000))
+    n_test = _size("n_test", n_test, budget(None, 500))
+    folders = _full_folders() if source != "subset" else []
+    if source == "full" and not folders:
         raise DataNotFoundError(
             "the full Fashion-MNIST set was not found. Looked in $COURSE_LIB_FASHION_MNIST, "
             f"{SYSTEM_DIR} and {user_cache_dir()}. Install Debian's package dataset-fashion-mnist, "
             "or run `python -m course_lib.data.fashion_mnist --download` while online, "
             "or use source='subset' for the copy shipped with the course.")
-    name = "full" if folder is not None else "subset"
-    folder = folder or SUBSET_DIR
-    arrays = {k: read_idx(Path(folder) / f) for k, f in FILES.items()}
-    n_train = _size("n_train", n_train, budget(None, 2000))
-    n_test = _size("n_test", n_test, budget(None, 500))
+    sources = [("full", f) for f in folders] + ([("subset", SUBSET_DIR)] if source != "full" else [])
+    for i, (name, folder) in enumerate(sources):
+        try:
+            arrays = _read_folder(folder)
+            break
+        except DataNotFoundError as e:
+            if i + 1 == len(sources):
+                raise DataNotFoundError(f"{e} No other copy of Fashion-MNIST was found; "
+                                        "download it again or remove the damaged file.") from None
+            instead = "the subset shipped with the course" if sources[i + 1][0] == "subset" else sources[i + 1][1]
+            warnings.warn(f"{e} Using {instead} instead.", stacklevel=2)
     rng = np.random.default_rng(seed)
 
     def split(images, labels, n):
