@@ -4,6 +4,8 @@ import random
 import numpy as np
 import torch
 
+from .errors import check_choice, check_int
+
 
 def get_device(prefer=None):
     """The best available device: CUDA, then Apple MPS, then the CPU.
@@ -11,6 +13,10 @@ def get_device(prefer=None):
     ``prefer`` ("cuda", "mps", "cpu" or a ``torch.device``) forces a choice.
     """
     if prefer is not None:
+        if isinstance(prefer, torch.device):
+            return prefer
+        kind = str(prefer).split(":")[0]
+        check_choice("prefer", kind, ("cuda", "mps", "cpu"))
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -27,6 +33,7 @@ def seed_everything(seed=0):
     wants its own random stream.  (On a GPU some kernels are not
     deterministic; results then agree only up to rounding.)
     """
+    seed = check_int("seed", seed, minimum=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -12,13 +12,24 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .errors import CourseInputError
+from .errors import CourseInputError, check_tensor
 
 LOG_2PI = math.log(2 * math.pi)
 
 
 def _sum_event(t, event_dims):
     return t.sum(dim=tuple(range(-event_dims, 0))) if event_dims > 0 else t
+
+
+def _check_pair(name_a, a, name_b, b):
+    """Both tensors, of shapes that broadcast to each other."""
+    for name, t in ((name_a, a), (name_b, b)):
+        check_tensor(name, t)
+    try:
+        torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError:
+        raise CourseInputError(f"{name_a} {tuple(a.shape)} and {name_b} {tuple(b.shape)} must have the same shape "
+                               "(or shapes that broadcast).") from None
 
 
 class DiagonalGaussian:
@@ -34,7 +45,8 @@ class DiagonalGaussian:
             self.mean, self.log_var = torch.broadcast_tensors(mean, log_var)
         except RuntimeError:
             raise CourseInputError(
-                f"mean {tuple(mean.shape)} and log_var {tuple(log_var.shape)} do not broadcast.") from None
+                f"mean {tuple(mean.shape)} and log_var {tuple(log_var.shape)} do not broadcast: "
+                "log_var must have the shape of mean (or one that broadcasts to it).") from None
 
     @classmethod
     def standard(cls, *shape, device=None):
@@ -86,11 +98,15 @@ class DiagonalGaussian:
 
 def kl_standard_normal(mean, log_var):
     """KL(N(mean, diag exp(log_var)) || N(0, I)), summed over the last dimension."""
+    _check_pair("mean", mean, "log_var", log_var)
     return 0.5 * (log_var.exp() + mean ** 2 - 1.0 - log_var).sum(-1)
 
 
 def kl_diagonal_gaussians(mean_q, log_var_q, mean_p, log_var_p):
     """KL(q || p) for two diagonal Gaussians, summed over the last dimension."""
+    _check_pair("mean_q", mean_q, "log_var_q", log_var_q)
+    _check_pair("mean_p", mean_p, "log_var_p", log_var_p)
+    _check_pair("mean_q", mean_q, "mean_p", mean_p)
     return 0.5 * (
         log_var_p - log_var_q + (log_var_q.exp() + (mean_q - mean_p) ** 2) / log_var_p.exp() - 1.0
     ).sum(-1)
@@ -109,6 +125,7 @@ class Bernoulli:
     """
 
     def __init__(self, logits, event_dims=3):
+        check_tensor("logits", logits)
         self.logits = logits
         self.event_dims = event_dims
 

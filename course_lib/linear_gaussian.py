@@ -113,6 +113,7 @@ class LinearGaussianModel:
 
     def iwae_bound(self, x, q_mean, q_log_var, k):
         """One Monte Carlo draw of IWAE_k with proposal q.  -> (batch,)."""
+        k = check_int("k", k, minimum=1)
         return importance_weighted_bound(self.log_weights(x, q_mean, q_log_var, k))
 
     # -- sampling and fitting ----------------------------------------------------------------

@@ -15,6 +15,9 @@ class MLP(nn.Sequential):
     def __init__(self, in_dim, hidden, out_dim, activation=nn.ReLU):
         check_int("in_dim", in_dim, minimum=1)
         check_int("out_dim", out_dim, minimum=1)
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise CourseInputError(f"hidden must be a list of layer sizes, e.g. (512, 256), got {hidden!r}.")
+        hidden = [check_int(f"hidden[{i}]", h, minimum=1) for i, h in enumerate(hidden)]
         sizes = [in_dim, *hidden, out_dim]
         layers = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -33,7 +36,8 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, dim, hidden=None):
         super().__init__()
-        hidden = hidden or dim
+        dim = check_int("dim", dim, minimum=1)
+        hidden = check_int("hidden", hidden or dim, minimum=1)
         self.f = nn.Sequential(nn.SiLU(), nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, dim))
 
     def forward(self, h):
@@ -46,7 +50,7 @@ def _check_image_shape(image_shape):
     c, h, w = image_shape
     if h != w or h % 4 != 0:
         raise CourseInputError(
-            f"the conv nets need square images with a side divisible by 4 (28, 32, 64); got {h}x{w}.")
+            f"image_shape must be square with a side divisible by 4 (28, 32, 64) for the conv nets; got {h}x{w}.")
     return c, h
 
 

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from .errors import CourseInputError
+from .errors import CourseInputError, check_int
 
 
 def elbo(log_px_given_z, kl):
@@ -22,7 +22,7 @@ def importance_weighted_bound(log_weights):
     For k = 1 it is an unbiased estimate of the ELBO; its expectation rises with
     k towards log p(x) (Burda et al., 2016).
     """
-    if log_weights.dim() < 1 or log_weights.shape[0] < 1:
+    if not isinstance(log_weights, torch.Tensor) or log_weights.dim() < 1 or log_weights.shape[0] < 1:
         raise CourseInputError("log_weights must have shape (k, batch) with k >= 1.")
     k = log_weights.shape[0]
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
@@ -31,4 +31,5 @@ def importance_weighted_bound(log_weights):
 def bits_per_dim(nll_nats, num_dims):
     """Convert a negative log-likelihood in nats per example to bits per dimension:
     bpd = nll / (D * ln 2)."""
+    num_dims = check_int("num_dims", num_dims, minimum=1)
     return nll_nats / (num_dims * math.log(2.0))

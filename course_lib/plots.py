@@ -2,9 +2,13 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .errors import CourseInputError, check_int, check_tensor
+
 
 def image_grid(images, ncol=8, pad=1):
     """Tile images (N, 1, H, W) in [0, 1] into one (rows*H, ncol*W) array."""
+    check_tensor("images", images, shape=(None, None, None, None))
+    ncol = check_int("ncol", ncol, minimum=1)
     images = images.detach().float().cpu().clamp(0, 1)
     n, _, h, w = images.shape
     nrow = int(np.ceil(n / ncol))
@@ -17,6 +21,7 @@ def image_grid(images, ncol=8, pad=1):
 
 def show_images(images, ncol=8, title=None, ax=None):
     """Show a batch of images (N, 1, H, W) as one grid; returns the axes."""
+    check_tensor("images", images, shape=(None, None, None, None))
     if ax is None:
         _, ax = plt.subplots(figsize=(ncol * 0.6, int(np.ceil(len(images) / ncol)) * 0.6 + 0.4))
     ax.imshow(image_grid(images, ncol), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
@@ -28,6 +33,11 @@ def show_images(images, ncol=8, title=None, ax=None):
 
 def plot_history(history, terms=("distortion", "rate"), ax=None, title=None):
     """Plot recorded loss terms against the training step; returns the axes."""
+    known = sorted(history.terms)
+    missing = [t for t in terms if t not in history.terms]
+    if missing:
+        raise CourseInputError(f"terms: this history has no {', '.join(map(repr, missing))}; "
+                               f"it must name recorded terms, one of {', '.join(map(repr, known)) or 'none'}.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
     for name in terms:

@@ -19,6 +19,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -202,7 +203,14 @@ def save_checkpoint(path, model, optimizer, history):
 def load_checkpoint(path, model, optimizer=None):
     """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and
     ``optimizer``); returns the saved :class:`History`."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not Path(path).is_file():
+        raise CourseInputError(f"path: there is no checkpoint file at {path}; it must name a file "
+                               "written by save_checkpoint (or fit(checkpoint_path=...)).")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:                 # truncated, corrupt or not a checkpoint at all
+        raise CourseInputError(f"path: {path} could not be read as a checkpoint ({type(e).__name__}); "
+                               "it must be a complete file written by save_checkpoint.") from None
     model.load_state_dict(state["model"])
     if optimizer is not None and state.get("optimizer") is not None:
         optimizer.load_state_dict(state["optimizer"])

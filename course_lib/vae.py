@@ -153,6 +153,7 @@ class VAE(nn.Module):
         the true NLL in expectation).  Returns (nll_nats, bits_per_dim) as
         (batch,) tensors."""
         self._check_x(x)
+        batch_size = check_int("batch_size", batch_size, minimum=1)
         parts = [-self.iwae_bound(x[i:i + batch_size], k) for i in range(0, len(x), batch_size)]
         nll = torch.cat(parts)
         return nll, bits_per_dim(nll, math.prod(self.image_shape))

@@ -49,7 +49,7 @@ def choice_slider(description, options, value=None, **kwargs):
     """A slider over a fixed list of values (e.g. k = 1, 2, 5, 10, ...)."""
     options = list(options)
     if not options:
-        raise CourseInputError("a choice slider needs at least one option.")
+        raise CourseInputError("options must hold at least one value for a choice slider.")
     if value is not None:
         check_choice("value", value, options)
     kwargs.setdefault("layout", widgets.Layout(width="380px"))

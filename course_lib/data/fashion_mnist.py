@@ -142,15 +142,16 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
             warnings.warn(f"{e} Using {instead} instead.", stacklevel=2)
     rng = np.random.default_rng(seed)
 
-    def split(images, labels, n):
+    def split(images, labels, n, arg):
         if n is not None and n > len(images):
-            raise CourseInputError(f"asked for {n} images but the {name} set has only {len(images)} in this split.")
+            raise CourseInputError(f"{arg}={n}, but the {name} set has only {len(images)} images in this split: "
+                                   f"{arg} must be at most {len(images)}, or 'all'.")
         keep = np.sort(rng.choice(len(images), n, replace=False)) if n is not None else slice(None)
         x = torch.from_numpy(images[keep].astype(np.float32) / 255.0).unsqueeze(1)
         return x, torch.from_numpy(labels[keep].astype(np.int64))
 
-    x_train, y_train = split(arrays["train_images"], arrays["train_labels"], n_train)
-    x_test, y_test = split(arrays["test_images"], arrays["test_labels"], n_test)
+    x_train, y_train = split(arrays["train_images"], arrays["train_labels"], n_train, "n_train")
+    x_test, y_test = split(arrays["test_images"], arrays["test_labels"], n_test, "n_test")
     return ImageData(x_train, y_train, x_test, y_test, source=f"{name} ({folder})")
 
 

@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from ..errors import CourseInputError, check_choice, check_int
+from ..errors import CourseInputError, check_choice, check_int, check_tensor
 
 
 def _gen(seed):
@@ -146,6 +146,11 @@ ENERGIES = {"u1": energy_u1, "u2": energy_u2, "u3": energy_u3, "u4": energy_u4}
 
 
 def unnormalized_log_density(name, z):
-    """log p~(z) = -U(z) for the energy called ``name`` (u1, u2, u3, u4)."""
-    check_choice("name", name, tuple(ENERGIES))
-    return -ENERGIES[name](z)
+    """log p~(z) = -U(z) for the energy called ``name`` (u1, u2, u3, u4; U1 ... U4 also work).
+    z: (..., 2) -> (...)."""
+    key = name.lower() if isinstance(name, str) else name
+    check_choice("name", key, tuple(ENERGIES))
+    check_tensor("z", z, min_dim=1)
+    if z.shape[-1] != 2:
+        raise CourseInputError(f"z must hold 2-D points, shape (..., 2); got {tuple(z.shape)}.")
+    return -ENERGIES[key](z)

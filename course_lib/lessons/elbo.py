@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from ..errors import CourseInputError
+from ..errors import CourseInputError, check_int
 from ..linear_gaussian import LinearGaussianModel
 from ..train import fit
 from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
@@ -98,6 +98,7 @@ def iwae_draws(model, x, q_mean, q_log_var, k_values=K_VALUES, reps=200, seed=0)
 
 def iwae_explorer(model=None, x=None, reps=200):
     """A slider for k; panels: E[IWAE_k] against k, and the spread of IWAE_k for the chosen k."""
+    reps = check_int("reps", reps, minimum=2)
     if model is None:
         model, x = lesson_model()
     post_mean, post_cov = model.posterior(x)
@@ -196,6 +197,10 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
     from ..plots import image_grid
     from ..vae import VAE
 
+    steps = check_int("steps", steps, minimum=1)
+    if not all(hasattr(data, a) for a in ("x_train", "x_test")):
+        raise CourseInputError(f"data must be image data with x_train and x_test (load_fashion_mnist()), "
+                               f"got {type(data).__name__}.")
     device = get_device(device)
     x_show = data.x_test[:8]
     results = {}

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 
+from ..errors import CourseInputError, check_int, check_number
 from ..estimators import gumbel_softmax_sample, pathwise_samples, score_function_samples
 from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
 
@@ -21,6 +22,13 @@ def quadratic(z):
     return (z - 1) ** 2
 
 
+def _whole_numbers(name, values):
+    values = [check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(values)]
+    if not values:
+        raise CourseInputError(f"{name} must hold at least one whole number >= 1.")
+    return values
+
+
 def averaged_estimates(f, mean, log_std, n_values=N_VALUES, reps=300, seed=0):
     """For each estimator and each n: ``reps`` independent n-sample estimates of d/dmu E_q[f].
 
@@ -28,6 +36,8 @@ def averaged_estimates(f, mean, log_std, n_values=N_VALUES, reps=300, seed=0):
     respect to the samples it corrects, so the estimator stays unbiased.
     Returns {estimator: {n: (reps,) array}}.
     """
+    n_values = _whole_numbers("n_values", n_values)
+    reps = check_int("reps", reps, minimum=2)
     g = torch.Generator().manual_seed(seed)
     total = reps * max(n_values)
     std = math.exp(log_std)
@@ -103,6 +113,9 @@ def cosine_gradient(omega, mean, log_std):
 def frequency_variances(omegas, mean=0.5, log_std=0.0, n=20000, seed=0):
     """Per-sample variance of the pathwise and the baseline score estimators of
     d/dmu E_q[cos(omega z)], for each omega.  -> {estimator: (len(omegas),) array}."""
+    omegas = [check_number(f"omegas[{i}]", w) for i, w in enumerate(omegas)]
+    if not omegas:
+        raise CourseInputError("omegas must hold at least one frequency.")
     out = {"pathwise": [], "score function + baseline": []}
     for i, w in enumerate(omegas):
         f = lambda z, w=w: torch.cos(w * z)          # noqa: E731
@@ -143,6 +156,9 @@ def frequency_explorer(mean=0.5, log_std=0.0):
 
 def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
     """A slider for the temperature tau of the Gumbel-softmax relaxation."""
+    probs = [check_number(f"probs[{i}]", p, minimum=0.0, strict_minimum=True) for i, p in enumerate(probs)]
+    if len(probs) < 2 or abs(sum(probs) - 1.0) > 1e-6:
+        raise CourseInputError(f"probs must be at least two positive numbers that sum to 1, got {probs}.")
     logits = torch.log(torch.tensor(probs, dtype=torch.float64))
     g = torch.Generator().manual_seed(seed)
     u = torch.rand(n, len(probs), generator=g, dtype=torch.float64).clamp(1e-12, 1 - 1e-12)

@@ -1,0 +1,133 @@
+"""Bad input, catalogued: every row is one mistake a learner can make with the public API.
+
+Each must raise a course error (never a deep traceback from PyTorch or NumPy)
+whose message names the argument and says what is allowed, and none may leave
+a file behind.  New modules and lessons add their rows here.
+"""
+import math
+import os
+
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib import estimators, schedules
+from course_lib.lessons import elbo as elbo_lesson
+from course_lib.lessons import reparam as reparam_lesson
+from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
+
+ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
+
+IMAGES = torch.rand(4, 1, 28, 28)
+VAE = cl.VAE.mlp(latent_dim=2, hidden=(8,))
+LG = cl.LinearGaussianModel.random(d=2, k=1)
+X2 = torch.randn(5, 2)
+
+
+def _loss_returning_a_float(model, batch, step):
+    return {"loss": 1.0}
+
+
+# (what is wrong, the call, a word the message must contain: the argument's name)
+CATALOG = [
+    # models
+    ("latent size 0", lambda: cl.VAE.mlp(latent_dim=0), "latent_dim"),
+    ("latent size not a whole number", lambda: cl.VAE.mlp(latent_dim=2.5), "latent_dim"),
+    ("unknown likelihood", lambda: cl.VAE.mlp(likelihood="poisson"), "likelihood"),
+    ("conv net on 30x30 images", lambda: cl.VAE.conv(image_shape=(1, 30, 30)), "image_shape"),
+    ("image shape without channels", lambda: cl.VAE.conv(image_shape=(28, 28)), "image_shape"),
+    ("hidden sizes not numbers", lambda: cl.VAE.mlp(hidden=("a",)), "hidden"),
+    ("negative hidden size", lambda: cl.MLP(4, (-3,), 2), "hidden"),
+    ("residual block of width 0", lambda: cl.ResidualBlock(0), "dim"),
+    ("images of the wrong shape", lambda: VAE.loss_terms(torch.rand(4, 784)), "x"),
+    ("images as a list", lambda: VAE.loss_terms([[0.0]]), "x"),
+    ("beta < 0", lambda: VAE.loss_terms(IMAGES, beta=-1.0), "beta"),
+    ("beta NaN", lambda: VAE.loss_terms(IMAGES, beta=float("nan")), "beta"),
+    ("capacity < 0", lambda: VAE.loss_terms(IMAGES, capacity=-2.0), "capacity"),
+    ("k = 0 samples", lambda: VAE.iwae_bound(IMAGES, k=0), "k"),
+    ("nll batch size 0", lambda: VAE.nll(IMAGES, batch_size=0), "batch_size"),
+    ("sample 0 images", lambda: VAE.sample(0), "n"),
+    ("objective with beta < 0", lambda: cl.vae_objective(beta=-0.5), "beta"),
+    ("objective with a capacity string", lambda: cl.vae_objective(capacity="big"), "capacity"),
+    # distributions and objectives
+    ("mean and log_var of different shapes", lambda: cl.DiagonalGaussian(torch.zeros(3, 2), torch.zeros(3, 4)),
+     "log_var"),
+    ("KL of a list", lambda: cl.kl_standard_normal([0.0], [0.0]), "mean"),
+    ("KL between different shapes", lambda: cl.kl_diagonal_gaussians(torch.zeros(2, 3), torch.zeros(2, 3),
+                                                                      torch.zeros(2, 4), torch.zeros(2, 4)),
+     "mean_p"),
+    ("Bernoulli of a list", lambda: cl.Bernoulli([0.1]), "logits"),
+    ("IWAE of a 0-d tensor", lambda: cl.importance_weighted_bound(torch.tensor(1.0)), "log_weights"),
+    ("bits per dim over 0 dims", lambda: cl.bits_per_dim(torch.tensor(1.0), 0), "num_dims"),
+    # the linear-Gaussian sandbox
+    ("sandbox with d = 0", lambda: cl.LinearGaussianModel.random(d=0), "d"),
+    ("sandbox with noise variance < 0", lambda: cl.LinearGaussianModel.random(sigma2=-1.0), "sigma2"),
+    ("sandbox data of the wrong width", lambda: LG.log_marginal(torch.randn(5, 3)), "x"),
+    ("sandbox IWAE with k = 0", lambda: LG.iwae_bound(X2, torch.zeros(5, 1), torch.zeros(5, 1), 0), "k"),
+    ("ML fit with k >= d", lambda: cl.LinearGaussianModel.fit_ml(X2, k=2), "k"),
+    # training
+    ("0 steps", lambda: cl.fit(VAE, IMAGES, steps=0, progress=False), "steps"),
+    ("both steps and epochs", lambda: cl.fit(VAE, IMAGES, steps=1, epochs=1, progress=False), "steps"),
+    ("negative learning rate", lambda: cl.fit(VAE, IMAGES, steps=1, lr=-1e-3, progress=False), "lr"),
+    ("batch size 0", lambda: cl.fit(VAE, IMAGES, steps=1, batch_size=0, progress=False), "batch_size"),
+    ("data as a list", lambda: cl.fit(VAE, [[1.0]], steps=1, progress=False), "x_train"),
+    ("log every 0 steps", lambda: cl.fit(VAE, IMAGES, steps=1, log_every=0, progress=False), "log_every"),
+    ("a loss that is a float", lambda: cl.fit(VAE, IMAGES, _loss_returning_a_float, steps=1, progress=False),
+     "loss"),
+    ("a checkpoint that is not there", lambda: cl.load_checkpoint("no-such-checkpoint.pt", VAE), "path"),
+    ("cache name with a path in it", lambda: cl.cached_fit("../escape", {}, lambda: VAE, lambda m: None), "name"),
+    ("config that is not JSON", lambda: cl.cached_fit("demo", {"f": object()}, lambda: VAE, lambda m: None),
+     "config"),
+    ("warm-up over 0 steps", lambda: schedules.linear_warmup(0), "steps"),
+    ("cyclical ratio > 1", lambda: schedules.cyclical(100, ratio=2.0), "ratio"),
+    ("unknown device", lambda: cl.get_device("tpu"), "prefer"),
+    ("seed that is a string", lambda: cl.seed_everything("abc"), "seed"),
+    # data
+    ("unknown data source", lambda: cl.load_fashion_mnist(source="internet"), "source"),
+    ("negative number of images", lambda: cl.load_fashion_mnist(n_train=-5), "n_train"),
+    ("more images than there are", lambda: cl.load_fashion_mnist(n_test=10 ** 9), "n_test"),
+    ("unknown data set", lambda: cl.load_dataset("mnist"), "name"),
+    ("0 sprites", lambda: cl.make_sprites(0), "n"),
+    ("sprites of side 7", lambda: cl.make_sprites(10, image_size=7), "image_size"),
+    ("0 toy points", lambda: cl.sample_toy("two_moons", n=0), "n"),
+    ("unknown toy", lambda: cl.sample_toy("galaxy", n=5), "name"),
+    ("unknown energy", lambda: cl.unnormalized_log_density("U9", torch.zeros(3, 2)), "name"),
+    ("energy of 3-d points", lambda: cl.unnormalized_log_density("U1", torch.zeros(3, 3)), "z"),
+    ("images to show as a list", lambda: cl.show_images([[0.0]]), "images"),
+    ("history term that was not recorded", lambda: cl.plot_history(cl.History(steps=[1], terms={"loss": [1.0]}),
+                                                                  terms=("rate",)), "terms"),
+    # estimators
+    ("score-function estimate from 0 samples", lambda: estimators.score_function_samples(torch.sin, 0.0, 0.0, 0),
+     "n"),
+    ("Gumbel-softmax at temperature 0", lambda: estimators.gumbel_softmax_sample(torch.zeros(3), 0.0),
+     "temperature"),
+    ("Gamma with a negative shape", lambda: estimators.gamma_implicit_samples(-1.0, 1.0, 10), "alpha"),
+    ("pathwise with a non-function", lambda: estimators.pathwise_samples("sin", 0.0, 0.0, 10), "f"),
+    # sliders and lessons
+    ("slider with min >= max", lambda: float_slider("x", 1.0, 1.0, 1.0), "min"),
+    ("choice slider without options", lambda: choice_slider("k", []), "options"),
+    ("live figure without controls", lambda: LiveFigure(new_figure()[0], lambda fig: None, {}), "control"),
+    ("IWAE explorer with 0 repetitions", lambda: elbo_lesson.iwae_explorer(reps=0), "reps"),
+    ("latent-size explorer with 0 steps", lambda: elbo_lesson.latent_size_explorer(cl.make_sprites(8), 0), "steps"),
+    ("variance of 0 samples", lambda: reparam_lesson.averaged_estimates(torch.sin, 0.0, 0.0, n_values=(0,)),
+     "n_values"),
+    ("frequency sweep of no omegas", lambda: reparam_lesson.frequency_variances([]), "omegas"),
+    ("Gumbel explorer with negative probabilities", lambda: reparam_lesson.gumbel_explorer(probs=(-0.1, 1.1)),
+     "probs"),
+]
+
+
+def test_the_catalog_is_large_enough():
+    assert len(CATALOG) >= 40
+
+
+@pytest.mark.parametrize("what, call, argument", CATALOG, ids=[row[0] for row in CATALOG])
+def test_bad_input_gets_a_course_error_that_names_the_argument(what, call, argument, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(cl.CourseError) as caught:
+        call()
+    message = str(caught.value)
+    assert argument in message, f"{what}: the message does not name {argument!r}: {message}"
+    assert any(word in message for word in ALLOWED), f"{what}: the message does not say what is allowed: {message}"
+    assert not any(tmp_path.rglob("*")), f"{what}: left files behind: {list(tmp_path.rglob('*'))}"
