@@ -9,7 +9,7 @@ Typical use in a notebook::
 """
 __version__ = "0.1.0"
 
-from .cache import cached_fit, cache_dir, clear_memory
+from .cache import cached_fit, cached_sweep, cache_dir, clear_memory
 from .data import (ImageData, SpritesData, dynamic_binarize, load_dataset, load_fashion_mnist,
                    make_sprites, sample_toy, unnormalized_log_density)
 from .device import get_device, seed_everything
@@ -23,5 +23,7 @@ from .objectives import bits_per_dim, elbo, importance_weighted_bound
 from .plots import plot_history, show_images
 from .schedules import cyclical, linear_warmup
 from .settings import budget, fast_mode
+from .sweep import fit_sweep
 from .train import History, fit, load_checkpoint, save_checkpoint
-from .vae import VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective
+from .vae import (VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective,
+                  vae_sweep_objective)

@@ -69,46 +69,95 @@ def cached_fit(name, config, build, train, *, directory=None, device=None):
 
     ``name`` may contain letters, digits, '-' and '_'.
     """
-    if not name or not all(c.isalnum() or c in "-_" for c in name):
-        raise CourseInputError(f"name must be letters, digits, '-' or '_', got {name!r}.")
-    key = cache_key(name, config)
-    if key in _MEMORY:
-        return _MEMORY[key]
-    path = Path(directory or cache_dir()) / f"{name}-{key}.pt"
-    device = get_device(device)
-    model = build()
-    if path.exists():
+    entry = _Entry(name, config, directory)
+    found = entry.load(build, device)
+    if found is not None:
+        return found
+    model = build().to(get_device(device))
+    history = train(model)
+    return entry.store(model, history)
+
+
+def cached_sweep(name, config, over, values, build, train_sweep, *, directory=None, device=None):
+    """``cached_fit`` for a slider's worth of models: one per value of the hyper-parameter ``over``.
+
+    The model for value v is stored exactly as ``cached_fit(name, {**config, over: v}, ...)``
+    would store it.  The values not in the cache are trained *together*:
+
+    build():                 -> a fresh ``nn.Module`` (used to load cached models)
+    train_sweep(values):     -> a list of ``(model, History)``, one per value, in order
+                                (typically a :func:`course_lib.sweep.fit_sweep` call)
+
+    Returns a list of ``(model, history)`` in the order of ``values``.
+    """
+    if not isinstance(over, str) or not over:
+        raise CourseInputError(f"over must name the hyper-parameter that varies, e.g. 'beta'; got {over!r}.")
+    values = list(values)
+    if not values:
+        raise CourseInputError("values must hold at least one value.")
+    entries = [_Entry(name, {**config, over: v}, directory) for v in values]
+    results = [entry.load(build, device) for entry in entries]
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing:
+        trained = train_sweep([values[i] for i in missing])
+        if len(trained) != len(missing):
+            raise CourseInputError(f"train_sweep must return one (model, history) per value: "
+                                   f"asked for {len(missing)}, got {len(trained)}.")
+        for i, (model, history) in zip(missing, trained):
+            results[i] = entries[i].store(model.to(get_device(device)), history)
+    return results
+
+
+class _Entry:
+    """One trained model's place in the cache: in memory under its key, on disk at ``path``."""
+
+    def __init__(self, name, config, directory=None):
+        if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
+            raise CourseInputError(f"name must be letters, digits, '-' or '_', got {name!r}.")
+        self.key = cache_key(name, config)
+        self.config = config
+        self.path = Path(directory or cache_dir()) / f"{name}-{self.key}.pt"
+
+    def load(self, build, device=None):
+        """The cached ``(model, history)``, or None.  An unreadable file is removed with a warning."""
+        if self.key in _MEMORY:
+            return _MEMORY[self.key]
+        if not self.path.exists():
+            return None
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            model = build()
             model.load_state_dict(state["model"])
             history = History.from_dict(state["history"])
-            model.to(device).eval()
-            _MEMORY[key] = (model, history)
-            return model, history
         except Exception as e:  # corrupt, truncated or from an incompatible model: rebuild
-            warnings.warn(f"cache file {path.name} could not be read ({type(e).__name__}); retraining.")
+            warnings.warn(f"cache file {self.path.name} could not be read ({type(e).__name__}); retraining.")
             try:
-                path.unlink(missing_ok=True)
+                self.path.unlink(missing_ok=True)
             except OSError:
                 pass                     # the new file will replace it, or stay in memory
-            model = build()
-    model.to(device)
-    history = train(model)
-    model.eval()
-    _MEMORY[key] = (model, history)      # kept before the disk write, which may fail
-    state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-             "history": history.to_dict(), "config": json.loads(json.dumps(config))}
-    try:
-        atomic_save(state, path)
-        _remove_stale_temporary_files(path)
-    except OSError as e:
-        if path.parent not in _WARNED_FOLDERS:
-            _WARNED_FOLDERS.add(path.parent)
-            reason = e.strerror or type(e).__name__
-            warnings.warn(f"could not save trained models in {path.parent} ({reason}); they are kept in memory "
-                          "for this session only. Set COURSE_LIB_CACHE to a folder you can write to, "
-                          "to keep them across sessions.", stacklevel=2)
-    return model, history
+            return None
+        model.to(get_device(device)).eval()
+        _MEMORY[self.key] = (model, history)
+        return model, history
+
+    def store(self, model, history):
+        """Keep ``(model, history)`` in memory, then try to write it to disk (atomically)."""
+        model.eval()
+        _MEMORY[self.key] = (model, history)      # kept before the disk write, which may fail
+        state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                 "history": history.to_dict(), "config": json.loads(json.dumps(self.config))}
+        try:
+            atomic_save(state, self.path)
+            _remove_stale_temporary_files(self.path)
+        except OSError as e:
+            folder = self.path.parent
+            if folder not in _WARNED_FOLDERS:
+                _WARNED_FOLDERS.add(folder)
+                reason = e.strerror or type(e).__name__
+                warnings.warn(f"could not save trained models in {folder} ({reason}); they are kept in memory "
+                              "for this session only. Set COURSE_LIB_CACHE to a folder you can write to, "
+                              "to keep them across sessions.", stacklevel=3)
+        return model, history
 
 
 def _remove_stale_temporary_files(path, age_s=600):

@@ -117,10 +117,14 @@ class VAE(nn.Module):
         Returns a dict of scalars: ``loss`` = distortion + beta * |rate - C|,
         ``distortion`` = -E_q[log p(x|z)], ``rate`` = KL(q(z|x) || p(z)),
         ``elbo`` = -(distortion + rate).
+        A tensor ``beta`` or ``capacity`` (as sweeps pass them, one value per model)
+        is used as it is; numbers are checked.
         """
         self._check_x(x)
-        beta = check_number("beta", beta, minimum=0.0)
-        capacity = check_number("capacity C", capacity, minimum=0.0)
+        if not isinstance(beta, torch.Tensor):
+            beta = check_number("beta", beta, minimum=0.0)
+        if not isinstance(capacity, torch.Tensor):
+            capacity = check_number("capacity C", capacity, minimum=0.0)
         q = self.encoder(x)
         z = q.rsample()
         log_px_given_z = self.decoder(z).log_prob(x)
@@ -184,5 +188,29 @@ def vae_objective(beta=1.0, capacity=0.0):
 
     def loss_fn(model, x, step):
         return model.loss_terms(x, beta=evaluate(beta, step), capacity=evaluate(capacity, step))
+
+    return loss_fn
+
+
+def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None):
+    """A loss function for :func:`course_lib.sweep.fit_sweep`: each model's value sets ``over``.
+
+    over="beta":      loss = D + value * |R - C|      (C = ``capacity``; C = 0 is the beta-VAE)
+    over="capacity":  loss = D + beta * |R - C(t)|    with C(t) = value * min(t / ramp_steps, 1),
+                      the capacity raised linearly to its target (Burgess et al., 2018);
+                      without ``ramp_steps``, C(t) = value from the start.
+    Returns ``loss_fn(model, x, value, step) -> dict``.
+    """
+    check_choice("over", over, ("beta", "capacity"))
+    beta = check_number("beta", beta, minimum=0.0)
+    capacity = check_number("capacity C", capacity, minimum=0.0)
+    if ramp_steps is not None:
+        ramp_steps = check_int("ramp_steps", ramp_steps, minimum=1)
+
+    def loss_fn(model, x, value, step):
+        if over == "beta":
+            return model.loss_terms(x, beta=value, capacity=capacity)
+        ramp = 1.0 if ramp_steps is None else min(step / ramp_steps, 1.0)
+        return model.loss_terms(x, beta=beta, capacity=value * ramp)
 
     return loss_fn

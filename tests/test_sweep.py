@@ -1,0 +1,91 @@
+"""Sweep training: K models in one vectorized program are K ordinary, independent trainings."""
+import pytest
+import torch
+from torch import nn
+
+import course_lib as cl
+from course_lib import cache
+from course_lib.sweep import fit_sweep
+
+
+class Line(nn.Module):
+    """y = w x + b, fitted by a weighted squared error: deterministic, so runs can be compared exactly."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+
+def weighted_mse(model, batch, value, step):
+    x, y = batch[:, :3], batch[:, 3:]
+    mse = ((model.lin(x) - y) ** 2).mean()
+    return {"loss": value * mse, "mse": mse}
+
+
+def data(n=96):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, 3, generator=g)
+    return torch.cat([x, x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3], dim=1)
+
+
+def test_a_sweep_equals_separate_trainings_with_the_same_start_and_batches():
+    values = [0.5, 1.0, 3.0]
+    swept = fit_sweep(Line, data(), weighted_mse, values, steps=40, batch_size=32, lr=0.05, seed=3,
+                      log_every=10, progress=False)
+    for value, (model, history) in zip(values, swept):
+        torch.manual_seed(3)
+        alone = Line()
+        fitted = cl.fit(alone, data(), lambda m, b, step, v=value: weighted_mse(m, b, v, step), steps=40,
+                        batch_size=32, lr=0.05, seed=3, log_every=10, progress=False)
+        for (name, a), b in zip(model.state_dict().items(), alone.state_dict().values()):
+            assert torch.allclose(a, b, atol=1e-5), (value, name)
+        assert history.steps == fitted.steps
+        assert history["mse"] == pytest.approx(fitted["mse"], rel=1e-4)
+    assert isinstance(swept[0][0], Line) and swept[0][0] is not swept[1][0]
+
+
+def test_a_beta_sweep_trades_rate_for_distortion():
+    x = cl.make_sprites(512, seed=0).images
+    swept = fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=4, hidden=(64,)), x,
+                      cl.vae_sweep_objective("beta"), [0.1, 1.0, 10.0], steps=150, batch_size=64,
+                      log_every=50, progress=False)
+    rates = [h.last("rate") for _, h in swept]
+    distortions = [h.last("distortion") for _, h in swept]
+    assert rates[0] > rates[1] > rates[2]
+    assert distortions[0] < distortions[2]
+
+
+def test_a_capacity_sweep_tracks_its_targets():
+    x = cl.make_sprites(512, seed=0).images
+    targets = [2.0, 6.0]
+    swept = fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=4, hidden=(64,)), x,
+                      cl.vae_sweep_objective("capacity", beta=20.0, ramp_steps=100), targets, steps=250,
+                      batch_size=64, log_every=50, progress=False)
+    for target, (_, history) in zip(targets, swept):
+        assert history.last("rate") == pytest.approx(target, abs=1.0)
+
+
+def test_a_diverging_value_is_named():
+    def explode(model, batch, value, step):
+        terms = weighted_mse(model, batch, value, step)
+        return {"loss": terms["loss"] * value ** 200}          # inf for value 10, fine for value 1
+    with pytest.raises(cl.TrainingDiverged, match="value 10"):
+        fit_sweep(Line, data(), explode, [1.0, 10.0], steps=5, log_every=5, progress=False)
+
+
+def test_cached_sweep_trains_only_the_missing_values_together_and_shares_keys_with_cached_fit():
+    calls = []
+
+    def train_sweep(values):
+        calls.append(list(values))
+        return fit_sweep(Line, data(), weighted_mse, values, steps=5, log_every=5, progress=False)
+
+    first = cl.cached_sweep("line", {"lr": 0.05}, "value", [1.0, 2.0], Line, train_sweep)
+    assert calls == [[1.0, 2.0]]
+    cache.clear_memory()
+    again = cl.cached_sweep("line", {"lr": 0.05}, "value", [1.0, 2.0, 4.0], Line, train_sweep)
+    assert calls == [[1.0, 2.0], [4.0]]                          # only the new value trains
+    for (a, _), (b, _) in zip(first, again):
+        assert torch.equal(a.lin.weight, b.lin.weight)
+    model, _ = cl.cached_fit("line", {"lr": 0.05, "value": 4.0}, Line, lambda m: pytest.fail("should load"))
+    assert torch.equal(model.lin.weight, again[2][0].lin.weight)
