@@ -13,6 +13,7 @@ are no retries: a dialog, or a click that runs nothing, is a failure.
 """
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -120,18 +121,34 @@ def start_kernel_session(url, work, lesson, timeout=180):
     JupyterLab then finds a session for the notebook and connects to it, instead of
     choosing a kernel itself: on a cold machine (kernel specs still loading, a slow
     first kernel start) that choice is what used to show the "Select Kernel" dialog.
+
+    The wait is for the reply to one kernel_info request, however long the first
+    start takes (imports, font caches).  It does not use jupyter_client's
+    ``wait_for_ready``: that declares the kernel dead when its heartbeat has not
+    answered yet, which on a cold machine is merely slow.  A kernel that really
+    died shows as "dead" in the server's REST API, and fails the test at once.
     """
     session = api(url, "POST", "/api/sessions", {
         "path": f"notebooks/{lesson}", "type": "notebook", "name": lesson, "kernel": {"name": KERNEL}})
+    kernel_id = session["kernel"]["id"]
     from jupyter_client import BlockingKernelClient
-    client = BlockingKernelClient(connection_file=str(work / "runtime" / f"kernel-{session['kernel']['id']}.json"))
+    client = BlockingKernelClient(connection_file=str(work / "runtime" / f"kernel-{kernel_id}.json"))
     client.load_connection_file()
-    client.start_channels()
+    client.start_channels(hb=False)
     try:
-        client.wait_for_ready(timeout=timeout)        # a kernel_info reply: the kernel is up and idle
+        request = client.kernel_info()            # queued by ZeroMQ until the kernel binds its socket
+        end = time.time() + timeout
+        while True:
+            try:
+                reply = client.get_shell_msg(timeout=1)
+                if reply["parent_header"].get("msg_id") == request:
+                    return session
+            except queue.Empty:
+                state = api(url, "GET", f"/api/kernels/{kernel_id}")["execution_state"]
+                assert state != "dead", f"{lesson}: the kernel died while starting"
+                assert time.time() < end, f"{lesson}: the kernel did not answer within {timeout} s (state {state})"
     finally:
         client.stop_channels()
-    return session
 
 
 def expected_live_figures(lesson):
