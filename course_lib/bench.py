@@ -1,14 +1,23 @@
-"""Benchmark: ``fit`` against a plain DataLoader loop, same model and batch size.
+"""Benchmark: how fast the course trains its models, every loop side by side in one run.
 
-    python -m course_lib.bench            # CPU, and CUDA too when present
+    python -m course_lib.bench                       # CPU, and CUDA too when present
     python -m course_lib.bench --steps 300 --devices cpu
 
-Both loops train the same MLP VAE (784-512-256-16, Bernoulli decoder) on
-Fashion-MNIST with batch size 128 and Adam.  The plain loop is the usual
-PyTorch pattern: a ``DataLoader`` over CPU tensors and ``.to(device)`` per
-batch.  ``fit`` keeps the data on the device and draws batches by index.
-We report images per second after a short warm-up; the last line is the
-ratio ``fit/plain`` on the last device measured.
+Every row trains the same MLP VAE (784-512-256-16, Bernoulli decoder) on
+Fashion-MNIST with batch size 128 and Adam:
+
+* plain loop      the usual PyTorch pattern: a ``DataLoader`` over CPU tensors,
+                  ``.to(device)`` per batch, one Python step after another;
+* fit, eager      :func:`course_lib.fit` with ``cuda_graph=False`` (data kept on
+                  the device, batches drawn by index);
+* fit, CUDA graph ``fit`` as it runs by default on a GPU: the step recorded once
+                  and replayed (CUDA only), in fp32 and under bf16 autocast;
+* sweep           8 models at 8 β values trained as one program
+                  (:func:`course_lib.fit_sweep`) against 8 separate ``fit`` runs.
+
+Throughput is images per second after a warm-up; the sweep rows give seconds
+for all 8 models.  The last line is ``ratio fit/plain: R`` on the last device,
+with the fastest ``fit`` row.
 """
 import argparse
 import time
@@ -17,8 +26,16 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from .data import load_fashion_mnist
+from .sweep import fit_sweep
 from .train import fit
-from .vae import VAE
+from .vae import VAE, vae_objective, vae_sweep_objective
+
+BETAS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def build_model():
+    """The benchmark's model: the course's MLP VAE, 784-512-256-16."""
+    return VAE.mlp()
 
 
 def _sync(device):
@@ -44,42 +61,83 @@ def plain_loop(model, x, steps, batch_size, device):
                 break
 
 
-def images_per_second(run, steps, batch_size, device, warmup=20):
-    run(warmup)
+def seconds(run, device):
     _sync(device)
     start = time.perf_counter()
-    run(steps)
+    run()
     _sync(device)
-    return steps * batch_size / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
-def bench_device(device, steps, batch_size=128, n_train=10000):
+def images_per_second(run, steps, batch_size, device, warmup=20):
+    """``run(n)`` trains n steps; the first call warms up (allocations, kernels, a graph's recording)."""
+    run(warmup)
+    return steps * batch_size / seconds(lambda: run(steps), device)
+
+
+def bench_device(device, steps, sweep_steps, batch_size=128, n_train=10000, out=print):
+    """Print one row per loop on ``device``; return {row name: images per second}."""
     torch.manual_seed(0)
     x = load_fashion_mnist(n_train=n_train, n_test=100).x_train
-    fit_model, plain_model = VAE.mlp(), VAE.mlp()
-    fit_model.load_state_dict(plain_model.state_dict())
-    fit_ips = images_per_second(
-        lambda s: fit(fit_model, x, steps=s, batch_size=batch_size, device=device, progress=False),
-        steps, batch_size, device)
-    plain_ips = images_per_second(lambda s: plain_loop(plain_model, x, s, batch_size, device),
-                                  steps, batch_size, device)
-    return fit_ips, plain_ips
+    start = build_model()
+    rows = {}
+
+    def report(name, ips):
+        rows[name] = ips
+        out(f"  {name:<28} {ips:>12,.0f} img/s")
+
+    plain_model = build_model()
+    plain_model.load_state_dict(start.state_dict())
+    report("plain DataLoader loop", images_per_second(lambda s: plain_loop(plain_model, x, s, batch_size, device),
+                                                      steps, batch_size, device))
+    variants = [("fit, eager", dict(cuda_graph=False))]
+    if device.type == "cuda":
+        variants += [("fit, CUDA graph", dict(cuda_graph="auto")),
+                     ("fit, CUDA graph, bf16", dict(cuda_graph="auto", bf16=True)),
+                     ("fit, eager, bf16", dict(cuda_graph=False, bf16=True))]
+    for name, options in variants:
+        model = build_model()
+        model.load_state_dict(start.state_dict())
+        # one fit call per measurement, as a slider's training is: the graph is recorded inside it
+        report(name, images_per_second(
+            lambda s: fit(model, x, vae_objective(), steps=s, batch_size=batch_size, device=device,
+                          progress=False, **options), steps, batch_size, device))
+
+    def separate():
+        for beta in BETAS:
+            fit(build_model(), x, vae_objective(beta=beta), steps=sweep_steps, batch_size=batch_size, device=device,
+                progress=False)
+
+    def swept():
+        fit_sweep(build_model, x, vae_sweep_objective("beta"), BETAS, steps=sweep_steps, batch_size=batch_size,
+                  device=device, progress=False)
+
+    fit_sweep(build_model, x, vae_sweep_objective("beta"), BETAS[:2], steps=3, device=device, progress=False)  # warm-up
+    one = seconds(lambda: fit(build_model(), x, vae_objective(), steps=sweep_steps, batch_size=batch_size,
+                              device=device, progress=False), device)
+    t_separate, t_sweep = seconds(separate, device), seconds(swept, device)
+    out(f"  {len(BETAS)} betas, {sweep_steps} steps each: one fit {one:.1f} s, {len(BETAS)} separate fits "
+        f"{t_separate:.1f} s, one sweep {t_sweep:.1f} s (sweep/one {t_sweep / one:.2f}, "
+        f"separate/sweep {t_separate / t_sweep:.2f})")
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=500, help="timed optimizer steps per loop")
+    parser.add_argument("--steps", type=int, default=500, help="timed optimizer steps per throughput row")
+    parser.add_argument("--sweep-steps", type=int, default=200, help="steps per model in the sweep rows")
     parser.add_argument("--devices", nargs="*", default=None, help="default: cpu, and cuda if present")
     args = parser.parse_args(argv)
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch 128, {args.steps} steps")
     ratio = None
     for name in devices:
         device = torch.device(name)
-        label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-        fit_ips, plain_ips = bench_device(device, args.steps)
-        ratio = fit_ips / plain_ips
-        print(f"{label}: fit {fit_ips:,.0f} img/s, plain DataLoader loop {plain_ips:,.0f} img/s, ratio {ratio:.2f}")
+        label = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+        print(f"{label} (torch {torch.__version__}), batch 128, {args.steps} steps")
+        rows = bench_device(device, args.steps, args.sweep_steps)
+        best = max((ips, row) for row, ips in rows.items() if row.startswith("fit"))
+        ratio = best[0] / rows["plain DataLoader loop"]
+        print(f"  fastest fit: {best[1]}")
     print(f"ratio fit/plain: {ratio:.2f}")
 
 

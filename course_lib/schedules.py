@@ -1,8 +1,12 @@
 """Schedules for beta or capacity C as functions of the training step.
 
 A schedule is any callable ``step -> float``.  ``fit`` passes the step to the
-loss function, which evaluates its schedules there.
+loss function, which evaluates its schedules there.  The step may also be a
+0-dim tensor (a CUDA-graph step reads it from a buffer): the schedules here
+then return a tensor, computed without leaving the device.
 """
+import torch
+
 from .errors import check_int, check_number
 
 
@@ -14,8 +18,9 @@ def linear_warmup(steps, start=0.0, end=1.0):
     start, end = check_number("start", start), check_number("end", end)
 
     def value(step):
-        return start + (end - start) * min(step / steps, 1.0)
+        return start + (end - start) * _at_most_one(step / steps)
 
+    value.capturable = True
     return value
 
 
@@ -29,9 +34,14 @@ def cyclical(period, ratio=0.5, start=0.0, end=1.0):
 
     def value(step):
         phase = (step % period) / period
-        return start + (end - start) * min(phase / ratio, 1.0)
+        return start + (end - start) * _at_most_one(phase / ratio)
 
+    value.capturable = True
     return value
+
+
+def _at_most_one(t):
+    return torch.clamp(t, max=1.0) if isinstance(t, torch.Tensor) else min(t, 1.0)
 
 
 def evaluate(schedule, step):

@@ -14,10 +14,15 @@ Every ``log_every`` steps the recorded terms are copied to the host *once*,
 checked for NaN/inf, averaged into the history and shown on a progress bar.
 If a term is not finite, the model and optimizer go back to their last good
 state and :class:`~course_lib.errors.TrainingDiverged` names the step and term.
+
+On a GPU, steps 1-4 are recorded once as a CUDA graph and replayed (one launch
+per step instead of dozens), when the loss function says it can be
+(:mod:`course_lib.graph_step`); the course's VAE objectives can.
 """
 import copy
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,7 @@ from tqdm.auto import tqdm
 
 from .device import get_device
 from .errors import CourseInputError, TrainingDiverged, check_int, check_number
+from .graph_step import StaticStep, capture_problem, full_batch
 from .io import atomic_save
 
 
@@ -79,18 +85,30 @@ def _restore(model, optimizer, snapshot):
 
 
 def _check_terms(terms):
+    """Check what loss_fn returned; -> the names of its terms."""
     if not isinstance(terms, dict) or "loss" not in terms:
         raise CourseInputError("loss_fn must return a dict of scalar tensors with a 'loss' entry, "
                                f"got {type(terms).__name__}.")
     for name, value in terms.items():
         if not isinstance(value, torch.Tensor) or value.numel() != 1:
             raise CourseInputError(f"loss term {name!r} must be a scalar tensor (average over the batch).")
+    return list(terms)
+
+
+_SAID = set()
+
+
+def _say_once(message):
+    """A warning shown once per session (e.g. why fit cannot use a CUDA graph)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        warnings.warn(message, stacklevel=3)
 
 
 def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128, lr=1e-3,
         optimizer=None, device=None, transform=None, eval_fn=None, eval_every=None,
         log_every=50, progress=True, bf16=False, checkpoint_path=None, checkpoint_every=None,
-        seed=None, desc="training", history=None):
+        seed=None, desc="training", history=None, cuda_graph="auto"):
     """Train ``model`` on the tensor ``x_train`` (N, ...) and return a :class:`History`.
 
     Give the length as ``steps`` (optimizer steps) or ``epochs`` (passes over the data).
@@ -98,6 +116,10 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
     defaults to :func:`course_lib.vae.vae_objective` with beta = 1 (the negative ELBO).
     ``eval_fn(model) -> {name: float}`` runs every ``eval_every`` steps and at the end.
     ``bf16=True`` trains under bfloat16 autocast on CUDA (ignored elsewhere).
+    ``cuda_graph="auto"``: on CUDA, record the whole step once as a CUDA graph and
+    replay it (see :mod:`course_lib.graph_step`), when the loss function and
+    transform are marked capturable; otherwise, or with ``cuda_graph=False``, train
+    eagerly (saying why, once).  On the CPU it changes nothing.
     ``checkpoint_path`` is written atomically every ``checkpoint_every`` steps and at the end.
     Pass a previous ``history`` to continue it.
     """
@@ -123,9 +145,18 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
     device = get_device(device)
     model.to(device)
     x = x_train.to(device)                      # the only host -> device copy of the data
-    if optimizer is None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=check_number("lr", lr, minimum=0.0, strict_minimum=True))
     use_bf16 = bool(bf16) and device.type == "cuda"
+    want_graph = cuda_graph not in (False, None, "off") and device.type == "cuda"
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=check_number("lr", lr, minimum=0.0, strict_minimum=True),
+                                     capturable=want_graph)
+    static = None
+    if want_graph:
+        problem = capture_problem(loss_fn, transform, optimizer, device)
+        if problem is None:
+            static = StaticStep(model, loss_fn, optimizer, x, min(batch_size, n), _check_terms, transform, use_bf16)
+        else:
+            _say_once(f"fit trains eagerly, not as a CUDA graph: {problem}.")
     history = history if history is not None else History()
     start_step = history.steps[-1] if history.steps else 0
 
@@ -141,19 +172,27 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
             if i % steps_per_epoch == 0:
                 order = torch.randperm(n, device=device)
             j = i % steps_per_epoch
-            batch = x[order[j * batch_size:(j + 1) * batch_size]]
-            if transform is not None:
-                batch = transform(batch)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                terms = loss_fn(model, batch, step)
-            if names is None:
-                _check_terms(terms)
-                names = list(terms)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
-            window.append(torch.stack([terms[k].detach().float().reshape(()) for k in names]))
-            history.examples_seen += len(batch)
+            if static is not None:                   # one replay of the recorded step
+                window.append(static.run(full_batch(order, j, static.index.numel()), step))
+                names = static.names
+                if static.problem:
+                    _say_once(f"fit could not record the step as a CUDA graph ({static.problem}); "
+                              "it goes on eagerly.")
+                    static.problem = None
+                history.examples_seen += static.index.numel()
+            else:
+                batch = x[order[j * batch_size:(j + 1) * batch_size]]
+                if transform is not None:
+                    batch = transform(batch)
+                with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    terms = loss_fn(model, batch, step)
+                if names is None:
+                    names = _check_terms(terms)
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                window.append(torch.stack([terms[k].detach().float().reshape(()) for k in names]))
+                history.examples_seen += len(batch)
 
             done = i + 1 == total
             if (i + 1) % log_every == 0 or done:

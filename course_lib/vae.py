@@ -109,7 +109,9 @@ class VAE(nn.Module):
         return next(self.parameters()).device
 
     def _check_x(self, x):
-        return check_tensor("x", x, shape=(None, *self.image_shape))
+        """Check the images' shape and bring them to the model's device (a learner's CPU
+        images work with a model trained on the GPU)."""
+        return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
 
     def loss_terms(self, x, beta=1.0, capacity=0.0):
         """Batch-averaged terms of the (beta, C) objective.
@@ -120,7 +122,7 @@ class VAE(nn.Module):
         A tensor ``beta`` or ``capacity`` (as sweeps pass them, one value per model)
         is used as it is; numbers are checked.
         """
-        self._check_x(x)
+        x = self._check_x(x)
         if not isinstance(beta, torch.Tensor):
             beta = check_number("beta", beta, minimum=0.0)
         if not isinstance(capacity, torch.Tensor):
@@ -139,7 +141,7 @@ class VAE(nn.Module):
 
     def log_weights(self, x, k):
         """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for z_i ~ q(z|x).  -> (k, batch)."""
-        self._check_x(x)
+        x = self._check_x(x)
         k = check_int("k", k, minimum=1)
         q = self.encoder(x)
         z = q.rsample(k)                                     # (k, batch, d)
@@ -156,7 +158,7 @@ class VAE(nn.Module):
         """Estimated -log p(x) in nats per example, from IWAE_k (an upper bound on
         the true NLL in expectation).  Returns (nll_nats, bits_per_dim) as
         (batch,) tensors."""
-        self._check_x(x)
+        x = self._check_x(x)
         batch_size = check_int("batch_size", batch_size, minimum=1)
         parts = [-self.iwae_bound(x[i:i + batch_size], k) for i in range(0, len(x), batch_size)]
         nll = torch.cat(parts)
@@ -172,7 +174,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x):
         """E[x | z = mean of q(z|x)].  -> same shape as x."""
-        self._check_x(x)
+        x = self._check_x(x)
         return self.decoder(self.encoder(x).mean).mean
 
 
@@ -189,6 +191,7 @@ def vae_objective(beta=1.0, capacity=0.0):
     def loss_fn(model, x, step):
         return model.loss_terms(x, beta=evaluate(beta, step), capacity=evaluate(capacity, step))
 
+    loss_fn.capturable = all(not callable(v) or getattr(v, "capturable", False) for v in (beta, capacity))
     return loss_fn
 
 

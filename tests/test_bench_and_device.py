@@ -3,15 +3,21 @@ import re
 
 import torch
 
-from course_lib import bench, get_device, install_friendly_errors, seed_everything
+from course_lib import VAE, bench, get_device, install_friendly_errors, seed_everything
 
 
 def test_bench_prints_images_per_second_and_the_ratio_last(capsys, monkeypatch):
     monkeypatch.setattr(bench, "load_fashion_mnist",
                         lambda n_train, n_test: type("D", (), {"x_train": torch.rand(512, 1, 28, 28)}))
-    bench.main(["--steps", "5", "--devices", "cpu"])
+    monkeypatch.setattr(bench, "build_model", lambda: VAE.mlp(latent_dim=2, hidden=(16,)))
+    bench.main(["--steps", "3", "--sweep-steps", "2", "--devices", "cpu"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"cpu: fit [\d,]+ img/s, plain DataLoader loop [\d,]+ img/s, ratio [\d.]+", lines[-2])
+    assert lines[0].startswith("cpu, ") and "batch 128" in lines[0]
+    assert re.fullmatch(r"  plain DataLoader loop +[\d,]+ img/s", lines[1])
+    assert re.fullmatch(r"  fit, eager +[\d,]+ img/s", lines[2])
+    assert re.fullmatch(r"  8 betas, 2 steps each: one fit [\d.]+ s, 8 separate fits [\d.]+ s, one sweep [\d.]+ s "
+                        r"\(sweep/one [\d.]+, separate/sweep [\d.]+\)", lines[3])
+    assert lines[4] == "  fastest fit: fit, eager"
     assert re.fullmatch(r"ratio fit/plain: \d+\.\d\d", lines[-1])
 
 

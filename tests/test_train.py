@@ -38,6 +38,7 @@ def test_same_seed_repeats_exactly(images):
 
 
 def test_eval_hook_and_continued_history(images):
+    """eval_fn gets the model on the training device; the learner's images may stay on the CPU."""
     model = small_vae()
     history = fit(model, images, steps=20, log_every=10, eval_every=10, progress=False,
                   eval_fn=lambda m: {"test_elbo": m.loss_terms(images[:32])["elbo"]})
@@ -71,7 +72,7 @@ def test_checkpoint_round_trip_and_atomic_write(images, tmp_path, monkeypatch):
     loaded = load_checkpoint(path, restored)
     assert loaded.terms == history.terms
     for a, b in zip(model.state_dict().values(), restored.state_dict().values()):
-        assert torch.equal(a, b)
+        assert torch.equal(a.cpu(), b.cpu())                 # the trained model may be on a GPU
 
     # a write that dies halfway leaves the old checkpoint intact and no temporary file
     before = path.read_bytes()

@@ -112,3 +112,11 @@ def test_bad_constructor_arguments():
         VAE.mlp(likelihood="poisson")
     with pytest.raises(CourseInputError, match="side divisible by 4"):
         VAE.conv(image_shape=(1, 30, 30))
+
+
+def test_images_on_another_device_are_moved_to_the_model():
+    """A model trained on a GPU accepts the learner's CPU images (here "meta" stands in for the GPU)."""
+    model = VAE.mlp(latent_dim=2, hidden=(8,)).to("meta")
+    x = torch.rand(3, 1, 28, 28)
+    assert model.reconstruct(x).device.type == "meta"
+    assert model.loss_terms(x)["loss"].device.type == "meta"

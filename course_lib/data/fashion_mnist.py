@@ -169,6 +169,9 @@ def dynamic_binarize(x):
     return torch.bernoulli(x)
 
 
+dynamic_binarize.capturable = True          # one tensor operation: it can be recorded in a CUDA graph
+
+
 def download_fashion_mnist(directory=None, base_url=DEFAULT_URL):
     """Download the four files into ``directory`` (default: the user cache).
 

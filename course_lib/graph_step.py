@@ -1,0 +1,122 @@
+"""One training step recorded once as a CUDA graph and replayed: what makes small models fast on a GPU.
+
+A step of a small VAE is a few dozen tiny kernels.  Launched one by one from
+Python, the GPU waits for Python most of the time.  A CUDA graph records the
+whole step once (batch gather, forward, backward, optimizer) and replays it
+with one launch.  What a replay needs is that every tensor it reads or writes
+lives at a fixed address, so the step reads *static buffers*:
+
+    index   (batch_size,)   which examples form the batch    (filled before each replay)
+    step    0-dim float     the step number, for schedules   (filled before each replay)
+    row     (n_terms,)      the loss terms the step produced (read after each replay)
+
+The data tensor, the parameters and the optimizer state keep their addresses
+for the whole training.  Consequences for what can be captured:
+
+* the loss function must treat ``step`` as a tensor and use only tensor
+  operations (no ``if`` on a tensor, no ``.item()``): it says so with
+  ``loss_fn.capturable = True`` (the course's objectives do);
+* the transform (e.g. ``dynamic_binarize``) likewise;
+* the optimizer must keep its step count on the GPU (Adam with ``capturable=True``);
+* every batch has the same size: a short last batch of an epoch is filled up
+  with examples from the start of the same epoch's order.
+
+``StaticStep`` runs the same static-buffer step with or without a graph, so
+the CPU tests check exactly the code that the GPU replays.
+"""
+import torch
+
+
+def capture_problem(loss_fn, transform, optimizer, device):
+    """Why the step cannot be captured, or None if it can."""
+    if device.type != "cuda":
+        return "CUDA graphs need a CUDA device"
+    if not getattr(loss_fn, "capturable", False):
+        return ("loss_fn is not marked capturable (set loss_fn.capturable = True if it uses only tensor "
+                "operations and treats step as a tensor)")
+    if transform is not None and not getattr(transform, "capturable", False):
+        return "the transform is not marked capturable"
+    if not optimizer.defaults.get("capturable", False):
+        return "the optimizer was not created with capturable=True"
+    return None
+
+
+class StaticStep:
+    """The training step on static buffers; ``run(index, step)`` trains one step and returns the terms row.
+
+    model, loss_fn, optimizer, transform, bf16: as in :func:`course_lib.fit`
+    x:          the training data, already on the device
+    batch_size: the size of every batch
+    check:      called once with the first step's terms dict; returns the names of the terms to record
+    capture:    record a CUDA graph after ``warmup`` eager steps (on CUDA), or stay eager (anywhere)
+
+    If recording fails, the step stays eager and ``problem`` says why.
+    """
+
+    def __init__(self, model, loss_fn, optimizer, x, batch_size, check, transform=None, bf16=False,
+                 capture=True, warmup=3):
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.x, self.transform, self.check, self.bf16 = x, transform, check, bf16
+        self.index = torch.zeros(batch_size, dtype=torch.long, device=x.device)
+        self.step = torch.zeros((), dtype=torch.float32, device=x.device)
+        self.capture, self.warmup, self.done = capture, warmup, 0
+        self.names, self.row, self.graph, self.problem = None, None, None, None
+
+    def _body(self):
+        """One optimizer step on the batch ``x[index]`` at step ``step``; returns the terms row."""
+        batch = self.x[self.index]
+        if self.transform is not None:
+            batch = self.transform(batch)
+        with torch.autocast(device_type=self.x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            terms = self.loss_fn(self.model, batch, self.step)
+        if self.names is None:
+            self.names = self.check(terms)
+        terms["loss"].backward()
+        self.optimizer.step()
+        return torch.stack([terms[k].detach().float().reshape(()) for k in self.names])
+
+    def _eager(self):
+        self.optimizer.zero_grad(set_to_none=False)
+        return self._body()
+
+    def _record(self):
+        """Record one step as a graph.  Gradients keep the addresses the warm-up gave them."""
+        self.optimizer.zero_grad(set_to_none=False)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    p.grad.zero_()
+            self.row = self._body()
+        self.graph = graph
+
+    def run(self, index, step):
+        """Train one step on the examples ``index`` (a device tensor of ``batch_size`` indices)."""
+        self.index.copy_(index)
+        self.step.fill_(step)
+        if self.graph is not None:
+            self.graph.replay()
+            return self.row.clone()
+        if not self.capture:
+            return self._eager()
+        side = torch.cuda.Stream()                 # warm-up steps run on a side stream, as capture needs
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            row = self._eager()
+        torch.cuda.current_stream().wait_stream(side)
+        self.done += 1
+        if self.done == self.warmup:
+            try:
+                self._record()
+            except Exception as e:                 # some operation cannot be recorded: stay eager
+                self.capture, self.graph = False, None
+                self.problem = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        return row
+
+
+def full_batch(order, j, batch_size):
+    """The j-th batch of ``order``, filled up from the start of ``order`` when it is short."""
+    batch = order[j * batch_size:(j + 1) * batch_size]
+    if len(batch) < batch_size:
+        batch = torch.cat([batch, order[:batch_size - len(batch)]])
+    return batch
