@@ -1,0 +1,7 @@
+"""Measurements of trained models: information terms, active units, linear probes, disentanglement.
+
+    information      rate, distortion, per-latent KL, I_q(X; Z) and KL(q(z) ‖ p(z)) on a finite data set
+    probe            how much a linear classifier can read off the latent means
+"""
+from .information import (active_units, latent_means, marginal_kl_and_information, rate_distortion_terms)
+from .probe import linear_probe_accuracy

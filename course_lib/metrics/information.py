@@ -1,0 +1,105 @@
+"""Information terms of a trained VAE, measured on a finite set of N images x_1 … x_N.
+
+    rate        R = (1/N) Σ_n KL(q(z|x_n) ‖ p(z))                      (closed form per image)
+    distortion  D = −(1/N) Σ_n E_q log p(x_n|z)                       (Monte Carlo over z)
+
+The aggregate posterior of the set is the mixture q(z) = (1/N) Σ_j q(z|x_j).  With
+z ~ q(z|x_n) for a uniformly chosen n,
+
+    I_q(X; Z)       = E[ log q(z|x_n) − log q(z) ]
+    KL(q(z) ‖ p(z)) = E[ log q(z) − log p(z) ]
+
+and the two add up to R exactly: R = I_q(X; Z) + KL(q(z) ‖ p(z)).  Both are
+estimated here from samples of z; log q(z) is an exact log-sum-exp over all N
+images, so the estimate of I is unbiased for the N images themselves.  As an
+estimate of the encoder's mutual information under the data *distribution* it
+is the InfoNCE bound (van den Oord et al., 2018; Poole et al., 2019): biased
+downwards, and never above log N.
+"""
+import math
+
+import torch
+
+from ..errors import check_int, check_number, check_tensor
+
+
+@torch.no_grad()
+def latent_means(model, x, batch_size=500):
+    """E_q[z|x] for every image: (N, C, H, W) -> (N, latent_dim), on the CPU."""
+    check_tensor("x", x, min_dim=2)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    return torch.cat([model.encoder(_on_model_device(model, x[i:i + batch_size])).mean.cpu()
+                      for i in range(0, len(x), batch_size)])
+
+
+@torch.no_grad()
+def rate_distortion_terms(model, x, batch_size=500):
+    """Rate, distortion and per-latent KL of ``model`` on the images ``x`` (averages over the set).
+
+    Returns a dict: ``rate`` (float), ``distortion`` (float), ``kl_per_latent`` ((latent_dim,) tensor;
+    it sums to the rate), ``elbo`` = −(rate + distortion).
+    """
+    check_tensor("x", x, min_dim=2)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    kl_sum, distortion_sum = 0.0, 0.0
+    for i in range(0, len(x), batch_size):
+        batch = _on_model_device(model, x[i:i + batch_size])
+        q = model.encoder(batch)
+        kl = 0.5 * (q.log_var.exp() + q.mean ** 2 - 1.0 - q.log_var)          # (batch, latent_dim)
+        kl_sum = kl_sum + kl.sum(0).cpu().double()
+        distortion_sum += -model.decoder(q.rsample()).log_prob(batch).sum().item()
+    kl_per_latent = kl_sum / len(x)
+    rate, distortion = kl_per_latent.sum().item(), distortion_sum / len(x)
+    return {"rate": rate, "distortion": distortion, "kl_per_latent": kl_per_latent, "elbo": -(rate + distortion)}
+
+
+@torch.no_grad()
+def marginal_kl_and_information(model, x, n_samples=4, generator=None):
+    """Estimates of I_q(X; Z) and KL(q(z) ‖ p(z)) over the images ``x`` (see the module docstring).
+
+    Returns a dict with ``information``, ``marginal_kl``, their sum ``rate_estimate`` (an
+    estimate of the rate from the same samples) and ``log_n`` = log N, the ceiling of the estimate.
+    Cost: N² · latent_dim per sample.
+    """
+    check_tensor("x", x, min_dim=2)
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    means, log_vars = [], []
+    for i in range(0, len(x), 500):
+        q = model.encoder(_on_model_device(model, x[i:i + 500]))
+        means.append(q.mean.double().cpu())
+        log_vars.append(q.log_var.double().cpu())
+    mean, log_var = torch.cat(means), torch.cat(log_vars)                     # (N, d)
+    n, d = mean.shape
+    info_sum, kl_sum = 0.0, 0.0
+    for _ in range(n_samples):
+        eps = torch.randn(mean.shape, generator=generator, dtype=torch.float64)
+        z = mean + (0.5 * log_var).exp() * eps                                 # z_n ~ q(z|x_n)
+        log_q_own = _log_normal(z, mean, log_var)                               # log q(z_n|x_n)
+        log_q_agg = torch.cat([torch.logsumexp(_log_normal(z[i:i + 256, None, :], mean[None], log_var[None]), dim=1)
+                               for i in range(0, n, 256)]) - math.log(n)      # log (1/N) Σ_j q(z_n|x_j)
+        log_prior = _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+        info_sum += (log_q_own - log_q_agg).mean().item()
+        kl_sum += (log_q_agg - log_prior).mean().item()
+    information, marginal_kl = info_sum / n_samples, kl_sum / n_samples
+    return {"information": information, "marginal_kl": marginal_kl, "rate_estimate": information + marginal_kl,
+            "log_n": math.log(n)}
+
+
+def _on_model_device(model, x):
+    return x.to(next(model.parameters()).device)
+
+
+def _log_normal(z, mean, log_var):
+    return -0.5 * (math.log(2 * math.pi) + log_var + (z - mean) ** 2 / log_var.exp()).sum(-1)
+
+
+@torch.no_grad()
+def active_units(model, x, threshold=0.01, batch_size=500):
+    """Which latents are *active* (Burda et al., 2016): A_u = Cov_x(E_q[z_u|x]) > threshold.
+
+    Returns ``(active, activity)``: a (latent_dim,) bool tensor and the (latent_dim,) variances.
+    """
+    threshold = check_number("threshold", threshold, minimum=0.0)
+    means = latent_means(model, x, batch_size)
+    activity = means.var(dim=0)
+    return activity > threshold, activity

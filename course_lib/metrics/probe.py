@@ -1,0 +1,36 @@
+"""A linear probe: how much of the labels can a linear classifier read off the latent codes?"""
+import torch
+
+from ..errors import CourseInputError, check_int, check_tensor
+
+
+def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, steps=200, weight_decay=1e-3):
+    """Fit multinomial logistic regression on (train_codes, train_labels), return test accuracy in [0, 1].
+
+    codes: (N, k) floats; labels: (N,) integers 0 … C−1.  The codes are standardized with the
+    training mean and spread; L-BFGS minimises cross-entropy + weight_decay · ‖W‖².
+    """
+    for name, codes in (("train_codes", train_codes), ("test_codes", test_codes)):
+        check_tensor(name, codes, shape=(None, None))
+    for name, labels, codes in (("train_labels", train_labels, train_codes), ("test_labels", test_labels, test_codes)):
+        if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) \
+                or labels.shape != (len(codes),):
+            raise CourseInputError(f"{name} must be an integer tensor with one label per code, shape ({len(codes)},).")
+    steps = check_int("steps", steps, minimum=1)
+    mean, std = train_codes.mean(0), train_codes.std(0).clamp(min=1e-6)
+    a, b = ((train_codes - mean) / std).double(), ((test_codes - mean) / std).double()
+    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    weight = torch.zeros(a.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=steps, line_search_fn="strong_wolfe")
+    y = train_labels.long()
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(a @ weight + bias, y) + weight_decay * (weight ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        return ((b @ weight + bias).argmax(1) == test_labels.long()).double().mean().item()
