@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02
+from course_lib.exercises import lesson01, lesson02, lesson03
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -105,6 +105,25 @@ def _pathwise_d_sigma(f, mean, log_std, eps):
     return torch.stack(torch.autograd.grad(f(mu + sigma * eps).mean(), (mu, sigma)))
 
 
+# -- lesson 3 ---------------------------------------------------------------
+
+def _rd_distributions(mu, logvar, loglik):                 # torch.distributions, in float32
+    q = torch.distributions.Normal(mu.float(), (0.5 * logvar.float()).exp())
+    kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).sum(1)
+    return torch.stack([kl.mean(), -loglik.float().mean()])
+
+
+def _rd_loop(mean, log_var, log_px_given_z):
+    n = len(mean)
+    rate = sum(0.5 * (log_var[i].exp() + mean[i] ** 2 - 1 - log_var[i]).sum() for i in range(n)) / n
+    return torch.stack([rate, -(log_px_given_z.sum() / n)])
+
+
+def _select_by_loop(r, d, lam):
+    costs = [float(d[k] + lam * r[k]) for k in range(len(r))]
+    return min(range(len(costs)), key=costs.__getitem__)             # a plain int
+
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -191,8 +210,50 @@ TABLE = {
          (lambda f, mean, log_std, eps: -_pathwise_two_leaves(f, mean, log_std, eps), "signs"),
          (_pathwise_own_noise, "draw its own random numbers"),
          (lambda f, mean, log_std, eps: _pathwise_two_leaves(f, mean, log_std, eps)[:1], "shape")]),
+    lesson03.rate_and_distortion: (
+        [lambda mean, log_var, log_px_given_z: torch.stack([
+            (0.5 * (log_var.exp() + mean ** 2 - 1 - log_var)).sum(1).mean(), -log_px_given_z.mean()]),
+         _rd_distributions,
+         _rd_loop,
+         lambda m, lv, lp: torch.cat([(-0.5 * (1 + lv - m ** 2 - lv.exp())).sum(-1).mean().reshape(1),
+                                      (-lp).mean().reshape(1)])],
+        [(lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).mean(), log_px_given_z.mean()]),
+          "wrong sign"),
+         (lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).sum(), -log_px_given_z.sum()]),
+          "summed over the batch"),
+         (lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).mean() / mean.shape[1],
+                                                             -log_px_given_z.mean()]), "averaged over the latent"),
+         (lambda mean, log_var, log_px_given_z: torch.stack([2 * _kl(mean, log_var).mean(), -log_px_given_z.mean()]),
+          "factor 1/2"),
+         (lambda mean, log_var, log_px_given_z: torch.stack([-log_px_given_z.mean(), _kl(mean, log_var).mean()]),
+          "wrong order"),
+         (lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var), -log_px_given_z]), "shape"),
+         (lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).mean(), -log_px_given_z.max()]),
+          None)]),
+    lesson03.active_units: (
+        [lambda means, threshold: means.var(dim=0) > threshold,
+         lambda m, t: torch.var(m, 0, correction=0) > t,
+         lambda m, t: ((m - m.mean(0)) ** 2).mean(0) > t,
+         lambda means, threshold: torch.tensor([bool(means[:, u].var() > threshold) for u in range(means.shape[1])])],
+        [(lambda means, threshold: means.var(dim=1) > threshold, "shape"),
+         (lambda means, threshold: means.std(dim=0) > threshold, "standard deviation"),
+         (lambda means, threshold: means.mean(dim=0).abs() > threshold, "average posterior mean"),
+         (lambda means, threshold: means.var(dim=0) < threshold, "wrong way round"),
+         (lambda means, threshold: (means.var(dim=0) > threshold).sum(), "booleans"),
+         (lambda means, threshold: means.var(dim=0), "booleans")]),
+    lesson03.select_model: (
+        [lambda rate, distortion, lam: torch.argmin(distortion + lam * rate),
+         _select_by_loop,
+         lambda r, d, lam: (d + lam * r).argmin(dim=0),
+         lambda r, d, lam: torch.sort(d + lam * r).indices[0]],
+        [(lambda rate, distortion, lam: torch.argmax(distortion + lam * rate), "LOWEST"),
+         (lambda rate, distortion, lam: torch.argmin(lam * distortion + rate), "price of a nat"),
+         (lambda rate, distortion, lam: torch.argmin(distortion - lam * rate), "subtracted"),
+         (lambda rate, distortion, lam: torch.argmin(distortion), "rate term is missing"),
+         (lambda rate, distortion, lam: (distortion + lam * rate).min(), "whole numbers")]),
 }
 
+MODULES = (lesson01, lesson02, lesson03)
 CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
 WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
 
@@ -202,7 +263,7 @@ def _id(check, i):
 
 
 def test_every_check_has_a_table():
-    checks = [f for module in (lesson01, lesson02) for name, f in vars(module).items()
+    checks = [f for module in MODULES for name, f in vars(module).items()
               if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == module.__name__]
     assert sorted(c.__name__ for c in checks) == sorted(c.__name__ for c in TABLE)
     for check, (right, wrong) in TABLE.items():

@@ -23,8 +23,9 @@ def run_notebook(path):
     return namespace, feedback
 
 
-def test_there_are_exercises_for_lessons_1_and_2():
-    assert [s.name for s, _ in PAIRS] == ["01_elbo_exercises.ipynb", "02_reparameterization_exercises.ipynb"]
+def test_every_lesson_has_its_exercises():
+    lessons = sorted(p.name.split("_")[0] for p in generate.ROOT.parent.joinpath("notebooks").glob("0[1-9]*.ipynb"))
+    assert [s.name.split("_")[0] for s, _ in PAIRS] == lessons
 
 
 @pytest.mark.parametrize("solution, learner", PAIRS, ids=[s.stem for s, _ in PAIRS])
@@ -77,7 +78,7 @@ def test_the_generator_never_overwrites_a_learners_answers_unless_forced(tmp_pat
     import shutil
     root = tmp_path / "exercises"
     shutil.copytree(generate.ROOT, root, ignore=shutil.ignore_patterns("*.bak"))
-    (solution, learner), (solution2, learner2) = generate.pairs(root)
+    (solution, learner), (solution2, learner2) = generate.pairs(root)[:2]
 
     nb = json.loads(learner.read_text())                       # the learner answers exercise 1 ...
     answer = next(c for c in nb["cells"] if "NotImplementedError" in "".join(c["source"]))

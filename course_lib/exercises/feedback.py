@@ -12,6 +12,7 @@ order or return float64.  So :func:`run_check`
 """
 import html
 import inspect
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -59,8 +60,15 @@ def _tolerance(dtype, rtol, atol):
     return max(rtol, 1e-4), max(atol, 1e-5)
 
 
+def _kind(t):
+    return "bool" if t.dtype == torch.bool else "float" if t.is_floating_point() else "int"
+
+
 def close(out, want, rtol, atol):
-    """``out`` equals ``want`` (same shape) within the tolerance that suits ``out``'s dtype."""
+    """``out`` equals ``want`` (same shape): exactly for booleans and integers, else within the
+    tolerance that suits ``out``'s dtype."""
+    if _kind(want) != "float":
+        return out.shape == want.shape and _kind(out) == _kind(want) and torch.equal(out.detach().cpu(), want.cpu())
     rtol, atol = _tolerance(out.dtype, rtol, atol)
     return out.shape == want.shape and torch.allclose(out.detach().to(want.dtype), want.detach(),
                                                       rtol=rtol, atol=atol)
@@ -117,20 +125,29 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
             return failed.feedback
         want = reference(**case)
         where = ", ".join(f"{k} {_describe(v)}" for k, v in case.items())
+        if isinstance(out, numbers.Number) and want.dim() == 0:      # a plain Python or NumPy number is fine
+            out = torch.tensor(out)
         if not isinstance(out, torch.Tensor):
             return Feedback(name, False, f"it should return a torch.Tensor, but returned {type(out).__name__}.")
-        if not out.is_floating_point():
-            return Feedback(name, False, f"it should return floating-point numbers, but returned dtype {out.dtype}.")
+        wanted = {"float": "floating-point numbers", "bool": "booleans (True/False, e.g. from a comparison)",
+                  "int": "whole numbers (an integer tensor, e.g. from argmax)"}
+        if _kind(out) != _kind(want) and not (_kind(want) == "int" and _kind(out) == "float"
+                                              and torch.equal(out.detach().round(), out.detach())):
+            return Feedback(name, False, f"it should return {wanted[_kind(want)]}, but returned dtype {out.dtype}.")
+        if _kind(want) == "int":
+            out = out.detach().long()
         if out.shape != want.shape:
             return Feedback(name, False, f"for inputs with {where} it should return shape {tuple(want.shape)}, "
                                          f"but returned {tuple(out.shape)}. Check which axis you reduce over.")
-        if not torch.isfinite(out).all() and torch.isfinite(want).all():
+        if _kind(want) == "float" and not torch.isfinite(out).all() and torch.isfinite(want).all():
             return Feedback(name, False, f"it returned NaN or inf for inputs with {where}. If you used exp(), "
                                          "large or very negative inputs overflow; work in log space (torch.logsumexp).")
         try:
             again = apply_answer(name, fn, case)
         except _Failed as failed:
             return failed.feedback
+        if isinstance(again, torch.Tensor) and _kind(want) == "int":
+            again = again.detach().long()
         if isinstance(again, torch.Tensor) and again.shape == out.shape and not close(again, out, rtol, atol):
             given = f"the `{noise}` it is given" if noise else "its inputs"
             return Feedback(name, False, "it returns different values each time it is called with the same inputs: "
@@ -153,6 +170,9 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
                 if isinstance(moved, torch.Tensor) and moved.shape == out.shape and close(moved, out, rtol, atol):
                     return Feedback(name, False, f"the result does not change when `{noise}` changes: build it from "
                                                  f"the `{noise}` you are given.")
+            if _kind(want) != "float":
+                return Feedback(name, False, f"wrong result for inputs with {where}: expected {want.tolist()}, "
+                                             f"got {out.tolist()}.")
             diff = (out.detach().to(want.dtype) - want).abs().flatten()
             first = diff.nan_to_num(float("inf")).argmax().item()
             return Feedback(name, False, f"wrong value for inputs with {where}: at position {first} expected "

@@ -1,0 +1,94 @@
+"""Checks for the lesson 3 exercises (rate and distortion)."""
+import torch
+
+from .feedback import run_check
+
+_g = torch.Generator().manual_seed(303)
+_MEAN = torch.randn(6, 4, generator=_g, dtype=torch.float64)
+_LOG_VAR = torch.randn(6, 4, generator=_g, dtype=torch.float64) * 0.5
+_LOG_PX = -200.0 + 20 * torch.randn(6, generator=_g, dtype=torch.float64)
+
+
+def _kl(mean, log_var):
+    return 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)
+
+
+def _rate_distortion(mean, log_var, log_px_given_z):
+    return torch.stack([_kl(mean, log_var).mean(), -log_px_given_z.mean()])
+
+
+def rate_and_distortion(fn):
+    """(rate, distortion) of a batch: R = mean_n KL(q(z|x_n) || N(0, I)), D = -mean_n log p(x_n|z_n).  -> (2,)."""
+    cases = [dict(mean=_MEAN, log_var=_LOG_VAR, log_px_given_z=_LOG_PX),
+             dict(mean=_MEAN[:2, :1], log_var=_LOG_VAR[:2, :1], log_px_given_z=_LOG_PX[:2])]
+    mistakes = [
+        ("the distortion has the wrong sign: it is MINUS the average log-likelihood, a positive number here.",
+         lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).mean(), log_px_given_z.mean()])),
+        ("you summed over the batch; rate and distortion are averages over the images.",
+         lambda mean, log_var, log_px_given_z: _rate_distortion(mean, log_var, log_px_given_z) * len(mean)),
+        ("the rate looks averaged over the latent dimensions: the KL of independent latents is their sum.",
+         lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).mean() / mean.shape[1],
+                                                            -log_px_given_z.mean()])),
+        ("the rate is twice too large: the factor 1/2 in the Gaussian KL is missing.",
+         lambda mean, log_var, log_px_given_z: torch.stack([2 * _kl(mean, log_var).mean(), -log_px_given_z.mean()])),
+        ("the two numbers are in the wrong order: return (rate, distortion).",
+         lambda mean, log_var, log_px_given_z: _rate_distortion(mean, log_var, log_px_given_z).flip(0)),
+        ("the rate uses exp(log_var / 2), the standard deviation, where the variance belongs.",
+         lambda mean, log_var, log_px_given_z: torch.stack([_kl(mean, log_var).mean() + 0.5 * (
+             (0.5 * log_var).exp() - log_var.exp()).sum(-1).mean(), -log_px_given_z.mean()])),
+    ]
+    return run_check("rate_and_distortion", fn, cases, _rate_distortion, mistakes)
+
+
+_MEANS = torch.cat([torch.randn(40, 2, generator=_g, dtype=torch.float64) * 2.0,
+                    torch.randn(40, 1, generator=_g, dtype=torch.float64) * 0.02,
+                    torch.randn(40, 1, generator=_g, dtype=torch.float64) * 0.3 + 5.0], dim=1)
+
+
+def _active(means, threshold):
+    return means.var(dim=0) > threshold
+
+
+def active_units(fn):
+    """Latent u is active when Var_n(means[n, u]) > threshold.  means (N, d) -> (d,) booleans."""
+    cases = [dict(means=_MEANS, threshold=0.01), dict(means=_MEANS, threshold=1.0),
+             dict(means=_MEANS[:, 2:], threshold=0.01)]
+    mistakes = [
+        ("you took the variance across the latents (dim=1); the activity of a latent is its variance across "
+         "the images (dim=0).", lambda means, threshold: means.var(dim=1) > threshold),
+        ("you compared the standard deviation with the threshold; the definition uses the variance.",
+         lambda means, threshold: means.std(dim=0) > threshold),
+        ("you compared the average posterior mean with the threshold; activity is how much it *varies* over x.",
+         lambda means, threshold: means.mean(dim=0).abs() > threshold),
+        ("the comparison is the wrong way round: active latents are those whose variance EXCEEDS the threshold.",
+         lambda means, threshold: means.var(dim=0) < threshold),
+    ]
+    return run_check("active_units", fn, cases, _active, mistakes)
+
+
+_RATE = torch.tensor([40.0, 25.0, 16.0, 10.0, 6.0, 3.0, 1.0], dtype=torch.float64)
+_DIST = torch.tensor([280.4, 283.1, 290.7, 300.2, 312.9, 330.3, 360.6], dtype=torch.float64)
+_RATE_NOISY = torch.tensor([1.0, 2.0, 7.0, 6.0, 7.0], dtype=torch.float64)      # an imperfectly trained sweep
+_DIST_NOISY = torch.tensor([6.5, 5.5, 5.5, 4.5, 14.5], dtype=torch.float64)
+
+
+def _select(rate, distortion, lam):
+    return torch.argmin(distortion + lam * rate)
+
+
+def select_model(fn):
+    """The index of the model that minimises D + lam * R over a measured sweep.  -> a 0-dim integer tensor."""
+    cases = [dict(rate=_RATE_NOISY, distortion=_DIST_NOISY, lam=2.0),
+             dict(rate=_RATE, distortion=_DIST, lam=1.0), dict(rate=_RATE, distortion=_DIST, lam=4.0),
+             dict(rate=_RATE, distortion=_DIST, lam=0.1)]
+    mistakes = [
+        ("you maximised the cost; the best model has the LOWEST D + lam * R (argmin).",
+         lambda rate, distortion, lam: torch.argmax(distortion + lam * rate)),
+        ("lam multiplies the distortion in your cost; it is the price of a nat of RATE: D + lam * R.",
+         lambda rate, distortion, lam: torch.argmin(lam * distortion + rate)),
+        ("the rate is subtracted; rate is a cost: D + lam * R.",
+         lambda rate, distortion, lam: torch.argmin(distortion - lam * rate)),
+        ("this picks the lowest distortion whatever lam is: the rate term is missing.",
+         lambda rate, distortion, lam: torch.argmin(distortion)),
+    ]
+    return run_check("select_model", fn, cases, _select, mistakes)

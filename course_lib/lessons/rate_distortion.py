@@ -1,0 +1,153 @@
+"""Lesson 3: rate and distortion — a β sweep of trained VAEs, its measurements and its slider."""
+import math
+
+import numpy as np
+import torch
+
+from ..cache import cached_sweep
+from ..data import dynamic_binarize
+from ..device import get_device
+from ..errors import CourseInputError, check_int
+from ..metrics import (active_units, latent_means, linear_probe_accuracy, marginal_kl_and_information,
+                       rate_distortion_terms)
+from ..plots import image_grid
+from ..sweep import fit_sweep
+from ..vae import VAE, vae_sweep_objective
+from ..widgets import LiveFigure, choice_slider, new_figure
+
+BETAS = (0.05, 0.1, 0.2, 0.4, 0.7, 1.0, 2.0, 4.0, 8.0, 20.0)     # about log-spaced from 0.05 to 20
+
+
+def _check_data(data):
+    if not all(hasattr(data, a) for a in ("x_train", "x_test", "y_train", "y_test", "source")):
+        raise CourseInputError("data must be labelled image data (load_fashion_mnist()), "
+                               f"got {type(data).__name__}.")
+
+
+def train_beta_sweep(data, steps, betas=BETAS, latent_dim=16, hidden=(256,), device=None):
+    """One VAE per β, trained together on dynamically binarized images and cached.
+
+    Every model starts from the same weights and sees the same batches; only β differs.
+    Returns a list of ``(model, history)`` in the order of ``betas``.
+    """
+    _check_data(data)
+    steps = check_int("steps", steps, minimum=1)
+    device = get_device(device)
+    config = {"steps": steps, "latent_dim": latent_dim, "hidden": list(hidden), "data": data.source,
+              "n_train": len(data.x_train)}
+
+    def build():
+        return VAE.mlp(latent_dim=latent_dim, hidden=tuple(hidden))
+
+    def train_sweep(values):
+        return fit_sweep(build, data.x_train, vae_sweep_objective("beta"), values, steps=steps,
+                         transform=dynamic_binarize, seed=0, device=device, desc="β sweep")
+
+    return cached_sweep("lesson03-beta", config, "beta", [float(b) for b in betas], build, train_sweep,
+                        device=device)
+
+
+def measure_sweep(models, data, n_test=500, k=50, seed=0):
+    """Every measurement the lesson plots, for each trained model, on one fixed binarization of test images.
+
+    Returns a dict of NumPy arrays, one entry per model: ``rate``, ``distortion``, ``kl_per_latent``
+    (models, latent_dim), ``active_units``, ``iwae`` (IWAE_k per image, the log-likelihood bound),
+    ``probe_accuracy`` (a linear classifier on the latent means), ``squared_error`` (of the mean
+    reconstruction, per image), ``information`` and ``marginal_kl`` (estimates over the test images),
+    and ``log_n``.
+    """
+    _check_data(data)
+    n_test = check_int("n_test", n_test, minimum=2)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.bernoulli(data.x_test[:n_test], generator=g)
+    x_probe = data.x_train[:2000]
+    out = {key: [] for key in ("rate", "distortion", "kl_per_latent", "active_units", "iwae", "probe_accuracy",
+                               "squared_error", "information", "marginal_kl")}
+    for model in models:
+        torch.manual_seed(seed)
+        terms = rate_distortion_terms(model, x)
+        info = marginal_kl_and_information(model, x, n_samples=2, generator=torch.Generator().manual_seed(seed))
+        out["rate"].append(terms["rate"])
+        out["distortion"].append(terms["distortion"])
+        out["kl_per_latent"].append(terms["kl_per_latent"].numpy())
+        out["active_units"].append(int(active_units(model, x)[0].sum()))
+        out["iwae"].append(-model.nll(x, k=k)[0].mean().item())
+        out["probe_accuracy"].append(linear_probe_accuracy(latent_means(model, x_probe), data.y_train[:2000],
+                                                           latent_means(model, x), data.y_test[:n_test]))
+        with torch.no_grad():
+            recon = model.reconstruct(data.x_test[:n_test]).cpu()
+        out["squared_error"].append(((recon - data.x_test[:n_test]) ** 2).flatten(1).sum(1).mean().item())
+        out["information"].append(info["information"])
+        out["marginal_kl"].append(info["marginal_kl"])
+    result = {key: np.array(value) for key, value in out.items()}
+    result["log_n"] = math.log(n_test)
+    return result
+
+
+def slope_check(betas, rate, distortion):
+    """For neighbouring β_k < β_(k+1): the chord slope dD/dR between their points, and whether it lies in
+    [−β_(k+1), −β_k], as it must if each model minimised D + β R exactly on a convex D(R) curve.
+
+    Returns a list of ``(β_k, β_(k+1), slope, inside)``.
+    """
+    rows = []
+    for k in range(len(betas) - 1):
+        slope = (distortion[k + 1] - distortion[k]) / (rate[k + 1] - rate[k])
+        rows.append((betas[k], betas[k + 1], slope, -betas[k + 1] <= slope <= -betas[k]))
+    return rows
+
+
+def beta_explorer(models, measurements, betas, x_show, n_samples=16):
+    """A β slider over the trained sweep.  Panels: the R–D plane with every model (the chosen one marked,
+    with its tangent of slope −β and lines of equal ELBO), the chosen model's KL per latent,
+    test images with their reconstructions, and samples from one fixed set of z."""
+    if len(models) != len(betas) or len(measurements["rate"]) != len(betas):
+        raise CourseInputError("models, measurements and betas must have one entry per β.")
+    rate, distortion, kl = measurements["rate"], measurements["distortion"], measurements["kl_per_latent"]
+    torch.manual_seed(0)
+    z = torch.randn(n_samples, models[0].latent_dim)
+    pictures = []
+    with torch.no_grad():
+        for model in models:                     # everything the slider shows, computed once
+            device = next(model.parameters()).device
+            rec = model.reconstruct(x_show).cpu()
+            samples = model.decoder(z.to(device)).mean.cpu()
+            pairs = torch.cat([x_show[:4].cpu(), rec[:4], x_show[4:8].cpu(), rec[4:8]])
+            pictures.append((image_grid(pairs, ncol=4), image_grid(samples, ncol=4)))
+
+    fig, axes = new_figure(4, 1, width=3.3, height=3.3)
+    ax_rd, ax_kl, ax_r, ax_s = axes
+    ax_rd.scatter(rate, distortion, c=np.log10(betas), cmap="viridis", s=30, zorder=3)
+    for b, r, d in zip(betas, rate, distortion):
+        ax_rd.annotate(f"{b:g}", (r, d), textcoords="offset points", xytext=(4, 3), fontsize=7, color="0.35")
+    r_max, d_min, d_max = rate.max() * 1.08, distortion.min() * 0.95, distortion.max() * 1.03
+    for elbo in np.linspace((rate + distortion).min(), (rate + distortion).max(), 4):
+        r_line = np.linspace(0, r_max, 2)
+        ax_rd.plot(r_line, elbo - r_line, color="0.75", lw=0.8, ls="--", zorder=1)
+    (marker,) = ax_rd.plot([], [], "o", ms=13, mfc="none", mec="C3", mew=2, zorder=4)
+    (tangent,) = ax_rd.plot([], [], color="C3", lw=1.2, zorder=2)
+    ax_rd.set(xlim=(0, r_max), ylim=(d_min, d_max), xlabel="rate R (nats)", ylabel="distortion D (nats)",
+              title="R–D plane (grey: equal ELBO)")
+    order = np.arange(kl.shape[1])
+    bars = ax_kl.bar(order, np.zeros(len(order)), color="C1")
+    ax_kl.set(ylim=(0, kl.max() * 1.1 + 1e-9), xlabel="latent (sorted by KL)", ylabel="KL (nats)",
+              title="KL per latent")
+    im_r = ax_r.imshow(pictures[0][0], cmap="gray_r", vmin=0, vmax=1)
+    im_s = ax_s.imshow(pictures[0][1], cmap="gray_r", vmin=0, vmax=1)
+    ax_r.set_title("rows 1, 3: test images\nrows 2, 4: reconstructions", fontsize=9)
+    ax_s.set_title("samples (same z for every β)", fontsize=9)
+    for ax in (ax_r, ax_s):
+        ax.set_axis_off()
+
+    def update(fig, beta):
+        i = list(betas).index(beta)
+        marker.set_data([rate[i]], [distortion[i]])
+        r_line = np.array([0.0, r_max])
+        tangent.set_data(r_line, distortion[i] - beta * (r_line - rate[i]))
+        for bar, height in zip(bars, np.sort(kl[i])[::-1]):
+            bar.set_height(height)
+        im_r.set_data(pictures[i][0])
+        im_s.set_data(pictures[i][1])
+        ax_kl.set_title(f"β = {beta:g}: KL per latent, {measurements['active_units'][i]} active", fontsize=10)
+
+    return LiveFigure(fig, update, {"beta": choice_slider("β", list(betas), value=1.0 if 1.0 in betas else None)})
