@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02, lesson03
+from course_lib.exercises import lesson01, lesson02, lesson03, lesson04
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -122,6 +122,30 @@ def _rd_loop(mean, log_var, log_px_given_z):
 def _select_by_loop(r, d, lam):
     costs = [float(d[k] + lam * r[k]) for k in range(len(r))]
     return min(range(len(costs)), key=costs.__getitem__)             # a plain int
+
+
+# -- lesson 4 ---------------------------------------------------------------
+
+def _capacity_by_cases(d, r, g, c):                         # the absolute value written as two cases
+    return d + g * (r - c) if r >= c else d + g * (c - r)
+
+
+def _mig_loop(mi, entropies):
+    gaps = []
+    for k in range(mi.shape[1]):
+        column = sorted(mi[:, k].tolist(), reverse=True)
+        gaps.append((column[0] - column[1]) / float(entropies[k]))
+    return torch.tensor(sum(gaps) / len(gaps))
+
+
+def _mig_topk(mi, h):
+    top2 = torch.topk(mi.float(), 2, dim=0).values
+    return torch.mean((top2[0] - top2[1]) / h.float())
+
+
+def _pi_sigmoid(kl, set_point, error_sum, kp, ki, beta_min):          # 1 / (1 + e^x) = sigmoid(-x)
+    e = set_point - kl
+    return kp * torch.sigmoid(-e) - ki * error_sum - ki * e + beta_min
 
 
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
@@ -251,9 +275,56 @@ TABLE = {
          (lambda rate, distortion, lam: torch.argmin(distortion - lam * rate), "subtracted"),
          (lambda rate, distortion, lam: torch.argmin(distortion), "rate term is missing"),
          (lambda rate, distortion, lam: (distortion + lam * rate).min(), "whole numbers")]),
+    lesson04.capacity_objective: (
+        [lambda distortion, rate, gamma, capacity: distortion + gamma * torch.abs(rate - capacity),
+         _capacity_by_cases,
+         lambda D, R, g, C: D + g * torch.sqrt((R - C) ** 2),
+         lambda D, R, g, C: (D + g * (R - C).abs()).float()],
+        [(lambda distortion, rate, gamma, capacity: distortion + gamma * (rate - capacity), "absolute value"),
+         (lambda distortion, rate, gamma, capacity: gamma * distortion + (rate - capacity).abs(), "multiplies the distortion"),
+         (lambda distortion, rate, gamma, capacity: distortion + gamma * rate, "target C is missing"),
+         (lambda distortion, rate, gamma, capacity: distortion + gamma * (rate - capacity) ** 2, "squared"),
+         (lambda distortion, rate, gamma, capacity: distortion - gamma * (rate - capacity).abs(), None),
+         (lambda distortion, rate, gamma, capacity: torch.stack([distortion, gamma * (rate - capacity).abs()]),
+          "shape")]),
+    lesson04.mig: (
+        [lambda mi, entropies: ((torch.sort(mi, 0, descending=True).values[0]
+                                 - torch.sort(mi, 0, descending=True).values[1]) / entropies).mean(),
+         _mig_loop,
+         _mig_topk,
+         lambda m, h: ((m.T.sort(1).values[:, -1] - m.T.sort(1).values[:, -2]) / h).sum() / len(h)],
+        [(lambda mi, entropies: (torch.topk(mi, 2, 0).values[0] - torch.topk(mi, 2, 0).values[1]).mean(),
+          "not divided"),
+         (lambda mi, entropies: ((torch.topk(mi, 2, 1).values[:, 0] - torch.topk(mi, 2, 1).values[:, 1]).mean()
+                                 / entropies.mean()), "dim=0"),
+         (lambda mi, entropies: ((mi.max(0).values - mi.min(0).values) / entropies).mean(), "worst"),
+         (lambda mi, entropies: (mi.max(0).values / entropies).mean(), "share only"),
+         (lambda mi, entropies: ((torch.topk(mi, 2, 0).values[0] - torch.topk(mi, 2, 0).values[1])
+                                 / entropies).sum(), "summed"),
+         (lambda mi, entropies: (torch.topk(mi, 2, 0).values[0] - torch.topk(mi, 2, 0).values[1]) / entropies,
+          "shape")]),
+    lesson04.pi_beta: (
+        [lambda kl, set_point, error_sum, kp, ki, beta_min: (
+            kp / (1 + torch.exp(set_point - kl)) - ki * (error_sum + set_point - kl) + beta_min),
+         _pi_sigmoid,
+         lambda KL, target, s, p, i, b0: b0 + p / (1.0 + (target - KL).exp()) - i * (s + (target - KL)),
+         lambda kl, set_point, error_sum, kp, ki, beta_min: (
+             kp.float() / (1 + torch.exp(set_point.float() - kl.float())) - ki * (error_sum + set_point - kl)
+             + beta_min)],
+        [(lambda kl, set_point, error_sum, kp, ki, beta_min: (
+            kp / (1 + torch.exp(kl - set_point)) - ki * (error_sum + kl - set_point) + beta_min), "wrong sign"),
+         (lambda kl, set_point, error_sum, kp, ki, beta_min: (
+             kp / (1 + torch.exp(set_point - kl)) - ki * error_sum + beta_min), "current error is missing"),
+         (lambda kl, set_point, error_sum, kp, ki, beta_min: (
+             kp / (1 + torch.exp(set_point - kl)) + ki * (error_sum + set_point - kl) + beta_min), "is added"),
+         (lambda kl, set_point, error_sum, kp, ki, beta_min: (
+             kp * (set_point - kl) - ki * (error_sum + set_point - kl) + beta_min), "sigmoid"),
+         (lambda kl, set_point, error_sum, kp, ki, beta_min: (
+             kp / (1 + torch.exp(set_point - kl)) - ki * (error_sum + set_point - kl)), "beta_min"),
+         (lambda kl, set_point, error_sum, kp, ki, beta_min: kp / torch.exp(set_point - kl), None)]),
 }
 
-MODULES = (lesson01, lesson02, lesson03)
+MODULES = (lesson01, lesson02, lesson03, lesson04)
 CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
 WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
 

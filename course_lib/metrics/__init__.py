@@ -2,6 +2,8 @@
 
     information      rate, distortion, per-latent KL, I_q(X; Z) and KL(q(z) ‖ p(z)) on a finite data set
     probe            how much a linear classifier can read off the latent means
+    disentanglement  latent-factor mutual information and the Mutual Information Gap (MIG)
 """
 from .information import (active_units, latent_means, marginal_kl_and_information, rate_distortion_terms)
 from .probe import linear_probe_accuracy
+from .disentanglement import factor_entropies, mig, mutual_information_matrix

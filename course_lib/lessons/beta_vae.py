@@ -1,0 +1,128 @@
+"""Lesson 4: β-VAE and capacity control on sprites with known factors — sweeps, scores and sliders."""
+import numpy as np
+import torch
+
+from ..cache import cached_sweep
+from ..errors import CourseInputError, check_int, check_number
+from ..metrics import factor_entropies, latent_means, mig, mutual_information_matrix, rate_distortion_terms
+from ..plots import image_grid
+from ..sweep import fit_sweep
+from ..vae import VAE, vae_sweep_objective
+from ..widgets import LiveFigure, choice_slider, new_figure
+
+BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
+CAPACITIES = (0.0, 2.0, 5.0, 10.0, 15.0, 25.0)
+LATENT_DIM = 8
+
+
+def build_sprite_vae(image_size=32):
+    """The lesson's model: an MLP VAE for sprites, 8 latents."""
+    return VAE.mlp(image_shape=(1, image_size, image_size), latent_dim=LATENT_DIM, hidden=(256,))
+
+
+def train_sweep(sprites, over, values, steps, gamma=20.0, ramp_steps=None, device=None):
+    """One sprite VAE per value, trained together and cached.
+
+    over="beta":      loss = D + β R
+    over="capacity":  loss = D + γ |R − C(t)|, C(t) raised linearly to C over ``ramp_steps`` (Burgess et al., 2018)
+    """
+    if not hasattr(sprites, "images") or not hasattr(sprites, "factors"):
+        raise CourseInputError(f"sprites must be SpritesData (make_sprites()), got {type(sprites).__name__}.")
+    steps = check_int("steps", steps, minimum=1)
+    gamma = check_number("gamma", gamma, minimum=0.0, strict_minimum=True)
+    size = sprites.images.shape[-1]
+    config = {"steps": steps, "n": len(sprites), "size": size, "latent_dim": LATENT_DIM,
+              "gamma": gamma if over == "capacity" else None, "ramp_steps": ramp_steps}
+    objective = vae_sweep_objective(over, beta=gamma, ramp_steps=ramp_steps) if over == "capacity" \
+        else vae_sweep_objective("beta")
+
+    def train(values):
+        return fit_sweep(lambda: build_sprite_vae(size), sprites.images, objective, values, steps=steps, seed=0,
+                         device=device, desc=f"{over} sweep")
+
+    return cached_sweep(f"lesson04-{over}", config, over, [float(v) for v in values],
+                        lambda: build_sprite_vae(size), train, device=device)
+
+
+def scores(models, sprites, n=None, bins=20):
+    """For each model: rate, distortion, KL per latent, the latent–factor MI matrix, MIG and per-factor gaps.
+    Returns a dict of NumPy arrays (first axis: models)."""
+    n = len(sprites) if n is None else check_int("n", n, minimum=10)
+    x, factors = sprites.images[:n], sprites.factors[:n]
+    entropies = factor_entropies(factors)
+    out = {"rate": [], "distortion": [], "kl_per_latent": [], "mi": [], "mig": [], "gaps": []}
+    for model in models:
+        torch.manual_seed(0)
+        terms = rate_distortion_terms(model, x)
+        mi = mutual_information_matrix(latent_means(model, x), factors, bins=bins)
+        score, gaps = mig(mi, entropies)
+        for key, value in (("rate", terms["rate"]), ("distortion", terms["distortion"]),
+                           ("kl_per_latent", terms["kl_per_latent"].numpy()), ("mi", mi), ("mig", score),
+                           ("gaps", gaps)):
+            out[key].append(value)
+    result = {k: np.array(v) for k, v in out.items()}
+    result["entropies"] = entropies
+    return result
+
+
+@torch.no_grad()
+def traversal(model, x0, order, span=2.5, n_steps=7):
+    """Decode z with one latent swept over [−span, span] and the others at x0's posterior mean.
+    One row per latent in ``order``.  -> an image grid (rows, n_steps) as a NumPy array."""
+    mean = model.encoder(model._check_x(x0[None])).mean[0]
+    values = torch.linspace(-span, span, n_steps, device=mean.device)
+    rows = []
+    for u in order:
+        z = mean.repeat(n_steps, 1)
+        z[:, u] = values
+        rows.append(model.decoder(z).mean.cpu())
+    return image_grid(torch.cat(rows), ncol=n_steps)
+
+
+def sweep_explorer(models, values, measured, x0, factor_names, symbol="β", target=False):
+    """A slider over a trained sweep.  Panels: latent traversals (latents sorted by KL, their KL on the right),
+    the latent–factor mutual information, and MIG and rate against the swept value (rate against
+    the target C when ``target``)."""
+    if not (len(models) == len(values) == len(measured["mig"])):
+        raise CourseInputError("models, values and measured must have one entry per value of the sweep.")
+    orders = [np.argsort(kl)[::-1] for kl in measured["kl_per_latent"]]
+    grids = [traversal(m, x0, order) for m, order in zip(models, orders)]
+    values = [float(v) for v in values]
+    fig, (ax_t, ax_mi, ax_line) = new_figure(3, 1, width=3.6, height=3.6)
+    im_t = ax_t.imshow(grids[0], cmap="gray_r", vmin=0, vmax=1)
+    ax_t.set_xticks([])
+    ax_t.set_yticks([])
+    ax_t.set_xlabel("latent value −2.5 … 2.5")
+    im_mi = ax_mi.imshow(measured["mi"][0][orders[0]].T, cmap="YlGnBu", vmin=0, vmax=measured["entropies"].max(),
+                         aspect="auto")
+    ax_mi.set(yticks=range(len(factor_names)), yticklabels=factor_names, xlabel="latent (sorted by KL)",
+              title="I(latent; factor), nats")
+    x_axis = np.arange(len(values))
+    ax_line.plot(x_axis, measured["mig"], "o-", color="C2", label="MIG")
+    ax_line.set(xticks=x_axis, xticklabels=[f"{v:g}" for v in values], xlabel=symbol, ylabel="MIG", ylim=(0, 1))
+    ax_rate = ax_line.twinx()
+    ax_rate.plot(x_axis, measured["rate"], "s--", color="C1", label="rate")
+    if target:
+        ax_rate.plot(x_axis, values, ":", color="0.5", label="target C")
+    ax_rate.set_ylabel("rate (nats)")
+    ax_line.legend(loc="upper left", fontsize=8)
+    ax_rate.legend(loc="upper right", fontsize=8)
+    (marker,) = ax_line.plot([], [], "o", ms=14, mfc="none", mec="C3", mew=2)
+    labels = []
+
+    def update(fig, value):
+        i = values.index(value)
+        im_t.set_data(grids[i])
+        im_mi.set_data(measured["mi"][i][orders[i]].T)
+        marker.set_data([i], [measured["mig"][i]])
+        for label in labels:
+            label.remove()
+        labels.clear()
+        kl = measured["kl_per_latent"][i][orders[i]]
+        height = grids[i].shape[0] / len(kl)
+        for row, k in enumerate(kl):
+            labels.append(ax_t.text(grids[i].shape[1] + 1, (row + 0.5) * height, f"{k:.1f}", va="center", fontsize=7))
+        ax_t.set_title(f"{symbol} = {value:g}: traversals (KL on the right)\nrate {measured['rate'][i]:.1f} nats, "
+                       f"MIG {measured['mig'][i]:.2f}", fontsize=9)
+
+    return LiveFigure(fig, update, {"value": choice_slider(symbol, values)})

@@ -1,0 +1,80 @@
+"""MIG on constructed codes; the PI controller of ControlVAE on a toy plant and on a real VAE."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib.control import PIController, control_vae_objective
+from course_lib.metrics import factor_entropies, mig, mutual_information_matrix
+
+
+def factors(n=3000, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.stack([torch.randint(0, 3, (n,), generator=g), torch.randint(0, 8, (n,), generator=g),
+                        torch.randint(0, 12, (n,), generator=g)], dim=1)
+
+
+def test_mig_is_near_one_when_each_factor_has_its_own_latent():
+    v = factors()
+    g = torch.Generator().manual_seed(1)
+    codes = torch.cat([v.double() + 0.01 * torch.randn(v.shape, generator=g, dtype=torch.float64),
+                       torch.randn(len(v), 2, generator=g, dtype=torch.float64)], dim=1)   # + 2 noise latents
+    mi = mutual_information_matrix(codes, v, bins=20)
+    h = factor_entropies(v)
+    assert h == pytest.approx([math.log(3), math.log(8), math.log(12)], abs=0.02)
+    assert np.diag(mi[:3]) == pytest.approx(h, abs=1e-9)            # each latent carries its whole factor
+    score, gaps = mig(mi, h)
+    assert score > 0.95 and gaps.shape == (3,)
+
+
+def test_mig_is_low_for_mixed_or_random_codes():
+    v = factors().double()
+    mixed = torch.stack([v[:, 1] + v[:, 2], v[:, 1] - v[:, 2], v[:, 0]], dim=1)        # two factors share latents
+    mixed_score, gaps = mig(mutual_information_matrix(mixed, factors()), factor_entropies(factors()))
+    assert gaps[0] > 0.9 and gaps[1:].max() < 0.5 and mixed_score < 0.7
+    noise = torch.randn(3000, 4, generator=torch.Generator().manual_seed(2))
+    assert mig(mutual_information_matrix(noise, factors()), factor_entropies(factors()))[0] < 0.05
+
+
+def test_mig_from_a_given_matrix():
+    mi = np.array([[1.0, 0.1], [0.4, 0.6], [0.2, 0.5]])
+    score, gaps = mig(mi, np.array([2.0, 1.0]))
+    assert gaps == pytest.approx([(1.0 - 0.4) / 2.0, (0.6 - 0.5) / 1.0])
+    assert score == pytest.approx(np.mean(gaps))
+
+
+def plant(beta):
+    """A toy 'VAE': the KL it settles at for a given beta."""
+    return 30.0 / (1.0 + 10.0 * beta)
+
+
+def test_the_controller_brings_the_kl_to_its_set_point():
+    controller = PIController(set_point=10.0, kp=0.01, ki=0.005, beta_max=1.0)
+    kls = []
+    for _ in range(3000):
+        kls.append(plant(controller.beta))
+        controller.update(kls[-1])
+    assert kls[-1] == pytest.approx(10.0, abs=0.1)
+    assert controller.beta == pytest.approx(0.2, abs=0.01)
+
+
+def test_anti_windup_lets_beta_leave_a_bound_at_once():
+    controller = PIController(set_point=1.0, kp=0.01, ki=0.005, beta_max=1.0)
+    for _ in range(500):                        # unreachable: the KL stays far above the set point at beta_max
+        controller.update(50.0)
+    assert controller.beta == 1.0
+    controller.update(0.0)                      # now far below: beta must fall right away, not after 500 steps
+    assert controller.beta < 1.0
+
+
+def test_control_vae_training_records_beta_and_moves_the_kl_towards_the_set_point():
+    x = cl.make_sprites(512, seed=0).images
+    torch.manual_seed(0)
+    model = cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=4, hidden=(64,))
+    controller = PIController(set_point=4.0, kp=0.5, ki=0.01, beta_max=4.0, beta_start=1.0)
+    history = cl.fit(model, x, control_vae_objective(controller), steps=200, batch_size=64, log_every=40,
+                     progress=False, device="cpu")
+    assert "beta" in history.terms and len(history["beta"]) == 5
+    assert abs(history["rate"][-1] - 4.0) < abs(history["rate"][0] - 4.0)
