@@ -69,6 +69,45 @@ def measure_cached_training(steps=200):
     return statistics.median(first), statistics.median(second)
 
 
+def measure_sweeps(steps=20):
+    """The lesson 3 β slider and the lesson 4 β slider over small trained sweeps (trained into a temporary
+    cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
+    import tempfile
+    from .cache import clear_memory
+    from .data import load_fashion_mnist, make_sprites
+    from .lessons import beta_vae, rate_distortion
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
+        import os
+        old = os.environ.get("COURSE_LIB_CACHE")
+        os.environ["COURSE_LIB_CACHE"] = folder
+        try:
+            data = load_fashion_mnist(n_train=1000, n_test=200)
+            models = [m for m, _ in rate_distortion.train_beta_sweep(data, steps=steps)]
+            measured = rate_distortion.measure_sweep(models, data, n_test=200, k=5)
+            sprites = make_sprites(1000, seed=0)
+            sprite_models = [m for m, _ in beta_vae.train_sweep(sprites, "beta", beta_vae.BETAS, steps=steps)]
+            scores = beta_vae.scores(sprite_models, sprites)
+        finally:
+            if old is None:
+                os.environ.pop("COURSE_LIB_CACHE", None)
+            else:
+                os.environ["COURSE_LIB_CACHE"] = old
+            clear_memory()
+    explorers = {
+        "lesson 3 · β sweep": (rate_distortion.beta_explorer(models, measured, rate_distortion.BETAS,
+                                                              data.x_test[:8]), "beta"),
+        "lesson 4 · β sweep (C: same figure)": (beta_vae.sweep_explorer(sprite_models, beta_vae.BETAS, scores, sprites.images[0],
+                                                           sprites.factor_names), "value")}
+    for title, (live, name) in explorers.items():
+        start = len(live.timings_ms)
+        for value in _values(live.controls[name]) * 2:
+            live.set(**{name: value})
+        times = live.timings_ms[start:]
+        results[title] = (statistics.median(times), max(times))
+    return results
+
+
 def main():
     slowest_redraw = 0.0
     for title, controls in measure().items():
@@ -77,6 +116,9 @@ def main():
             print(f"{title:36s} {name:10s} {kind:10s} median {median:6.1f} ms   max {worst:6.1f} ms")
             if not recomputes:
                 slowest_redraw = max(slowest_redraw, median)
+    for title, (median, worst) in measure_sweeps().items():
+        print(f"{title:36s} {'slider':10s} {'redraw':10s} median {median:6.1f} ms   max {worst:6.1f} ms")
+        slowest_redraw = max(slowest_redraw, median)
     first, again = measure_cached_training()
     print(f"{'lesson 1 · latent size (trains)':36s} {'latent_dim':10s} {'first move':10s} median {first:6.1f} ms "
           f"(trains 200 steps); moving back: median {again:.1f} ms (cached)")

@@ -11,8 +11,11 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib import estimators, schedules
+from course_lib import estimators, metrics, rate_distortion, schedules
+from course_lib.control import PIController
+from course_lib.lessons import beta_vae as beta_vae_lesson
 from course_lib.lessons import elbo as elbo_lesson
+from course_lib.lessons import rate_distortion as rd_lesson
 from course_lib.lessons import reparam as reparam_lesson
 from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
@@ -90,6 +93,31 @@ CATALOG = [
     ("sweep over an unknown hyper-parameter", lambda: cl.vae_sweep_objective(over="gamma"), "over"),
     ("capacity ramp of 0 steps", lambda: cl.vae_sweep_objective(over="capacity", ramp_steps=0), "ramp_steps"),
     ("cached sweep without values", lambda: cl.cached_sweep("demo", {}, "beta", [], lambda: VAE, None), "values"),
+    # rate-distortion, metrics, control
+    ("negative source variances", lambda: rate_distortion.gaussian_rate_distortion([1.0, -2.0], 0.5), "variances"),
+    ("distortion 0", lambda: rate_distortion.gaussian_rate_distortion([1.0, 2.0], 0.0), "distortion"),
+    ("linear autoencoder with 0 latents", lambda: rate_distortion.LinearGaussianAutoencoder(3, 0), "k"),
+    ("source covariance of the wrong size",
+     lambda: rate_distortion.LinearGaussianAutoencoder(3, 1).rate(torch.eye(2)), "cov"),
+    ("linear VAE with beta 0", lambda: rate_distortion.fit_linear_autoencoder(torch.eye(2), 1, 0.0), "beta"),
+    ("MIG of a 1-d matrix", lambda: metrics.mig([0.1, 0.2], [1.0, 1.0]), "mi"),
+    ("MI with codes for other images", lambda: metrics.mutual_information_matrix(torch.zeros(5, 2),
+                                                                                   torch.zeros(6, 3, dtype=torch.long)),
+     "codes"),
+    ("factors as floats", lambda: metrics.factor_entropies(torch.rand(5, 2)), "factors"),
+    ("probe labels that do not match", lambda: metrics.linear_probe_accuracy(torch.rand(5, 2), torch.zeros(4).long(),
+                                                                            torch.rand(3, 2), torch.zeros(3).long()),
+     "train_labels"),
+    ("active units with a negative threshold", lambda: metrics.active_units(VAE, IMAGES, threshold=-1.0), "threshold"),
+    ("controller with beta_max below beta_min", lambda: PIController(5.0, beta_min=2.0, beta_max=1.0), "beta_max"),
+    ("controller with a negative set point", lambda: PIController(-1.0), "set_point"),
+    ("controller fed a NaN KL", lambda: PIController(5.0).update(float("nan")), "kl"),
+    ("beta sweep on sprites", lambda: rd_lesson.train_beta_sweep(cl.make_sprites(10), 5), "data"),
+    ("beta explorer with too few models", lambda: rd_lesson.beta_explorer([VAE], {"rate": [1.0, 2.0]}, (1.0, 2.0),
+                                                                          IMAGES), "models"),
+    ("sprite sweep on Fashion-MNIST", lambda: beta_vae_lesson.train_sweep(IMAGES, "beta", [1.0], 5), "sprites"),
+    ("capacity sweep with gamma 0", lambda: beta_vae_lesson.train_sweep(cl.make_sprites(10), "capacity", [1.0], 5,
+                                                                        gamma=0.0), "gamma"),
     # data
     ("unknown data source", lambda: cl.load_fashion_mnist(source="internet"), "source"),
     ("negative number of images", lambda: cl.load_fashion_mnist(n_train=-5), "n_train"),

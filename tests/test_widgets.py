@@ -176,3 +176,36 @@ def test_interrupting_a_training_slider_keeps_the_figure_usable_and_caches_nothi
     assert len(calls) == 4 and live.message is None
     assert bytes(live.image.value) != first
     assert len(list(cache.cache_dir().glob("slider-*.pt"))) == 3
+
+
+@pytest.fixture(scope="module")
+def small_sweeps(tmp_path_factory):
+    """Tiny trained sweeps for the lesson 3 and 4 sliders (a few steps: the sliders, not the models, are tested)."""
+    import course_lib as cl
+    from course_lib import cache
+    from course_lib.lessons import beta_vae, rate_distortion
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COURSE_LIB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    data = cl.load_fashion_mnist(n_train=256, n_test=64, source="subset")
+    models = [m for m, _ in rate_distortion.train_beta_sweep(data, steps=3, device="cpu")]
+    measured = rate_distortion.measure_sweep(models, data, n_test=64, k=2)
+    sprites = cl.make_sprites(200, seed=0)
+    sprite_models = [m for m, _ in beta_vae.train_sweep(sprites, "beta", beta_vae.BETAS, steps=3, device="cpu")]
+    scores = beta_vae.scores(sprite_models, sprites)
+    cache.clear_memory()
+    patch.undo()
+    return {"beta": lambda: rate_distortion.beta_explorer(models, measured, rate_distortion.BETAS, data.x_test[:8]),
+            "sprites": lambda: beta_vae.sweep_explorer(sprite_models, beta_vae.BETAS, scores, sprites.images[0],
+                                                       sprites.factor_names)}
+
+
+@pytest.mark.parametrize("name", ["beta", "sprites"])
+def test_the_sweep_sliders_redraw_for_every_value(small_sweeps, name):
+    live = small_sweeps[name]()
+    control = next(iter(live.controls.values()))
+    values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+    images = {bytes(live.image.value)}
+    for value in values:
+        live.set(**{next(iter(live.controls)): value})
+        images.add(bytes(live.image.value))
+    assert len(images) == len(values) and live.message is None
