@@ -120,3 +120,25 @@ def test_images_on_another_device_are_moved_to_the_model():
     x = torch.rand(3, 1, 28, 28)
     assert model.reconstruct(x).device.type == "meta"
     assert model.loss_terms(x)["loss"].device.type == "meta"
+
+
+@pytest.mark.parametrize("side", [-1.0, 1.0])
+def test_the_capacity_loss_pulls_the_rate_towards_c_from_either_side(side):
+    """d/dθ [D + γ|R − C|] = dD/dθ + γ·sign(R − C)·dR/dθ: above C the penalty lowers the rate, below C it raises it."""
+    torch.manual_seed(0)
+    model = VAE.mlp(latent_dim=3, hidden=(16,))
+    x = torch.rand(8, 1, 28, 28)
+    params = list(model.encoder.parameters())
+
+    def grads(beta, capacity, term):
+        torch.manual_seed(1)                                   # the same reparameterization noise every time
+        return torch.autograd.grad(model.loss_terms(x, beta=beta, capacity=capacity)[term], params)
+
+    torch.manual_seed(1)
+    rate = model.loss_terms(x)["rate"].item()
+    capacity = max(rate + side * 1.0, 0.0)
+    total = grads(2.0, capacity, "loss")
+    distortion, rate_grad = grads(2.0, capacity, "distortion"), grads(2.0, capacity, "rate")
+    sign = 1.0 if rate > capacity else -1.0
+    for g, d, r in zip(total, distortion, rate_grad):
+        assert torch.allclose(g, d + 2.0 * sign * r, atol=1e-5)
