@@ -65,12 +65,18 @@ class LiveFigure:
               so the notebook does not show a second static copy)
     update:   ``update(fig, **values)``; called once at the start and after every change
     controls: ``{name: ipywidget}``; ``values`` maps each name to its widget's value
+    animated: optional ``() -> artists`` that ``update`` changes (it must change nothing else, nor
+              any axis limits): the rest is drawn once and every update redraws only these,
+              which makes a busy figure several times faster
     """
 
-    def __init__(self, fig, update, controls, dpi=80):
+    def __init__(self, fig, update, controls, dpi=80, animated=None):
         if not controls:
             raise CourseInputError("a LiveFigure needs at least one control.")
+        if animated is not None and not callable(animated):
+            raise CourseInputError("animated must be a function that returns the artists update() changes.")
         self.fig, self.update, self.controls = fig, update, dict(controls)
+        self.animated, self._background = animated, None
         fig.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(fig)
         self._layout_frozen = False
@@ -105,7 +111,7 @@ class LiveFigure:
             except CourseError as e:
                 self.message = f"{type(e).__name__}: {e}"
                 print(self.message)
-        self.canvas.draw()
+        self._render()
         if not self._layout_frozen:              # keep the first layout for every later frame
             self.fig.set_layout_engine("none")
             self._layout_frozen = True
@@ -115,6 +121,23 @@ class LiveFigure:
         frame.convert("RGB").save(buffer, format="png", compress_level=1)
         self.image.value = buffer.getvalue()
         self.timings_ms.append(1000 * (time.perf_counter() - start))
+
+    def _render(self):
+        """Draw the figure on the Agg canvas.  With ``animated``, everything else is drawn once and kept
+        as a background; later frames restore it and draw only the changing artists (blitting)."""
+        if self.animated is None:
+            self.canvas.draw()
+            return
+        artists = list(self.animated())
+        for artist in artists:
+            artist.set_animated(True)
+        if self._background is None:
+            self.canvas.draw()                       # every artist but the animated ones
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            self.canvas.restore_region(self._background)
+        for artist in artists:
+            self.fig.draw_artist(artist)
 
     def _changed(self, change):
         try:

@@ -209,3 +209,28 @@ def test_the_sweep_sliders_redraw_for_every_value(small_sweeps, name):
         live.set(**{next(iter(live.controls)): value})
         images.add(bytes(live.image.value))
     assert len(images) == len(values) and live.message is None
+
+
+def test_blitting_gives_the_same_picture_as_a_full_redraw():
+    """With ``animated``, only the changing artists are redrawn over a kept background: same pixels, less work."""
+    from course_lib.widgets import choice_slider
+
+    def build(animated):
+        fig, ax = new_figure()
+        ax.plot(np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 2, color="C0")
+        ax.set(xlim=(0, 1), ylim=(0, 1), title="fixed axes")
+        (marker,) = ax.plot([], [], "o", color="C3", ms=10, zorder=5)
+
+        def update(fig, t):
+            marker.set_data([t], [t ** 2])
+
+        return LiveFigure(fig, update, {"t": choice_slider("t", [0.2, 0.5, 0.8])},
+                          animated=(lambda: [marker]) if animated else None)
+
+    full, blit = build(False), build(True)
+    for t in (0.5, 0.8, 0.2):
+        full.set(t=t)
+        blit.set(t=t)
+        assert np.array_equal(np.asarray(full.canvas.buffer_rgba()), np.asarray(blit.canvas.buffer_rgba())), t
+    with pytest.raises(CourseInputError, match="animated must be a function"):
+        LiveFigure(new_figure()[0], lambda fig, t: None, {"t": choice_slider("t", [1])}, animated=[1])

@@ -125,4 +125,5 @@ def sweep_explorer(models, values, measured, x0, factor_names, symbol="β", targ
         ax_t.set_title(f"{symbol} = {value:g}: traversals (KL on the right)\nrate {measured['rate'][i]:.1f} nats, "
                        f"MIG {measured['mig'][i]:.2f}", fontsize=9)
 
-    return LiveFigure(fig, update, {"value": choice_slider(symbol, values)})
+    return LiveFigure(fig, update, {"value": choice_slider(symbol, values)},
+                      animated=lambda: [im_t, im_mi, marker, ax_t.title, *labels])

@@ -150,4 +150,5 @@ def beta_explorer(models, measurements, betas, x_show, n_samples=16):
         im_s.set_data(pictures[i][1])
         ax_kl.set_title(f"β = {beta:g}: KL per latent, {measurements['active_units'][i]} active", fontsize=10)
 
-    return LiveFigure(fig, update, {"beta": choice_slider("β", list(betas), value=1.0 if 1.0 in betas else None)})
+    return LiveFigure(fig, update, {"beta": choice_slider("β", list(betas), value=1.0 if 1.0 in betas else None)},
+                      animated=lambda: [marker, tangent, *bars, im_r, im_s, ax_kl.title])
