@@ -124,9 +124,9 @@ class _Entry:
             return _MEMORY[self.key]
         if not self.path.exists():
             return None
+        model = build()                  # outside the try: a broken build() is the caller's error, not the file's
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
-            model = build()
             model.load_state_dict(state["model"])
             history = History.from_dict(state["history"])
         except Exception as e:  # corrupt, truncated or from an incompatible model: rebuild

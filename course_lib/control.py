@@ -56,7 +56,9 @@ def control_vae_objective(controller):
     def loss_fn(model, x, step):
         terms = model.loss_terms(x, beta=controller.beta)
         terms["beta"] = torch.tensor(controller.beta, device=terms["rate"].device)
-        controller.update(terms["rate"].item())
+        kl = terms["rate"].item()
+        if math.isfinite(kl):            # a NaN or inf is left to fit's guard, which restores the last good state
+            controller.update(kl)
         return terms
 
     return loss_fn

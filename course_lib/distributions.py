@@ -98,8 +98,14 @@ class DiagonalGaussian:
 
 def kl_standard_normal(mean, log_var):
     """KL(N(mean, diag exp(log_var)) || N(0, I)), summed over the last dimension."""
+    return kl_standard_normal_per_dim(mean, log_var).sum(-1)
+
+
+def kl_standard_normal_per_dim(mean, log_var):
+    """The KL to N(0, 1) of each coordinate: 1/2 [var + mean^2 - 1 - log var], elementwise.
+    (Its sum over the last dimension is :func:`kl_standard_normal`.)"""
     _check_pair("mean", mean, "log_var", log_var)
-    return 0.5 * (log_var.exp() + mean ** 2 - 1.0 - log_var).sum(-1)
+    return 0.5 * (log_var.exp() + mean ** 2 - 1.0 - log_var)
 
 
 def kl_diagonal_gaussians(mean_q, log_var_q, mean_p, log_var_p):

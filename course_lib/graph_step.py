@@ -26,6 +26,37 @@ the CPU tests check exactly the code that the GPU replays.
 """
 import torch
 
+from .errors import CourseInputError
+
+
+def check_terms(terms):
+    """Check what a loss function returned; -> the names of its terms."""
+    if not isinstance(terms, dict) or "loss" not in terms:
+        raise CourseInputError("loss_fn must return a dict of scalar tensors with a 'loss' entry, "
+                               f"got {type(terms).__name__}.")
+    for name, value in terms.items():
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise CourseInputError(f"loss term {name!r} must be a scalar tensor (average over the batch).")
+    return list(terms)
+
+
+def train_step(model, loss_fn, optimizer, batch, step, transform=None, bf16=False):
+    """One optimizer step, the one ``fit`` takes eagerly and the one a CUDA graph records.
+
+    Transforms the batch, computes ``loss_fn(model, batch, step)`` (under bfloat16 autocast
+    if ``bf16``), backpropagates its ``"loss"`` and steps the optimizer; the caller zeroes the
+    gradients first.  Returns ``(names, row)``: the terms' names and their values as one
+    (n_terms,) float32 tensor, still on the device.
+    """
+    if transform is not None:
+        batch = transform(batch)
+    with torch.autocast(device_type=batch.device.type, dtype=torch.bfloat16, enabled=bf16):
+        terms = loss_fn(model, batch, step)
+    names = check_terms(terms)
+    terms["loss"].backward()
+    optimizer.step()
+    return names, torch.stack([terms[k].detach().float().reshape(()) for k in names])
+
 
 def capture_problem(loss_fn, transform, optimizer, device):
     """Why the step cannot be captured, or None if it can."""
@@ -47,16 +78,15 @@ class StaticStep:
     model, loss_fn, optimizer, transform, bf16: as in :func:`course_lib.fit`
     x:          the training data, already on the device
     batch_size: the size of every batch
-    check:      called once with the first step's terms dict; returns the names of the terms to record
     capture:    record a CUDA graph after ``warmup`` eager steps (on CUDA), or stay eager (anywhere)
 
     If recording fails, the step stays eager and ``problem`` says why.
     """
 
-    def __init__(self, model, loss_fn, optimizer, x, batch_size, check, transform=None, bf16=False,
+    def __init__(self, model, loss_fn, optimizer, x, batch_size, transform=None, bf16=False,
                  capture=True, warmup=3):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.x, self.transform, self.check, self.bf16 = x, transform, check, bf16
+        self.x, self.transform, self.bf16 = x, transform, bf16
         self.index = torch.zeros(batch_size, dtype=torch.long, device=x.device)
         self.step = torch.zeros((), dtype=torch.float32, device=x.device)
         self.capture, self.warmup, self.done = capture, warmup, 0
@@ -64,16 +94,9 @@ class StaticStep:
 
     def _body(self):
         """One optimizer step on the batch ``x[index]`` at step ``step``; returns the terms row."""
-        batch = self.x[self.index]
-        if self.transform is not None:
-            batch = self.transform(batch)
-        with torch.autocast(device_type=self.x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            terms = self.loss_fn(self.model, batch, self.step)
-        if self.names is None:
-            self.names = self.check(terms)
-        terms["loss"].backward()
-        self.optimizer.step()
-        return torch.stack([terms[k].detach().float().reshape(()) for k in self.names])
+        self.names, row = train_step(self.model, self.loss_fn, self.optimizer, self.x[self.index], self.step,
+                                     self.transform, self.bf16)
+        return row
 
     def _eager(self):
         self.optimizer.zero_grad(set_to_none=False)

@@ -25,14 +25,11 @@ is given by reverse water-filling (Cover & Thomas, 2006, §10.3.3):
 where σ_i² are the eigenvalues of Σ.  No encoder reaches below it: R ≥ I ≥ R(D).
 All quantities are in nats.
 """
-import math
-
 import torch
 from torch import nn
 
+from .distributions import LOG_2PI
 from .errors import CourseInputError, check_int, check_number, check_tensor
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 def _variances(variances):

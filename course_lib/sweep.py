@@ -44,6 +44,9 @@ class _Objective(nn.Module):
 
     def forward(self, batch, value, step):
         terms = self.loss_fn(self.model, batch, value, step)
+        if not isinstance(terms, dict) or "loss" not in terms:
+            raise CourseInputError("loss_fn must return a dict of scalar tensors with a 'loss' entry, "
+                                   f"got {type(terms).__name__}.")
         return terms["loss"], terms
 
 
@@ -115,7 +118,15 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
             if transform is not None:
                 batch = transform(batch)
             detached = {k: v.detach() for k, v in params.items()}
-            grads, (_, terms) = step_all(detached, buffers, value_tensor, batch, i)
+            try:
+                grads, (_, terms) = step_all(detached, buffers, value_tensor, batch, i)
+            except RuntimeError as e:          # vmap refuses Python control flow on the per-model value
+                if ".item()" in str(e) or "data-dependent" in str(e):
+                    raise CourseInputError(
+                        "loss_fn must use `value` as a tensor: the K models are trained at once, so "
+                        "float(value), value.item() or an `if` on value are not allowed (pass it on as it is, "
+                        "e.g. model.loss_terms(x, beta=value)).") from None
+                raise
             if names is None:
                 names = _check_terms(terms)
             for k, v in params.items():

@@ -31,8 +31,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .device import get_device
-from .errors import CourseInputError, TrainingDiverged, check_int, check_number
-from .graph_step import StaticStep, capture_problem, full_batch
+from .errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
+from .graph_step import StaticStep, capture_problem, full_batch, train_step
 from .io import atomic_save
 
 
@@ -82,17 +82,6 @@ def _snapshot(model, optimizer):
 def _restore(model, optimizer, snapshot):
     model.load_state_dict(snapshot[0])
     optimizer.load_state_dict(snapshot[1])
-
-
-def _check_terms(terms):
-    """Check what loss_fn returned; -> the names of its terms."""
-    if not isinstance(terms, dict) or "loss" not in terms:
-        raise CourseInputError("loss_fn must return a dict of scalar tensors with a 'loss' entry, "
-                               f"got {type(terms).__name__}.")
-    for name, value in terms.items():
-        if not isinstance(value, torch.Tensor) or value.numel() != 1:
-            raise CourseInputError(f"loss term {name!r} must be a scalar tensor (average over the batch).")
-    return list(terms)
 
 
 _SAID = set()
@@ -146,7 +135,8 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
     model.to(device)
     x = x_train.to(device)                      # the only host -> device copy of the data
     use_bf16 = bool(bf16) and device.type == "cuda"
-    want_graph = cuda_graph not in (False, None, "off") and device.type == "cuda"
+    check_choice("cuda_graph", cuda_graph, ("auto", False))
+    want_graph = cuda_graph == "auto" and device.type == "cuda"
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=check_number("lr", lr, minimum=0.0, strict_minimum=True),
                                      capturable=want_graph)
@@ -154,7 +144,7 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
     if want_graph:
         problem = capture_problem(loss_fn, transform, optimizer, device)
         if problem is None:
-            static = StaticStep(model, loss_fn, optimizer, x, min(batch_size, n), _check_terms, transform, use_bf16)
+            static = StaticStep(model, loss_fn, optimizer, x, min(batch_size, n), transform, use_bf16)
         else:
             _say_once(f"fit trains eagerly, not as a CUDA graph: {problem}.")
     history = history if history is not None else History()
@@ -181,18 +171,11 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
                     static.problem = None
                 history.examples_seen += static.index.numel()
             else:
-                batch = x[order[j * batch_size:(j + 1) * batch_size]]
-                if transform is not None:
-                    batch = transform(batch)
-                with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    terms = loss_fn(model, batch, step)
-                if names is None:
-                    names = _check_terms(terms)
+                index = order[j * batch_size:(j + 1) * batch_size]
                 optimizer.zero_grad(set_to_none=True)
-                terms["loss"].backward()
-                optimizer.step()
-                window.append(torch.stack([terms[k].detach().float().reshape(()) for k in names]))
-                history.examples_seen += len(batch)
+                names, row = train_step(model, loss_fn, optimizer, x[index], step, transform, use_bf16)
+                window.append(row)
+                history.examples_seen += len(index)
 
             done = i + 1 == total
             if (i + 1) % log_every == 0 or done:

@@ -4,9 +4,6 @@ Each must raise a course error (never a deep traceback from PyTorch or NumPy)
 whose message names the argument and says what is allowed, and none may leave
 a file behind.  New modules and lessons add their rows here.
 """
-import math
-import os
-
 import pytest
 import torch
 
@@ -85,6 +82,18 @@ CATALOG = [
     ("cyclical ratio > 1", lambda: schedules.cyclical(100, ratio=2.0), "ratio"),
     ("unknown device", lambda: cl.get_device("tpu"), "prefer"),
     ("seed that is a string", lambda: cl.seed_everything("abc"), "seed"),
+    ("cuda_graph not a choice", lambda: cl.fit(VAE, IMAGES, steps=1, cuda_graph="yes", progress=False), "cuda_graph"),
+    ("sweep loss that is a float", lambda: cl.fit_sweep(lambda: VAE, IMAGES, lambda m, x, v, s: 1.0, [1.0], steps=1,
+                                                         progress=False), "loss_fn"),
+    ("sweep loss that turns the value into a float",
+     lambda: cl.fit_sweep(lambda: cl.VAE.mlp(latent_dim=2, hidden=(8,)), IMAGES,
+                          lambda m, x, v, s: m.loss_terms(x, beta=float(v)), [1.0, 2.0], steps=1, progress=False),
+     "value"),
+    ("sprite sweep over an unknown hyper-parameter",
+     lambda: beta_vae_lesson.train_sweep(cl.make_sprites(10), "gamma", [1.0], 5), "over"),
+    ("ControlVAE on Fashion-MNIST", lambda: beta_vae_lesson.train_control_vae(IMAGES, 5.0, 10), "sprites"),
+    ("single sprite VAE with capacity < 0", lambda: beta_vae_lesson.train_single(cl.make_sprites(10), 1.0, -1.0, 5),
+     "capacity"),
     ("sweep over no values", lambda: cl.fit_sweep(lambda: VAE, IMAGES, cl.vae_sweep_objective(), [], steps=1), "values"),
     ("sweep over words", lambda: cl.fit_sweep(lambda: VAE, IMAGES, cl.vae_sweep_objective(), ["low", "high"],
                                               steps=1), "values"),

@@ -173,3 +173,18 @@ def test_a_write_killed_midway_leaves_no_file_that_loads_wrong():
     cache.clear_memory()
     cached_fit("demo", {"beta": 2.0}, t.build, t.train)
     assert not leftovers[0].exists()
+
+
+def test_an_error_in_build_is_raised_and_never_costs_the_cached_file():
+    t = Trainer()
+    cached_fit("demo", {"beta": 1.0}, t.build, t.train)
+    cache.clear_memory()
+
+    def broken_build():
+        raise CourseInputError("latent_dim must be a whole number >= 1, got 0.")
+
+    with pytest.raises(CourseInputError, match="latent_dim"):
+        cached_fit("demo", {"beta": 1.0}, broken_build, t.train)
+    assert len(list(cache.cache_dir().glob("demo-*.pt"))) == 1        # the good file is still there
+    cached_fit("demo", {"beta": 1.0}, t.build, t.train)
+    assert t.calls == 1

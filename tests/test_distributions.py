@@ -77,3 +77,13 @@ def test_gaussian_likelihood_matches_torch():
     for log_var in (torch.tensor(-1.3, dtype=torch.float64), torch.randn(3, 1, 5, 5, dtype=torch.float64)):
         expected = D.Independent(D.Normal(mean, (0.5 * log_var).exp().expand_as(mean)), 3).log_prob(x)
         torch.testing.assert_close(Gaussian(mean, log_var).log_prob(x), expected)
+
+
+def test_the_kl_per_dimension_is_each_coordinates_kl_and_sums_to_the_total():
+    from course_lib.distributions import kl_standard_normal_per_dim
+    g = torch.Generator().manual_seed(3)
+    mean, log_var = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g)
+    q = torch.distributions.Normal(mean, (0.5 * log_var).exp())
+    expected = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0))
+    torch.testing.assert_close(kl_standard_normal_per_dim(mean, log_var), expected)
+    torch.testing.assert_close(kl_standard_normal_per_dim(mean, log_var).sum(-1), kl_standard_normal(mean, log_var))

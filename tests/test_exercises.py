@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from course_lib.errors import CourseInputError
-from course_lib.exercises import generate, lesson01, lesson02
+from course_lib.exercises import generate, lesson01
 
 PAIRS = generate.pairs()
 

@@ -5,7 +5,6 @@ import torch
 import course_lib as cl
 from course_lib import schedules
 from course_lib.graph_step import StaticStep, capture_problem, full_batch
-from course_lib.train import _check_terms
 
 
 def test_full_batch_fills_a_short_last_batch_from_the_start_of_the_order():
@@ -39,7 +38,7 @@ def test_the_static_step_trains_exactly_like_fit():
     model = build()
     torch.manual_seed(5)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    static = StaticStep(model, loss_fn, optimizer, x, 64, _check_terms, cl.dynamic_binarize, capture=False)
+    static = StaticStep(model, loss_fn, optimizer, x, 64, cl.dynamic_binarize, capture=False)
     rows = []
     for i in range(12):
         if i % 4 == 0:

@@ -7,10 +7,11 @@ from torch import nn
 
 import course_lib as cl
 from course_lib.distributions import DiagonalGaussian
+from course_lib.lessons.rate_distortion import slope_check
 from course_lib.metrics import (active_units, linear_probe_accuracy, marginal_kl_and_information,
                                 rate_distortion_terms)
 from course_lib.rate_distortion import (LinearGaussianAutoencoder, fit_linear_autoencoder, gaussian_entropy,
-                                        gaussian_rate_distortion, water_level)
+                                        gaussian_rate_distortion, gaussian_rate_distortion_curve, water_level)
 
 VARIANCES = torch.tensor([4.0, 2.0, 1.0, 0.25], dtype=torch.float64)
 COV = torch.diag(VARIANCES)
@@ -25,6 +26,16 @@ def test_water_filling_matches_the_one_dimensional_formula_and_its_limits():
         0.5 * sum(math.log(v / level) for v in VARIANCES.tolist() if v > level))
     rates = [gaussian_rate_distortion(VARIANCES, d) for d in (0.1, 0.5, 1.0, 3.0, 7.0)]
     assert all(a > b for a, b in zip(rates, rates[1:]))
+    d, r = gaussian_rate_distortion_curve(VARIANCES, n=50)
+    assert d[-1].item() == pytest.approx(VARIANCES.sum().item()) and r[-1].item() == pytest.approx(0.0, abs=1e-9)
+    assert r[7].item() == pytest.approx(gaussian_rate_distortion(VARIANCES, d[7].item()))
+    assert (r.diff() < 0).all()
+
+
+def test_the_slope_check_flags_a_chord_outside_its_bracket():
+    rows = slope_check([1.0, 2.0, 4.0], [10.0, 6.0, 5.0], [100.0, 106.0, 111.0])
+    assert [inside for *_, inside in rows] == [True, False]        # slopes -1.5 (in [-2, -1]) and -5 (not in [-4, -2])
+    assert rows[1][2] == pytest.approx(-5.0)
 
 
 def random_autoencoder(seed=0):
@@ -68,9 +79,9 @@ def test_a_beta_sweep_of_linear_vaes_stays_on_or_above_the_rate_distortion_limit
         assert r - limit < 0.02                                  # and the optimum reaches it
         assert d == pytest.approx(torch.clamp(VARIANCES, max=beta / 2).sum().item(), rel=0.02)
         points.append((r, d))
-    for (r1, d1), (r2, d2), b1, b2 in zip(points, points[1:], betas, betas[1:]):
-        slope = (d2 - d1) / (r2 - r1)                            # dD/dR between neighbours
-        assert -b2 - 1e-3 <= slope <= -b1 + 1e-3
+    rates, distortions = [r for r, _ in points], [d for _, d in points]
+    rows = slope_check(betas, rates, distortions)               # the lesson's check, on optimal models
+    assert all(inside for *_, inside in rows), rows
 
 
 class FixedEncoderModel(nn.Module):

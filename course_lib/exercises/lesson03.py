@@ -1,16 +1,13 @@
 """Checks for the lesson 3 exercises (rate and distortion)."""
 import torch
 
+from ..distributions import kl_standard_normal as _kl
 from .feedback import run_check
 
 _g = torch.Generator().manual_seed(303)
 _MEAN = torch.randn(6, 4, generator=_g, dtype=torch.float64)
 _LOG_VAR = torch.randn(6, 4, generator=_g, dtype=torch.float64) * 0.5
 _LOG_PX = -200.0 + 20 * torch.randn(6, generator=_g, dtype=torch.float64)
-
-
-def _kl(mean, log_var):
-    return 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)
 
 
 def _rate_distortion(mean, log_var, log_px_given_z):

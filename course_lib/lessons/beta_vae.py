@@ -2,12 +2,14 @@
 import numpy as np
 import torch
 
-from ..cache import cached_sweep
-from ..errors import CourseInputError, check_int, check_number
+from ..cache import cached_fit, cached_sweep
+from ..control import PIController, control_vae_objective
+from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..metrics import factor_entropies, latent_means, mig, mutual_information_matrix, rate_distortion_terms
 from ..plots import image_grid
 from ..sweep import fit_sweep
-from ..vae import VAE, vae_sweep_objective
+from ..train import fit
+from ..vae import VAE, vae_objective, vae_sweep_objective
 from ..widgets import LiveFigure, choice_slider, new_figure
 
 BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
@@ -26,8 +28,8 @@ def train_sweep(sprites, over, values, steps, gamma=20.0, ramp_steps=None, devic
     over="beta":      loss = D + β R
     over="capacity":  loss = D + γ |R − C(t)|, C(t) raised linearly to C over ``ramp_steps`` (Burgess et al., 2018)
     """
-    if not hasattr(sprites, "images") or not hasattr(sprites, "factors"):
-        raise CourseInputError(f"sprites must be SpritesData (make_sprites()), got {type(sprites).__name__}.")
+    _check_sprites(sprites)
+    check_choice("over", over, ("beta", "capacity"))
     steps = check_int("steps", steps, minimum=1)
     gamma = check_number("gamma", gamma, minimum=0.0, strict_minimum=True)
     size = sprites.images.shape[-1]
@@ -44,9 +46,59 @@ def train_sweep(sprites, over, values, steps, gamma=20.0, ramp_steps=None, devic
                         lambda: build_sprite_vae(size), train, device=device)
 
 
+def _check_sprites(sprites):
+    if not hasattr(sprites, "images") or not hasattr(sprites, "factors"):
+        raise CourseInputError(f"sprites must be SpritesData (make_sprites()), got {type(sprites).__name__}.")
+
+
+def train_single(sprites, beta, capacity, steps, device=None):
+    """One sprite VAE trained on D + β|R − C| with a fixed C (β = γ when C > 0), cached.
+    Returns ``(model, history)``."""
+    _check_sprites(sprites)
+    beta = check_number("beta", beta, minimum=0.0)
+    capacity = check_number("capacity", capacity, minimum=0.0)
+    steps = check_int("steps", steps, minimum=1)
+    size = sprites.images.shape[-1]
+
+    def build():
+        torch.manual_seed(0)
+        return build_sprite_vae(size)
+
+    def train(model):
+        return fit(model, sprites.images, vae_objective(beta=beta, capacity=capacity), steps=steps, seed=0,
+                   device=device, desc=f"γ = {beta:g}, C = {capacity:g}")
+
+    return cached_fit("lesson04-single", {"beta": beta, "capacity": capacity, "steps": steps, "n": len(sprites),
+                                          "size": size}, build, train, device=device)
+
+
+def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0, log_every=20, device=None):
+    """A sprite VAE whose β is set during training by ControlVAE's PI controller
+    (:class:`course_lib.control.PIController`, starting at β = 1), cached.  The history records
+    ``beta`` next to ``rate``.  Returns ``(model, history)``."""
+    _check_sprites(sprites)
+    set_point = check_number("set_point", set_point, minimum=0.0)
+    steps = check_int("steps", steps, minimum=1)
+    size = sprites.images.shape[-1]
+
+    def build():
+        torch.manual_seed(0)
+        return build_sprite_vae(size)
+
+    def train(model):
+        controller = PIController(set_point=set_point, kp=kp, ki=ki, beta_min=0.0, beta_max=beta_max, beta_start=1.0)
+        return fit(model, sprites.images, control_vae_objective(controller), steps=steps, log_every=log_every,
+                   seed=0, device=device, desc="ControlVAE")
+
+    config = {"set_point": set_point, "steps": steps, "kp": kp, "ki": ki, "beta_max": beta_max,
+              "log_every": log_every, "n": len(sprites), "size": size}
+    return cached_fit("lesson04-control", config, build, train, device=device)
+
+
 def scores(models, sprites, n=None, bins=20):
     """For each model: rate, distortion, KL per latent, the latent–factor MI matrix, MIG and per-factor gaps.
     Returns a dict of NumPy arrays (first axis: models)."""
+    _check_sprites(sprites)
     n = len(sprites) if n is None else check_int("n", n, minimum=10)
     x, factors = sprites.images[:n], sprites.factors[:n]
     entropies = factor_entropies(factors)
@@ -69,7 +121,7 @@ def scores(models, sprites, n=None, bins=20):
 def traversal(model, x0, order, span=2.5, n_steps=7):
     """Decode z with one latent swept over [−span, span] and the others at x0's posterior mean.
     One row per latent in ``order``.  -> an image grid (rows, n_steps) as a NumPy array."""
-    mean = model.encoder(model._check_x(x0[None])).mean[0]
+    mean = latent_means(model, x0[None])[0].to(next(model.parameters()).device)
     values = torch.linspace(-span, span, n_steps, device=mean.device)
     rows = []
     for u in order:

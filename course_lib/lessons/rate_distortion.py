@@ -80,7 +80,7 @@ def measure_sweep(models, data, n_test=500, k=50, seed=0):
         out["information"].append(info["information"])
         out["marginal_kl"].append(info["marginal_kl"])
     result = {key: np.array(value) for key, value in out.items()}
-    result["log_n"] = math.log(n_test)
+    result["log_n"] = math.log(len(x))                    # n_test, or fewer if the test set is smaller
     return result
 
 

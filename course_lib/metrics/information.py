@@ -20,6 +20,7 @@ import math
 
 import torch
 
+from ..distributions import DiagonalGaussian, kl_standard_normal_per_dim
 from ..errors import check_int, check_number, check_tensor
 
 
@@ -45,7 +46,7 @@ def rate_distortion_terms(model, x, batch_size=500):
     for i in range(0, len(x), batch_size):
         batch = _on_model_device(model, x[i:i + batch_size])
         q = model.encoder(batch)
-        kl = 0.5 * (q.log_var.exp() + q.mean ** 2 - 1.0 - q.log_var)          # (batch, latent_dim)
+        kl = kl_standard_normal_per_dim(q.mean, q.log_var)                      # (batch, latent_dim)
         kl_sum = kl_sum + kl.sum(0).cpu().double()
         distortion_sum += -model.decoder(q.rsample()).log_prob(batch).sum().item()
     kl_per_latent = kl_sum / len(x)
@@ -70,14 +71,16 @@ def marginal_kl_and_information(model, x, n_samples=4, generator=None):
         log_vars.append(q.log_var.double().cpu())
     mean, log_var = torch.cat(means), torch.cat(log_vars)                     # (N, d)
     n, d = mean.shape
+    encoders = DiagonalGaussian(mean[None], log_var[None])                      # q(·|x_j) for every j
+    prior = DiagonalGaussian(torch.zeros(d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64))
     info_sum, kl_sum = 0.0, 0.0
     for _ in range(n_samples):
         eps = torch.randn(mean.shape, generator=generator, dtype=torch.float64)
         z = mean + (0.5 * log_var).exp() * eps                                 # z_n ~ q(z|x_n)
-        log_q_own = _log_normal(z, mean, log_var)                               # log q(z_n|x_n)
-        log_q_agg = torch.cat([torch.logsumexp(_log_normal(z[i:i + 256, None, :], mean[None], log_var[None]), dim=1)
+        log_q_own = DiagonalGaussian(mean, log_var).log_prob(z)                 # log q(z_n|x_n)
+        log_q_agg = torch.cat([torch.logsumexp(encoders.log_prob(z[i:i + 256, None, :]), dim=1)
                                for i in range(0, n, 256)]) - math.log(n)      # log (1/N) Σ_j q(z_n|x_j)
-        log_prior = _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+        log_prior = prior.log_prob(z)
         info_sum += (log_q_own - log_q_agg).mean().item()
         kl_sum += (log_q_agg - log_prior).mean().item()
     information, marginal_kl = info_sum / n_samples, kl_sum / n_samples
@@ -87,10 +90,6 @@ def marginal_kl_and_information(model, x, n_samples=4, generator=None):
 
 def _on_model_device(model, x):
     return x.to(next(model.parameters()).device)
-
-
-def _log_normal(z, mean, log_var):
-    return -0.5 * (math.log(2 * math.pi) + log_var + (z - mean) ** 2 / log_var.exp()).sum(-1)
 
 
 @torch.no_grad()

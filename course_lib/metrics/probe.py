@@ -17,6 +17,8 @@ def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, st
                 or labels.shape != (len(codes),):
             raise CourseInputError(f"{name} must be an integer tensor with one label per code, shape ({len(codes)},).")
     steps = check_int("steps", steps, minimum=1)
+    train_codes, test_codes = train_codes.detach().cpu(), test_codes.detach().cpu()   # codes may come from a GPU
+    train_labels, test_labels = train_labels.cpu(), test_labels.cpu()
     mean, std = train_codes.mean(0), train_codes.std(0).clamp(min=1e-6)
     a, b = ((train_codes - mean) / std).double(), ((test_codes - mean) / std).double()
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1
