@@ -122,11 +122,62 @@ def bench_device(device, steps, sweep_steps, batch_size=128, n_train=10000, out=
     return rows
 
 
+def kernels_per_step(device, bf16, batch_size=128):
+    """How many GPU kernels one eager training step launches (fp32 or under bf16 autocast)."""
+    from torch.profiler import ProfilerActivity, profile
+    x = load_fashion_mnist(n_train=1000, n_test=100).x_train
+    model = build_model()
+    fit(model, x, vae_objective(), steps=3, batch_size=batch_size, device=device, progress=False, bf16=bf16,
+        cuda_graph=False)
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        fit(model, x, vae_objective(), steps=1, batch_size=batch_size, device=device, progress=False, bf16=bf16,
+            cuda_graph=False)
+        _sync(device)
+    return sum(e.count for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA)
+
+
+def compile_comparison(device, steps=3000, batch_size=128, out=print):
+    """A slider's training (``steps`` steps, one fit call) end to end: eager, the step recorded as a
+    CUDA graph by ``fit``, and ``torch.compile(mode="reduce-overhead")`` (compile time included)."""
+    from .graph_step import full_batch
+    x = load_fashion_mnist(n_train=10000, n_test=100).x_train.to(device)
+    fit(build_model(), x, vae_objective(), steps=5, device=device, progress=False, cuda_graph=False)   # warm-up
+    for name, options in [("fit, eager", dict(cuda_graph=False)), ("fit, CUDA graph", dict(cuda_graph="auto"))]:
+        torch.manual_seed(0)
+        model = build_model()
+        t = seconds(lambda: fit(model, x, vae_objective(), steps=steps, batch_size=batch_size, device=device,
+                                progress=False, **options), device)
+        out(f"  {name:<34} {t:6.1f} s for {steps} steps ({1000 * t / steps:.2f} ms/step, all included)")
+
+    torch.manual_seed(0)
+    model = build_model().to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=True)
+    loss = torch.compile(lambda batch: model.loss_terms(batch)["loss"], mode="reduce-overhead")
+    optimizer_step = torch.compile(optimizer.step)
+
+    per_epoch, order = len(x) // batch_size, [None]
+
+    def train(first, last):
+        for i in range(first, last):
+            if i % per_epoch == 0 or order[0] is None:
+                order[0] = torch.randperm(len(x), device=device)
+            optimizer.zero_grad(set_to_none=False)
+            loss(x[full_batch(order[0], i % per_epoch, batch_size)]).backward()
+            optimizer_step()
+
+    warm = seconds(lambda: train(0, 3), device)
+    rest = seconds(lambda: train(3, steps), device)
+    out(f"  {'torch.compile, reduce-overhead':<34} {warm + rest:6.1f} s for {steps} steps "
+        f"(first 3 steps, compiling: {warm:.1f} s; then {1000 * rest / (steps - 3):.2f} ms/step)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=500, help="timed optimizer steps per throughput row")
     parser.add_argument("--sweep-steps", type=int, default=200, help="steps per model in the sweep rows")
     parser.add_argument("--devices", nargs="*", default=None, help="default: cpu, and cuda if present")
+    parser.add_argument("--compile", action="store_true",
+                        help="on CUDA, also time a 3,000-step training with torch.compile against the CUDA graph")
     args = parser.parse_args(argv)
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     ratio = None
@@ -135,6 +186,11 @@ def main(argv=None):
         label = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
         print(f"{label} (torch {torch.__version__}), batch 128, {args.steps} steps")
         rows = bench_device(device, args.steps, args.sweep_steps)
+        if device.type == "cuda":
+            print(f"  kernels per eager step: fp32 {kernels_per_step(device, False)}, "
+                  f"bf16 autocast {kernels_per_step(device, True)}")
+            if args.compile:
+                compile_comparison(device)
         best = max((ips, row) for row, ips in rows.items() if row.startswith("fit"))
         ratio = best[0] / rows["plain DataLoader loop"]
         print(f"  fastest fit: {best[1]}")

@@ -79,14 +79,15 @@ class StaticStep:
     x:          the training data, already on the device
     batch_size: the size of every batch
     capture:    record a CUDA graph after ``warmup`` eager steps (on CUDA), or stay eager (anywhere)
+    step_fn:    the step to run, called like :func:`train_step` (a sweep passes its own)
 
     If recording fails, the step stays eager and ``problem`` says why.
     """
 
     def __init__(self, model, loss_fn, optimizer, x, batch_size, transform=None, bf16=False,
-                 capture=True, warmup=3):
+                 capture=True, warmup=3, step_fn=train_step):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.x, self.transform, self.bf16 = x, transform, bf16
+        self.x, self.transform, self.bf16, self.step_fn = x, transform, bf16, step_fn
         self.index = torch.zeros(batch_size, dtype=torch.long, device=x.device)
         self.step = torch.zeros((), dtype=torch.float32, device=x.device)
         self.capture, self.warmup, self.done = capture, warmup, 0
@@ -94,8 +95,8 @@ class StaticStep:
 
     def _body(self):
         """One optimizer step on the batch ``x[index]`` at step ``step``; returns the terms row."""
-        self.names, row = train_step(self.model, self.loss_fn, self.optimizer, self.x[self.index], self.step,
-                                     self.transform, self.bf16)
+        self.names, row = self.step_fn(self.model, self.loss_fn, self.optimizer, self.x[self.index], self.step,
+                                       self.transform, self.bf16)
         return row
 
     def _eager(self):

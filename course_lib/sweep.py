@@ -3,13 +3,15 @@
 A slider over β (or C, or γ) needs a model for every position.  Training them
 one after another repeats the same small steps K times; here the K models'
 parameters are stacked along a new first axis (``torch.func.stack_module_state``)
-and one step of all of them is one call of
+and one step of all of them is
 
-    vmap(grad(loss))(params_k, value_k, batch)      k = 1 .. K
+    L_k = vmap(loss)(params_k, value_k, batch)       k = 1 .. K
+    backward of  sum_k L_k                          (d sum_k L_k / d params_k = d L_k / d params_k)
 
 so every matrix product is a batched one and Python runs once per step, not K
 times.  Adam acts elementwise, so one Adam over the stacked parameters is
-exactly K independent Adams.
+exactly K independent Adams.  On a GPU the step of all K models is recorded
+once as a CUDA graph and replayed, as in ``fit`` (:mod:`course_lib.graph_step`).
 
 What the K models share: the architecture, the initial weights (all start from
 the same draw, so the hyper-parameter is the only difference), the batches and
@@ -27,27 +29,88 @@ import time
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from .device import get_device
-from .errors import CourseInputError, TrainingDiverged, check_int, check_number
-from .train import History
+from .errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
+from .graph_step import StaticStep, capture_problem, full_batch
+from .train import History, _say_once
 
 
 class _Objective(nn.Module):
     """``loss_fn(model, batch, value, step)`` as a module, so ``functional_call`` can swap its parameters."""
 
-    def __init__(self, model, loss_fn):
+    def __init__(self, model):
         super().__init__()
-        self.model, self.loss_fn = model, loss_fn
+        self.model = model
 
-    def forward(self, batch, value, step):
-        terms = self.loss_fn(self.model, batch, value, step)
+    def forward(self, loss_fn, batch, value, step):
+        terms = loss_fn(self.model, batch, value, step)
         if not isinstance(terms, dict) or "loss" not in terms:
             raise CourseInputError("loss_fn must return a dict of scalar tensors with a 'loss' entry, "
                                    f"got {type(terms).__name__}.")
-        return terms["loss"], terms
+        return terms
+
+
+class Stacked(nn.Module):
+    """K copies of one architecture as one module: every parameter gains a first axis of length K.
+
+    ``terms(loss_fn, batch, step)`` evaluates ``loss_fn(model_k, batch, value_k, step)`` for all k
+    at once (``vmap`` over the stacked parameters) and returns a dict of (K,) tensors.
+    """
+
+    def __init__(self, models, values):
+        super().__init__()
+        params, buffers = stack_module_state(models)            # {name: (K, ...)}
+        self.names = list(params)
+        self.stacked = nn.ParameterList(nn.Parameter(params[k]) for k in self.names)
+        self.buffer_names = list(buffers)
+        for i, k in enumerate(self.buffer_names):
+            self.register_buffer(f"buffer_{i}", buffers[k])
+        self.register_buffer("values", torch.tensor(values, dtype=torch.float32, device=params[self.names[0]].device))
+        self.objective = _Objective(copy.deepcopy(models[0])).to("meta")
+
+    def terms(self, loss_fn, batch, step):
+        params = {f"model.{k}": p for k, p in zip(self.names, self.stacked)}
+        buffers = {f"model.{k}": getattr(self, f"buffer_{i}") for i, k in enumerate(self.buffer_names)}
+
+        def one_model(p, b, value):
+            return functional_call(self.objective, (p, b), (loss_fn, batch, value, step))
+
+        try:
+            return vmap(one_model, randomness="different")(params, buffers, self.values)
+        except RuntimeError as e:          # vmap refuses Python control flow on the per-model value
+            if ".item()" in str(e) or "data-dependent" in str(e):
+                raise CourseInputError(
+                    "loss_fn must use `value` as a tensor: the K models are trained at once, so "
+                    "float(value), value.item() or an `if` on value are not allowed (pass it on as it is, "
+                    "e.g. model.loss_terms(x, beta=value)).") from None
+            raise
+
+    def copy_into(self, models):
+        """Write the k-th slice of every stacked parameter into ``models[k]``."""
+        with torch.no_grad():
+            for k, model in enumerate(models):
+                own = dict(model.named_parameters())
+                for name, p in zip(self.names, self.stacked):
+                    own[name].copy_(p[k])
+
+
+def sweep_step(stack, loss_fn, optimizer, batch, step, transform=None, bf16=False):
+    """One optimizer step of all K models, called like :func:`course_lib.graph_step.train_step`.
+
+    The models share no parameters, so the gradient of the sum of their K losses
+    with respect to model k's parameters is the gradient of model k's own loss.
+    Returns ``(names, row)`` with row (n_terms, K).
+    """
+    if transform is not None:
+        batch = transform(batch)
+    terms = stack.terms(loss_fn, batch, step)
+    names = _check_terms(terms, len(stack.values))
+    terms["loss"].sum().backward()
+    optimizer.step()
+    return names, torch.stack([terms[k].detach().float() for k in names])
 
 
 def _check_values(values):
@@ -63,13 +126,15 @@ def _check_values(values):
 
 
 def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3, seed=0, device=None,
-              transform=None, log_every=50, progress=True, desc="sweep"):
+              transform=None, log_every=50, progress=True, desc="sweep", cuda_graph="auto"):
     """Train one model per entry of ``values`` as a single vectorized program.
 
     build():                              -> a fresh ``nn.Module`` (called K times, same seed each time)
     loss_fn(model, batch, value, step):   -> a dict of scalar terms with a "loss" entry; ``value`` is
                                              this model's hyper-parameter as a 0-dim tensor
     values:                               K numbers (β values, capacities, ...)
+
+    cuda_graph:                           "auto" or False, as in :func:`course_lib.fit`
 
     Returns a list of K ``(model, History)`` pairs, in the order of ``values``.
     """
@@ -84,25 +149,24 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
     log_every = check_int("log_every", log_every, minimum=1)
     lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)
     device = get_device(device)
+    check_choice("cuda_graph", cuda_graph, ("auto", False))
 
     models = []
     for _ in values:
         torch.manual_seed(seed)                      # the same initial weights for every model
         models.append(build().to(device))
-    params, buffers = stack_module_state(models)     # {name: (K, ...)}
-    objective = _Objective(copy.deepcopy(models[0]), loss_fn).to("meta")
-    params = {f"model.{k}": v for k, v in params.items()}
-    buffers = {f"model.{k}": v for k, v in buffers.items()}
-
-    def one_model(p, b, value, batch, step):
-        return functional_call(objective, (p, b), (batch, value, step))
-
-    step_all = vmap(grad_and_value(one_model, has_aux=True), in_dims=(0, 0, 0, None, None),
-                    randomness="different")
-    optimizer = torch.optim.Adam(list(params.values()), lr=lr)
-    value_tensor = torch.tensor(values, device=device)
+    stack = Stacked(models, values)
+    want_graph = cuda_graph == "auto" and device.type == "cuda"
+    optimizer = torch.optim.Adam(stack.parameters(), lr=lr, capturable=want_graph)
     x = x_train.to(device)
     n = len(x)
+    static = None
+    if want_graph:
+        problem = capture_problem(loss_fn, transform, optimizer, device)
+        if problem is None:
+            static = StaticStep(stack, loss_fn, optimizer, x, min(batch_size, n), transform, step_fn=sweep_step)
+        else:
+            _say_once(f"fit_sweep trains eagerly, not as a CUDA graph: {problem}.")
     steps_per_epoch = math.ceil(n / batch_size)
     histories = [History() for _ in values]
     window, names = [], None
@@ -114,46 +178,38 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
             if i % steps_per_epoch == 0:
                 order = torch.randperm(n, device=device)
             j = i % steps_per_epoch
-            batch = x[order[j * batch_size:(j + 1) * batch_size]]
-            if transform is not None:
-                batch = transform(batch)
-            detached = {k: v.detach() for k, v in params.items()}
-            try:
-                grads, (_, terms) = step_all(detached, buffers, value_tensor, batch, i)
-            except RuntimeError as e:          # vmap refuses Python control flow on the per-model value
-                if ".item()" in str(e) or "data-dependent" in str(e):
-                    raise CourseInputError(
-                        "loss_fn must use `value` as a tensor: the K models are trained at once, so "
-                        "float(value), value.item() or an `if` on value are not allowed (pass it on as it is, "
-                        "e.g. model.loss_terms(x, beta=value)).") from None
-                raise
-            if names is None:
-                names = _check_terms(terms)
-            for k, v in params.items():
-                v.grad = grads[k]
-            optimizer.step()
-            window.append(torch.stack([terms[k].detach().float() for k in names]))   # (terms, K)
+            if static is not None:                   # one replay of the recorded step of all K models
+                window.append(static.run(full_batch(order, j, static.index.numel()), i))
+                names, batch_len = static.names, static.index.numel()
+                if static.problem:
+                    _say_once(f"fit_sweep could not record the step as a CUDA graph ({static.problem}); "
+                              "it goes on eagerly.")
+                    static.problem = None
+            else:
+                index = order[j * batch_size:(j + 1) * batch_size]
+                optimizer.zero_grad(set_to_none=True)
+                names, row = sweep_step(stack, loss_fn, optimizer, x[index], i, transform)
+                window.append(row)                   # (terms, K)
+                batch_len = len(index)
             if (i + 1) % log_every == 0 or i + 1 == steps:
-                _record(window, names, histories, values, i + 1, len(batch))
+                _record(window, names, histories, values, i + 1, batch_len)
                 bar.update(len(window))
                 window = []
     finally:
         bar.close()
     seconds = time.perf_counter() - started
-    for k, (model, history) in enumerate(zip(models, histories)):
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                p.copy_(params[f"model.{name}"][k])
+    stack.copy_into(models)
+    for model, history in zip(models, histories):
         history.seconds = seconds / len(values)
         model.eval()
     return list(zip(models, histories))
 
 
-def _check_terms(terms):
+def _check_terms(terms, k):
     if not isinstance(terms, dict) or "loss" not in terms:
         raise CourseInputError("loss_fn must return a dict of scalar tensors with a 'loss' entry.")
     for name, value in terms.items():
-        if not isinstance(value, torch.Tensor) or value.dim() != 1:
+        if not isinstance(value, torch.Tensor) or value.shape != (k,):
             raise CourseInputError(f"loss term {name!r} must be a scalar tensor (average over the batch).")
     return list(terms)
 

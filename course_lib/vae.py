@@ -23,7 +23,7 @@ from .distributions import Bernoulli, DiagonalGaussian, Gaussian
 from .errors import check_choice, check_int, check_number, check_tensor
 from .nets import MLP, ConvDecoder, ConvEncoder
 from .objectives import bits_per_dim, importance_weighted_bound
-from .schedules import evaluate
+from .schedules import evaluate, linear_warmup
 
 
 class GaussianEncoder(nn.Module):
@@ -210,10 +210,12 @@ def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None):
     if ramp_steps is not None:
         ramp_steps = check_int("ramp_steps", ramp_steps, minimum=1)
 
+    ramp = linear_warmup(ramp_steps) if ramp_steps is not None else (lambda step: 1.0)
+
     def loss_fn(model, x, value, step):
         if over == "beta":
             return model.loss_terms(x, beta=value, capacity=capacity)
-        ramp = 1.0 if ramp_steps is None else min(step / ramp_steps, 1.0)
-        return model.loss_terms(x, beta=beta, capacity=value * ramp)
+        return model.loss_terms(x, beta=beta, capacity=value * ramp(step))
 
+    loss_fn.capturable = True              # only tensor operations, also on a tensor step
     return loss_fn

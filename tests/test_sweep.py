@@ -89,3 +89,50 @@ def test_cached_sweep_trains_only_the_missing_values_together_and_shares_keys_wi
         assert torch.equal(a.lin.weight, b.lin.weight)
     model, _ = cl.cached_fit("line", {"lr": 0.05, "value": 4.0}, Line, lambda m: pytest.fail("should load"))
     assert torch.equal(model.lin.weight, again[2][0].lin.weight)
+
+
+def test_the_static_sweep_step_trains_exactly_like_the_eager_sweep():
+    """The code a CUDA graph records for a sweep, run eagerly on the CPU, equals fit_sweep step for step."""
+    from course_lib.graph_step import StaticStep, full_batch
+    from course_lib.sweep import Stacked, sweep_step
+    x = cl.make_sprites(256, seed=0).images
+    loss_fn = cl.vae_sweep_objective("capacity", beta=5.0, ramp_steps=6)
+    values = [1.0, 4.0]
+
+    def build():
+        return cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(32,))
+
+    swept = fit_sweep(build, x, loss_fn, values, steps=8, batch_size=64, seed=2, log_every=8, progress=False,
+                      device="cpu")
+    models = []
+    for _ in values:
+        torch.manual_seed(2)
+        models.append(build())
+    stack = Stacked(models, values)
+    optimizer = torch.optim.Adam(stack.parameters(), lr=1e-3)
+    static = StaticStep(stack, loss_fn, optimizer, x, 64, capture=False, step_fn=sweep_step)
+    torch.manual_seed(2)
+    rows = []
+    for i in range(8):
+        if i % 4 == 0:
+            order = torch.randperm(len(x))
+        rows.append(static.run(full_batch(order, i % 4, 64), i))
+    stack.copy_into(models)
+    means = torch.stack(rows).mean(0)                                       # (terms, K)
+    for k, (model, history) in enumerate(swept):
+        assert means[:, k].tolist() == pytest.approx([history.terms[n][0] for n in static.names], rel=1e-5)
+        for (name, a), b in zip(model.state_dict().items(), models[k].state_dict().values()):
+            assert torch.allclose(a, b, atol=1e-6), name
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_cuda_a_recorded_sweep_learns_as_well_as_an_eager_one():
+    x = cl.make_sprites(1024, seed=0).images
+    losses = {}
+    for graph in ("auto", False):
+        swept = fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=4, hidden=(64,)), x,
+                          cl.vae_sweep_objective("beta"), [0.5, 2.0], steps=300, batch_size=100, seed=0,
+                          log_every=50, progress=False, cuda_graph=graph)
+        losses[graph] = [h["loss"][-2:].mean() for _, h in swept]
+        assert all(h.steps[-1] == 300 for _, h in swept)
+    assert losses["auto"] == pytest.approx(losses[False], rel=0.05)
