@@ -161,6 +161,7 @@ def compile_comparison(device, steps=3000, batch_size=128, out=print):
         for i in range(first, last):
             if i % per_epoch == 0 or order[0] is None:
                 order[0] = torch.randperm(len(x), device=device)
+            torch.compiler.cudagraph_mark_step_begin()      # a new step: earlier graph outputs may be reused
             optimizer.zero_grad(set_to_none=False)
             loss(x[full_batch(order[0], i % per_epoch, batch_size)]).backward()
             optimizer_step()

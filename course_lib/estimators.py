@@ -133,7 +133,7 @@ def score_function_vae_objective(baseline="decoded_mean"):
         raise CourseInputError(f"baseline must be None or 'decoded_mean', got {baseline!r}.")
 
     def loss_fn(model, x, step):
-        model._check_x(x)
+        x = model._check_x(x)
         q = model.encoder(x)
         z = q.rsample().detach()                        # a sample without a path back to phi
         log_px_given_z = model.decoder(z).log_prob(x)   # gradient reaches the decoder only
@@ -146,4 +146,5 @@ def score_function_vae_objective(baseline="decoded_mean"):
         return {"loss": distortion + rate + surrogate - surrogate.detach(),
                 "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
 
+    loss_fn.capturable = True              # only tensor operations: fit may record it as a CUDA graph
     return loss_fn

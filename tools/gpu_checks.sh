@@ -21,14 +21,18 @@ nvidia-smi -L
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 
 echo "== 1. benchmark"
-timeout "${BENCH_S:-170}" python3 -m course_lib.bench --devices cuda --compile 2>&1 | tee "$OUT/bench.log"
+timeout "${BENCH_S:-170}" python3 -m course_lib.bench --devices cuda --compile --sweep-steps ${SWEEP_STEPS:-1000} 2>&1 | tee "$OUT/bench.log"
 
 echo "== 2. test suite on CUDA"
-COURSE_LIB_FAST=1 timeout "${TESTS_S:-200}" python3 -m pytest -q -n 12 --dist loadfile -p no:cacheprovider \
-  --nbval-lax --nbval-current-env --nbval-cell-timeout=150 --ignore tests/test_browser.py \
-  tests notebooks exercises > "$OUT/tests.log" 2>&1
-echo "pytest exit code $?"; grep -E "passed|failed|error" "$OUT/tests.log" | tail -3
-grep -E "^(FAILED|ERROR)" "$OUT/tests.log" | head -30
+# unit tests spread test by test; each notebook's cells stay together in one kernel
+COURSE_LIB_FAST=1 timeout "${TESTS_S:-200}" python3 -m pytest -v -n 8 --dist load -p no:cacheprovider \
+  --timeout 150 --ignore tests/test_browser.py tests > "$OUT/tests-unit.log" 2>&1 &
+COURSE_LIB_FAST=1 timeout "${TESTS_S:-200}" python3 -m pytest -v -n 6 --dist loadfile -p no:cacheprovider \
+  --timeout 150 --nbval-lax --nbval-current-env --nbval-cell-timeout=150 notebooks exercises > "$OUT/tests-nb.log" 2>&1 &
+wait
+for log in "$OUT/tests-unit.log" "$OUT/tests-nb.log"; do
+  echo "$log:"; grep -E "^=+ .*(passed|failed|error)" "$log" | tail -1; grep -E "(FAILED|ERROR) " "$log" | head -20
+done
 
 echo "== 3. full-mode lessons, first run"
 for nb in ${LESSONS:-notebooks/0*.ipynb}; do
