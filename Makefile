@@ -6,12 +6,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test bench clean-venv
+.PHONY: setup lab test bench site clean-venv
 
-$(STAMP): pyproject.toml
+LOCK   := requirements-lock.txt
+
+# The course's own environment: the package's ranges, resolved to the exact versions of the lock.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[lab,test]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,6 +29,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m course_lib.bench
+
+# A read-only rendering of every lesson (fast mode) into site/, for reading before installing.
+site: setup
+	COURSE_LIB_FAST=1 $(BIN)/python tools/build_site.py --out site
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,3 +18,9 @@ def fast_mode():
 def budget(full, fast):
     """Return ``fast`` in fast mode and ``full`` otherwise."""
     return fast if fast_mode() else full
+
+
+def static_mode():
+    """True when ``COURSE_LIB_STATIC`` is set: the course is being rendered to static HTML
+    (``make site``), so live figures show their first frame as a labelled picture."""
+    return os.environ.get("COURSE_LIB_STATIC", "").strip().lower() in _TRUE

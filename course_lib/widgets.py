@@ -15,6 +15,8 @@ Interrupting the kernel while a slider's update runs (say, a training) leaves
 the figure as it was and usable; nothing half-trained is cached, so moving the
 slider back there trains again.
 """
+import base64
+import html
 import io
 import math
 import time
@@ -25,6 +27,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .errors import CourseError, CourseInputError, check_choice, check_number
+from .settings import static_mode
 
 
 def float_slider(description, min, max, value, step=None, log=False, **kwargs):
@@ -149,8 +152,19 @@ class LiveFigure:
                 print(self.message)
 
     def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+        from IPython.display import HTML, display
+        if static_mode():                 # a static page (make site): the first frame, labelled as such
+            display(HTML(self.first_frame_html()))
+        else:
+            display(self.widget)
+
+    def first_frame_html(self):
+        """The current frame as an HTML figure, captioned with the controls' settings."""
+        settings = html.escape(", ".join(f"{c.description or name} = {c.value}" for name, c in self.controls.items()))
+        picture = base64.b64encode(self.image.value).decode("ascii")
+        return (f'<figure class="course-first-frame"><img src="data:image/png;base64,{picture}" '
+                f'style="max-width:100%"><figcaption><b>First frame of a live figure</b> ({settings}). '
+                "Open the notebook in JupyterLab to move its sliders.</figcaption></figure>")
 
 
 def new_figure(ncols=1, nrows=1, width=4.0, height=3.0, **kwargs):

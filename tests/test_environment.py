@@ -6,32 +6,54 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pyproject_pins():
+def pyproject_requirements():
+    """{name: specifier} for the package's dependencies and extras."""
+    from packaging.requirements import Requirement
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         reqs += extra
-    pins = {}
-    for req in reqs:
-        name, sep, version = req.partition("==")
-        assert sep, f"{req!r} in pyproject.toml is not pinned with =="
-        pins[name.strip().lower()] = version.strip()
-    return pins
+    return {Requirement(r).name.lower(): Requirement(r).specifier for r in reqs}
+
+
+def pins(path, pattern):
+    found = {}
+    for line in (ROOT / path).read_text().splitlines():
+        m = re.match(pattern, line)
+        if m:
+            found[m.group(1).lower().replace("_", "-")] = m.group(2)
+    return found
+
+
+def lock_pins():
+    return pins("requirements-lock.txt", r"^([A-Za-z0-9_.\-]+)==(\S+)\s*$")
 
 
 def environment_pins():
-    pins = {}
-    for line in (ROOT / "environment.yml").read_text().splitlines():
-        m = re.match(r"^\s*-\s*([A-Za-z0-9_.\-]+)==(\S+)\s*$", line)
-        if m:
-            pins[m.group(1).lower()] = m.group(2)
-    return pins
+    return pins("environment.yml", r"^\s*-\s*([A-Za-z0-9_.\-]+)==(\S+)\s*$")
 
 
-def test_environment_yml_and_pyproject_pin_the_same_versions():
-    assert pyproject_pins() == environment_pins()
-    assert pyproject_pins()["torch"] == "2.13.0"
+def test_the_package_asks_for_ranges_and_the_lock_pins_versions_inside_them():
+    requirements, lock = pyproject_requirements(), lock_pins()
+    assert not [n for n, spec in requirements.items() if any(s.operator == "==" for s in spec)], \
+        "pyproject.toml must give ranges, not exact pins (the exact versions belong in the lock)"
+    for name, spec in requirements.items():
+        assert name in lock, f"{name} is not in requirements-lock.txt"
+        assert spec.contains(lock[name], prereleases=True), f"the lock's {name}=={lock[name]} is outside {spec}"
+    assert lock["torch"] == "2.13.0"
+
+
+def test_environment_yml_pins_what_the_lock_pins():
+    env = environment_pins()
+    assert set(env) == set(pyproject_requirements())
+    assert {n: lock_pins()[n] for n in env} == env
     assert "python=3.11" in (ROOT / "environment.yml").read_text()
+
+
+def test_make_installs_through_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "LOCK   := requirements-lock.txt" in makefile
+    assert re.search(r"pip install .*-c \$\(LOCK\) -e '\.\[lab,test\]'", makefile)
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():

@@ -1,0 +1,92 @@
+"""Render the course to static HTML, for reading before installing anything.
+
+    make site                                   # -> site/index.html and one page per lesson
+    .venv/bin/python tools/build_site.py --out site notebooks/01_elbo.ipynb
+
+Each lesson is executed top to bottom in a fresh kernel (in fast mode when
+``COURSE_LIB_FAST=1``, as ``make site`` sets it) and exported with nbconvert's
+HTML exporter; its figures are embedded in the page.  With ``COURSE_LIB_STATIC=1``
+(set here) every live figure shows its first frame, labelled as such.  Progress
+bars are left out of the pages.  Each page is written to a temporary file and
+renamed, so a failed build leaves no half-written page.
+"""
+import argparse
+import html
+import os
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def banner(fast):
+    mode = ("fast mode (small data, short training), so its numbers differ from a full run"
+            if fast else "full mode")
+    return nbformat.v4.new_markdown_cell(
+        f"> **Read-only rendering**, executed in {mode} on {date.today().isoformat()}. "
+        "Live figures show their first frame. To run the lesson and move its sliders, "
+        "see the course's README.")
+
+
+def render(path, fast):
+    """Execute one notebook and return its HTML page and its title."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:                                 # progress bars: widgets with no static form
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
+    nb.cells.insert(0, banner(fast))
+    title = next((line.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
+                  for line in c.source.splitlines() if line.startswith("# ")), path.stem)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body, title
+
+
+def write(path, text):
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(f.name, 0o644)
+    os.replace(f.name, path)
+
+
+def build(out, notebooks):
+    os.environ["COURSE_LIB_STATIC"] = "1"                 # inherited by the kernels
+    os.environ.pop("MPLBACKEND", None)                    # the kernels show figures inline
+    fast = os.environ.get("COURSE_LIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for path in notebooks:
+        print(f"rendering {path.name} ...", flush=True)
+        body, title = render(path, fast)
+        write(out / f"{path.stem}.html", body)
+        entries.append((path.stem, title))
+    items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a></li>' for stem, title in entries)
+    write(out / "index.html", "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+          "<title>Variational autoencoders: the course</title></head>\n<body>"
+          "<h1>Variational autoencoders and probabilistic generative models</h1>\n"
+          f"<p>A read-only rendering of the lessons.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n")
+    print(f"wrote {len(entries)} lessons and index.html to {out}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "site")
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    try:
+        build(args.out, [Path(p).resolve() for p in notebooks])
+    except Exception as e:                   # a lesson that fails to run: say which, in one line
+        sys.exit(f"make site failed: {type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}")
+
+
+if __name__ == "__main__":
+    main()
