@@ -70,12 +70,12 @@ def measure_cached_training(steps=200):
 
 
 def measure_sweeps(steps=20):
-    """The lesson 3 β slider and the lesson 4 β slider over small trained sweeps (trained into a temporary
+    """The sliders over trained sweeps (lessons 3, 4 and 5) and lesson 5's depth slider, on small sweeps (trained into a temporary
     cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
     import tempfile
     from .cache import clear_memory
     from .data import load_fashion_mnist, make_sprites
-    from .lessons import beta_vae, rate_distortion
+    from .lessons import beta_vae, hierarchical, rate_distortion
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         import os
@@ -88,6 +88,9 @@ def measure_sweeps(steps=20):
             sprites = make_sprites(1000, seed=0)
             sprite_models = [m for m, _ in beta_vae.train_sweep(sprites, "beta", beta_vae.BETAS, steps=steps)]
             scores = beta_vae.scores(sprite_models, sprites)
+            free_bits = hierarchical.train_free_bits_sweep(data.x_train, steps=steps)
+            test = hierarchical.binarized(data.x_test)
+            free_bits_results = [hierarchical.evaluate(m, test, k=5) for m, _ in free_bits]
         finally:
             if old is None:
                 os.environ.pop("COURSE_LIB_CACHE", None)
@@ -98,7 +101,10 @@ def measure_sweeps(steps=20):
         "lesson 3 · β sweep": (rate_distortion.beta_explorer(models, measured, rate_distortion.BETAS,
                                                               data.x_test[:8]), "beta"),
         "lesson 4 · β sweep (C: same figure)": (beta_vae.sweep_explorer(sprite_models, beta_vae.BETAS, scores, sprites.images[0],
-                                                           sprites.factor_names), "value")}
+                                                           sprites.factor_names), "value"),
+        "lesson 5 · free bits λ": (hierarchical.free_bits_explorer(free_bits, hierarchical.FREE_BITS,
+                                                                   free_bits_results), "lam"),
+        "lesson 5 · residual stack depth": (hierarchical.depth_explorer(), "depth")}
     for title, (live, name) in explorers.items():
         start = len(live.timings_ms)
         for value in _values(live.controls[name]) * 2:

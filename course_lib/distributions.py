@@ -77,7 +77,11 @@ class DiagonalGaussian:
 
         z: (..., d) -> (...)
         """
-        return -0.5 * (LOG_2PI + self.log_var + (z - self.mean) ** 2 / self.var).sum(-1)
+        return self.log_prob_per_dim(z).sum(-1)
+
+    def log_prob_per_dim(self, z):
+        """The terms of :meth:`log_prob`, one per coordinate.  z: (..., d) -> (..., d)"""
+        return -0.5 * (LOG_2PI + self.log_var + (z - self.mean) ** 2 / self.var)
 
     def entropy(self):
         """H = 1/2 sum_i [log 2pi + 1 + log var_i].  Returns (...)."""
@@ -90,6 +94,10 @@ class DiagonalGaussian:
         Returns (...).
         """
         return kl_diagonal_gaussians(self.mean, self.log_var, other.mean, other.log_var)
+
+    def kl_per_dim(self, other):
+        """The terms of :meth:`kl`, one per coordinate.  Returns (..., d)."""
+        return kl_diagonal_gaussians_per_dim(self.mean, self.log_var, other.mean, other.log_var)
 
     def kl_standard_normal(self):
         """KL(self || N(0, I)) = 1/2 sum_i [var_i + mean_i^2 - 1 - log var_i].  Returns (...)."""
@@ -110,12 +118,16 @@ def kl_standard_normal_per_dim(mean, log_var):
 
 def kl_diagonal_gaussians(mean_q, log_var_q, mean_p, log_var_p):
     """KL(q || p) for two diagonal Gaussians, summed over the last dimension."""
+    return kl_diagonal_gaussians_per_dim(mean_q, log_var_q, mean_p, log_var_p).sum(-1)
+
+
+def kl_diagonal_gaussians_per_dim(mean_q, log_var_q, mean_p, log_var_p):
+    """KL(q_i || p_i) of each coordinate, elementwise:
+    1/2 [log var_p - log var_q + (var_q + (mean_q - mean_p)^2) / var_p - 1]."""
     _check_pair("mean_q", mean_q, "log_var_q", log_var_q)
     _check_pair("mean_p", mean_p, "log_var_p", log_var_p)
     _check_pair("mean_q", mean_q, "mean_p", mean_p)
-    return 0.5 * (
-        log_var_p - log_var_q + (log_var_q.exp() + (mean_q - mean_p) ** 2) / log_var_p.exp() - 1.0
-    ).sum(-1)
+    return 0.5 * (log_var_p - log_var_q + (log_var_q.exp() + (mean_q - mean_p) ** 2) / log_var_p.exp() - 1.0)
 
 
 class Bernoulli:

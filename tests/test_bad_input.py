@@ -13,7 +13,9 @@ from course_lib.control import PIController
 from course_lib.lessons import beta_vae as beta_vae_lesson
 from course_lib.lessons import elbo as elbo_lesson
 from course_lib.lessons import rate_distortion as rd_lesson
+from course_lib.lessons import hierarchical as hierarchical_lesson
 from course_lib.lessons import reparam as reparam_lesson
+from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective
 from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
@@ -127,6 +129,17 @@ CATALOG = [
     ("sprite sweep on Fashion-MNIST", lambda: beta_vae_lesson.train_sweep(IMAGES, "beta", [1.0], 5), "sprites"),
     ("capacity sweep with gamma 0", lambda: beta_vae_lesson.train_sweep(cl.make_sprites(10), "capacity", [1.0], 5,
                                                                         gamma=0.0), "gamma"),
+    ("hierarchical VAE with no levels", lambda: HierarchicalVAE(latent_dims=()), "latent_dims"),
+    ("hierarchical VAE with a level of size 0", lambda: HierarchicalVAE(latent_dims=(8, 0)), "latent_dims[1]"),
+    ("unknown hierarchical inference", lambda: HierarchicalVAE(inference="top_down"), "inference"),
+    ("hierarchical VAE fed sprites", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).loss_terms(
+        torch.rand(2, 1, 32, 32)), "x"),
+    ("negative free bits", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).loss_terms(IMAGES, free_bits=-1.0),
+     "free_bits"),
+    ("negative free bits in the objective", lambda: hierarchical_objective(free_bits=-0.5), "free_bits"),
+    ("residual stack of depth 0", lambda: hierarchical_lesson.gradient_norms(0), "depth"),
+    ("hierarchical IWAE with k = 0", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).iwae_bound(IMAGES, k=0),
+     "k"),
     # data
     ("unknown data source", lambda: cl.load_fashion_mnist(source="internet"), "source"),
     ("negative number of images", lambda: cl.load_fashion_mnist(n_train=-5), "n_train"),

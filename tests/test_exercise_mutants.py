@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02, lesson03, lesson04
+from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -322,9 +322,48 @@ TABLE = {
          (lambda kl, set_point, error_sum, kp, ki, beta_min: (
              kp / (1 + torch.exp(set_point - kl)) - ki * (error_sum + set_point - kl)), "beta_min"),
          (lambda kl, set_point, error_sum, kp, ki, beta_min: kp / torch.exp(set_point - kl), None)]),
+    lesson05.merge_mean: (
+        [lambda mean_1, var_1, mean_2, var_2: (mean_1 / var_1 + mean_2 / var_2) / (1 / var_1 + 1 / var_2),
+         lambda m1, v1, m2, v2: m1 * torch.sigmoid(torch.log(v2) - torch.log(v1))
+         + m2 * torch.sigmoid(torch.log(v1) - torch.log(v2)),
+         lambda m1, v1, m2, v2: (m1 * v2 + m2 * v1) / (v1 + v2),
+         lambda m1, v1, m2, v2: m2 + (m1 - m2) * v2 / (v1 + v2)],
+        [(lambda m1, v1, m2, v2: (m1 + m2) / 2, "plain average"),
+         (lambda m1, v1, m2, v2: (m1 * v1 + m2 * v2) / (v1 + v2), "swapped"),
+         (lambda m1, v1, m2, v2: m1 / v1 + m2 / v2, "normalization"),
+         (lambda m1, v1, m2, v2: (m1 / v1.sqrt() + m2 / v2.sqrt()) / (1 / v1.sqrt() + 1 / v2.sqrt()), "std"),
+         (lambda m1, v1, m2, v2: (m1 * v1 + m2 * v2) / (1 / v1 + 1 / v2), "merged variance"),
+         (lambda m1, v1, m2, v2: ((m1 / v1 + m2 / v2) / (1 / v1 + 1 / v2)).sum(), "shape")]),
+    lesson05.level_kl: (
+        [lambda mean_q, var_q, mean_p, var_p: 0.5 * (torch.log(var_p / var_q)
+                                                     + (var_q + (mean_q - mean_p) ** 2) / var_p - 1).sum(-1),
+         lambda mq, vq, mp, vp: torch.distributions.kl_divergence(
+             torch.distributions.Normal(mq, vq.sqrt()), torch.distributions.Normal(mp, vp.sqrt())).sum(1),
+         lambda mq, vq, mp, vp: (torch.log(vp.sqrt()) - torch.log(vq.sqrt())
+                                 + (vq + (mq - mp) ** 2) / (2 * vp) - 0.5).sum(dim=1),
+         lambda mq, vq, mp, vp: 0.5 * ((vq / vp).sum(-1) + ((mq - mp) ** 2 / vp).sum(-1) - mq.shape[-1]
+                                       + torch.log(vp).sum(-1) - torch.log(vq).sum(-1))],
+        [(lambda mq, vq, mp, vp: 0.5 * (torch.log(vq / vp) + (vp + (mq - mp) ** 2) / vq - 1).sum(-1),
+          "other direction"),
+         (lambda mq, vq, mp, vp: 0.5 * (vq + mq ** 2 - 1 - torch.log(vq)).sum(-1), "standard normal"),
+         (lambda mq, vq, mp, vp: (torch.log(vp / vq) + (vq + (mq - mp) ** 2) / vp - 1).sum(-1), "1/2"),
+         (lambda mq, vq, mp, vp: 0.5 * (torch.log(vq / vp) + (vq + (mq - mp) ** 2) / vp - 1).sum(-1), "sign"),
+         (lambda mq, vq, mp, vp: 0.5 * (torch.log(vp / vq) + (vq + (mq - mp) ** 2) / vp).sum(-1), "- 1"),
+         (lambda mq, vq, mp, vp: 0.5 * (torch.log(vp / vq) + (vq + (mq - mp) ** 2) / vp - 1), "shape")]),
+    lesson05.input_gradient: (
+        [lambda upstream, jacobian: upstream @ (torch.eye(len(upstream), dtype=upstream.dtype) + jacobian),
+         lambda g, J: g + g @ J,
+         lambda g, J: (J.T @ g) + g,
+         lambda g, J: torch.einsum("i,ij->j", g, J) + g],
+        [(lambda g, J: g @ J, "identity is missing"),
+         (lambda g, J: g @ (torch.eye(len(g), dtype=g.dtype) + J.T), "transpose"),
+         (lambda g, J: g @ (1 + J), "not 1 added"),
+         (lambda g, J: g * (1 + J.diagonal()), "elementwise"),
+         (lambda g, J: g @ J - g, "minus sign"),
+         (lambda g, J: (g @ (torch.eye(len(g), dtype=g.dtype) + J)).sum(), "shape")]),
 }
 
-MODULES = (lesson01, lesson02, lesson03, lesson04)
+MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05)
 CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
 WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
 

@@ -1,0 +1,84 @@
+"""Checks for the lesson 5 exercises (Ladder VAE merge, per-level KL, gradients through residual stacks)."""
+import torch
+
+from .feedback import run_check
+
+_g = torch.Generator().manual_seed(505)
+
+
+def _rand(*shape):
+    return torch.randn(*shape, generator=_g, dtype=torch.float64)
+
+
+def _var(*shape):
+    return torch.rand(*shape, generator=_g, dtype=torch.float64) * 2.0 + 0.1
+
+
+def _merge_mean(mean_1, var_1, mean_2, var_2):
+    return (mean_1 / var_1 + mean_2 / var_2) / (1 / var_1 + 1 / var_2)
+
+
+def merge_mean(fn):
+    """The mean of the normalized product N(mean_1, var_1) N(mean_2, var_2), elementwise."""
+    cases = [dict(mean_1=_rand(4, 3), var_1=_var(4, 3), mean_2=_rand(4, 3), var_2=_var(4, 3)),
+             dict(mean_1=_rand(5), var_1=_var(5) * 0.01, mean_2=_rand(5), var_2=_var(5) * 10)]
+    mistakes = [
+        ("this is the plain average of the two means; each mean must be weighted by its PRECISION 1 / var.",
+         lambda mean_1, var_1, mean_2, var_2: (mean_1 + mean_2) / 2),
+        ("the weights are swapped: the mean with the SMALLER variance (higher precision) must pull harder.",
+         lambda mean_1, var_1, mean_2, var_2: (mean_1 * var_1 + mean_2 * var_2) / (var_1 + var_2)),
+        ("the normalization is missing: divide by the total precision 1 / var_1 + 1 / var_2.",
+         lambda mean_1, var_1, mean_2, var_2: mean_1 / var_1 + mean_2 / var_2),
+        ("you weighted by 1 / std instead of 1 / var (the precision is one over the VARIANCE).",
+         lambda mean_1, var_1, mean_2, var_2: _merge_mean(mean_1, var_1.sqrt(), mean_2, var_2.sqrt())),
+        ("you multiplied by the merged variance 1 / (1/var_1 + 1/var_2) but weighted the means by their variances.",
+         lambda mean_1, var_1, mean_2, var_2: (mean_1 * var_1 + mean_2 * var_2) / (1 / var_1 + 1 / var_2)),
+    ]
+    return run_check("merge_mean", fn, cases, _merge_mean, mistakes)
+
+
+def _level_kl(mean_q, var_q, mean_p, var_p):
+    return 0.5 * (torch.log(var_p / var_q) + (var_q + (mean_q - mean_p) ** 2) / var_p - 1).sum(-1)
+
+
+def level_kl(fn):
+    """KL(q || p) of one level, q and p diagonal Gaussians with (batch, d) parameters.  -> (batch,)."""
+    cases = [dict(mean_q=_rand(6, 4), var_q=_var(6, 4), mean_p=_rand(6, 4), var_p=_var(6, 4)),
+             dict(mean_q=_rand(3, 2), var_q=_var(3, 2), mean_p=_rand(3, 2), var_p=_var(3, 2))]
+    mistakes = [
+        ("this is KL(p || q), the other direction: the expectation is under q, so q's variance goes on top.",
+         lambda mean_q, var_q, mean_p, var_p: _level_kl(mean_p, var_p, mean_q, var_q)),
+        ("this is the KL to the standard normal N(0, I); level l's prior is p(z_l | z_{l+1}) = N(mean_p, var_p).",
+         lambda mean_q, var_q, mean_p, var_p: _level_kl(mean_q, var_q, torch.zeros_like(mean_p),
+                                                        torch.ones_like(var_p))),
+        ("the factor 1/2 is missing.",
+         lambda mean_q, var_q, mean_p, var_p: 2 * _level_kl(mean_q, var_q, mean_p, var_p)),
+        ("the log-variance ratio has the wrong sign: it is log(var_p / var_q).",
+         lambda mean_q, var_q, mean_p, var_p: 0.5 * (torch.log(var_q / var_p) + (var_q + (mean_q - mean_p) ** 2)
+                                                     / var_p - 1).sum(-1)),
+        ("the '- 1' inside the bracket is missing (it makes KL(q || q) = 0).",
+         lambda mean_q, var_q, mean_p, var_p: _level_kl(mean_q, var_q, mean_p, var_p) + 0.5 * mean_q.shape[-1]),
+    ]
+    return run_check("level_kl", fn, cases, _level_kl, mistakes)
+
+
+def _input_gradient(upstream, jacobian):
+    return upstream @ (torch.eye(len(upstream), dtype=upstream.dtype) + jacobian)
+
+
+def input_gradient(fn):
+    """dL/dh_l = dL/dh_{l+1} (I + J) for h_{l+1} = h_l + f_l(h_l), J = df_l/dh_l.  upstream (d,), J (d, d)."""
+    cases = [dict(upstream=_rand(4), jacobian=_rand(4, 4)), dict(upstream=_rand(3), jacobian=_rand(3, 3) * 0.1)]
+    mistakes = [
+        ("the identity is missing: the skip connection h_l itself passes the gradient on unchanged (I + J).",
+         lambda upstream, jacobian: upstream @ jacobian),
+        ("you multiplied by the transpose of J: for a row vector of gradients it is upstream @ (I + J).",
+         lambda upstream, jacobian: upstream @ (torch.eye(len(upstream), dtype=upstream.dtype) + jacobian.T)),
+        ("'1 + J' is a matrix I + J, not 1 added to every entry of J.",
+         lambda upstream, jacobian: upstream @ (1 + jacobian)),
+        ("you multiplied elementwise by the diagonal of I + J; the Jacobian mixes coordinates, use a matrix product.",
+         lambda upstream, jacobian: upstream * (1 + jacobian.diagonal())),
+        ("the identity enters with a minus sign; the skip ADDS h_l, so the gradient is upstream @ (I + J).",
+         lambda upstream, jacobian: upstream @ jacobian - upstream),
+    ]
+    return run_check("input_gradient", fn, cases, _input_gradient, mistakes)
