@@ -17,6 +17,7 @@ from .distributions import (Bernoulli, DiagonalGaussian, Gaussian, kl_diagonal_g
                             kl_standard_normal)
 from .errors import (CourseError, CourseInputError, DataNotFoundError, TrainingDiverged,
                      install_friendly_errors)
+from .hierarchical import HierarchicalVAE, hierarchical_objective
 from .linear_gaussian import LinearGaussianModel
 from .nets import MLP, ConvDecoder, ConvEncoder, ResidualBlock
 from .objectives import bits_per_dim, elbo, importance_weighted_bound
@@ -27,3 +28,4 @@ from .sweep import fit_sweep
 from .train import History, fit, load_checkpoint, save_checkpoint
 from .vae import (VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective,
                   vae_sweep_objective)
+from .wae import WAE, mmd2, wae_objective

@@ -70,12 +70,12 @@ def measure_cached_training(steps=200):
 
 
 def measure_sweeps(steps=20):
-    """The sliders over trained sweeps (lessons 3, 4 and 5) and lesson 5's depth slider, on small sweeps (trained into a temporary
+    """The sliders over trained sweeps (lessons 3–6), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
     cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
     import tempfile
     from .cache import clear_memory
     from .data import load_fashion_mnist, make_sprites
-    from .lessons import beta_vae, hierarchical, rate_distortion
+    from .lessons import beta_vae, hierarchical, rate_distortion, wae
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         import os
@@ -91,6 +91,7 @@ def measure_sweeps(steps=20):
             free_bits = hierarchical.train_free_bits_sweep(data.x_train, steps=steps)
             test = hierarchical.binarized(data.x_test)
             free_bits_results = [hierarchical.evaluate(m, test, k=5) for m, _ in free_bits]
+            lambda_sweep = wae.train_lambda_sweep(data.x_train, steps=steps)
         finally:
             if old is None:
                 os.environ.pop("COURSE_LIB_CACHE", None)
@@ -104,7 +105,9 @@ def measure_sweeps(steps=20):
                                                            sprites.factor_names), "value"),
         "lesson 5 · free bits λ": (hierarchical.free_bits_explorer(free_bits, hierarchical.FREE_BITS,
                                                                    free_bits_results), "lam"),
-        "lesson 5 · residual stack depth": (hierarchical.depth_explorer(), "depth")}
+        "lesson 5 · residual stack depth": (hierarchical.depth_explorer(), "depth"),
+        "lesson 6 · MMD sample size": (wae.bias_explorer(wae.estimator_draws(repeats=400)), "n"),
+        "lesson 6 · λ sweep": (wae.lambda_explorer(lambda_sweep, wae.LAMBDAS, data.x_test), "lam")}
     for title, (live, name) in explorers.items():
         start = len(live.timings_ms)
         for value in _values(live.controls[name]) * 2:

@@ -15,6 +15,8 @@ from course_lib.lessons import elbo as elbo_lesson
 from course_lib.lessons import rate_distortion as rd_lesson
 from course_lib.lessons import hierarchical as hierarchical_lesson
 from course_lib.lessons import reparam as reparam_lesson
+from course_lib.lessons import wae as wae_lesson
+from course_lib.wae import WAE, latent_discriminator, mmd2, train_wae_gan, wae_objective
 from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective
 from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
@@ -140,6 +142,17 @@ CATALOG = [
     ("residual stack of depth 0", lambda: hierarchical_lesson.gradient_norms(0), "depth"),
     ("hierarchical IWAE with k = 0", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).iwae_bound(IMAGES, k=0),
      "k"),
+    ("unbiased MMD from one sample", lambda: mmd2(torch.zeros(1, 2), torch.zeros(5, 2)), "at least 2"),
+    ("MMD with an unknown kernel", lambda: mmd2(X2, X2, kernel="laplace"), "kernel"),
+    ("MMD between different dimensions", lambda: mmd2(X2, torch.zeros(5, 3)), "y"),
+    ("MMD with a scale of 0", lambda: mmd2(X2, X2, scale=0.0), "scale"),
+    ("WAE with 0 latents", lambda: WAE(latent_dim=0), "latent_dim"),
+    ("WAE with a negative lambda", lambda: WAE(latent_dim=2, hidden=(8,)).loss_terms(IMAGES, lam=-1.0), "lam"),
+    ("WAE objective with a negative lambda", lambda: wae_objective(-2.0), "lam"),
+    ("WAE objective with an unknown kernel", lambda: wae_objective(1.0, kernel="cosine"), "kernel"),
+    ("WAE-GAN for 0 steps", lambda: train_wae_gan(WAE(latent_dim=2, hidden=(8,)), latent_discriminator(2), IMAGES,
+                                                  steps=0), "steps"),
+    ("MMD draws with samples of 1", lambda: wae_lesson.estimator_draws(sizes=(1,), repeats=2), "n"),
     # data
     ("unknown data source", lambda: cl.load_fashion_mnist(source="internet"), "source"),
     ("negative number of images", lambda: cl.load_fashion_mnist(n_train=-5), "n_train"),

@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05
+from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -361,9 +361,53 @@ TABLE = {
          (lambda g, J: g * (1 + J.diagonal()), "elementwise"),
          (lambda g, J: g @ J - g, "minus sign"),
          (lambda g, J: (g @ (torch.eye(len(g), dtype=g.dtype) + J)).sum(), "shape")]),
+    lesson06.imq_kernel: (
+        [lambda x, y, scale: scale / (scale + ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)),
+         lambda x, y, C: C / (C + torch.cdist(x, y) ** 2),
+         lambda x, y, C: 1 / (1 + ((x.unsqueeze(1) - y.unsqueeze(0)) ** 2).sum(2) / C),
+         lambda x, y, C: C / (C + (x ** 2).sum(1, keepdim=True) + (y ** 2).sum(1) - 2 * x @ y.T)],
+        [(lambda x, y, C: C / (C + torch.cdist(x, y)), "not squared"),
+         (lambda x, y, C: C / torch.cdist(x, y) ** 2, "finite"),
+         (lambda x, y, C: torch.exp(-torch.cdist(x, y) ** 2 / C), "Gaussian"),
+         (lambda x, y, C: C / (C + ((x - y) ** 2).sum(-1)), "shape (3, 3)"),
+         (lambda x, y, C: C / (C + torch.cdist(x, y)) ** 2, "belongs to the distance"),
+         (lambda x, y, C: C / (C + torch.cdist(x, y).T ** 2), "shape")]),
+    lesson06.mmd2_unbiased: (
+        [lambda k_xx, k_yy, k_xy: ((k_xx.sum() - k_xx.diagonal().sum()) / (len(k_xx) * (len(k_xx) - 1))
+                                   + (k_yy.sum() - k_yy.diagonal().sum()) / (len(k_yy) * (len(k_yy) - 1))
+                                   - 2 * k_xy.mean()),
+         lambda a, b, c: ((a * (1 - torch.eye(len(a), dtype=a.dtype))).sum() / (len(a) ** 2 - len(a))
+                          + (b * (1 - torch.eye(len(b), dtype=b.dtype))).sum() / (len(b) ** 2 - len(b))
+                          - 2 * c.sum() / c.numel()),
+         lambda a, b, c: (a.fill_diagonal_(0).sum() / (len(a) * (len(a) - 1))
+                          + b.fill_diagonal_(0).sum() / (len(b) * (len(b) - 1)) - 2 * c.mean()),
+         lambda a, b, c: (a.sum() - a.trace()) / (len(a) * (len(a) - 1)) + (b.sum() - b.trace()) / (len(b) * (len(b) - 1))
+         - c.mean() * 2],
+        [(lambda a, b, c: a.sum() / (len(a) * (len(a) - 1)) + b.sum() / (len(b) * (len(b) - 1)) - 2 * c.mean(),
+          "diagonal"),
+         (lambda a, b, c: a.mean() + b.mean() - 2 * c.mean(), "V-statistic"),
+         (lambda a, b, c: (a.sum() - a.trace()) / len(a) ** 2 + (b.sum() - b.trace()) / len(b) ** 2 - 2 * c.mean(),
+          "n(n - 1) pairs"),
+         (lambda a, b, c: (a.sum() - a.trace()) / (len(a) * (len(a) - 1)) + (b.sum() - b.trace())
+          / (len(b) * (len(b) - 1)) - c.mean(), "factor 2"),
+         (lambda a, b, c: (a.sum() - a.trace()) / (len(a) * (len(a) - 1)) + (b.sum() - b.trace())
+          / (len(b) * (len(b) - 1)) + 2 * c.mean(), "subtracted"),
+         (lambda a, b, c: torch.stack([a.mean(), b.mean(), c.mean()]), "shape")]),
+    lesson06.mmd2_biased: (
+        [lambda k_xx, k_yy, k_xy: k_xx.mean() + k_yy.mean() - 2 * k_xy.mean(),
+         lambda a, b, c: a.sum() / a.numel() + b.sum() / b.numel() - 2 * c.sum() / c.numel(),
+         lambda a, b, c: torch.mean(a) - 2 * torch.mean(c) + torch.mean(b),
+         lambda a, b, c: (a.mean() + b.mean() - 2 * c.mean()).float()],
+        [(lambda a, b, c: (a.sum() - a.trace()) / (len(a) * (len(a) - 1)) + (b.sum() - b.trace())
+          / (len(b) * (len(b) - 1)) - 2 * c.mean(), "U-statistic"),
+         (lambda a, b, c: a.mean() + b.mean() - c.mean(), "factor 2"),
+         (lambda a, b, c: a.mean() + b.mean() + 2 * c.mean(), "subtracted"),
+         (lambda a, b, c: (a.mean() + b.mean() - 2 * c.mean()).clamp(min=0).sqrt(), "square root"),
+         (lambda a, b, c: a.sum() + b.sum() - 2 * c.sum(), "averaging"),
+         (lambda a, b, c: a.mean(0) + b.mean() - 2 * c.mean(), "shape")]),
 }
 
-MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05)
+MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06)
 CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
 WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
 

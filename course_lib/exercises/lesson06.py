@@ -1,0 +1,89 @@
+"""Checks for the lesson 6 exercises (the IMQ kernel, MMD^2 as a U- and a V-statistic)."""
+import torch
+
+from .feedback import run_check
+
+_g = torch.Generator().manual_seed(606)
+
+
+def _rand(*shape):
+    return torch.randn(*shape, generator=_g, dtype=torch.float64)
+
+
+def _sq(x, y):
+    return ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+
+
+def _imq(x, y, scale):
+    return scale / (scale + _sq(x, y))
+
+
+def imq_kernel(fn):
+    """k(x_i, y_j) = C / (C + ||x_i - y_j||^2) for all pairs.  x (n, d), y (m, d) -> (n, m)."""
+    cases = [dict(x=_rand(3, 2), y=_rand(3, 2) + 1, scale=torch.tensor(0.5, dtype=torch.float64)),
+             dict(x=_rand(4, 3), y=_rand(5, 3), scale=torch.tensor(6.0, dtype=torch.float64))]
+    mistakes = [
+        ("the distance is not squared: use ||x - y||^2 = sum of squared differences.",
+         lambda x, y, scale: scale / (scale + _sq(x, y).sqrt())),
+        ("this is C / ||x - y||^2: the C in the denominator keeps k finite at x = y (k(x, x) = 1).",
+         lambda x, y, scale: scale / _sq(x, y)),
+        ("this is the Gaussian (RBF) kernel exp(-||x - y||^2 / C), not the inverse multiquadratic.",
+         lambda x, y, scale: torch.exp(-_sq(x, y) / scale)),
+        ("C / (C + ||x - y||)^2: the square belongs to the distance, not to the sum.",
+         lambda x, y, scale: scale / (scale + _sq(x, y).sqrt()) ** 2),
+    ]
+    return run_check("imq_kernel", fn, cases, _imq, mistakes)
+
+
+def _mmd_u(k_xx, k_yy, k_xy):
+    n, m = len(k_xx), len(k_yy)
+    return ((k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1)) + (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+            - 2 * k_xy.mean())
+
+
+def _mmd_v(k_xx, k_yy, k_xy):
+    return k_xx.mean() + k_yy.mean() - 2 * k_xy.mean()
+
+
+def _kernel_cases():
+    cases = []
+    for n, m in ((5, 5), (4, 6)):
+        x, y = _rand(n, 2), _rand(m, 2) + 0.5
+        cases.append(dict(k_xx=_imq(x, x, 4.0), k_yy=_imq(y, y, 4.0), k_xy=_imq(x, y, 4.0)))
+    return cases
+
+
+def mmd2_unbiased(fn):
+    """The U-statistic of MMD^2 from the three kernel matrices (n, n), (m, m), (n, m)."""
+    mistakes = [
+        ("the diagonal k(x_i, x_i) is still in: the U-statistic sums over i != j only.",
+         lambda k_xx, k_yy, k_xy: k_xx.sum() / (len(k_xx) * (len(k_xx) - 1))
+         + k_yy.sum() / (len(k_yy) * (len(k_yy) - 1)) - 2 * k_xy.mean()),
+        ("this is the V-statistic (the course text's estimator): it keeps the diagonal and divides by n^2.",
+         _mmd_v),
+        ("you removed the diagonal but divided by n^2; there are n(n - 1) pairs with i != j.",
+         lambda k_xx, k_yy, k_xy: (k_xx.sum() - k_xx.diagonal().sum()) / len(k_xx) ** 2
+         + (k_yy.sum() - k_yy.diagonal().sum()) / len(k_yy) ** 2 - 2 * k_xy.mean()),
+        ("the cross term needs the factor 2.",
+         lambda k_xx, k_yy, k_xy: _mmd_u(k_xx, k_yy, k_xy) + k_xy.mean()),
+        ("the cross term is subtracted, not added.",
+         lambda k_xx, k_yy, k_xy: _mmd_u(k_xx, k_yy, k_xy) + 4 * k_xy.mean()),
+    ]
+    return run_check("mmd2_unbiased", fn, _kernel_cases(), _mmd_u, mistakes)
+
+
+def mmd2_biased(fn):
+    """The V-statistic of MMD^2: every pair, the diagonal included, averaged."""
+    mistakes = [
+        ("you removed the diagonal: that is the U-statistic. The V-statistic averages over all n^2 pairs.",
+         _mmd_u),
+        ("the cross term needs the factor 2.",
+         lambda k_xx, k_yy, k_xy: k_xx.mean() + k_yy.mean() - k_xy.mean()),
+        ("the cross term is subtracted, not added.",
+         lambda k_xx, k_yy, k_xy: k_xx.mean() + k_yy.mean() + 2 * k_xy.mean()),
+        ("this is the square root of MMD^2 (the MMD itself); return MMD^2.",
+         lambda k_xx, k_yy, k_xy: _mmd_v(k_xx, k_yy, k_xy).clamp(min=0).sqrt()),
+        ("you summed instead of averaging; divide each sum by its number of pairs.",
+         lambda k_xx, k_yy, k_xy: k_xx.sum() + k_yy.sum() - 2 * k_xy.sum()),
+    ]
+    return run_check("mmd2_biased", fn, _kernel_cases(), _mmd_v, mistakes)

@@ -1,0 +1,208 @@
+"""Lesson 6: Wasserstein autoencoders and the maximum mean discrepancy."""
+import math
+
+import numpy as np
+import torch
+
+from ..errors import check_int
+from ..wae import mmd2, squared_distances
+
+SIZES = (4, 8, 16, 32, 64, 128)
+LAMBDAS = (0.1, 1.0, 10.0, 100.0)
+LATENT_DIM = 8
+
+
+# -- the MMD estimators, exactly and by simulation -----------------------------------------
+def gaussian_rbf_mmd2(mean_p, var_p, mean_q, var_q, scale):
+    """Exact MMD^2 between N(mean_p, var_p I) and N(mean_q, var_q I) (mean: (d,) tensors) under
+    k(x, y) = exp(-||x - y||^2 / C): with u = x - y ~ N(delta, s I),
+    E k = (1 + 2 s / C)^(-d/2) exp(-||delta||^2 / (C + 2 s))."""
+    d = len(mean_p)
+
+    def expected_k(delta, s):
+        return (1 + 2 * s / scale) ** (-d / 2) * math.exp(-float((delta ** 2).sum()) / (scale + 2 * s))
+
+    zero = torch.zeros(d)
+    return (expected_k(zero, 2 * var_p) + expected_k(zero, 2 * var_q)
+            - 2 * expected_k(mean_p - mean_q, var_p + var_q))
+
+
+def estimator_draws(sizes=SIZES, repeats=400, dim=2, kernel="imq", seed=0):
+    """For each sample size n, ``repeats`` values of the U- and V-statistic of MMD^2 between two
+    independent samples of n points from the same N(0, I).  -> {n: {"U": array, "V": array}}"""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for n in sizes:
+        n = check_int("n", n, minimum=2)
+        u, v = [], []
+        for _ in range(repeats):
+            x, y = torch.randn(n, dim, generator=g, dtype=torch.float64), torch.randn(n, dim, generator=g,
+                                                                                      dtype=torch.float64)
+            u.append(float(mmd2(x, y, kernel, unbiased=True)))
+            v.append(float(mmd2(x, y, kernel, unbiased=False)))
+        out[n] = {"U": np.array(u), "V": np.array(v)}
+    return out
+
+
+def bias_explorer(draws):
+    """A sample-size slider: the spread of the two estimators at that n, and their means against n."""
+    from ..widgets import LiveFigure, choice_slider, new_figure
+    sizes = sorted(draws)
+    fig, (ax_h, ax_m) = new_figure(2, width=4.3, height=3.2)
+    bins = np.linspace(min(draws[sizes[0]]["U"].min(), 0) - 0.01, draws[sizes[0]]["V"].max() + 0.01, 40)
+    _, _, bars_u = ax_h.hist(draws[sizes[0]]["U"], bins=bins, alpha=0.6, color="tab:blue", label="U-statistic")
+    _, _, bars_v = ax_h.hist(draws[sizes[0]]["V"], bins=bins, alpha=0.6, color="tab:orange", label="V-statistic")
+    top = max(np.histogram(draws[n][k], bins=bins)[0].max() for n in sizes for k in "UV") * 1.1
+    ax_h.axvline(0, color="k", lw=0.8)
+    ax_h.set(ylim=(0, top), xlabel="estimate of MMD² (true value 0)", ylabel="count", title="two samples from one N(0, I)")
+    ax_h.legend(fontsize=8)
+    for key, color in (("U", "tab:blue"), ("V", "tab:orange")):
+        means = [draws[n][key].mean() for n in sizes]
+        errors = [2 * draws[n][key].std() / math.sqrt(len(draws[n][key])) for n in sizes]
+        ax_m.errorbar(sizes, means, yerr=errors, fmt="o-", color=color, ms=3, label=f"mean of {key} (± 2 s.e.)")
+    ax_m.axhline(0, color="k", lw=0.8)
+    ax_m.set(xscale="log", xlabel="sample size n", ylabel="mean estimate", title="bias against n")
+    cursor = ax_m.axvline(sizes[0], color="0.5", ls="--")
+    ax_m.legend(fontsize=8)
+
+    def update(fig, n):
+        for bars, key in ((bars_u, "U"), (bars_v, "V")):
+            counts, _ = np.histogram(draws[n][key], bins=bins)
+            for bar, count in zip(bars, counts):
+                bar.set_height(count)
+        cursor.set_xdata([n, n])
+
+    return LiveFigure(fig, update, {"n": choice_slider("n", sizes)},
+                      animated=lambda: [*bars_u, *bars_v, cursor])
+
+
+# -- the text's inequality, and the one that holds ---------------------------------------------
+def transport_bound_example(sigma_x=1.0, s=3.0):
+    """P_X = N(0, sigma_x^2), encoder E(x) = x / s, decoder G(z) = s z: reconstruction is exact, Q_Z =
+    N(0, (sigma_x / s)^2), P_G = G#N(0, 1) = N(0, s^2).  For 1-d Gaussians W2 = |difference of stds|.
+    -> dict with W2(P_X, P_G), the text's right-hand side (0 + W2(Q_Z, P_Z)) and the bound with G's
+    Lipschitz constant s (0 + s W2(Q_Z, P_Z))."""
+    w_data_model = abs(sigma_x - s)
+    w_latent = abs(sigma_x / s - 1.0)
+    return {"W2(P_X, P_G)": w_data_model, "text: reconstruction + W2(Q_Z, P_Z)": 0.0 + w_latent,
+            "with Lip(G): reconstruction + Lip(G) W2(Q_Z, P_Z)": 0.0 + s * w_latent}
+
+
+# -- trained models on Fashion-MNIST ------------------------------------------------------------
+def _data_key(x):
+    return [len(x), round(float(x.double().sum()), 3)]
+
+
+def build_wae(seed=0):
+    from ..wae import WAE
+    torch.manual_seed(seed)
+    return WAE(latent_dim=LATENT_DIM, hidden=(256,))
+
+
+def build_vae(seed=0):
+    from ..vae import VAE
+    torch.manual_seed(seed)
+    return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
+
+
+def train_models(x, steps, device=None):
+    """A VAE, WAE-MMD (IMQ and RBF, lambda = 10) and WAE-GAN (lambda = 1) with the same networks,
+    each cached.  -> {name: (model, history)}"""
+    from ..cache import cached_fit
+    from ..train import fit
+    from ..vae import vae_objective
+    from ..wae import latent_discriminator, train_wae_gan, wae_objective
+    steps = check_int("steps", steps, minimum=1)
+    key = {"steps": steps, "data": _data_key(x), "latent_dim": LATENT_DIM}
+    out = {"VAE": cached_fit("lesson06-vae", key, build_vae,
+                             lambda m: fit(m, x, vae_objective(), steps=steps, seed=0, device=device, desc="VAE"),
+                             device=device)}
+    for kernel in ("imq", "rbf"):
+        out[f"WAE-MMD ({kernel.upper()})"] = cached_fit(
+            "lesson06-wae-mmd", {**key, "kernel": kernel, "lam": 10.0}, build_wae,
+            lambda m, k=kernel: fit(m, x, wae_objective(10.0, k), steps=steps, seed=0, device=device,
+                                    desc=f"WAE-MMD ({k})"), device=device)
+    out["WAE-GAN"] = cached_fit(
+        "lesson06-wae-gan", {**key, "lam": 1.0}, build_wae,
+        lambda m: train_wae_gan(m, latent_discriminator(LATENT_DIM), x, steps, lam=1.0, device=device),
+        device=device)
+    return out
+
+
+def train_lambda_sweep(x, steps, values=LAMBDAS, device=None):
+    """WAE-MMD (IMQ) for several lambda, trained together and cached.  -> list of (model, history)."""
+    from ..cache import cached_sweep
+    from ..sweep import fit_sweep
+    from ..wae import wae_sweep_objective
+    steps = check_int("steps", steps, minimum=1)
+
+    def train(values):
+        return fit_sweep(build_wae, x, wae_sweep_objective("imq"), values, steps=steps, seed=0, device=device,
+                         desc="λ sweep")
+
+    return cached_sweep("lesson06-lambda", {"steps": steps, "data": _data_key(x), "latent_dim": LATENT_DIM},
+                        "lam", [float(v) for v in values], build_wae, train, device=device)
+
+
+@torch.no_grad()
+def codes(model, x):
+    """The code of each image: E(x) for a WAE, one draw from q(z|x) for a VAE (so that the codes of all
+    images are a sample of the aggregate posterior).  -> (N, d) on the CPU"""
+    torch.manual_seed(0)
+    if hasattr(model, "encode"):
+        return model.encode(model._check_x(x)).cpu()
+    return model.encoder(model._check_x(x)).rsample().cpu()
+
+
+@torch.no_grad()
+def reconstructions(model, x):
+    return model.reconstruct(x).cpu()
+
+
+def sample_quality_proxy(samples, images, scale=None):
+    """Pixel-space MMD^2 (U-statistic, RBF kernel with C = the mean squared distance between test images)
+    between generated samples and test images: lower is closer.  A stated proxy, not a perceptual score."""
+    a, b = samples.flatten(1).double(), images.flatten(1).double()
+    if scale is None:
+        scale = float(squared_distances(b, b).mean())
+    return float(mmd2(a, b, "rbf", scale=scale))
+
+
+@torch.no_grad()
+def compare(models, x_test, labels, n_train_probe=None):
+    """For each model: squared error of reconstructions (per image), the sample proxy, MMD^2 between the
+    codes and N(0, I) (IMQ, U-statistic), and a linear probe's accuracy on the codes (classes, half/half)."""
+    from ..metrics import linear_probe_accuracy
+    half = len(x_test) // 2 if n_train_probe is None else n_train_probe
+    rows = {}
+    for name, model in models.items():
+        torch.manual_seed(0)
+        error = float((reconstructions(model, x_test) - x_test).pow(2).flatten(1).sum(-1).mean())
+        samples = model.sample(len(x_test)).cpu()
+        z = codes(model, x_test)
+        rows[name] = {"squared error": error,
+                      "sample MMD²": sample_quality_proxy(samples, x_test),
+                      "codes vs prior MMD²": float(mmd2(z, torch.randn(len(z), z.shape[1],
+                                                                       generator=torch.Generator().manual_seed(1)))),
+                      "probe accuracy": linear_probe_accuracy(z[:half], labels[:half], z[half:], labels[half:])}
+    return rows
+
+
+def lambda_explorer(sweep, values, x_test, n=8):
+    """A slider over the trained lambdas: test reconstructions and prior samples of that model."""
+    from ..plots import image_grid
+    from ..widgets import LiveFigure, choice_slider, new_figure
+    torch.manual_seed(0)
+    pictures = []
+    for model, _ in sweep:
+        recon = reconstructions(model, x_test[:n])
+        samples = model.sample(n).cpu()
+        pictures.append(image_grid(torch.cat([x_test[:n].cpu(), recon, samples]), n))
+    fig, ax = new_figure(1, width=7.0, height=3.0)
+    shown = ax.imshow(pictures[0], cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set(xticks=[], yticks=[], title="rows: test images · reconstructions · samples G(z), z ~ N(0, I)")
+
+    def update(fig, lam):
+        shown.set_data(pictures[list(values).index(lam)])
+
+    return LiveFigure(fig, update, {"lam": choice_slider("λ", list(values))}, animated=lambda: [shown])

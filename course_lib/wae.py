@@ -1,0 +1,193 @@
+"""Wasserstein autoencoders (Tolstikhin et al., 2018) and the maximum mean discrepancy.
+
+A WAE has a deterministic encoder z = E(x) and decoder x_hat = G(z).  It trades
+reconstruction against how far the *aggregate* posterior Q_Z (the codes of all
+images) is from the prior P_Z = N(0, I):
+
+    loss = E_x[ c(x, G(E(x))) ] + lambda * D(Q_Z, P_Z),      c(x, y) = ||x - y||^2 (summed over pixels)
+
+with D = MMD^2 (WAE-MMD, no adversary) or a latent discriminator (WAE-GAN,
+:func:`train_wae_gan`).
+
+MMD^2 with a kernel k, from samples x_1..x_n ~ P and y_1..y_m ~ Q:
+
+    U-statistic (unbiased):  1/(n(n-1)) sum_{i != j} k(x_i, x_j) + 1/(m(m-1)) sum_{i != j} k(y_i, y_j)
+                             - 2/(nm) sum_{i, j} k(x_i, y_j)
+    V-statistic (biased):    the same with the diagonal i = j kept and 1/n^2, 1/m^2 in front.
+
+Kernels (x: (n, d), y: (m, d) -> (n, m)), with scale C:
+
+    inverse multiquadratic   k(x, y) = C / (C + ||x - y||^2)        (Tolstikhin et al.: C = 2 d sigma_z^2)
+    Gaussian (RBF)           k(x, y) = exp(-||x - y||^2 / C)
+"""
+import math
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number, check_tensor
+from .nets import MLP
+from .train import History
+
+
+def squared_distances(x, y):
+    """||x_i - y_j||^2 for all pairs, as ||x_i||^2 + ||y_j||^2 - 2 x_i . y_j (one matrix product, so
+    thousands of images fit in memory; clamped at 0 against rounding).  x (n, d), y (m, d) -> (n, m)."""
+    return ((x * x).sum(1, keepdim=True) + (y * y).sum(1) - 2 * x @ y.T).clamp(min=0.0)
+
+
+def imq_kernel(x, y, scale):
+    """k(x, y) = C / (C + ||x - y||^2) for all pairs.  x (n, d), y (m, d) -> (n, m)."""
+    return scale / (scale + squared_distances(x, y))
+
+
+def rbf_kernel(x, y, scale):
+    """k(x, y) = exp(-||x - y||^2 / C) for all pairs.  x (n, d), y (m, d) -> (n, m)."""
+    return torch.exp(-squared_distances(x, y) / scale)
+
+
+KERNELS = {"imq": imq_kernel, "rbf": rbf_kernel}
+
+
+def mmd2(x, y, kernel="imq", scale=None, unbiased=True):
+    """MMD^2 between the samples x (n, d) and y (m, d): the U-statistic (``unbiased=True``) or
+    the V-statistic.  ``scale`` defaults to C = 2 d (the IMQ scale of Tolstikhin et al. for a
+    N(0, I) prior).  -> 0-dim tensor."""
+    check_tensor("x", x, shape=(None, None))
+    check_tensor("y", y, shape=(None, x.shape[1]))
+    check_choice("kernel", kernel, tuple(KERNELS))
+    n, m = len(x), len(y)
+    if unbiased and (n < 2 or m < 2):
+        raise CourseInputError(f"the unbiased MMD^2 needs at least 2 samples on each side, got {n} and {m}.")
+    scale = 2.0 * x.shape[1] if scale is None else check_number("scale", scale, minimum=0.0, strict_minimum=True)
+    k = KERNELS[kernel]
+    k_xx, k_yy, k_xy = k(x, x, scale), k(y, y, scale), k(x, y, scale)
+    if unbiased:
+        within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+        within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    else:
+        within_x, within_y = k_xx.sum() / n ** 2, k_yy.sum() / m ** 2
+    return within_x + within_y - 2 * k_xy.mean()
+
+
+class WAE(nn.Module):
+    """A deterministic autoencoder with a N(0, I) prior on its codes.  x: (batch, C, H, W); z: (batch, latent_dim).
+    The decoder's output is a mean image in [0, 1] (a sigmoid)."""
+
+    def __init__(self, image_shape=(1, 28, 28), latent_dim=8, hidden=(256,)):
+        super().__init__()
+        self.image_shape, self.latent_dim = tuple(image_shape), check_int("latent_dim", latent_dim, minimum=1)
+        pixels = math.prod(self.image_shape)
+        self.encoder = MLP(pixels, tuple(hidden), self.latent_dim)
+        self.decoder_net = MLP(self.latent_dim, tuple(reversed(hidden)), pixels)
+
+    def _device(self):
+        return next(self.parameters()).device
+
+    def _check_x(self, x):
+        return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
+
+    def encode(self, x):
+        """z = E(x).  -> (batch, latent_dim)"""
+        return self.encoder(x.flatten(1))
+
+    def decode(self, z):
+        """x_hat = G(z), a mean image.  -> (batch, C, H, W)"""
+        return torch.sigmoid(self.decoder_net(z)).reshape(*z.shape[:-1], *self.image_shape)
+
+    def loss_terms(self, x, lam=10.0, kernel="imq"):
+        """``loss`` = reconstruction + lam * mmd; ``reconstruction`` = mean over the batch of ||x - G(E(x))||^2;
+        ``mmd`` = the U-statistic MMD^2 between the batch's codes and as many draws from N(0, I)."""
+        x = self._check_x(x)
+        if not isinstance(lam, torch.Tensor):
+            lam = check_number("lam", lam, minimum=0.0)
+        z = self.encode(x)
+        reconstruction = (x - self.decode(z)).pow(2).flatten(1).sum(-1).mean()
+        penalty = mmd2(z, torch.randn_like(z), kernel=kernel)
+        return {"loss": reconstruction + lam * penalty, "reconstruction": reconstruction, "mmd": penalty}
+
+    @torch.no_grad()
+    def reconstruct(self, x):
+        return self.decode(self.encode(self._check_x(x)))
+
+    @torch.no_grad()
+    def sample(self, n):
+        """n images G(z), z ~ N(0, I)."""
+        return self.decode(torch.randn(check_int("n", n, minimum=1), self.latent_dim, device=self._device()))
+
+
+def wae_objective(lam=10.0, kernel="imq"):
+    """A loss for :func:`course_lib.fit`: WAE-MMD with weight ``lam``."""
+    lam = check_number("lam", lam, minimum=0.0)
+    check_choice("kernel", kernel, tuple(KERNELS))
+
+    def loss_fn(model, x, step):
+        return model.loss_terms(x, lam=lam, kernel=kernel)
+
+    loss_fn.capturable = True
+    return loss_fn
+
+
+def wae_sweep_objective(kernel="imq"):
+    """A loss for :func:`course_lib.fit_sweep` over lambda."""
+    check_choice("kernel", kernel, tuple(KERNELS))
+
+    def loss_fn(model, x, value, step):
+        return model.loss_terms(x, lam=value, kernel=kernel)
+
+    loss_fn.capturable = True
+    return loss_fn
+
+
+def latent_discriminator(latent_dim, hidden=(128, 128)):
+    """D(z): a logit, high where z looks like a draw from the prior."""
+    return MLP(latent_dim, tuple(hidden), 1)
+
+
+def train_wae_gan(model, discriminator, x_train, steps, lam=1.0, batch_size=128, lr=1e-3, seed=0, device=None,
+                  log_every=50, progress=True):
+    """WAE-GAN: alternate a discriminator step and an autoencoder step.
+
+    discriminator:  maximise  log D(z_p) + log(1 - D(z_q)),    z_p ~ N(0, I), z_q = E(x)
+    autoencoder:    minimise  ||x - G(E(x))||^2 - lam * log D(z_q)
+    (the GAN form Tolstikhin et al. use; D is a logit, so log D = logsigmoid).  -> History
+    """
+    from .device import get_device
+    steps = check_int("steps", steps, minimum=1)
+    lam = check_number("lam", lam, minimum=0.0)
+    device = get_device(device)
+    torch.manual_seed(seed)
+    model.to(device).train()
+    discriminator.to(device).train()
+    x = x_train.to(device)
+    opt_ae = torch.optim.Adam(model.parameters(), lr=lr)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=0.5 * lr)
+    logsig = nn.functional.logsigmoid
+    history, window = History(), []
+    for i in tqdm(range(steps), desc="WAE-GAN", disable=not progress):
+        batch = model._check_x(x[torch.randint(len(x), (batch_size,), device=device)])
+        z_q = model.encode(batch)
+        z_p = torch.randn_like(z_q)
+        d_loss = -(logsig(discriminator(z_p)) + logsig(-discriminator(z_q.detach()))).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        reconstruction = (batch - model.decode(z_q)).pow(2).flatten(1).sum(-1).mean()
+        fool = -logsig(discriminator(z_q)).mean()
+        loss = reconstruction + lam * fool
+        opt_ae.zero_grad()
+        loss.backward()
+        opt_ae.step()
+        window.append(torch.stack([loss.detach(), reconstruction.detach(), d_loss.detach()]))
+        if (i + 1) % log_every == 0 or i + 1 == steps:
+            values = torch.stack(window).mean(0).tolist()
+            if not all(math.isfinite(v) for v in values):
+                raise TrainingDiverged(f"WAE-GAN training diverged at step {i + 1}; try a smaller lam or lr.", history)
+            history.steps.append(i + 1)
+            for name, v in zip(("loss", "reconstruction", "discriminator"), values):
+                history.terms.setdefault(name, []).append(v)
+            window = []
+    model.eval()
+    discriminator.eval()
+    return history

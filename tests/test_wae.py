@@ -1,0 +1,84 @@
+"""Lesson 6: the MMD estimators, WAE-MMD and WAE-GAN, and the transport bounds."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib.lessons import wae as lesson
+from course_lib.wae import WAE, imq_kernel, latent_discriminator, mmd2, rbf_kernel, squared_distances, train_wae_gan
+
+
+def test_kernels_and_distances_against_a_direct_computation():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(5, 3, generator=g, dtype=torch.float64), torch.randn(4, 3, generator=g, dtype=torch.float64)
+    direct = torch.tensor([[float(((a - b) ** 2).sum()) for b in y] for a in x], dtype=torch.float64)
+    assert torch.allclose(squared_distances(x, y), direct, atol=1e-12)
+    assert torch.allclose(imq_kernel(x, y, 6.0), 6.0 / (6.0 + direct))
+    assert torch.allclose(rbf_kernel(x, y, 6.0), torch.exp(-direct / 6.0))
+    assert torch.allclose(imq_kernel(x, x, 2.0).diagonal(), torch.ones(5, dtype=torch.float64))
+
+
+def test_the_u_statistic_is_unbiased_and_the_v_statistic_is_not():
+    """Against the exact MMD^2 of two Gaussians under the RBF kernel; tolerance four standard errors."""
+    d, scale, n, repeats = 2, 4.0, 8, 3000
+    mean_p, var_p = torch.full((d,), 0.4), 0.7
+    exact = lesson.gaussian_rbf_mmd2(mean_p, var_p, torch.zeros(d), 1.0, scale)
+    g = torch.Generator().manual_seed(1)
+    x = mean_p.double() + math.sqrt(var_p) * torch.randn(repeats, n, d, generator=g, dtype=torch.float64)
+    y = torch.randn(repeats, n, d, generator=g, dtype=torch.float64)
+    u = np.array([float(mmd2(a, b, "rbf", scale)) for a, b in zip(x, y)])
+    v = np.array([float(mmd2(a, b, "rbf", scale, unbiased=False)) for a, b in zip(x, y)])
+    assert abs(u.mean() - exact) < 4 * u.std() / math.sqrt(repeats)
+    # the V-statistic's bias, exactly: (1/n)(E k(X,X) - E k(X,X')) + (1/n)(E k(Y,Y) - E k(Y,Y'))
+    same = lambda var: (1 + 4 * var / scale) ** (-d / 2)                              # noqa: E731  E k(X, X')
+    bias = (1 - same(var_p)) / n + (1 - same(1.0)) / n
+    assert abs(v.mean() - (exact + bias)) < 4 * v.std() / math.sqrt(repeats)
+    assert bias > 10 * v.std() / math.sqrt(repeats)
+
+
+def test_on_one_distribution_the_u_statistic_centres_on_zero_and_the_v_statistic_above_it():
+    draws = lesson.estimator_draws(sizes=(8, 32), repeats=800, seed=3)
+    for n, values in draws.items():
+        se = values["U"].std() / math.sqrt(len(values["U"]))
+        assert abs(values["U"].mean()) < 4 * se
+        assert values["V"].mean() > 4 * values["V"].std() / math.sqrt(len(values["V"]))
+    assert draws[32]["V"].mean() < draws[8]["V"].mean()                        # the bias shrinks with n
+
+
+def test_the_texts_transport_inequality_fails_for_a_stretching_decoder_and_the_lipschitz_bound_holds():
+    for s in (0.3, 1.0, 2.0, 5.0):
+        case = lesson.transport_bound_example(1.0, s)
+        assert case["W2(P_X, P_G)"] <= case["with Lip(G): reconstruction + Lip(G) W2(Q_Z, P_Z)"] + 1e-12
+    case = lesson.transport_bound_example(1.0, 3.0)
+    assert case["W2(P_X, P_G)"] > case["text: reconstruction + W2(Q_Z, P_Z)"]
+
+
+def test_wae_loss_terms_and_training_pull_the_codes_towards_the_prior():
+    x = cl.load_fashion_mnist(n_train=512, n_test=100).x_train
+    torch.manual_seed(0)
+    loose, tight = WAE(latent_dim=4, hidden=(64,)), WAE(latent_dim=4, hidden=(64,))
+    tight.load_state_dict(loose.state_dict())
+    terms = loose.loss_terms(x[:32], lam=2.0)
+    assert terms["loss"].item() == pytest.approx((terms["reconstruction"] + 2.0 * terms["mmd"]).item(), rel=1e-5)
+    cl.fit(loose, x, cl.wae_objective(0.0), steps=150, progress=False, device="cpu")
+    cl.fit(tight, x, cl.wae_objective(100.0), steps=150, progress=False, device="cpu")
+    prior = torch.randn(200, 4, generator=torch.Generator().manual_seed(0))
+    assert float(mmd2(tight.encode(x[:200]).detach(), prior)) < float(mmd2(loose.encode(x[:200]).detach(), prior))
+
+
+def test_wae_gan_trains_and_records_its_terms():
+    x = cl.load_fashion_mnist(n_train=256, n_test=100).x_train
+    model = WAE(latent_dim=2, hidden=(32,))
+    history = train_wae_gan(model, latent_discriminator(2, (16,)), x, steps=40, lam=1.0, batch_size=32,
+                            log_every=20, progress=False, device="cpu")
+    assert history.steps == [20, 40] and set(history.terms) == {"loss", "reconstruction", "discriminator"}
+    assert history["reconstruction"][-1] < history["reconstruction"][0]
+
+
+def test_the_sliders_move_their_figures():
+    live = lesson.bias_explorer(lesson.estimator_draws(sizes=(4, 16), repeats=30))
+    first = bytes(live.image.value)
+    live.set(n=16)
+    assert bytes(live.image.value) != first and live.message is None
