@@ -1,4 +1,10 @@
-"""The lessons in a real browser: JupyterLab + headless Chromium, driven by Playwright.
+"""The lessons as a reader meets them: in JupyterLab in a real browser, and as the static site.
+
+(The two share this file so that pytest-xdist runs them on one worker, one after the other:
+both start Jupyter kernels for every lesson, and side by side on two cores they took four
+times as long.)
+
+In a real browser: JupyterLab + headless Chromium, driven by Playwright.
 
 For each lesson: open it, run all cells, check that no cell shows an error and
 no widget failed to render, then move every slider of every live figure and
@@ -14,6 +20,7 @@ are no retries: a dialog, or a click that runs nothing, is a failure.
 import json
 import os
 import queue
+import re
 import shutil
 import socket
 import subprocess
@@ -238,3 +245,44 @@ def shutdown_kernels(url):
     for kernel in kernels:
         request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
         urllib.request.urlopen(request, timeout=30)
+
+
+# -- make site: every lesson executed and rendered to static HTML with its figures ----------------
+def code_cells(path):
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_make_site_renders_every_lesson_with_its_figures(tmp_path):
+    out = tmp_path / "site"
+    env = dict(os.environ, COURSE_LIB_FAST="1")
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
+                         env=env, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    index = (out / "index.html").read_text()
+    for path in [ROOT / "notebooks" / name for name in LESSONS]:
+        page = out / f"{path.stem}.html"
+        assert page.is_file(), f"no page for {path.name}"
+        assert f'href="{path.stem}.html"' in index
+        text = page.read_text()
+        live = sum("_explorer(" in source for source in code_cells(path))
+        static = sum(bool(re.search(r"plt\.(subplots|figure)\(", source)) for source in code_cells(path))
+        frames = text.count('class="course-first-frame"')
+        pictures = text.count("data:image/png;base64,")
+        assert frames == live, f"{path.name}: {frames} first frames for {live} live figures"
+        assert frames == text.count("First frame of a live figure")                  # each one labelled
+        assert pictures >= frames + static, f"{path.name}: {pictures} pictures, expected at least {frames + static}"
+        assert "Read-only rendering" in text and "Traceback" not in text
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.html"] + [f"{Path(n).stem}.html" for n in LESSONS])
+
+
+def test_a_lesson_that_fails_to_run_is_named_in_one_line_and_leaves_no_page(tmp_path):
+    broken = tmp_path / "99_broken.ipynb"
+    broken.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "1 / 0", "metadata": {},
+                                             "outputs": [], "execution_count": None}],
+                                  "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    out = tmp_path / "site"
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out), str(broken)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1].startswith("make site failed: CellExecutionError")
+    assert not list(out.glob("*.html")) and not list(out.glob("*.tmp"))
