@@ -103,7 +103,7 @@ def measure_sweeps(steps=20):
                                                               data.x_test[:8]), "beta"),
         "lesson 4 · β sweep (C: same figure)": (beta_vae.sweep_explorer(sprite_models, beta_vae.BETAS, scores, sprites.images[0],
                                                            sprites.factor_names), "value"),
-        "lesson 5 · free bits λ": (hierarchical.free_bits_explorer(free_bits, hierarchical.FREE_BITS,
+        "lesson 5 · free bits λ": (hierarchical.free_bits_explorer(hierarchical.FREE_BITS,
                                                                    free_bits_results), "lam"),
         "lesson 5 · residual stack depth": (hierarchical.depth_explorer(), "depth"),
         "lesson 6 · MMD sample size": (wae.bias_explorer(wae.estimator_draws(repeats=400)), "n"),

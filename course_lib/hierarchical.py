@@ -47,6 +47,10 @@ def precision_weighted_merge(mean_1, log_var_1, mean_2, log_var_2):
     Computed in log-variances (log var = -logaddexp(-log var_1, -log var_2)), so very large or
     small variances stay finite.  Returns a :class:`DiagonalGaussian`.
     """
+    for name, t in (("mean_1", mean_1), ("log_var_1", log_var_1), ("mean_2", mean_2), ("log_var_2", log_var_2)):
+        if not isinstance(t, torch.Tensor):
+            raise CourseInputError(f"{name} must be a tensor (means and log-variances of the same shape), "
+                                   f"got {type(t).__name__}.")
     log_var = -torch.logaddexp(-log_var_1, -log_var_2)
     weight_1 = torch.sigmoid(log_var_2 - log_var_1)            # = precision_1 / (precision_1 + precision_2)
     return DiagonalGaussian(weight_1 * mean_1 + (1.0 - weight_1) * mean_2, log_var)

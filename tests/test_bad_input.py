@@ -17,7 +17,7 @@ from course_lib.lessons import hierarchical as hierarchical_lesson
 from course_lib.lessons import reparam as reparam_lesson
 from course_lib.lessons import wae as wae_lesson
 from course_lib.wae import WAE, latent_discriminator, mmd2, train_wae_gan, wae_objective
-from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective
+from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
 from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
@@ -139,6 +139,7 @@ CATALOG = [
     ("negative free bits", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).loss_terms(IMAGES, free_bits=-1.0),
      "free_bits"),
     ("negative free bits in the objective", lambda: hierarchical_objective(free_bits=-0.5), "free_bits"),
+    ("merge of plain numbers", lambda: precision_weighted_merge(1.0, 0.0, 2.0, 0.0), "mean_1"),
     ("residual stack of depth 0", lambda: hierarchical_lesson.gradient_norms(0), "depth"),
     ("hierarchical IWAE with k = 0", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).iwae_bound(IMAGES, k=0),
      "k"),

@@ -46,6 +46,12 @@ def train_sweep(sprites, over, values, steps, gamma=20.0, ramp_steps=None, devic
                         lambda: build_sprite_vae(size), train, device=device)
 
 
+def _seeded_sprite_vae(size):
+    """The lesson's model with the initial weights of seed 0 (every single-model training starts there)."""
+    torch.manual_seed(0)
+    return build_sprite_vae(size)
+
+
 def _check_sprites(sprites):
     if not hasattr(sprites, "images") or not hasattr(sprites, "factors"):
         raise CourseInputError(f"sprites must be SpritesData (make_sprites()), got {type(sprites).__name__}.")
@@ -60,16 +66,12 @@ def train_single(sprites, beta, capacity, steps, device=None):
     steps = check_int("steps", steps, minimum=1)
     size = sprites.images.shape[-1]
 
-    def build():
-        torch.manual_seed(0)
-        return build_sprite_vae(size)
-
     def train(model):
         return fit(model, sprites.images, vae_objective(beta=beta, capacity=capacity), steps=steps, seed=0,
                    device=device, desc=f"γ = {beta:g}, C = {capacity:g}")
 
     return cached_fit("lesson04-single", {"beta": beta, "capacity": capacity, "steps": steps, "n": len(sprites),
-                                          "size": size}, build, train, device=device)
+                                          "size": size}, lambda: _seeded_sprite_vae(size), train, device=device)
 
 
 def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0, log_every=20, device=None):
@@ -81,10 +83,6 @@ def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0,
     steps = check_int("steps", steps, minimum=1)
     size = sprites.images.shape[-1]
 
-    def build():
-        torch.manual_seed(0)
-        return build_sprite_vae(size)
-
     def train(model):
         controller = PIController(set_point=set_point, kp=kp, ki=ki, beta_min=0.0, beta_max=beta_max, beta_start=1.0)
         return fit(model, sprites.images, control_vae_objective(controller), steps=steps, log_every=log_every,
@@ -92,7 +90,7 @@ def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0,
 
     config = {"set_point": set_point, "steps": steps, "kp": kp, "ki": ki, "beta_max": beta_max,
               "log_every": log_every, "n": len(sprites), "size": size}
-    return cached_fit("lesson04-control", config, build, train, device=device)
+    return cached_fit("lesson04-control", config, lambda: _seeded_sprite_vae(size), train, device=device)
 
 
 def scores(models, sprites, n=None, bins=20):

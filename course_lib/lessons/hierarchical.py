@@ -264,8 +264,9 @@ def level_samples(model, n=8, seed=0):
     return torch.cat(rows).cpu()
 
 
-def free_bits_explorer(sweep, values, results):
-    """A slider over the trained free-bits thresholds: each level's KL (bars) and the test ELBO."""
+def free_bits_explorer(values, results):
+    """A slider over the trained free-bits thresholds ``values``: each level's KL (bars) and the test ELBO,
+    from ``results`` (one :func:`evaluate` dict per value)."""
     from ..widgets import LiveFigure, choice_slider, new_figure
     fig, (ax_kl, ax_elbo) = new_figure(2, width=4.2, height=3.2)
     levels = len(results[0]["kl"])
@@ -355,3 +356,16 @@ def train_flat(x, reference, steps, device=None):
 
     config = {"latent_dim": latent_dim, "width": width, "steps": steps, "data": _data_key(x)}
     return cached_fit("lesson05-flat", config, lambda: matched_flat_vae(reference, latent_dim), train, device=device)
+
+
+@torch.no_grad()
+def compare_with_flat(reference, flat, x, k=64, seed=0):
+    """IWAE_k of a hierarchical model and of a flat one on the same images, and their paired difference.
+    -> dict: hierarchical, flat (means, nats per image), difference (mean), se (its standard error)"""
+    torch.manual_seed(seed)
+    hierarchical = reference.iwae_bound(x, k=k).cpu()
+    torch.manual_seed(seed)
+    flat_bound = flat.iwae_bound(x, k=k).cpu()
+    diff = hierarchical - flat_bound
+    return {"hierarchical": float(hierarchical.mean()), "flat": float(flat_bound.mean()),
+            "difference": float(diff.mean()), "se": float(diff.std() / math.sqrt(len(diff)))}
