@@ -15,8 +15,10 @@ from .data import (ImageData, SpritesData, dynamic_binarize, load_dataset, load_
 from .device import get_device, seed_everything
 from .distributions import (Bernoulli, DiagonalGaussian, Gaussian, kl_diagonal_gaussians,
                             kl_standard_normal)
+from . import flows
 from .errors import (CourseError, CourseInputError, DataNotFoundError, TrainingDiverged,
                      install_friendly_errors)
+from .flow_vae import FlowVAE
 from .hierarchical import HierarchicalVAE, hierarchical_objective
 from .linear_gaussian import LinearGaussianModel
 from .nets import MLP, ConvDecoder, ConvEncoder, ResidualBlock

@@ -70,12 +70,12 @@ def measure_cached_training(steps=200):
 
 
 def measure_sweeps(steps=20):
-    """The sliders over trained sweeps (lessons 3–6), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
+    """The sliders over trained sweeps (lessons 3–7), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
     cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
     import tempfile
     from .cache import clear_memory
     from .data import load_fashion_mnist, make_sprites
-    from .lessons import beta_vae, hierarchical, rate_distortion, wae
+    from .lessons import beta_vae, flows, hierarchical, rate_distortion, wae
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         import os
@@ -92,6 +92,10 @@ def measure_sweeps(steps=20):
             test = hierarchical.binarized(data.x_test)
             free_bits_results = [hierarchical.evaluate(m, test, k=5) for m, _ in free_bits]
             lambda_sweep = wae.train_lambda_sweep(data.x_train, steps=steps)
+            energy_depths, coupling_depths = (1, 2, 4), (1, 2)
+            energy_flows = flows.train_energy_flows(steps, depths=energy_depths)
+            energy_kl = {key: flows.reverse_kl(flow, key[1], n=500) for key, (flow, _) in energy_flows.items()}
+            couplings = flows.train_coupling_flows(steps, depths=coupling_depths, n=2000)
         finally:
             if old is None:
                 os.environ.pop("COURSE_LIB_CACHE", None)
@@ -107,7 +111,10 @@ def measure_sweeps(steps=20):
                                                                    free_bits_results), "lam"),
         "lesson 5 · residual stack depth": (hierarchical.depth_explorer(), "depth"),
         "lesson 6 · MMD sample size": (wae.bias_explorer(wae.estimator_draws(repeats=400)), "n"),
-        "lesson 6 · λ sweep": (wae.lambda_explorer(lambda_sweep, wae.LAMBDAS, data.x_test), "lam")}
+        "lesson 6 · λ sweep": (wae.lambda_explorer(lambda_sweep, wae.LAMBDAS, data.x_test), "lam"),
+        "lesson 7 · flow depth K": (flows.energy_explorer(energy_flows, energy_kl, energy_depths), "depth"),
+        "lesson 7 · flow target U1-U4": (flows.energy_explorer(energy_flows, energy_kl, energy_depths), "energy"),
+        "lesson 7 · coupling layers": (flows.coupling_explorer(couplings, coupling_depths), "depth")}
     for title, (live, name) in explorers.items():
         start = len(live.timings_ms)
         for value in _values(live.controls[name]) * 2:

@@ -19,6 +19,10 @@ from course_lib.lessons import wae as wae_lesson
 from course_lib.wae import WAE, latent_discriminator, mmd2, train_wae_gan, wae_objective
 from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
 from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
+from course_lib import flows
+from course_lib.flow_vae import FlowVAE
+from course_lib.lessons import flow_vae as flow_vae_lesson
+from course_lib.lessons import flows as flows_lesson
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
 
@@ -154,6 +158,23 @@ CATALOG = [
     ("WAE-GAN for 0 steps", lambda: train_wae_gan(WAE(latent_dim=2, hidden=(8,)), latent_discriminator(2), IMAGES,
                                                   steps=0), "steps"),
     ("MMD draws with samples of 1", lambda: wae_lesson.estimator_draws(sizes=(1,), repeats=2), "n"),
+    ("flow of depth 0", lambda: flows_lesson.build_energy_flow("planar", 0), "depth"),
+    ("flow of an unknown kind", lambda: flows_lesson.build_energy_flow("sylvester", 2), "kind"),
+    ("planar step in 0 dimensions", lambda: flows.Planar(0), "dim"),
+    ("MADE without hidden layers", lambda: flows.MADE(3, hidden=()), "hidden"),
+    ("coupling that transforms nothing", lambda: flows.AffineCoupling(torch.ones(4), torch.nn.Identity()), "mask"),
+    ("composite of a plain layer", lambda: flows.Composite([torch.nn.Linear(2, 2)]), "transforms[0]"),
+    ("permutation with a repeat", lambda: flows.Permutation([0, 0]), "order"),
+    ("squeeze of an odd image", lambda: flows.Squeeze()(torch.zeros(1, 1, 3, 3)), "H and W"),
+    ("flow density of the wrong shape", lambda: flows.Flow(flows.Planar(2), 2).log_prob(torch.zeros(3, 4)), "x"),
+    ("logit with alpha 0.6", lambda: flows.LogitTransform(0.6), "alpha"),
+    ("IAF with 0 layers", lambda: flows.iaf(2, layers=0), "layers"),
+    ("flow VAE with an unknown flow", lambda: FlowVAE(flow="maf"), "flow"),
+    ("flow VAE with -1 flow steps", lambda: FlowVAE(steps=-1), "flow steps K"),
+    ("flow VAE on 3-d points", lambda: FlowVAE(latent_dim=2, hidden=(8,)).loss_terms(torch.zeros(3, 3)), "x"),
+    ("unknown flow target", lambda: flows_lesson.target_log_density("u9", X2), "name"),
+    ("unknown posterior case", lambda: flow_vae_lesson.posterior_target("three modes"), "case"),
+    ("posterior fitted for 0 steps", lambda: flow_vae_lesson.fit_posterior("logistic", "planar", 1, 0), "steps"),
     # data
     ("unknown data source", lambda: cl.load_fashion_mnist(source="internet"), "source"),
     ("negative number of images", lambda: cl.load_fashion_mnist(n_train=-5), "n_train"),

@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -405,9 +405,86 @@ TABLE = {
          (lambda a, b, c: (a.mean() + b.mean() - 2 * c.mean()).clamp(min=0).sqrt(), "square root"),
          (lambda a, b, c: a.sum() + b.sum() - 2 * c.sum(), "averaging"),
          (lambda a, b, c: a.mean(0) + b.mean() - 2 * c.mean(), "shape")]),
+    lesson07.planar_log_det: (
+        [lambda z, u, w, b: torch.log((1 + (1 - torch.tanh(z @ w + b) ** 2) * (w @ u)).abs()),
+         lambda z, u, w, b: torch.log(torch.abs(1 + ((1 - torch.tanh(z @ w + b) ** 2)[:, None] * w) @ u)),
+         lambda z, u, w, b: torch.log(torch.abs(1 + (w * u).sum() / torch.cosh(z @ w + b) ** 2)),
+         lambda x, u_hat, weight, bias: torch.log(torch.abs(
+             1 + torch.autograd.functional.jacobian(torch.tanh, x @ weight + bias).diagonal() * torch.dot(weight, u_hat)))],
+        [(lambda z, u, w, b: torch.log((1 + torch.tanh(z @ w + b) * (w @ u)).abs()), "derivative"),
+         (lambda z, u, w, b: torch.log(((1 - torch.tanh(z @ w + b) ** 2) * (w @ u)).abs()), "the 1"),
+         (lambda z, u, w, b: (1 + (1 - torch.tanh(z @ w + b) ** 2) * (w @ u)).abs(), "not the determinant"),
+         (lambda z, u, w, b: torch.log((1 - (1 - torch.tanh(z @ w + b) ** 2) * (w @ u)).abs()), "plus"),
+         (lambda z, u, w, b: torch.log((1 + (1 - torch.tanh(z @ w) ** 2) * (w @ u)).abs()), "bias"),
+         (lambda z, u, w, b: torch.log((1 + (1 - torch.tanh(z @ w + b) ** 2) * (w @ u)).abs()).sum(), "shape")]),
+    lesson07.coupling_forward: (
+        [lambda x, mask, log_scale, shift: mask * x + (1 - mask) * (x * torch.exp(log_scale) + shift),
+         lambda x, b, s, t: torch.where(b.bool(), x, x * s.exp() + t),
+         lambda x, b, s, t: b * x + (1 - b) * x * torch.exp(s) + (1 - b) * t,
+         lambda x, b, s, t: (x * torch.exp((1 - b) * s) + (1 - b) * t).float()],
+        [(lambda x, b, s, t: (1 - b) * x + b * (x * torch.exp(s) + t), "swapped"),
+         (lambda x, b, s, t: b * x + (1 - b) * (x * s + t), "exp(log_scale)"),
+         (lambda x, b, s, t: b * x + (1 - b) * ((x + t) * torch.exp(s)), "scale first"),
+         (lambda x, b, s, t: x * torch.exp(s) + t, "pass through"),
+         (lambda x, b, s, t: b * x + (1 - b) * ((x - t) * torch.exp(-s)), "inverse"),
+         (lambda x, b, s, t: (b * x + (1 - b) * (x * torch.exp(s) + t)).sum(-1), "shape")]),
+    lesson07.coupling_inverse: (
+        [lambda y, mask, log_scale, shift: mask * y + (1 - mask) * (y - shift) * torch.exp(-log_scale),
+         lambda y, b, s, t: torch.where(b == 1, y, (y - t) / torch.exp(s)),
+         lambda y, b, s, t: y * b + (1 - b) * (y * torch.exp(-s) - t * torch.exp(-s)),
+         lambda y, b, s, t: (b * y + (1 - b) * (y - t) * torch.exp(-s)).float()],
+        [(lambda y, b, s, t: b * y + (1 - b) * (y * torch.exp(-s) - t), "shift first"),
+         (lambda y, b, s, t: b * y + (1 - b) * ((y - t) * torch.exp(s)), "exp(-s)"),
+         (lambda y, b, s, t: b * y + (1 - b) * (y * torch.exp(s) + t), "forward map"),
+         (lambda y, b, s, t: (y - t) * torch.exp(-s), "unchanged"),
+         (lambda y, b, s, t: (1 - b) * y + b * (y - t) * torch.exp(-s), "swapped"),
+         (lambda y, b, s, t: (y - t) / s, None)]),
+    lesson07.coupling_log_det: (
+        [lambda log_scale, mask: ((1 - mask) * log_scale).sum(dim=1),
+         lambda s, b: torch.log(torch.prod(torch.exp(s * (1 - b)), dim=-1)),
+         lambda s, b: torch.where(b == 0, s, torch.zeros_like(s)).sum(-1),
+         lambda s, b: s.sum(-1) - (s * b).sum(-1)],
+        [(lambda s, b: s.sum(-1), "transformed entries"),
+         (lambda s, b: ((1 - b) * torch.exp(s)).sum(-1), "not of exp"),
+         (lambda s, b: (b * s).sum(-1), "passed-through"),
+         (lambda s, b: ((1 - b) * s).mean(-1), "do not average"),
+         (lambda s, b: -((1 - b) * s).sum(-1), "inverse"),
+         (lambda s, b: ((1 - b) * s).sum(), "shape")]),
+    lesson07.made_mask: (
+        [lambda in_degrees, out_degrees, output_layer: (out_degrees[:, None] > in_degrees[None, :]) if output_layer
+         else (out_degrees[:, None] >= in_degrees[None, :]),
+         lambda i, o, last: (o.unsqueeze(1) - i.unsqueeze(0) >= (1 if last else 0)).float(),
+         lambda i, o, last: torch.tensor([[float(a > b if last else a >= b) for b in i.tolist()] for a in o.tolist()]),
+         lambda i, o, last: (o[:, None] >= i[None, :] + int(last)).to(torch.int64)],
+        [(lambda i, o, last: (o[:, None] >= i[None, :]).float(), "strict"),
+         (lambda i, o, last: (o[:, None] > i[None, :]).float(), "hidden layers use >="),
+         (lambda i, o, last: ((o[:, None] > i[None, :]) if last else (o[:, None] >= i[None, :])).T.float(), "shape"),
+         (lambda i, o, last: ((i[:, None] > o[None, :]) if last else (i[:, None] >= o[None, :])).T.float(), "reversed"),
+         (lambda i, o, last: ((o[:, None] >= i[None, :]) if last else (o[:, None] > i[None, :])).float(), None),
+         (lambda i, o, last: torch.ones(len(o), len(i)), "all ones"),
+         (lambda i, o, last: (o[:, None] > i[None, :]).sum(), None)]),
+    lesson07.actnorm_init: (
+        [lambda x: torch.stack([-torch.log(x.std(dim=(0, 2, 3), unbiased=False)),
+                                -x.mean(dim=(0, 2, 3)) / x.std(dim=(0, 2, 3), unbiased=False)]),
+         lambda x: torch.stack([-0.5 * torch.log(x.var((0, 2, 3), unbiased=False)),
+                                -x.mean((0, 2, 3)) * torch.rsqrt(x.var((0, 2, 3), unbiased=False))]),
+         lambda x: (lambda flat: torch.stack([-torch.log(flat.std(1, correction=0)),
+                                              -flat.mean(1) / flat.std(1, correction=0)]))(
+             x.transpose(0, 1).reshape(x.shape[1], -1)),
+         lambda x: torch.stack([-torch.log(((x - x.mean((0, 2, 3), keepdim=True)) ** 2).mean((0, 2, 3)).sqrt()),
+                                -x.mean((0, 2, 3)) / ((x - x.mean((0, 2, 3), keepdim=True)) ** 2).mean((0, 2, 3)).sqrt()]).float()],
+        [(lambda x: torch.stack([-torch.log(x.std(0, unbiased=False)), -x.mean(0) / x.std(0, unbiased=False)]),
+          "which axis"),
+         (lambda x: torch.stack([-torch.log(x.std((0, 2, 3), unbiased=False)), -x.mean((0, 2, 3))]), "-mean / std"),
+         (lambda x: torch.stack([torch.log(x.std((0, 2, 3), unbiased=False)),
+                                 -x.mean((0, 2, 3)) / x.std((0, 2, 3), unbiased=False)]), "+log std"),
+         (lambda x: torch.stack([1 / x.std((0, 2, 3), unbiased=False),
+                                 -x.mean((0, 2, 3)) / x.std((0, 2, 3), unbiased=False)]), "not the scale"),
+         (lambda x: torch.stack([-torch.log(x.std((0, 2, 3))), -x.mean((0, 2, 3)) / x.std((0, 2, 3))]), "unbiased=False"),
+         (lambda x: torch.stack([-torch.log(x.std((0, 2, 3), unbiased=False)), -x.mean((0, 2, 3))]).T, None)]),
 }
 
-MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06)
+MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07)
 CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
 WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
 

@@ -1,5 +1,6 @@
 """Exercises: generated files are current, solutions pass, blanks and typical slips get the right feedback."""
 import json
+import re
 import pytest
 import torch
 
@@ -23,8 +24,15 @@ def run_notebook(path):
     return namespace, feedback
 
 
+def check_cells(path):
+    """How many cells of an exercise notebook call a check."""
+    cells = json.loads(path.read_text())["cells"]
+    return sum("".join(c["source"]).strip().startswith("check.") for c in cells if c["cell_type"] == "code")
+
+
 def test_every_lesson_has_its_exercises():
-    lessons = sorted(p.name.split("_")[0] for p in generate.ROOT.parent.joinpath("notebooks").glob("0[1-9]*.ipynb"))
+    lessons = sorted({re.match(r"\d+", p.name).group()                 # 07 and 07b share their exercises
+                      for p in generate.ROOT.parent.joinpath("notebooks").glob("0[1-9]*.ipynb")})
     assert [s.name.split("_")[0] for s, _ in PAIRS] == lessons
 
 
@@ -38,14 +46,14 @@ def test_learner_notebooks_are_generated_and_up_to_date(solution, learner):
 @pytest.mark.parametrize("solution, learner", PAIRS, ids=[s.stem for s, _ in PAIRS])
 def test_every_reference_solution_passes_its_check(solution, learner):
     _, feedback = run_notebook(solution)
-    assert len(feedback) == 3
+    assert len(feedback) == check_cells(solution) >= 3
     assert all(f.passed is True for f in feedback), [str(f) for f in feedback]
 
 
 @pytest.mark.parametrize("solution, learner", PAIRS, ids=[s.stem for s, _ in PAIRS])
 def test_untouched_learner_versions_are_told_not_implemented_yet(solution, learner):
     _, feedback = run_notebook(learner)
-    assert len(feedback) == 3
+    assert len(feedback) == check_cells(learner) >= 3
     for f in feedback:
         assert f.passed is None and "NotImplementedError" in f.message
         assert "Traceback" not in str(f)

@@ -3,6 +3,8 @@
 Samplers return float32 tensors (n, 2); they take a ``torch.Generator`` so
 that a seed fixes the sample.  The energies U1-U4 of Rezende & Mohamed
 (2015, Table 1) are exact *unnormalised* log-densities: log p(z) = -U(z) + const.
+U2-U4 do not decay along z_1, so exp(-U) has infinite mass on the plane; lesson 7
+adds a soft wall beyond |z_1| = 4 to make them proper densities.
 """
 import math
 

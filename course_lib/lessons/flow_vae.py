@@ -1,0 +1,273 @@
+"""Lesson 7b: flows inside VAEs, on images, and the course text's q_K formula.
+
+* the order of the inverse composition in q_K(z|x), checked on a grid;
+* Understanding question 6: two exact posteriors (a grid gives log p(x)), one where a flow
+  closes a large ELBO gap and one where there is little to close;
+* a VAE with planar and IAF posteriors on Fashion-MNIST, and its amortization gap;
+* a small Glow-style multi-scale flow on Fashion-MNIST in bits per dimension.
+"""
+import math
+
+import torch
+
+from ..errors import check_choice, check_int
+from ..flows import (ActNorm, AffineCoupling, Composite, FactorOut, Flow, Inverse, InvertibleConv1x1,
+                     LogitTransform, Planar, Radial, Squeeze)
+from ..flows.coupling import coupling_cnn
+from .flows import grid, reverse_kl_terms
+
+FLOW_STEPS = (0, 2, 8)
+KINDS = ("planar", "iaf")
+LATENT_DIM = 16
+
+
+# -- the order in q_K ---------------------------------------------------------------------------
+def order_check(seed=0, edge=7.0, n=401):
+    """Two non-commuting steps f_1 (planar) and f_2 (radial) of a flow z_2 = f_2(f_1(z_0)), z_0 ~ N(0, I).
+    The density of z_2 by the correct inverse order z_0 = f_1^{-1}(f_2^{-1}(z)), and by the course
+    text's order f_2^{-1} o f_1^{-1} read as written (f_1^{-1} applied first).  Both on a grid.
+    Both integrate to 1 (the text's is the density of the flow with its steps swapped); the samples
+    of the real flow tell them apart by their mean log-density under each.
+    -> {"mass correct", "mass text", "max |difference|", "mean log q(samples) correct", "... text",
+        "correct" (n, n), "text" (n, n), "samples" (m, 2), "edge"}"""
+    torch.manual_seed(seed)
+    f1, f2 = Planar(2).double(), Radial(2).double()
+    with torch.no_grad():
+        f1.u.copy_(torch.tensor([2.5, 0.0]))
+        f1.w.copy_(torch.tensor([0.0, 2.0]))
+        f2.z0.copy_(torch.tensor([1.5, 0.5]))
+        f2.raw_beta.fill_(3.0)
+    points, h = grid(edge, n)
+    log_base = lambda z: -0.5 * (z ** 2).sum(-1) - math.log(2 * math.pi)         # noqa: E731
+    with torch.no_grad():
+        a, ld2 = f2.inverse(points)
+        z0, ld1 = f1.inverse(a)
+        correct = (log_base(z0) + ld1 + ld2).exp()
+        b, ld1_text = f1.inverse(points)                              # the text's order: f_1^{-1} first
+        z0_text, ld2_text = f2.inverse(b)
+        text = (log_base(z0_text) + ld1_text + ld2_text).exp()
+        samples = f2(f1(torch.randn(4000, 2, dtype=torch.float64))[0])[0]
+
+        def log_q(z, first, second):
+            a, ld_a = first.inverse(z)
+            b, ld_b = second.inverse(a)
+            return log_base(b) + ld_a + ld_b
+        fit_correct = float(log_q(samples, f2, f1).mean())
+        fit_text = float(log_q(samples, f1, f2).mean())
+    return {"mean log q(samples) correct": fit_correct, "mean log q(samples) text": fit_text, "mass correct": float(correct.sum() * h * h), "mass text": float(text.sum() * h * h),
+            "max |difference|": float((correct - text).abs().max()),
+            "correct": correct.reshape(n, n).numpy(), "text": text.reshape(n, n).numpy(),
+            "samples": samples.numpy(), "edge": edge}
+
+
+# -- Understanding question 6: when does a flow posterior help? ----------------------------------
+def posterior_target(case):
+    """Unnormalised log p(z | x) = log p(x | z) + log p(z) of two 2-d models, p(z) = N(0, I):
+
+    "two modes":   x | z ~ N(z_1 z_2, 0.25^2), x = 1.5: mass on both branches of z_1 z_2 = 1.5,
+                   a posterior no Gaussian can cover;
+    "logistic":    eight coin flips y_i ~ Bernoulli(sigmoid(a_i . z)): Bayesian logistic
+                   regression, a log-concave posterior close to a Gaussian.
+    Returns a function z (..., 2) -> (...)."""
+    check_choice("case", case, ("two modes", "logistic"))
+    if case == "two modes":
+        return lambda z: -0.5 * ((z[..., 0] * z[..., 1] - 1.5) / 0.25) ** 2 - math.log(0.25 * math.sqrt(2 * math.pi)) \
+            - 0.5 * (z ** 2).sum(-1) - math.log(2 * math.pi)
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(8, 2, generator=g, dtype=torch.float64)
+    y = torch.tensor([1, 1, 0, 1, 0, 1, 1, 0], dtype=torch.float64)
+
+    def log_joint(z):
+        logits = z.to(a.dtype) @ a.T
+        likelihood = (y * torch.nn.functional.logsigmoid(logits) + (1 - y) * torch.nn.functional.logsigmoid(-logits))
+        return (likelihood.sum(-1) - 0.5 * (z.to(a.dtype) ** 2).sum(-1) - math.log(2 * math.pi)).to(z.dtype)
+    return log_joint
+
+
+def exact_log_evidence(case, edge=7.0, n=1401):
+    """log p(x) = log of the integral of p(x|z) p(z) over a grid (float64 midpoint rule)."""
+    points, h = grid(edge, n)
+    return float(torch.logsumexp(posterior_target(case)(points), 0) + 2 * math.log(h))
+
+
+def build_posterior(kind, depth):
+    """q(z) = a flow of ``depth`` planar or radial steps after a learned diagonal Gaussian
+    (ActNorm on the base draws: z = mean + std * eps).  depth 0: the Gaussian alone."""
+    check_choice("kind", kind, ("planar", "radial"))
+    step = Planar if kind == "planar" else Radial
+    gaussian = ActNorm(2)
+    gaussian.initialized.fill_(True)                        # start at N(0, I)
+    return Flow(Composite([gaussian] + [step(2) for _ in range(check_int("depth", depth, minimum=0))]), 2)
+
+
+def fit_posterior(case, kind, depth, steps, seed=0):
+    """Maximise the ELBO of q for the one observation of ``case``; returns (q, gap) where
+    gap = log p(x) - ELBO = KL(q || p(z|x)) (ELBO from 20,000 draws, log p(x) from the grid)."""
+    from ..train import fit
+    steps = check_int("steps", steps, minimum=1)
+    torch.manual_seed(seed)
+    q = build_posterior(kind, depth)
+    target = posterior_target(case)
+    z0 = torch.randn(65536, 2, generator=torch.Generator().manual_seed(seed))
+    fit(q, z0, lambda flow, batch, step: reverse_kl_terms(flow, batch, target), steps=steps, batch_size=256,
+        lr=1e-2, seed=seed, device="cpu", progress=False, log_every=max(1, min(100, steps)))
+    with torch.no_grad():
+        torch.manual_seed(seed + 1)
+        x, log_q = q.double().sample_and_log_prob(20000)
+        elbo = float((target(x) - log_q).mean())
+    return q.float(), exact_log_evidence(case) - elbo
+
+
+def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic")):
+    """The gap log p(x) - ELBO for planar posteriors of each depth on each case.  -> {(case, depth): gap}"""
+    return {(case, depth): fit_posterior(case, "planar", depth, steps)[1] for case in cases for depth in depths}
+
+
+# -- a VAE with a flow posterior on Fashion-MNIST -------------------------------------------------
+def _data_key(x):
+    return [len(x), round(float(x.double().sum()), 3)]
+
+
+def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
+    """FlowVAEs (latent 16, one hidden layer of 256) for each kind and number of steps K, each cached;
+    K = 0 is the Gaussian VAE, shared by both kinds.  -> {(kind, K): (model, history)}"""
+    from ..cache import cached_fit
+    from ..data import dynamic_binarize
+    from ..flow_vae import FlowVAE, flow_vae_objective
+    from ..train import fit
+    steps = check_int("steps", steps, minimum=1)
+    out = {}
+    for kind in kinds:
+        for k in flow_steps:
+            name = "planar" if k == 0 else kind                 # K = 0: one Gaussian VAE for both
+
+            def build(name=name, k=k):
+                torch.manual_seed(0)
+                return FlowVAE(latent_dim=LATENT_DIM, flow=name, steps=k)
+
+            def train(model, name=name, k=k):
+                return fit(model, x, flow_vae_objective(), steps=steps, transform=dynamic_binarize, seed=0,
+                           device=device, desc=f"VAE, {name} posterior, K = {k}")
+
+            out[kind, k] = cached_fit("lesson07b-flow-vae", {"steps": steps, "data": _data_key(x), "kind": name,
+                                                             "K": k, "latent": LATENT_DIM}, build, train, device=device)
+    return out
+
+
+@torch.no_grad()
+def bounds(model, x, k_elbo=16, k_iwae=256, batch_size=100):
+    """Mean ELBO (k_elbo draws per image) and IWAE_k (k_iwae) in nats over the images x."""
+    torch.manual_seed(0)
+    elbo, iwae = [], []
+    for i in range(0, len(x), batch_size):
+        part = x[i:i + batch_size]
+        elbo.append(model.elbo(part, k_elbo))
+        iwae.append(model.iwae_bound(part, k_iwae))
+    return float(torch.cat(elbo).mean()), float(torch.cat(iwae).mean())
+
+
+def amortization_gap(model, x, steps=200, lr=0.05, k=8, k_elbo=64, k_iwae=1024):
+    """Cremer, Li & Duvenaud (2018): split log p(x) - ELBO into
+
+        approximation gap = log p(x) - ELBO[q*]         q* optimised for each image within the family
+        amortization gap  = ELBO[q*] - ELBO[q_amortized]
+
+    q* starts from the encoder's output for each image and moves those local parameters by Adam
+    on the k-sample ELBO.  log p(x) is estimated by IWAE with k_iwae draws from q* (a lower
+    bound, so the approximation gap shown is a lower bound too).  -> dict of per-image means."""
+    device = next(model.parameters()).device
+    x = x.to(device)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        torch.manual_seed(0)
+        start = model.local_parameters(x).detach()
+        local = start.clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([local], lr=lr)
+        for _ in range(check_int("steps", steps, minimum=1)):
+            optimizer.zero_grad()
+            (-model.log_weights_from(x, local, k).mean()).backward()
+            optimizer.step()
+        with torch.no_grad():
+            elbo_amortized = float(model.log_weights_from(x, start, k_elbo).mean())
+            elbo_local = float(model.log_weights_from(x, local, k_elbo).mean())
+            from ..objectives import importance_weighted_bound
+            log_px = float(importance_weighted_bound(model.log_weights_from(x, local, k_iwae)).mean())
+    finally:
+        for p in model.parameters():
+            p.requires_grad_(True)
+    return {"ELBO (amortized q)": elbo_amortized, "ELBO (q optimised per image)": elbo_local,
+            "log p(x) (IWAE)": log_px, "approximation gap": log_px - elbo_local,
+            "amortization gap": elbo_local - elbo_amortized}
+
+
+# -- a multi-scale flow on images ---------------------------------------------------------------------
+def _channel_mask(channels, height, width, flip):
+    mask = torch.zeros(channels, height, width)
+    mask[: channels // 2] = 1
+    return 1 - mask if flip else mask
+
+
+def _glow_steps(channels, side, n, hidden):
+    steps = []
+    for k in range(n):
+        steps += [ActNorm(channels), InvertibleConv1x1(channels),
+                  AffineCoupling(_channel_mask(channels, side, side, k % 2 == 1), coupling_cnn(channels, hidden))]
+    return steps
+
+
+def build_image_flow(steps_per_scale=4, hidden=32):
+    """Written from image to base (and wrapped in Inverse, so that forward generates):
+
+        logit -> squeeze (1x28x28 -> 4x14x14) -> [ActNorm, 1x1 conv, coupling] x n
+              -> factor out half -> squeeze (2x14x14 -> 8x7x7) -> [ActNorm, 1x1 conv, coupling] x n
+                                 -> unsqueeze (back to 2x14x14, so the halves fit together again)
+    """
+    n = check_int("steps_per_scale", steps_per_scale, minimum=1)
+    inner = Composite([Squeeze()] + _glow_steps(8, 7, n, hidden) + [Inverse(Squeeze())])
+    to_base = Composite([LogitTransform(0.05), Squeeze()] + _glow_steps(4, 14, n, hidden) + [FactorOut(inner)])
+    return Flow(Inverse(to_base), (1, 28, 28), base_shape=(4, 14, 14))
+
+
+def dequantize(x):
+    """Uniform dequantization: pixel values k/255 become (k + u)/256, u ~ U(0, 1)."""
+    return (x * 255 + torch.rand_like(x)) / 256
+
+
+dequantize.capturable = True
+
+
+def image_nll_objective(flow, y, step=None):
+    """-log p(y) per dimension for dequantized images y; bits/dim = (that + log 256) / log 2."""
+    d = y[0].numel()
+    nll = -flow.log_prob(y).mean() / d
+    return {"loss": nll, "bits/dim": (nll + math.log(256)) / math.log(2)}
+
+
+image_nll_objective.capturable = False          # ActNorm initialises itself on the first batch
+
+
+def train_image_flow(x, steps, device=None):
+    from ..cache import cached_fit
+    from ..train import fit
+    steps = check_int("steps", steps, minimum=1)
+
+    def build():
+        torch.manual_seed(0)
+        return build_image_flow()
+
+    return cached_fit("lesson07b-image-flow", {"steps": steps, "data": _data_key(x)}, build,
+                      lambda flow: fit(flow, x, image_nll_objective, steps=steps, batch_size=64, lr=1e-3,
+                                       transform=dequantize, seed=0, device=device, desc="Glow-style flow"),
+                      device=device)
+
+
+@torch.no_grad()
+def image_bits_per_dim(flow, x, batch_size=200):
+    """Bits per dimension of 8-bit images x under the flow: (-E_u log p((255 x + u)/256) + D log 256) / (D log 2),
+    an upper bound on -log2 P(x) / D (one dequantization draw per image)."""
+    torch.manual_seed(0)
+    device = next(flow.parameters()).device
+    values = [image_nll_objective(flow, dequantize(x[i:i + batch_size].to(device)))["bits/dim"]
+              for i in range(0, len(x), batch_size)]
+    return float(torch.stack(values).mean())

@@ -1,0 +1,307 @@
+"""Lesson 7: normalizing flows on two-dimensional targets, and what each kind of flow costs.
+
+The figures of this lesson come from here; the flows themselves are in :mod:`course_lib.flows`.
+"""
+import math
+import time
+
+import numpy as np
+import torch
+
+from ..data.toy2d import ENERGIES as _ENERGY_FUNCTIONS
+from ..data.toy2d import sample_toy
+from ..errors import check_choice, check_int
+from ..flows import (AffineCoupling, Composite, Flow, Planar, Radial, alternating_masks, iaf, maf,
+                     standard_normal_log_prob)
+from ..flows.coupling import coupling_mlp
+from ..schedules import linear_warmup
+
+ENERGIES = ("u1", "u2", "u3", "u4")
+KINDS = ("planar", "radial")
+DEPTHS = (1, 2, 4, 8, 16, 32)
+COUPLING_DEPTHS = (1, 2, 4, 8)
+TOYS = ("two_moons", "eight_gaussians")
+WALL, WALL_WIDTH = 4.0, 0.2          # the soft wall that makes U2-U4 normalizable (see target_log_density)
+EDGE = 7.0                           # quadrature box [-EDGE, EDGE]^2
+
+
+# -- the cost of a determinant ----------------------------------------------------------------
+def determinant_timings(dims, repeats=3, seed=0):
+    """Seconds to get log |det J| of a d x d matrix: a general one (LU, O(d^3)) and a triangular one
+    (sum of log |diagonal|, O(d)).  The best of ``repeats`` runs.  -> {"d", "general", "triangular"}."""
+    g = torch.Generator().manual_seed(seed)
+    out = {"d": [], "general": [], "triangular": []}
+    for d in dims:
+        d = check_int("d", d, minimum=1)
+        general = torch.randn(d, d, generator=g, dtype=torch.float64)
+        triangular = torch.tril(general) + d * torch.eye(d, dtype=torch.float64)
+        times = {}
+        for name, fn in (("general", lambda: torch.linalg.slogdet(general).logabsdet),
+                         ("triangular", lambda: torch.log(torch.diagonal(triangular).abs()).sum())):
+            best = math.inf
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                best = min(best, time.perf_counter() - start)
+            times[name] = best
+        # the triangular shortcut is exact: compare with the general routine once
+        assert torch.isclose(torch.linalg.slogdet(triangular).logabsdet,
+                             torch.log(torch.diagonal(triangular).abs()).sum())
+        out["d"].append(d)
+        out["general"].append(times["general"])
+        out["triangular"].append(times["triangular"])
+    return {k: np.array(v) for k, v in out.items()}
+
+
+# -- flows fitted to the energies U1-U4 by reverse KL ------------------------------------------
+def target_log_density(name, z):
+    """log p~(z) = -U(z) - 1/2 ((|z_1| - 4)_+ / 0.2)^2.  U2-U4 do not depend on z_1 far from the
+    origin, so exp(-U) has infinite mass on the plane; the soft wall beyond |z_1| = 4 (where the
+    usual figures stop) makes every target a proper density and leaves it unchanged inside.
+    z: (..., 2) -> (...)."""
+    check_choice("name", name, ENERGIES)
+    wall = torch.relu(z[..., 0].abs() - WALL) / WALL_WIDTH
+    return -_ENERGY_FUNCTIONS[name](z) - 0.5 * wall ** 2
+
+
+def grid(edge=EDGE, n=701):
+    """A square grid of n x n points on [-edge, edge]^2.  -> (points (n*n, 2) float64, spacing)."""
+    axis = torch.linspace(-edge, edge, n, dtype=torch.float64)
+    points = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
+    return points, float(axis[1] - axis[0])
+
+
+def log_normalizer(name, edge=EDGE, n=701):
+    """log Z = log of the integral of exp(log p~) by the midpoint rule on the grid (float64)."""
+    points, h = grid(edge, n)
+    return float(torch.logsumexp(target_log_density(name, points), 0) + 2 * math.log(h))
+
+
+def build_energy_flow(kind, depth):
+    """A flow of ``depth`` planar or radial steps on the plane."""
+    check_choice("kind", kind, KINDS)
+    depth = check_int("depth", depth, minimum=1)
+    step = Planar if kind == "planar" else Radial
+    return Flow(Composite([step(2) for _ in range(depth)]), 2)
+
+
+def all_target_log_densities(z):
+    """log p~(z) of every target, stacked: (..., 2) -> (len(ENERGIES), ...)."""
+    return torch.stack([target_log_density(name, z) for name in ENERGIES])
+
+
+def reverse_kl_terms(flow, z0, log_target, beta=1.0):
+    """z_K = f(z_0), log q(z_K) = log N(z_0) - log |det df/dz_0|, and the batch means of
+    log q - beta log p~ ("loss") and log q - log p~ ("free energy" = KL(q || p) - log Z)."""
+    x, logabsdet = flow.transform(z0)
+    log_q = standard_normal_log_prob(z0) - logabsdet
+    log_p = log_target(x)
+    return {"loss": (log_q - beta * log_p).mean(), "free energy": (log_q - log_p).mean()}
+
+
+def reverse_kl_objective(ramp_steps):
+    """Loss for :func:`course_lib.sweep.fit_sweep`, one model per target; ``value`` is the index of
+    the model's target in ENERGIES.  The "data" are draws z_0 ~ N(0, I):
+
+        z_K = f(z_0),  log q(z_K) = log N(z_0) - log |det df/dz_0|
+        loss = mean[log q(z_K) - beta_t log p~(z_K)],   beta_t from 0.01 to 1 over ``ramp_steps``
+
+    With beta = 1 the loss is KL(q || p) - log Z.  The ramp (Rezende & Mohamed anneal the same
+    way) lets q spread before the target pulls it into one mode."""
+    ramp = linear_warmup(check_int("ramp_steps", ramp_steps, minimum=1))
+
+    def loss_fn(flow, z0, value, step):
+        pick = (torch.arange(len(ENERGIES), device=z0.device) == value).to(z0.dtype)      # one-hot of the target
+        return reverse_kl_terms(flow, z0, lambda x: torch.einsum("k,kb->b", pick, all_target_log_densities(x)),
+                                beta=0.01 + 0.99 * ramp(step))
+
+    loss_fn.capturable = True
+    return loss_fn
+
+
+def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=65536):
+    """For each kind and depth, one flow per target U1-U4, the four trained together (``fit_sweep``)
+    and cached.  -> {(kind, name, depth): (flow, history)}"""
+    from ..cache import cached_sweep
+    from ..sweep import fit_sweep
+    steps = check_int("steps", steps, minimum=1)
+    z0 = torch.randn(pool, 2, generator=torch.Generator().manual_seed(0))
+    out = {}
+    for kind in kinds:
+        for depth in depths:
+            def build(kind=kind, depth=depth):
+                return build_energy_flow(kind, depth)
+
+            def train(values, kind=kind, depth=depth):
+                return fit_sweep(build, z0, reverse_kl_objective(steps // 2), values, steps=steps, batch_size=256,
+                                 lr=1e-2, seed=0, device=device, log_every=max(1, min(100, steps)),
+                                 desc=f"{kind} flows, K = {depth}")
+
+            trained = cached_sweep("lesson07-energy", {"steps": steps, "kind": kind, "depth": depth, "pool": pool},
+                                   "target", list(range(len(ENERGIES))), build, train, device=device)
+            for name, result in zip(ENERGIES, trained):
+                out[kind, name, depth] = result
+    return out
+
+
+@torch.no_grad()
+def reverse_kl(flow, name, n=20000, seed=1):
+    """KL(q || p) = E_q[log q - log p~] + log Z, estimated with n draws of q.  -> (kl, standard error)."""
+    torch.manual_seed(seed)
+    flow = flow.cpu().double()
+    x, log_q = flow.sample_and_log_prob(n)
+    gap = log_q - target_log_density(name, x)
+    flow.float()
+    return float(gap.mean()) + log_normalizer(name), float(gap.std() / math.sqrt(n))
+
+
+@torch.no_grad()
+def flow_density_image(flow, edge=4.0, n=100):
+    """q(z) on an n x n grid of [-edge, edge]^2 through the inverse (exact change of variables)."""
+    points, _ = grid(edge, n)
+    flow = flow.cpu().double()
+    density = flow.log_prob(points).exp().reshape(n, n).numpy()
+    flow.float()
+    return density
+
+
+def target_image(name, edge=4.0, n=100):
+    points, _ = grid(edge, n)
+    return target_log_density(name, points).exp().reshape(n, n).numpy()
+
+
+def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.0):
+    """Sliders for the energy and the depth: the target, each flow's density q, and KL(q || p) against depth."""
+    from ..widgets import LiveFigure, choice_slider, new_figure
+    images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
+    targets = {name: target_image(name, edge) for name in energies}
+    fig, axes = new_figure(len(kinds) + 2, width=3.0, height=3.0)
+    extent = (-edge, edge, -edge, edge)
+    shown = [ax.imshow(targets[energies[0]], origin="lower", extent=extent, cmap="magma") for ax in axes[:-1]]
+    axes[0].set_title("target exp(-U)")
+    titles = [ax.set_title("") for ax in axes[1:-1]]
+    for ax in axes[:-1]:
+        ax.set(xticks=[], yticks=[])
+    curves, cursors = [], []
+    ax_kl = axes[-1]
+    for kind, color in zip(kinds, ("tab:blue", "tab:orange")):
+        curves.append(ax_kl.plot(depths, [kl[kind, energies[0], d][0] for d in depths], "o-", color=color,
+                                 label=kind)[0])
+    top = max(v[0] for v in kl.values())
+    ax_kl.set(xscale="log", yscale="log", xlabel="flow depth K", ylabel="KL(q || p) in nats",
+              ylim=(max(min(v[0] for v in kl.values()), 1e-3) / 2, top * 2), title="reached KL")
+    ax_kl.set_xticks(depths, [str(d) for d in depths])
+    ax_kl.legend(fontsize=8)
+    cursor = ax_kl.axvline(depths[0], color="0.5", ls="--")
+
+    def update(fig, energy, depth):
+        name = energy.lower()
+        shown[0].set_data(targets[name])
+        shown[0].set_clim(0, targets[name].max())
+        for image, title, kind in zip(shown[1:], titles, kinds):
+            density = images[kind, name, depth]
+            image.set_data(density)
+            image.set_clim(0, density.max())
+            title.set_text(f"{kind}, K = {depth}: KL {kl[kind, name, depth][0]:.2f}")
+        for curve, kind in zip(curves, kinds):
+            curve.set_ydata([max(kl[kind, name, d][0], 1e-3) for d in depths])
+        cursor.set_xdata([depth, depth])
+
+    controls = {"energy": choice_slider("energy", [e.upper() for e in energies]),
+                "depth": choice_slider("depth K", list(depths))}
+    return LiveFigure(fig, update, controls, animated=lambda: [*shown, *titles, *curves, cursor])
+
+
+# -- MAF against IAF ----------------------------------------------------------------------------
+def autoregressive_timings(dims, n=512, hidden=(128,), repeats=3, seed=0):
+    """Seconds for the log-density of n given points and for n samples, for a one-layer MAF and IAF
+    in d dimensions (best of ``repeats``).  -> {"d", "MAF density", "MAF sampling", "IAF density", "IAF sampling"}"""
+    out = {k: [] for k in ("d", "MAF density", "MAF sampling", "IAF density", "IAF sampling")}
+    for d in dims:
+        d = check_int("d", d, minimum=1)
+        torch.manual_seed(seed)
+        x = torch.randn(n, d)
+        out["d"].append(d)
+        for name, flow in (("MAF", Flow(maf(d, 1, hidden), d)), ("IAF", Flow(iaf(d, 1, hidden), d))):
+            for what, fn in (("density", lambda: flow.log_prob(x)), ("sampling", lambda: flow.sample(n))):
+                best = math.inf
+                with torch.no_grad():
+                    for _ in range(repeats):
+                        start = time.perf_counter()
+                        fn()
+                        best = min(best, time.perf_counter() - start)
+                out[f"{name} {what}"].append(best)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+# -- Real NVP on two-dimensional data ------------------------------------------------------------
+def build_coupling_flow(depth, hidden=64):
+    """``depth`` affine couplings on the plane, the mask alternating between the two coordinates."""
+    depth = check_int("depth", depth, minimum=1)
+    return Flow(Composite([AffineCoupling(m, coupling_mlp(2, hidden)) for m in alternating_masks(2, depth)]), 2)
+
+
+def negative_log_likelihood(flow, x, step=None):
+    """Loss for :func:`course_lib.fit`: the mean of -log q(x) over the batch (maximum likelihood)."""
+    nll = -flow.log_prob(x).mean()
+    return {"loss": nll, "nll": nll}
+
+
+negative_log_likelihood.capturable = True
+
+
+def train_coupling_flows(steps, depths=COUPLING_DEPTHS, toys=TOYS, n=20000, device=None):
+    """Real NVP flows of each depth fitted to each toy data set, each cached.  -> {(toy, depth): (flow, history)}"""
+    from ..cache import cached_fit
+    from ..train import fit
+    steps = check_int("steps", steps, minimum=1)
+    out = {}
+    for toy in toys:
+        x = sample_toy(toy, n, seed=0)
+        for depth in depths:
+            def build(depth=depth):
+                torch.manual_seed(0)
+                return build_coupling_flow(depth)
+
+            def train(flow, x=x, depth=depth, toy=toy):
+                return fit(flow, x, negative_log_likelihood, steps=steps, batch_size=256, lr=3e-3, seed=0,
+                           device=device, log_every=max(1, min(100, steps)), desc=f"Real NVP x{depth} on {toy}",
+                           progress=False)
+
+            out[toy, depth] = cached_fit("lesson07-coupling", {"steps": steps, "toy": toy, "depth": depth, "n": n},
+                                         build, train, device=device)
+    return out
+
+
+@torch.no_grad()
+def test_nll(flow, toy, n=5000):
+    """Mean -log q(x) in nats on fresh points of the toy (seed 1, never trained on)."""
+    x = sample_toy(toy, n, seed=1)
+    return float(-flow.cpu().log_prob(x).mean())
+
+
+def coupling_explorer(results, depths, toys=TOYS, edge=3.0):
+    """A depth slider: each toy's data beside the density of the Real NVP flow of that depth."""
+    from ..widgets import LiveFigure, choice_slider, new_figure
+    images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
+    nll = {key: test_nll(flow, key[0]) for key, (flow, _) in results.items()}
+    fig, axes = new_figure(2 * len(toys), width=2.8, height=2.8)
+    extent = (-edge, edge, -edge, edge)
+    shown, titles = [], []
+    for i, toy in enumerate(toys):
+        data = sample_toy(toy, 3000, seed=1).numpy()
+        axes[2 * i].scatter(data[:, 0], data[:, 1], s=1, alpha=0.3, color="k")
+        axes[2 * i].set(xlim=(-edge, edge), ylim=(-edge, edge), title=f"{toy}: data", xticks=[], yticks=[])
+        axes[2 * i].set_aspect("equal")
+        shown.append(axes[2 * i + 1].imshow(images[toy, depths[0]], origin="lower", extent=extent, cmap="viridis"))
+        titles.append(axes[2 * i + 1].set_title(""))
+        axes[2 * i + 1].set(xticks=[], yticks=[])
+
+    def update(fig, depth):
+        for image, title, toy in zip(shown, titles, toys):
+            image.set_data(images[toy, depth])
+            image.set_clim(0, images[toy, depth].max())
+            title.set_text(f"{depth} coupling(s): test NLL {nll[toy, depth]:.2f}")
+
+    return LiveFigure(fig, update, {"depth": choice_slider("coupling layers", list(depths))},
+                      animated=lambda: [*shown, *titles])

@@ -1,0 +1,132 @@
+"""Lesson 7 and 7b: the targets, the quadratures, the KL estimate, the order of q_K, question 6,
+the flow VAE and the image flow, each checked against an independent computation."""
+import math
+
+import pytest
+import torch
+
+from course_lib.data.toy2d import ENERGIES
+from course_lib.distributions import DiagonalGaussian
+from course_lib.flow_vae import FlowVAE
+from course_lib.flows import standard_normal_log_prob
+from course_lib.lessons import flow_vae as lesson_b
+from course_lib.lessons import flows as lesson
+
+
+def test_the_soft_wall_leaves_each_target_unchanged_inside_the_box_and_makes_it_integrable():
+    z = torch.rand(500, 2, dtype=torch.float64) * 8 - 4
+    for name in lesson.ENERGIES:
+        torch.testing.assert_close(lesson.target_log_density(name, z), -ENERGIES[name](z))
+        coarse, fine = lesson.log_normalizer(name, n=501), lesson.log_normalizer(name, n=1001)
+        assert abs(coarse - fine) < 1e-3 and math.isfinite(fine)
+    far = torch.tensor([[30.0, 0.0]], dtype=torch.float64)
+    assert float(lesson.target_log_density("u2", far)) < -1e3                 # no mass far along z_1
+
+
+def test_reverse_kl_estimate_agrees_with_quadrature():
+    torch.manual_seed(0)
+    flow = lesson.build_energy_flow("planar", 3)
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    kl, se = lesson.reverse_kl(flow, "u1", n=40000)
+    points, h = lesson.grid(edge=lesson.EDGE, n=701)
+    with torch.no_grad():
+        log_q = flow.double().log_prob(points)
+    flow.float()
+    exact = float((log_q.exp() * (log_q - lesson.target_log_density("u1", points))).sum() * h * h) \
+        + lesson.log_normalizer("u1")
+    assert abs(kl - exact) < 4 * se + 1e-3
+
+
+def test_energy_sweep_trains_one_flow_per_target_and_lowers_the_kl(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path))
+    results = lesson.train_energy_flows(60, depths=(2,), kinds=("planar",), device="cpu")
+    assert sorted(results) == [("planar", name, 2) for name in lesson.ENERGIES]
+    torch.manual_seed(0)
+    untrained = lesson.build_energy_flow("planar", 2)
+    for name in lesson.ENERGIES:
+        trained_kl, se = lesson.reverse_kl(results["planar", name, 2][0], name, n=4000)
+        assert trained_kl < lesson.reverse_kl(untrained, name, n=4000)[0]
+        assert trained_kl > -4 * se                                              # a KL divergence
+
+
+def test_determinant_timings_and_autoregressive_timings_have_every_entry():
+    t = lesson.determinant_timings([4, 16], repeats=1)
+    assert list(t["d"]) == [4, 16] and (t["general"] > 0).all()
+    a = lesson.autoregressive_timings([2, 4], n=8, repeats=1)
+    assert set(a) == {"d", "MAF density", "MAF sampling", "IAF density", "IAF sampling"}
+
+
+def test_the_text_order_of_inverses_is_the_swapped_flow_and_the_samples_reject_it():
+    check = lesson_b.order_check(n=301)
+    assert abs(check["mass correct"] - 1) < 0.01 and abs(check["mass text"] - 1) < 0.01
+    assert check["max |difference|"] > 0.01
+    assert check["mean log q(samples) correct"] > check["mean log q(samples) text"] + 0.1
+
+
+@pytest.mark.parametrize("case", ["two modes", "logistic"])
+def test_exact_log_evidence_agrees_with_monte_carlo_over_the_prior(case):
+    target = lesson_b.posterior_target(case)
+    z = torch.randn(400000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    log_likelihood = target(z) - standard_normal_log_prob(z)                     # log p(x|z)
+    w = log_likelihood.exp()
+    estimate = math.log(float(w.mean()))
+    se = float(w.std() / w.mean()) / math.sqrt(len(w))                           # delta method, in log space
+    assert abs(estimate - lesson_b.exact_log_evidence(case)) < 4 * se + 1e-3
+
+
+def test_question6_gaps_are_kl_divergences_and_larger_for_two_modes():
+    two_modes = lesson_b.fit_posterior("two modes", "planar", 0, 200)[1]
+    logistic = lesson_b.fit_posterior("logistic", "planar", 0, 200)[1]
+    assert two_modes > -0.02 and logistic > -0.02
+    assert two_modes > logistic + 0.3
+
+
+def test_flow_vae_with_no_steps_is_the_gaussian_vae():
+    torch.manual_seed(0)
+    model = FlowVAE(latent_dim=3, hidden=(16,), steps=0, context_dim=2)
+    x = torch.rand(5, 1, 28, 28)
+    params = model.local_parameters(x)
+    z, log_q = model.posterior_sample(params, k=4)
+    q = DiagonalGaussian(params[:, :3], params[:, 3:6])
+    torch.testing.assert_close(log_q, q.log_prob(z))
+
+
+def test_flow_vae_posterior_density_matches_the_change_of_variables():
+    torch.manual_seed(0)
+    for kind in ("planar", "iaf"):
+        model = FlowVAE(latent_dim=3, hidden=(16,), flow=kind, steps=2, context_dim=2).double()
+        with torch.no_grad():
+            for p in model.flow.parameters():
+                p.add_(0.2 * torch.randn_like(p))
+        params = model.local_parameters(torch.rand(4, 1, 28, 28, dtype=torch.float64))
+        torch.manual_seed(1)
+        z, log_q = model.posterior_sample(params, k=1)
+        mean, log_var, context = params.split([3, 3, 2], dim=-1)
+        z0, logabsdet = model.flow.inverse(z[0], context)                      # back through the flow
+        torch.testing.assert_close(log_q[0], DiagonalGaussian(mean, log_var).log_prob(z0) + logabsdet)
+
+
+def test_optimising_each_posterior_locally_does_not_lower_the_elbo():
+    torch.manual_seed(0)
+    model = FlowVAE(latent_dim=2, hidden=(16,), flow="planar", steps=1, context_dim=2)
+    x = (torch.rand(8, 1, 28, 28) < 0.3).float()
+    gaps = lesson_b.amortization_gap(model, x, steps=40, k_elbo=256, k_iwae=256)
+    assert gaps["ELBO (q optimised per image)"] > gaps["ELBO (amortized q)"]
+    assert all(p.requires_grad for p in model.parameters())                    # the model is left trainable
+
+
+def test_the_image_flow_is_invertible_and_its_bits_per_dim_follow_the_formula():
+    torch.manual_seed(0)
+    flow = lesson_b.build_image_flow(steps_per_scale=1, hidden=4).double()
+    x = lesson_b.dequantize(torch.rand(3, 1, 28, 28, dtype=torch.float64))
+    assert bool(((x > 0) & (x < 1)).all())
+    log_p = flow.log_prob(x)                                                    # also initialises ActNorm
+    z, _ = flow.transform.inverse(x)
+    back, _ = flow.transform(z)
+    torch.testing.assert_close(back, x)
+    terms = lesson_b.image_nll_objective(flow, x)
+    expected = (-log_p.mean() / 784 + math.log(256)) / math.log(2)
+    torch.testing.assert_close(terms["bits/dim"], expected)
+    assert flow.sample(2).shape == (2, 1, 28, 28)
