@@ -186,7 +186,7 @@ def test_planar_stays_invertible_whatever_its_raw_parameters():
         t.w.copy_(torch.tensor([3.0, 0.0]))              # w.u = -15 < -1 before the correction
     with torch.no_grad():
         u_hat, w, _ = t.parameters_for()
-    assert float((w * u_hat).sum()) >= -1 - 1e-6
+        assert float((w * u_hat).sum()) >= -1 - 1e-6
 
 
 def test_squeeze_moves_each_2x2_block_into_channels():

@@ -81,7 +81,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=ROOT / "site")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     try:
         build(args.out, [Path(p).resolve() for p in notebooks])
     except Exception as e:                   # a lesson that fails to run: say which, in one line
