@@ -70,12 +70,12 @@ def measure_cached_training(steps=200):
 
 
 def measure_sweeps(steps=20):
-    """The sliders over trained sweeps (lessons 3–7), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
+    """The sliders over trained sweeps (lessons 3–8), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
     cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
     import tempfile
     from .cache import clear_memory
     from .data import load_fashion_mnist, make_sprites
-    from .lessons import beta_vae, flows, hierarchical, rate_distortion, wae
+    from .lessons import beta_vae, divergences, flows, hierarchical, rate_distortion, wae
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         import os
@@ -96,6 +96,9 @@ def measure_sweeps(steps=20):
             energy_flows = flows.train_energy_flows(steps, depths=energy_depths)
             energy_kl = {key: flows.reverse_kl(flow, key[1], n=500) for key, (flow, _) in energy_flows.items()}
             couplings = flows.train_coupling_flows(steps, depths=coupling_depths, n=2000)
+            vae, _ = divergences.train_vae(data.x_train, steps)
+            ais_results = divergences.ais_on_vae(vae, (data.x_test[:2] > 0.5).float(), steps=(1, 5, 20), chains=8)
+            iwae = divergences.iwae_values(vae, (data.x_test[:2] > 0.5).float(), ks=(1, 100))
         finally:
             if old is None:
                 os.environ.pop("COURSE_LIB_CACHE", None)
@@ -114,7 +117,10 @@ def measure_sweeps(steps=20):
         "lesson 6 · λ sweep": (wae.lambda_explorer(lambda_sweep, wae.LAMBDAS, data.x_test), "lam"),
         "lesson 7 · flow depth K": (flows.energy_explorer(energy_flows, energy_kl, energy_depths), "depth"),
         "lesson 7 · flow target U1-U4": (flows.energy_explorer(energy_flows, energy_kl, energy_depths), "energy"),
-        "lesson 7 · coupling layers": (flows.coupling_explorer(couplings, coupling_depths), "depth")}
+        "lesson 7 · coupling layers": (flows.coupling_explorer(couplings, coupling_depths), "depth"),
+        "lesson 8 · α": (divergences.alpha_explorer(divergences.ALPHAS, divergences.vr_sandbox(divergences.ALPHAS, k=500)),
+                         "alpha"),
+        "lesson 8 · AIS steps T": (divergences.ais_explorer(ais_results, iwae), "T")}
     for title, (live, name) in explorers.items():
         start = len(live.timings_ms)
         for value in _values(live.controls[name]) * 2:

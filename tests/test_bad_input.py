@@ -23,6 +23,9 @@ from course_lib import flows
 from course_lib.flow_vae import FlowVAE
 from course_lib.lessons import flow_vae as flow_vae_lesson
 from course_lib.lessons import flows as flows_lesson
+from course_lib.lessons import divergences as divergences_lesson
+from course_lib.ais import ais
+from course_lib.divergences import alpha_divergence_grid, renyi_gaussians, text_alpha_divergence_grid, vr_bound
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
 
@@ -175,6 +178,19 @@ CATALOG = [
     ("unknown flow target", lambda: flows_lesson.target_log_density("u9", X2), "name"),
     ("unknown posterior case", lambda: flow_vae_lesson.posterior_target("three modes"), "case"),
     ("posterior fitted for 0 steps", lambda: flow_vae_lesson.fit_posterior("logistic", "planar", 1, 0), "steps"),
+    ("alpha-divergence at alpha = NaN", lambda: alpha_divergence_grid(X2[:, 0], X2[:, 1], float("nan"), 0.1), "alpha"),
+    ("the text's alpha formula at alpha = 0", lambda: text_alpha_divergence_grid(X2[:, 0], X2[:, 1], 0.0, 0.1), "alpha"),
+    ("Renyi divergence at alpha = 1", lambda: renyi_gaussians(torch.zeros(1), torch.eye(1), torch.zeros(1), torch.eye(1), 1.0),
+     "alpha"),
+    ("VR bound with alpha as text", lambda: vr_bound(torch.zeros(3, 2), "half"), "alpha"),
+    ("AIS with 0 steps", lambda: ais(lambda z: z.sum(-1), lambda z: z.sum(-1), lambda n: torch.zeros(n, 1), 0, 5),
+     "n_steps"),
+    ("AIS with 0 chains", lambda: ais(lambda z: z.sum(-1), lambda z: z.sum(-1), lambda n: torch.zeros(n, 1), 3, 0),
+     "n_chains"),
+    ("AIS with a step size of 0", lambda: ais(lambda z: z.sum(-1), lambda z: z.sum(-1), lambda n: torch.zeros(n, 1), 3, 2,
+                                               step_size=0.0), "step_size"),
+    ("minibatch TC from batches of 1", lambda: divergences_lesson.minibatch_tc(torch.zeros(5, 2), torch.zeros(5, 2), (1,)),
+     "batch size"),
     # data
     ("unknown data source", lambda: cl.load_fashion_mnist(source="internet"), "source"),
     ("negative number of images", lambda: cl.load_fashion_mnist(n_train=-5), "n_train"),

@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
+from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -482,9 +482,53 @@ TABLE = {
                                  -x.mean((0, 2, 3)) / x.std((0, 2, 3), unbiased=False)]), "not the scale"),
          (lambda x: torch.stack([-torch.log(x.std((0, 2, 3))), -x.mean((0, 2, 3)) / x.std((0, 2, 3))]), "unbiased=False"),
          (lambda x: torch.stack([-torch.log(x.std((0, 2, 3), unbiased=False)), -x.mean((0, 2, 3))]).T, None)]),
+    lesson08.alpha_divergence: (
+        [lambda log_p, log_q, alpha, dx: (1 - torch.exp(alpha * log_p + (1 - alpha) * log_q).sum() * dx) / (alpha * (1 - alpha)),
+         lambda lp, lq, a, h: (1 - torch.sum(lp.exp() ** a * lq.exp() ** (1 - a)) * h) / (a - a ** 2),
+         lambda lp, lq, a, h: (torch.exp(torch.logsumexp(a * lp + (1 - a) * lq, 0)) * h - 1) / (a * (a - 1)),
+         lambda lp, lq, a, h: ((1 - torch.trapezoid(torch.exp(a * lp + (1 - a) * lq), dx=float(h)))
+                               / (a * (1 - a))).float()],
+        [(lambda lp, lq, a, h: torch.exp(a * lp + (1 - a) * lq).sum() * h / (a * (a - 1)) - 1 / (a - 1), "text"),
+         (lambda lp, lq, a, h: (1 - torch.exp(a * lq + (1 - a) * lp).sum() * h) / (a * (1 - a)), "swapped"),
+         (lambda lp, lq, a, h: (1 - torch.exp(a * lp + (1 - a) * lq).sum()) / (a * (1 - a)), "spacing dx"),
+         (lambda lp, lq, a, h: 1 - torch.exp(a * lp + (1 - a) * lq).sum() * h, "1 / (alpha (1 - alpha))"),
+         (lambda lp, lq, a, h: (torch.exp(a * lp + (1 - a) * lq).sum() * h - 1) / (a * (1 - a)), "sign"),
+         (lambda lp, lq, a, h: (1 - torch.exp(a * lp + (1 - a) * lq) * h) / (a * (1 - a)), "shape")]),
+    lesson08.ais_weight_update: (
+        [lambda log_w, beta_prev, beta_next, log_likelihood: log_w + (beta_next - beta_prev) * log_likelihood,
+         lambda w, b0, b1, ll: w + b1 * ll - b0 * ll,
+         lambda w, b0, b1, ll: torch.log(torch.exp(w) * torch.exp((b1 - b0) * ll + 60)) - 60,
+         lambda w, b0, b1, ll: (w + (b1 - b0) * ll).float()],
+        [(lambda w, b0, b1, ll: w + b1 * ll, "increment"),
+         (lambda w, b0, b1, ll: w + (b0 - b1) * ll, "sign"),
+         (lambda w, b0, b1, ll: w + (b1 - b0) * torch.exp(ll), "log space"),
+         (lambda w, b0, b1, ll: (b1 - b0) * ll, "previous log-weight"),
+         (lambda w, b0, b1, ll: w * (b1 - b0) * ll, "add"),
+         (lambda w, b0, b1, ll: (w + (b1 - b0) * ll).sum(), "shape")]),
+    lesson08.mws_total_correlation: (
+        [lambda log_q_pairs, dataset_size: (torch.logsumexp(log_q_pairs.sum(-1), 1)
+                                            - (torch.logsumexp(log_q_pairs, 1)).sum(-1)).mean()
+         + (log_q_pairs.shape[2] - 1) * math.log(dataset_size * log_q_pairs.shape[0]),
+         lambda L, N: torch.mean(torch.logsumexp(L.sum(2), dim=1) - math.log(N * len(L))
+                                 - torch.sum(torch.logsumexp(L, dim=1) - math.log(N * len(L)), dim=1)),
+         lambda L, N: sum(torch.logsumexp(L[i].sum(-1), 0) - math.log(N * len(L))
+                          - sum(torch.logsumexp(L[i, :, d], 0) - math.log(N * len(L)) for d in range(L.shape[2]))
+                          for i in range(len(L))) / len(L),
+         lambda L, N: (torch.log(torch.exp(L.sum(-1)).sum(1) / (N * len(L)))
+                       - torch.log(torch.exp(L).sum(1) / (N * len(L))).sum(-1)).mean().float()],
+        [(lambda L, N: (torch.logsumexp(L.sum(-1), 1) - math.log(len(L))
+                        - (torch.logsumexp(L, 1) - math.log(len(L))).sum(-1)).mean(), "N M"),
+         (lambda L, N: (torch.logsumexp(L.sum(-1), 1) - math.log(N * len(L)) - torch.logsumexp(L, 1).sum(-1)).mean(),
+          "its own"),
+         (lambda L, N: -(torch.logsumexp(L.sum(-1), 1) - torch.logsumexp(L, 1).sum(-1)).mean()
+          - (L.shape[2] - 1) * math.log(N * len(L)), "other way round"),
+         (lambda L, N: (torch.logsumexp(L.transpose(0, 1).sum(-1), 1) - torch.logsumexp(L.transpose(0, 1), 1).sum(-1)).mean()
+          + (L.shape[2] - 1) * math.log(N * len(L)), "swapped the two axes"),
+         (lambda L, N: (torch.logsumexp(L.sum(-1), 1) - math.log(N * len(L))).mean(), "marginals are missing"),
+         (lambda L, N: torch.logsumexp(L.sum(-1), 1) - torch.logsumexp(L, 1).sum(-1), "shape")]),
 }
 
-MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07)
+MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08)
 CORRECT = [(check, answer) for check, (right, _) in TABLE.items() for answer in right]
 WRONG = [(check, answer, words) for check, (_, wrong) in TABLE.items() for answer, words in wrong]
 

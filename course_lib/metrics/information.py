@@ -102,3 +102,78 @@ def active_units(model, x, threshold=0.01, batch_size=500):
     means = latent_means(model, x, batch_size)
     activity = means.var(dim=0)
     return activity > threshold, activity
+
+
+def _log_mean_exp(t, dim):
+    return torch.logsumexp(t, dim) - math.log(t.shape[dim])
+
+
+@torch.no_grad()
+def total_correlation_decomposition(mean, log_var, n_samples=4, generator=None):
+    """The data-averaged KL split three ways (Chen et al., 2018), for N diagonal Gaussian posteriors
+    q(z|x_n) = N(mean_n, exp(log_var_n)) (mean, log_var: (N, d)) and p(z) = N(0, I):
+
+        (1/N) sum_n KL(q(z|x_n) || p(z))
+          = I_q(x; z)                                  index-code mutual information
+          + KL(q(z) || prod_j q(z_j))                  total correlation
+          + sum_j KL(q(z_j) || p(z_j))                 dimension-wise KL
+
+    with q(z) = (1/N) sum_n q(z|x_n) and q(z_j) its marginals.  For each draw n ~ U{1..N}, z ~ q(z|x_n),
+    the three log-ratios add up to log q(z|x_n) - log p(z) exactly, so the identity holds for the
+    averages; the terms are Monte Carlo averages (log q(z) and log q(z_j) are exact sums over all N).
+    It holds for the KL *averaged over the data*, not for the KL of one x (which varies with x).
+    Returns a dict of floats: the three terms, their sum, the closed-form average KL, and the
+    standard error of the sum."""
+    mean, log_var = mean.double(), log_var.double()
+    n, d = mean.shape
+    components = DiagonalGaussian(mean[None], log_var[None])                   # q(.|x_j), broadcast over j
+    terms = {"index-code MI": [], "total correlation": [], "dimension-wise KL": [], "sum": []}
+    for _ in range(check_int("n_samples", n_samples, minimum=1)):
+        eps = torch.randn(mean.shape, generator=generator, dtype=torch.float64)
+        z = mean + (0.5 * log_var).exp() * eps                                # z_n ~ q(z|x_n)
+        log_own = DiagonalGaussian(mean, log_var).log_prob(z)
+        per_dim = torch.cat([components.log_prob_per_dim(z[i:i + 256, None, :]) for i in range(0, n, 256)])  # (N, N, d)
+        log_joint = _log_mean_exp(per_dim.sum(-1), 1)                          # log q(z_n)
+        log_marginals = _log_mean_exp(per_dim, 1).sum(-1)                      # sum_j log q(z_n,j)
+        log_prior = (-0.5 * (z ** 2 + math.log(2 * math.pi))).sum(-1)
+        terms["index-code MI"].append(log_own - log_joint)
+        terms["total correlation"].append(log_joint - log_marginals)
+        terms["dimension-wise KL"].append(log_marginals - log_prior)
+        terms["sum"].append(log_own - log_prior)
+    out = {k: float(torch.cat(v).mean()) for k, v in terms.items()}
+    out["standard error of the sum"] = float(torch.cat(terms["sum"]).std() / math.sqrt(n * n_samples))
+    out["average KL (closed form)"] = float(kl_standard_normal_per_dim(mean, log_var).sum(-1).mean())
+    return out
+
+
+def mws_total_correlation(log_q_pairs, dataset_size):
+    """Minibatch weighted sampling estimate of the total correlation (Chen et al., 2018).
+
+    log_q_pairs[i, j, d] = log q(z_i,d | x_j) for a batch of M images, z_i ~ q(z|x_i) (M, M, d);
+    with N = dataset_size,
+        log q(z_i)   ~ logsumexp_j sum_d log q(z_i,d | x_j) - log(N M)
+        log q(z_i,d) ~ logsumexp_j log q(z_i,d | x_j) - log(N M)
+        TC           ~ mean_i [log q(z_i) - sum_d log q(z_i,d)]
+    Biased for a finite batch.  -> 0-dim tensor."""
+    m = log_q_pairs.shape[0]
+    log_nm = math.log(dataset_size * m)
+    log_joint = torch.logsumexp(log_q_pairs.sum(-1), 1) - log_nm
+    log_marginals = (torch.logsumexp(log_q_pairs, 1) - log_nm).sum(-1)
+    return (log_joint - log_marginals).mean()
+
+
+def importance_weighted_total_correlation(log_q_pairs, dataset_size):
+    """The total correlation from a batch, with q(z_i) estimated by importance weights that are
+    unbiased for q(z_i) when the other batch members are uniform draws from the rest of the data:
+
+        q(z_i) ~ q(z_i|x_i) / N + (N - 1) / (N (M - 1)) sum_{j != i} q(z_i|x_j)
+
+    and the same for each marginal q(z_i,d).  Its logarithm is still biased (Jensen), but far
+    less than MWS's.  log_q_pairs: (M, M, d) as in :func:`mws_total_correlation`.  -> 0-dim tensor."""
+    m, n = log_q_pairs.shape[0], dataset_size
+    own = torch.eye(m, dtype=torch.bool, device=log_q_pairs.device)
+    log_weights = torch.where(own, torch.tensor(-math.log(n), dtype=log_q_pairs.dtype),
+                              torch.tensor(math.log((n - 1) / (n * (m - 1))), dtype=log_q_pairs.dtype))
+    log_joint = torch.logsumexp(log_q_pairs.sum(-1) + log_weights, 1)
+    log_marginals = torch.logsumexp(log_q_pairs + log_weights[..., None], 1).sum(-1)
+    return (log_joint - log_marginals).mean()

@@ -1,0 +1,105 @@
+"""Checks for the lesson 8 exercises (the alpha-divergence on a grid, one AIS weight update, the MWS
+estimate of the total correlation)."""
+import math
+
+import torch
+
+from .feedback import run_check
+
+_g = torch.Generator().manual_seed(808)
+
+
+def _rand(*shape):
+    return torch.randn(*shape, generator=_g, dtype=torch.float64)
+
+
+def _log_normal(x, m, s):
+    return -0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))
+
+
+def _alpha(log_p, log_q, alpha, dx):
+    return (1 - torch.exp(alpha * log_p + (1 - alpha) * log_q).sum() * dx) / (alpha * (1 - alpha))
+
+
+def alpha_divergence(fn):
+    """D_alpha(p || q) = (1 - sum_x p^alpha q^(1 - alpha) dx) / (alpha (1 - alpha)) from log-densities on a grid."""
+    x = torch.linspace(-10, 10, 2001, dtype=torch.float64)
+    dx = torch.tensor(float(x[1] - x[0]), dtype=torch.float64)
+    cases = [dict(log_p=_log_normal(x, 0.0, 1.0), log_q=_log_normal(x, 1.0, 1.5), alpha=torch.tensor(0.5, dtype=torch.float64), dx=dx),
+             dict(log_p=_log_normal(x, -0.5, 0.7), log_q=_log_normal(x, 0.5, 1.0), alpha=torch.tensor(2.0, dtype=torch.float64), dx=dx),
+             dict(log_p=_log_normal(x, 0.3, 1.2), log_q=_log_normal(x, 0.0, 1.0), alpha=torch.tensor(0.3, dtype=torch.float64), dx=dx)]
+    mistakes = [
+        ("this is the course text's formula, whose constant is -1/(alpha - 1): it gives -1/alpha, not 0, when p = q. "
+         "Use (1 - integral) / (alpha (1 - alpha)).",
+         lambda log_p, log_q, alpha, dx: torch.exp(alpha * log_p + (1 - alpha) * log_q).sum() * dx / (alpha * (alpha - 1))
+         - 1 / (alpha - 1)),
+        ("p carries the power alpha and q the power 1 - alpha; you swapped them (that is D_alpha(q || p)).",
+         lambda log_p, log_q, alpha, dx: _alpha(log_q, log_p, alpha, dx)),
+        ("the sum over the grid approximates an integral only when multiplied by the spacing dx.",
+         lambda log_p, log_q, alpha, dx: (1 - torch.exp(alpha * log_p + (1 - alpha) * log_q).sum()) / (alpha * (1 - alpha))),
+        ("the factor 1 / (alpha (1 - alpha)) is missing.",
+         lambda log_p, log_q, alpha, dx: 1 - torch.exp(alpha * log_p + (1 - alpha) * log_q).sum() * dx),
+        ("the sign is flipped: it is 1 minus the integral (the integral is at most 1 for 0 < alpha < 1).",
+         lambda log_p, log_q, alpha, dx: -_alpha(log_p, log_q, alpha, dx)),
+    ]
+    return run_check("alpha_divergence", fn, cases, _alpha, mistakes, rtol=1e-6, atol=1e-8)
+
+
+def _update(log_w, beta_prev, beta_next, log_likelihood):
+    return log_w + (beta_next - beta_prev) * log_likelihood
+
+
+def ais_weight_update(fn):
+    """log w_t = log w_{t-1} + (beta_t - beta_{t-1}) log p(x | z_{t-1}), for every chain (chains,)."""
+    cases = [dict(log_w=_rand(6), beta_prev=torch.tensor(0.2, dtype=torch.float64),
+                  beta_next=torch.tensor(0.35, dtype=torch.float64), log_likelihood=-50 + _rand(6)),
+             dict(log_w=_rand(5) - 3, beta_prev=torch.tensor(0.0, dtype=torch.float64),
+                  beta_next=torch.tensor(0.1, dtype=torch.float64), log_likelihood=-80 + 2 * _rand(5))]
+    mistakes = [
+        ("the weight gains the *increment* (beta_t - beta_{t-1}) of the log-likelihood, not beta_t times it.",
+         lambda log_w, beta_prev, beta_next, log_likelihood: log_w + beta_next * log_likelihood),
+        ("the increment is beta_t - beta_{t-1} (the new temperature minus the old); yours has the sign flipped.",
+         lambda log_w, beta_prev, beta_next, log_likelihood: log_w + (beta_prev - beta_next) * log_likelihood),
+        ("work in log space: add the log-likelihood term, do not exponentiate it.",
+         lambda log_w, beta_prev, beta_next, log_likelihood: log_w + (beta_next - beta_prev) * torch.exp(log_likelihood)),
+        ("the update adds to the previous log-weight; you returned only the new term.",
+         lambda log_w, beta_prev, beta_next, log_likelihood: (beta_next - beta_prev) * log_likelihood),
+        ("log-weights add (weights multiply): log w + increment, not log w times it.",
+         lambda log_w, beta_prev, beta_next, log_likelihood: log_w * (beta_next - beta_prev) * log_likelihood),
+    ]
+    return run_check("ais_weight_update", fn, cases, _update, mistakes)
+
+
+def _mws(log_q_pairs, dataset_size):
+    m = log_q_pairs.shape[0]
+    log_nm = math.log(dataset_size * m)
+    joint = torch.logsumexp(log_q_pairs.sum(-1), 1) - log_nm
+    marginals = (torch.logsumexp(log_q_pairs, 1) - log_nm).sum(-1)
+    return (joint - marginals).mean()
+
+
+def mws_total_correlation(fn):
+    """Minibatch weighted sampling: log q(z_i) ~ logsumexp_j sum_d L[i, j, d] - log(N M), each marginal
+    log q(z_i,d) ~ logsumexp_j L[i, j, d] - log(N M); TC ~ mean_i [log q(z_i) - sum_d log q(z_i,d)]."""
+    cases = [dict(log_q_pairs=_rand(5, 5, 3) - 2, dataset_size=1000),
+             dict(log_q_pairs=2 * _rand(4, 4, 2) - 1, dataset_size=60)]
+    mistakes = [
+        ("MWS divides by N M, not by M: subtract log(N M) (dataset_size times the batch size).",
+         lambda log_q_pairs, dataset_size: (torch.logsumexp(log_q_pairs.sum(-1), 1)
+                                            - (torch.logsumexp(log_q_pairs, 1)).sum(-1)
+                                            - math.log(log_q_pairs.shape[0])
+                                            + log_q_pairs.shape[2] * math.log(log_q_pairs.shape[0])).mean()),
+        ("each marginal log q(z_i,d) needs its own - log(N M); you subtracted it only from the joint.",
+         lambda log_q_pairs, dataset_size: (torch.logsumexp(log_q_pairs.sum(-1), 1)
+                                            - math.log(dataset_size * log_q_pairs.shape[0])
+                                            - torch.logsumexp(log_q_pairs, 1).sum(-1)).mean()),
+        ("TC is log q(z) minus the sum of the log-marginals, not the other way round.",
+         lambda log_q_pairs, dataset_size: -_mws(log_q_pairs, dataset_size)),
+        ("sum over the batch members j inside the logsumexp (axis 1), and average over the samples i (axis 0); "
+         "you swapped the two axes.",
+         lambda log_q_pairs, dataset_size: _mws(log_q_pairs.transpose(0, 1), dataset_size)),
+        ("the marginals are missing: TC = log q(z_i) - sum_d log q(z_i,d), averaged over i.",
+         lambda log_q_pairs, dataset_size: (torch.logsumexp(log_q_pairs.sum(-1), 1)
+                                            - math.log(dataset_size * log_q_pairs.shape[0])).mean()),
+    ]
+    return run_check("mws_total_correlation", fn, cases, _mws, mistakes)
