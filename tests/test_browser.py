@@ -252,9 +252,12 @@ def code_cells(path):
     return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
-def test_make_site_renders_every_lesson_with_its_figures(tmp_path):
+def test_make_site_renders_every_lesson_with_its_figures(lab, tmp_path):
     out = tmp_path / "site"
-    env = dict(os.environ, COURSE_LIB_FAST="1")
+    # The models the browser test trained (same fast-mode keys) are reused, as `make site` after a
+    # lesson run would: every notebook still runs top to bottom, its trainings load from the cache.
+    _, work = lab
+    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=str(work / "cache"))
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
                          env=env, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
