@@ -95,3 +95,17 @@ def test_importance_weighted_tc_with_the_whole_data_set_uses_the_exact_aggregate
     exact = (torch.logsumexp(pairs.sum(-1), 1) - torch.logsumexp(pairs, 1).sum(-1) + 2 * math.log(30)).mean()
     torch.testing.assert_close(importance_weighted_total_correlation(pairs, 30), exact)
     torch.testing.assert_close(mws_total_correlation(pairs, 30), exact + 2 * math.log(30))   # offset (d - 1) log N
+
+
+def test_evaluations_work_on_copies_and_leave_a_cached_model_where_it_is():
+    from course_lib.lessons import flows as flows_lesson
+    from course_lib.vae import VAE
+    torch.manual_seed(0)
+    vae = VAE.mlp(latent_dim=2, hidden=(8,))
+    flow = flows_lesson.build_energy_flow("planar", 2)
+    before = [p.data_ptr() for p in (*vae.parameters(), *flow.parameters())]
+    lesson.ais_on_vae(vae, (torch.rand(2, 1, 28, 28) > 0.5).float(), steps=(2,), chains=3)
+    flows_lesson.reverse_kl(flow, "u1", n=50)
+    flows_lesson.flow_density_image(flow, n=5)
+    assert [p.data_ptr() for p in (*vae.parameters(), *flow.parameters())] == before
+    assert all(p.dtype == torch.float32 for p in (*vae.parameters(), *flow.parameters()))

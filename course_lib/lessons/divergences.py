@@ -6,13 +6,16 @@ import numpy as np
 import torch
 
 from ..ais import ais, log_mean_standard_error
+from ..cache import data_key
 from ..divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
                            text_alpha_divergence_grid, vr_bound)
-from ..errors import check_int
+from ..errors import CourseInputError, check_int
+from ..distributions import DiagonalGaussian
 from ..linear_gaussian import LinearGaussianModel
+from .flows import cpu_copy
 
 P, Q = (0.0, 0.8), (1.0, 1.2)                   # the two Gaussians (mean, std) of the alpha figure
-ALPHAS = tuple(round(a, 2) for a in np.arange(-0.5, 3.01, 0.1))
+ALPHAS = tuple(round(a, 2) + 0.0 for a in np.arange(-0.5, 3.01, 0.1))          # + 0.0: no "-0.0" on the slider
 AIS_STEPS = (1, 10, 100, 300)
 LATENT_DIM = 8
 
@@ -57,8 +60,7 @@ def vr_sandbox(alphas, k=5000, seed=0):
     covariance, widened by 1.5.  The VR bound L_alpha exactly (log p(x) - R_alpha(q || p(z|x))) and by
     Monte Carlo with k draws.  -> dict of arrays and the exact log p(x) and ELBO."""
     model = LinearGaussianModel.random(d=4, k=2, sigma2=0.3, seed=seed)
-    x = model.sample(1, generator=torch.Generator().manual_seed(seed + 1))
-    x = x[0] if isinstance(x, tuple) else x
+    x, _ = model.sample(1, generator=torch.Generator().manual_seed(seed + 1))
     mean, cov = model.posterior(x)
     q_var = 1.5 * torch.diagonal(cov)
     log_px, elbo = float(model.log_marginal(x)), float(model.elbo(x, mean, q_var.log()[None]))
@@ -119,15 +121,15 @@ def alpha_explorer(alphas=ALPHAS, vr=None):
 
 # -- AIS ------------------------------------------------------------------------------------------------------
 def _standard_normal(z):
-    return -0.5 * (z ** 2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+    """log N(z; 0, I) over the last axis."""
+    return DiagonalGaussian.standard(z.shape[-1]).log_prob(z)
 
 
 def ais_sandbox(steps=AIS_STEPS, chains=200, seed=0):
     """AIS on a pPCA model (d = 6, k = 3, sigma^2 = 0.3) for 4 points against the exact log p(x).
     -> ({T: (estimates (4,), standard errors (4,))}, exact (4,))"""
     model = LinearGaussianModel.random(d=6, k=3, sigma2=0.3, seed=seed + 1)
-    x = model.sample(4, generator=torch.Generator().manual_seed(seed))
-    x = x[0] if isinstance(x, tuple) else x
+    x, _ = model.sample(4, generator=torch.Generator().manual_seed(seed))
     out = {}
     for t in steps:
         estimate, log_w, _ = ais(_standard_normal, lambda z: model.log_likelihood(x, z),
@@ -147,26 +149,24 @@ def train_vae(x, steps, device=None):
         torch.manual_seed(0)
         return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
-    key = {"steps": check_int("steps", steps, minimum=1), "data": [len(x), round(float(x.double().sum()), 3)]}
+    key = {"steps": check_int("steps", steps, minimum=1), "data": data_key(x)}
     return cached_fit("lesson08b-vae", key, build,
                       lambda m: fit(m, x, steps=steps, transform=dynamic_binarize, seed=0, device=device,
                                     desc="VAE for AIS"), device=device)
 
 
 def ais_on_vae(model, x, steps=AIS_STEPS, chains=50, step_size=0.25):
-    """AIS estimates of log p(x) for each image, for each T, with the trained decoder.
+    """AIS estimates of log p(x) for each image, for each T, with the trained decoder (run on a float64
+    copy on the CPU; the model is left where it is).
     -> {T: (estimates (n,), log weights (chains, n), acceptance rate)}"""
-    model = model.cpu().double()
-    x = x.double()
+    decoder = cpu_copy(model).decoder
+    x = x.cpu().double()
     out = {}
-    try:
-        for t in steps:
-            out[t] = ais(_standard_normal, lambda z: model.decoder(z).log_prob(x),
-                         lambda n: torch.randn(n, len(x), model.latent_dim, dtype=torch.float64), t, chains,
-                         step_size=step_size)
-            out[t] = (out[t][0].numpy(), out[t][1].numpy(), out[t][2])
-    finally:
-        model.float()
+    for t in steps:
+        estimate, log_w, rate = ais(_standard_normal, lambda z: decoder(z).log_prob(x),
+                                    lambda n: torch.randn(n, len(x), model.latent_dim, dtype=torch.float64), t,
+                                    chains, step_size=step_size)
+        out[t] = (estimate.numpy(), log_w.numpy(), rate)
     return out
 
 
@@ -174,7 +174,7 @@ def ais_on_vae(model, x, steps=AIS_STEPS, chains=50, step_size=0.25):
 def iwae_values(model, x, ks=(1, 100, 1000), seed=0):
     """Mean IWAE_k over the images for each k (one draw each).  -> {k: float}"""
     torch.manual_seed(seed)
-    return {k: float(model.cpu().iwae_bound(x, k).mean()) for k in ks}
+    return {k: float(model.iwae_bound(x, k).mean()) for k in ks}
 
 
 def ais_explorer(results, iwae, image=0):
@@ -220,13 +220,14 @@ def posterior_parameters(model, x):
 def minibatch_tc(mean, log_var, batch_sizes, repeats=20, seed=0):
     """TC estimated from random batches of each size M, by MWS (Chen et al.'s formula) and with
     importance weights, from the N posteriors.  -> {"MWS": {M: array}, "importance-weighted": {M: array}}"""
-    from ..distributions import DiagonalGaussian
     from ..metrics.information import importance_weighted_total_correlation, mws_total_correlation
     g = torch.Generator().manual_seed(seed)
     n = len(mean)
     out = {"MWS": {}, "importance-weighted": {}}
     for m in batch_sizes:
         m = check_int("batch size", m, minimum=2)
+        if m > n:
+            raise CourseInputError(f"batch size must be at most the number of posteriors N = {n}, got {m}.")
         values = {key: [] for key in out}
         for _ in range(repeats):
             idx = torch.randperm(n, generator=g)[:m]

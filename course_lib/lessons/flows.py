@@ -2,6 +2,7 @@
 
 The figures of this lesson come from here; the flows themselves are in :mod:`course_lib.flows`.
 """
+import copy
 import functools
 import math
 import time
@@ -24,6 +25,22 @@ COUPLING_DEPTHS = (1, 2, 4, 8)
 TOYS = ("two_moons", "eight_gaussians")
 WALL, WALL_WIDTH = 4.0, 0.2          # the soft wall that makes U2-U4 normalizable (see target_log_density)
 EDGE = 7.0                           # quadrature box [-EDGE, EDGE]^2
+
+
+def cpu_copy(model, dtype=torch.float64):
+    """A copy of ``model`` on the CPU in ``dtype``, for evaluations on grids and many draws; the
+    model itself (perhaps a cached one, on the GPU) is left as it is."""
+    return copy.deepcopy(model).to("cpu", dtype)
+
+
+def perturbed(transform, scale=0.3, seed=0):
+    """``transform`` with every parameter moved by scale * N(0, 1): most transforms start as the
+    identity, where a log-determinant check would prove little.  Changes it in place; returns it."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in transform.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g, dtype=p.dtype).to(p.device))
+    return transform
 
 
 # -- the cost of a determinant ----------------------------------------------------------------
@@ -150,10 +167,8 @@ def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=6553
 def reverse_kl(flow, name, n=20000, seed=1):
     """KL(q || p) = E_q[log q - log p~] + log Z, estimated with n draws of q.  -> (kl, standard error)."""
     torch.manual_seed(seed)
-    flow = flow.cpu().double()
-    x, log_q = flow.sample_and_log_prob(n)
+    x, log_q = cpu_copy(flow).sample_and_log_prob(n)
     gap = log_q - target_log_density(name, x)
-    flow.float()
     return float(gap.mean()) + log_normalizer(name), float(gap.std() / math.sqrt(n))
 
 
@@ -161,10 +176,7 @@ def reverse_kl(flow, name, n=20000, seed=1):
 def flow_density_image(flow, edge=4.0, n=100):
     """q(z) on an n x n grid of [-edge, edge]^2 through the inverse (exact change of variables)."""
     points, _ = grid(edge, n)
-    flow = flow.cpu().double()
-    density = flow.log_prob(points).exp().reshape(n, n).numpy()
-    flow.float()
-    return density
+    return cpu_copy(flow).log_prob(points).exp().reshape(n, n).numpy()
 
 
 def target_image(name, edge=4.0, n=100):
@@ -279,7 +291,7 @@ def train_coupling_flows(steps, depths=COUPLING_DEPTHS, toys=TOYS, n=20000, devi
 def test_nll(flow, toy, n=5000):
     """Mean -log q(x) in nats on fresh points of the toy (seed 1, never trained on)."""
     x = sample_toy(toy, n, seed=1)
-    return float(-flow.cpu().log_prob(x).mean())
+    return float(-cpu_copy(flow, torch.float32).log_prob(x).mean())
 
 
 def coupling_explorer(results, depths, toys=TOYS, edge=3.0):
