@@ -61,6 +61,11 @@ def cache_key(name, config):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def data_key(x):
+    """A short fingerprint of a training tensor for a cache config: [N, sum of its values]."""
+    return [len(x), round(float(x.double().sum()), 3)]
+
+
 def cached_fit(name, config, build, train, *, directory=None, device=None):
     """Return ``(model, history)`` for ``config``, training only on a cache miss.
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import CourseInputError, check_int
-from .base import Composite, Inverse, Permutation, Transform
+from .base import Composite, Inverse, Permutation, Transform, check_vectors
 
 
 def made_mask(in_degrees, out_degrees, output_layer=False):
@@ -89,6 +89,7 @@ class MaskedAffineAutoregressive(Transform):
         self.made = MADE(dim, hidden, n_outputs=2, context_dim=context_dim)
 
     def shift_and_log_scale(self, x, context=None):
+        check_vectors(x, self.dim)
         out = self.made(x, context)
         return out[..., 0], self.max_log_scale * torch.tanh(out[..., 1] / self.max_log_scale)
 

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from ..errors import CourseError, CourseInputError, check_tensor
+from ..errors import CourseError, CourseInputError, check_int, check_tensor
 
 
 class NoClosedFormInverse(CourseError, NotImplementedError):
@@ -22,6 +22,11 @@ class NoClosedFormInverse(CourseError, NotImplementedError):
 
 def _sum_but_batch(t):
     return t.reshape(len(t), -1).sum(-1)
+
+
+def check_vectors(x, dim):
+    """A clear message when a vector transform gets something other than (batch, dim)."""
+    return check_tensor("x", x, shape=(None, dim))
 
 
 def standard_normal_log_prob(z):
@@ -156,6 +161,7 @@ class Flow(nn.Module):
 
     def sample_and_log_prob(self, n, context=None):
         """n draws x = f(z) and their log p(x), with gradients (reparameterized).  -> ((n, ...), (n,))."""
+        n = check_int("n", n, minimum=1)
         z = torch.randn(n, *self.base_shape, device=self._device())
         x, logabsdet = self.transform(z, context)
         return x, standard_normal_log_prob(z) - logabsdet

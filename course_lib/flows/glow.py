@@ -20,14 +20,15 @@ def _pixels(x):
 
 
 class ActNorm(Transform):
-    """Per-channel affine map on (batch, C) or (batch, C, H, W), initialised from the first batch."""
+    """Per-channel affine map on (batch, C) or (batch, C, H, W), initialised from the first batch it
+    sees (``data_init=False``: start as the identity instead, a learnable diagonal Gaussian layer)."""
 
-    def __init__(self, channels):
+    def __init__(self, channels, data_init=True):
         super().__init__()
         self.channels = check_int("channels", channels, minimum=1)
         self.log_scale = nn.Parameter(torch.zeros(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
-        self.register_buffer("initialized", torch.tensor(False))
+        self.register_buffer("initialized", torch.tensor(not data_init))
 
     def _shape(self, t, x):
         return t.reshape(1, -1, *([1] * (x.dim() - 2)))

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import check_int
-from .base import Transform
+from .base import Transform, check_vectors
 
 
 class Planar(Transform):
@@ -44,6 +44,7 @@ class Planar(Transform):
         return u_hat, w, b
 
     def forward(self, z, context=None):
+        check_vectors(z, self.dim)
         u_hat, w, b = self.parameters_for(context)
         a = (z * w).sum(-1, keepdim=True) + b                  # (batch, 1)
         y = z + u_hat * torch.tanh(a)
@@ -56,6 +57,7 @@ class Planar(Transform):
         [w.y - |w.u_hat|, w.y + |w.u_hat|]; bisection finds it, then z = y - u_hat tanh(s + b).
         A last Newton step from the bisection's root carries the gradient ds/dy = w / g'(s)
         (implicit differentiation), which bisection alone would lose."""
+        check_vectors(y, self.dim)
         u_hat, w, b = self.parameters_for(context)
         target = (y * w).sum(-1, keepdim=True)
         wu = (w * u_hat).sum(-1, keepdim=True).expand_as(target)
@@ -86,6 +88,7 @@ class Radial(Transform):
         return alpha, -alpha + F.softplus(self.raw_beta)          # alpha > 0, beta >= -alpha
 
     def forward(self, z, context=None):
+        check_vectors(z, self.dim)
         alpha, beta = self.alpha_beta()
         diff = z - self.z0
         r = diff.norm(dim=-1, keepdim=True)
@@ -98,6 +101,7 @@ class Radial(Transform):
     def inverse(self, y, context=None):
         """|y - z0| = r (1 + beta / (alpha + r)) is a quadratic in r with one positive root:
         r^2 + (alpha + beta - |y - z0|) r - alpha |y - z0| = 0."""
+        check_vectors(y, self.dim)
         alpha, beta = self.alpha_beta()
         diff = y - self.z0
         ry = diff.norm(dim=-1, keepdim=True)

@@ -11,10 +11,13 @@ import math
 
 import torch
 
+from ..cache import data_key
+from ..distributions import DiagonalGaussian
 from ..errors import check_choice, check_int
 from ..flows import (ActNorm, AffineCoupling, Composite, FactorOut, Flow, Inverse, InvertibleConv1x1,
                      LogitTransform, Planar, Radial, Squeeze)
 from ..flows.coupling import coupling_cnn
+from ..objectives import bits_per_dim
 from .flows import grid, reverse_kl_terms
 
 FLOW_STEPS = (0, 2, 8)
@@ -39,7 +42,7 @@ def order_check(seed=0, edge=7.0, n=401):
         f2.z0.copy_(torch.tensor([1.5, 0.5]))
         f2.raw_beta.fill_(3.0)
     points, h = grid(edge, n)
-    log_base = lambda z: -0.5 * (z ** 2).sum(-1) - math.log(2 * math.pi)         # noqa: E731
+    log_base = DiagonalGaussian.standard(2).log_prob
     with torch.no_grad():
         a, ld2 = f2.inverse(points)
         z0, ld1 = f1.inverse(a)
@@ -97,8 +100,7 @@ def build_posterior(kind, depth):
     (ActNorm on the base draws: z = mean + std * eps).  depth 0: the Gaussian alone."""
     check_choice("kind", kind, ("planar", "radial"))
     step = Planar if kind == "planar" else Radial
-    gaussian = ActNorm(2)
-    gaussian.initialized.fill_(True)                        # start at N(0, I)
+    gaussian = ActNorm(2, data_init=False)                  # start at N(0, I)
     return Flow(Composite([gaussian] + [step(2) for _ in range(check_int("depth", depth, minimum=0))]), 2)
 
 
@@ -126,9 +128,6 @@ def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic")):
 
 
 # -- a VAE with a flow posterior on Fashion-MNIST -------------------------------------------------
-def _data_key(x):
-    return [len(x), round(float(x.double().sum()), 3)]
-
 
 def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
     """FlowVAEs (latent 16, one hidden layer of 256) for each kind and number of steps K, each cached;
@@ -151,7 +150,7 @@ def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
                 return fit(model, x, flow_vae_objective(), steps=steps, transform=dynamic_binarize, seed=0,
                            device=device, desc=f"VAE, {name} posterior, K = {k}")
 
-            out[kind, k] = cached_fit("lesson07b-flow-vae", {"steps": steps, "data": _data_key(x), "kind": name,
+            out[kind, k] = cached_fit("lesson07b-flow-vae", {"steps": steps, "data": data_key(x), "kind": name,
                                                              "K": k, "latent": LATENT_DIM}, build, train, device=device)
     return out
 
@@ -243,7 +242,7 @@ def image_nll_objective(flow, y, step=None):
     """-log p(y) per dimension for dequantized images y; bits/dim = (that + log 256) / log 2."""
     d = y[0].numel()
     nll = -flow.log_prob(y).mean() / d
-    return {"loss": nll, "bits/dim": (nll + math.log(256)) / math.log(2)}
+    return {"loss": nll, "bits/dim": bits_per_dim(d * (nll + math.log(256)), d)}
 
 
 image_nll_objective.capturable = False          # ActNorm initialises itself on the first batch
@@ -258,7 +257,7 @@ def train_image_flow(x, steps, device=None):
         torch.manual_seed(0)
         return build_image_flow()
 
-    return cached_fit("lesson07b-image-flow", {"steps": steps, "data": _data_key(x)}, build,
+    return cached_fit("lesson07b-image-flow", {"steps": steps, "data": data_key(x)}, build,
                       lambda flow: fit(flow, x, image_nll_objective, steps=steps, batch_size=64, lr=1e-3,
                                        transform=dequantize, seed=0, device=device, desc="Glow-style flow"),
                       device=device)

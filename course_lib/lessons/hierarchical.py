@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..cache import data_key
 from ..errors import check_int
 
 LOG_2PI = math.log(2 * math.pi)
@@ -193,9 +194,6 @@ def build_model(inference, levels, seed=0):
     return HierarchicalVAE(latent_dims=LEVEL_SIZES[levels], hidden=256, inference=inference)
 
 
-def _data_key(x):
-    return [len(x), round(float(x.double().sum()), 3)]
-
 
 def train_variants(x, steps, device=None):
     """Bottom-up and ladder inference, L = 2 and 3, each trained on the negative ELBO (cached).
@@ -211,7 +209,7 @@ def train_variants(x, steps, device=None):
             def train(model, inference=inference, levels=levels):
                 return fit(model, x, hierarchical_objective(), steps=steps, transform=dynamic_binarize, seed=0,
                            device=device, desc=f"{inference}, L = {levels}")
-            config = {"inference": inference, "levels": levels, "steps": steps, "data": _data_key(x)}
+            config = {"inference": inference, "levels": levels, "steps": steps, "data": data_key(x)}
             out[(inference, levels)] = cached_fit("lesson05-variant", config,
                                                   lambda i=inference, L=levels: build_model(i, L), train,
                                                   device=device)
@@ -231,7 +229,7 @@ def train_free_bits_sweep(x, steps, values=FREE_BITS, device=None):
         return fit_sweep(lambda: build_model("ladder", 3), x, free_bits_sweep_objective(), values, steps=steps,
                          transform=dynamic_binarize, seed=0, device=device, desc="free-bits sweep")
 
-    return cached_sweep("lesson05-free-bits", {"steps": steps, "data": _data_key(x)}, "free_bits",
+    return cached_sweep("lesson05-free-bits", {"steps": steps, "data": data_key(x)}, "free_bits",
                         [float(v) for v in values], lambda: build_model("ladder", 3), train, device=device)
 
 
@@ -354,7 +352,7 @@ def train_flat(x, reference, steps, device=None):
         return fit(model, x, vae_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
                    desc=f"flat VAE, {latent_dim} latents")
 
-    config = {"latent_dim": latent_dim, "width": width, "steps": steps, "data": _data_key(x)}
+    config = {"latent_dim": latent_dim, "width": width, "steps": steps, "data": data_key(x)}
     return cached_fit("lesson05-flat", config, lambda: matched_flat_vae(reference, latent_dim), train, device=device)
 
 

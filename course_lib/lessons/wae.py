@@ -4,6 +4,7 @@ import math
 import numpy as np
 import torch
 
+from ..cache import data_key
 from ..errors import check_int
 from ..wae import mmd2, squared_distances
 
@@ -89,9 +90,6 @@ def transport_bound_example(sigma_x=1.0, s=3.0):
 
 
 # -- trained models on Fashion-MNIST ------------------------------------------------------------
-def _data_key(x):
-    return [len(x), round(float(x.double().sum()), 3)]
-
 
 def build_wae(seed=0):
     from ..wae import WAE
@@ -113,7 +111,7 @@ def train_models(x, steps, device=None):
     from ..vae import vae_objective
     from ..wae import latent_discriminator, train_wae_gan, wae_objective
     steps = check_int("steps", steps, minimum=1)
-    key = {"steps": steps, "data": _data_key(x), "latent_dim": LATENT_DIM}
+    key = {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM}
     out = {"VAE": cached_fit("lesson06-vae", key, build_vae,
                              lambda m: fit(m, x, vae_objective(), steps=steps, seed=0, device=device, desc="VAE"),
                              device=device)}
@@ -140,7 +138,7 @@ def train_lambda_sweep(x, steps, values=LAMBDAS, device=None):
         return fit_sweep(build_wae, x, wae_sweep_objective("imq"), values, steps=steps, seed=0, device=device,
                          desc="λ sweep")
 
-    return cached_sweep("lesson06-lambda", {"steps": steps, "data": _data_key(x), "latent_dim": LATENT_DIM},
+    return cached_sweep("lesson06-lambda", {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM},
                         "lam", [float(v) for v in values], build_wae, train, device=device)
 
 

@@ -124,6 +124,8 @@ def total_correlation_decomposition(mean, log_var, n_samples=4, generator=None):
     It holds for the KL *averaged over the data*, not for the KL of one x (which varies with x).
     Returns a dict of floats: the three terms, their sum, the closed-form average KL, and the
     standard error of the sum."""
+    check_tensor("mean", mean, min_dim=2)
+    check_tensor("log_var", log_var, shape=tuple(mean.shape))
     mean, log_var = mean.double(), log_var.double()
     n, d = mean.shape
     components = DiagonalGaussian(mean[None], log_var[None])                   # q(.|x_j), broadcast over j
@@ -135,7 +137,7 @@ def total_correlation_decomposition(mean, log_var, n_samples=4, generator=None):
         per_dim = torch.cat([components.log_prob_per_dim(z[i:i + 256, None, :]) for i in range(0, n, 256)])  # (N, N, d)
         log_joint = _log_mean_exp(per_dim.sum(-1), 1)                          # log q(z_n)
         log_marginals = _log_mean_exp(per_dim, 1).sum(-1)                      # sum_j log q(z_n,j)
-        log_prior = (-0.5 * (z ** 2 + math.log(2 * math.pi))).sum(-1)
+        log_prior = DiagonalGaussian.standard(d).log_prob(z)
         terms["index-code MI"].append(log_own - log_joint)
         terms["total correlation"].append(log_joint - log_marginals)
         terms["dimension-wise KL"].append(log_marginals - log_prior)
