@@ -20,7 +20,7 @@ from .errors import check_choice, check_int, check_tensor
 from .flows import Composite, MaskedAffineAutoregressive, Permutation, Planar, standard_normal_log_prob
 from .nets import MLP
 from .objectives import bits_per_dim, importance_weighted_bound
-from .vae import BernoulliDecoder
+from .vae import BernoulliDecoder, GaussianDecoder
 
 
 def posterior_flow(kind, latent_dim, steps, context_dim, hidden=(64,)):
@@ -38,16 +38,21 @@ def posterior_flow(kind, latent_dim, steps, context_dim, hidden=(64,)):
 
 
 class FlowVAE(nn.Module):
-    """A Bernoulli-pixel VAE with q_K(z|x) as above; MLP encoder and decoder."""
+    """A VAE with q_K(z|x) as above; MLP encoder and decoder, Bernoulli pixels (or, with
+    ``likelihood="gaussian"``, Gaussian ones with a learned variance, e.g. for points with image_shape=(2,))."""
 
-    def __init__(self, latent_dim=16, hidden=(256,), flow="planar", steps=0, context_dim=16, image_shape=(1, 28, 28)):
+    def __init__(self, latent_dim=16, hidden=(256,), flow="planar", steps=0, context_dim=16, image_shape=(1, 28, 28),
+                 likelihood="bernoulli"):
         super().__init__()
         self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         self.context_dim = check_int("context_dim", context_dim, minimum=1)
         self.image_shape = tuple(image_shape)
         d = math.prod(self.image_shape)
         self.encoder = MLP(d, hidden, 2 * latent_dim + context_dim)
-        self.decoder = BernoulliDecoder(MLP(latent_dim, tuple(reversed(hidden)), d), self.image_shape)
+        check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
+        net = MLP(latent_dim, tuple(reversed(hidden)), d)
+        self.decoder = BernoulliDecoder(net, self.image_shape) if likelihood == "bernoulli" \
+            else GaussianDecoder(net, self.image_shape)
         self.flow = posterior_flow(flow, latent_dim, steps, context_dim)
         self.kind, self.steps = flow, steps
 

@@ -40,7 +40,8 @@ class GaussianEncoder(nn.Module):
 
 
 class BernoulliDecoder(nn.Module):
-    """p(x|z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z))).  z: (..., d) -> logits (..., C, H, W)."""
+    """p(x|z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z))).  z: (..., d) -> logits (..., C, H, W).
+    ``image_shape`` may also be (D,) for vectors, such as points in the plane."""
 
     def __init__(self, net, image_shape):
         super().__init__()
@@ -48,7 +49,7 @@ class BernoulliDecoder(nn.Module):
 
     def forward(self, z):
         logits = self.net(z)
-        return Bernoulli(logits.reshape(*z.shape[:-1], *self.image_shape), event_dims=3)
+        return Bernoulli(logits.reshape(*z.shape[:-1], *self.image_shape), event_dims=len(self.image_shape))
 
 
 class GaussianDecoder(nn.Module):
@@ -65,7 +66,7 @@ class GaussianDecoder(nn.Module):
 
     def forward(self, z):
         mean = self.net(z).reshape(*z.shape[:-1], *self.image_shape)
-        return Gaussian(mean, self.log_var, event_dims=3)
+        return Gaussian(mean, self.log_var, event_dims=len(self.image_shape))
 
 
 class VAE(nn.Module):

@@ -25,6 +25,10 @@ from course_lib.lessons import flow_vae as flow_vae_lesson
 from course_lib.lessons import flows as flows_lesson
 from course_lib.lessons import divergences as divergences_lesson
 from course_lib.ais import ais
+from course_lib.gans import InfoGAN, train_adversarial
+from course_lib.hybrids import UnifiedVAE
+from course_lib.tcvae import tcvae_objective
+from course_lib.lessons import hybrids as hybrids_lesson
 from course_lib.divergences import alpha_divergence_grid, renyi_gaussians, text_alpha_divergence_grid, vr_bound
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
@@ -219,6 +223,15 @@ CATALOG = [
      "temperature"),
     ("Gamma with a negative shape", lambda: estimators.gamma_implicit_samples(-1.0, 1.0, 10), "alpha"),
     ("pathwise with a non-function", lambda: estimators.pathwise_samples("sin", 0.0, 0.0, 10), "f"),
+    # adversarial hybrids and beta-TCVAE (lesson 8b)
+    ("InfoGAN sample with a code out of range", lambda: InfoGAN(n_codes=4).sample(3, code=4), "code"),
+    ("adversarial training of a plain VAE", lambda: train_adversarial(VAE, IMAGES, 2, progress=False), "train_adversarial"),
+    ("unified objective around a plain VAE", lambda: UnifiedVAE(VAE), "flow_vae"),
+    ("beta-TCVAE with a negative beta", lambda: tcvae_objective(-1.0, 100), "beta"),
+    ("beta-TCVAE on a data set of one", lambda: tcvae_objective(1.0, 1), "dataset_size"),
+    ("InfoGAN with one code value", lambda: InfoGAN(n_codes=1), "n_codes"),
+    ("known-MI case with a zero width", lambda: hybrids_lesson.known_information(q_sigma=0.0), "q_sigma"),
+    ("InfoGAN explorer with mismatched lambdas", lambda: hybrids_lesson.infogan_explorer([], (0.0,), X2), "lams"),
     # sliders and lessons
     ("slider with min >= max", lambda: float_slider("x", 1.0, 1.0, 1.0), "min"),
     ("choice slider without options", lambda: choice_slider("k", []), "options"),

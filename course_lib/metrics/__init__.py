@@ -1,12 +1,13 @@
 """Measurements of trained models: information terms, active units, linear probes, disentanglement.
 
     information      rate, distortion, per-latent KL, I_q(X; Z) and KL(q(z) ‖ p(z)) on a finite data set;
-                     the total-correlation split of the average KL and its minibatch estimators
+                     the total-correlation split of the average KL and its minibatch estimators;
+                     the variational lower bound on a mutual information (InfoGAN)
     probe            how much a linear classifier can read off the latent means
     disentanglement  latent-factor mutual information and the Mutual Information Gap (MIG)
 """
 from .information import (active_units, importance_weighted_total_correlation, latent_means,
                           marginal_kl_and_information, mws_total_correlation, rate_distortion_terms,
-                          total_correlation_decomposition)
+                          total_correlation_decomposition, variational_information_bound)
 from .probe import linear_probe_accuracy
 from .disentanglement import factor_entropies, mig, mutual_information_matrix

@@ -174,8 +174,20 @@ def importance_weighted_total_correlation(log_q_pairs, dataset_size):
     less than MWS's.  log_q_pairs: (M, M, d) as in :func:`mws_total_correlation`.  -> 0-dim tensor."""
     m, n = log_q_pairs.shape[0], dataset_size
     own = torch.eye(m, dtype=torch.bool, device=log_q_pairs.device)
-    log_weights = torch.where(own, torch.tensor(-math.log(n), dtype=log_q_pairs.dtype),
-                              torch.tensor(math.log((n - 1) / (n * (m - 1))), dtype=log_q_pairs.dtype))
+    log_own, log_other = -math.log(n), math.log((n - 1) / (n * (m - 1)))
+    log_weights = own.to(log_q_pairs.dtype) * (log_own - log_other) + log_other
     log_joint = torch.logsumexp(log_q_pairs.sum(-1) + log_weights, 1)
     log_marginals = torch.logsumexp(log_q_pairs + log_weights[..., None], 1).sum(-1)
     return (log_joint - log_marginals).mean()
+
+
+def variational_information_bound(log_q_true_code, code_entropy):
+    """The variational lower bound on a mutual information (Barber & Agakov, 2003; InfoGAN's L_I):
+
+        I(c; x) = H(c) - H(c | x) >= E[log Q(c | x)] + H(c)
+
+    for any distribution Q(c|x), with equality when Q(c|x) = p(c|x); the gap is E_x KL(p(c|x) || Q(c|x)).
+    ``log_q_true_code``: log Q(c_n | x_n) for pairs (c_n, x_n) drawn from the joint (n,); ``code_entropy``: H(c)
+    in nats (log K for a uniform code over K values).  -> 0-dim tensor (nats)."""
+    check_tensor("log_q_true_code", log_q_true_code, shape=(None,))
+    return log_q_true_code.mean() + code_entropy

@@ -1,0 +1,247 @@
+"""Adversarial training: a generator against a discriminator (Goodfellow et al., 2014), and two
+of its variants, BiGAN/ALI and InfoGAN.
+
+The discriminator outputs a logit d(x); D(x) = sigmoid(d(x)) is its belief that x is real.
+With log sigmoid(t) = -softplus(-t) and log(1 - sigmoid(t)) = -softplus(t):
+
+    discriminator:  minimise  -E log D(x) - E log(1 - D(G(z)))  =  E softplus(-d(x)) + E softplus(d(G(z)))
+    generator:      minimise  -E log D(G(z))                      =  E softplus(-d(G(z)))
+
+The generator's loss is the "non-saturating" form: the minimax form E log(1 - D(G(z))) has
+almost no gradient while the discriminator wins, which is early in training.
+
+Every model here has ``generator_parameters()``, ``discriminator_parameters()`` and two losses,
+``discriminator_loss(x)`` and ``generator_loss(x)`` (dicts with a ``loss`` entry);
+:func:`train_adversarial` alternates one Adam step on each.  Data are vectors (batch, data_dim),
+e.g. points in the plane; :mod:`course_lib.hybrids` has the image models.
+"""
+import math
+import time
+
+import torch
+from torch import nn
+from torch.nn.functional import cross_entropy, one_hot, softplus
+from tqdm.auto import tqdm
+
+from .device import get_device
+from .errors import CourseInputError, TrainingDiverged, check_int, check_number, check_tensor
+from .nets import MLP
+from .train import History
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """-E log D(real) - E log(1 - D(fake)) from the logits.  -> 0-dim tensor."""
+    return softplus(-real_logits).mean() + softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits):
+    """-E log D(fake), the non-saturating generator loss.  -> 0-dim tensor."""
+    return softplus(-fake_logits).mean()
+
+
+class _Adversarial(nn.Module):
+    """Shared plumbing: the device, the data check, and the two parameter groups."""
+
+    discriminator_names = ("discriminator",)
+
+    def _device(self):
+        return next(self.parameters()).device
+
+    def _check_x(self, x):
+        return check_tensor("x", x, shape=(None, self.data_dim)).to(self._device())
+
+    def discriminator_parameters(self):
+        return [p for name in self.discriminator_names for p in getattr(self, name).parameters()]
+
+    def generator_parameters(self):
+        ids = {id(p) for p in self.discriminator_parameters()}
+        return [p for p in self.parameters() if id(p) not in ids]
+
+    def prior_sample(self, n):
+        return torch.randn(n, self.latent_dim, device=self._device())
+
+
+class GAN(_Adversarial):
+    """x = G(z), z ~ N(0, I_latent_dim); a discriminator d(x).  x: (batch, data_dim)."""
+
+    def __init__(self, data_dim=2, latent_dim=2, hidden=(128, 128)):
+        super().__init__()
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.generator = MLP(latent_dim, hidden, data_dim)
+        self.discriminator = MLP(data_dim, hidden, 1)
+
+    def discriminator_loss(self, x):
+        x = self._check_x(x)
+        with torch.no_grad():
+            fake = self.generator(self.prior_sample(len(x)))
+        loss = discriminator_loss(self.discriminator(x), self.discriminator(fake))
+        return {"loss": loss, "discriminator": loss}
+
+    def generator_loss(self, x):
+        loss = generator_loss(self.discriminator(self.generator(self.prior_sample(len(x)))))
+        return {"loss": loss, "generator": loss}
+
+    @torch.no_grad()
+    def sample(self, n):
+        return self.generator(self.prior_sample(check_int("n", n, minimum=1)))
+
+
+class BiGAN(_Adversarial):
+    """BiGAN / ALI (Donahue et al., 2017; Dumoulin et al., 2017): an encoder E(x), a generator G(z)
+    and a discriminator d(x, z) on pairs.
+
+        discriminator:    real pairs (x, E(x)), fake pairs (G(z), z)
+        encoder and generator together: the same loss with the labels swapped,
+                          E softplus(d(x, E(x))) + E softplus(-d(G(z), z))
+
+    At the global optimum E and G invert each other (E(G(z)) = z, G(E(x)) = x); training
+    only approaches it, which :meth:`cycle_errors` measures.
+    """
+
+    def __init__(self, data_dim=2, latent_dim=2, hidden=(128, 128)):
+        super().__init__()
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.latent_dim = check_int("latent_dim", latent_dim, minimum=1)
+        self.encoder = MLP(data_dim, hidden, latent_dim)
+        self.generator = MLP(latent_dim, hidden, data_dim)
+        self.discriminator = MLP(data_dim + latent_dim, hidden, 1)
+
+    def _pair_logits(self, x, z):
+        return self.discriminator(torch.cat([x, z], -1))
+
+    def discriminator_loss(self, x):
+        x = self._check_x(x)
+        z = self.prior_sample(len(x))
+        with torch.no_grad():
+            code, fake = self.encoder(x), self.generator(z)
+        loss = discriminator_loss(self._pair_logits(x, code), self._pair_logits(fake, z))
+        return {"loss": loss, "discriminator": loss}
+
+    def generator_loss(self, x):
+        x = self._check_x(x)
+        z = self.prior_sample(len(x))
+        loss = discriminator_loss(self._pair_logits(self.generator(z), z), self._pair_logits(x, self.encoder(x)))
+        return {"loss": loss, "encoder and generator": loss}
+
+    @torch.no_grad()
+    def cycle_errors(self, x, n=None):
+        """Mean squared distances, per coordinate: ``latent``  E||E(G(z)) - z||^2 / latent_dim over z ~ N(0, I),
+        ``data``  E||G(E(x)) - x||^2 / data_dim over the given x.  -> dict of floats."""
+        x = self._check_x(x)
+        z = self.prior_sample(n or len(x))
+        return {"latent": float((self.encoder(self.generator(z)) - z).pow(2).mean()),
+                "data": float((self.generator(self.encoder(x)) - x).pow(2).mean())}
+
+    @torch.no_grad()
+    def sample(self, n):
+        return self.generator(self.prior_sample(check_int("n", n, minimum=1)))
+
+
+class InfoGAN(_Adversarial):
+    """InfoGAN (Chen et al., 2016): x = G(z, c) with noise z ~ N(0, I) and a categorical code c
+    uniform on K values, and an auxiliary network Q(c|x) (logits over K).  For any Q,
+
+        I(c; G(z, c)) >= E[log Q(c | G(z, c))] + H(c)                (H(c) = log K here)
+
+    with equality when Q is the true posterior p(c|x).  The generator and Q minimise
+    the generator loss minus ``lam`` times this bound; the discriminator is a GAN's.
+    """
+
+    def __init__(self, data_dim=2, noise_dim=2, n_codes=8, hidden=(128, 128), lam=1.0):
+        super().__init__()
+        self.data_dim = check_int("data_dim", data_dim, minimum=1)
+        self.latent_dim = check_int("noise_dim", noise_dim, minimum=1)
+        self.n_codes = check_int("n_codes", n_codes, minimum=2)
+        self.lam = check_number("lam", lam, minimum=0.0)
+        self.generator = MLP(noise_dim + n_codes, hidden, data_dim)
+        self.q_net = MLP(data_dim, hidden, n_codes)
+        self.discriminator = MLP(data_dim, hidden, 1)
+
+    def generate(self, z, c):
+        """G(z, c) for noise z (n, noise_dim) and integer codes c (n,)."""
+        return self.generator(torch.cat([z, one_hot(c, self.n_codes).to(z.dtype)], -1))
+
+    def _codes(self, n):
+        return torch.randint(self.n_codes, (n,), device=self._device())
+
+    def discriminator_loss(self, x):
+        x = self._check_x(x)
+        with torch.no_grad():
+            fake = self.generate(self.prior_sample(len(x)), self._codes(len(x)))
+        loss = discriminator_loss(self.discriminator(x), self.discriminator(fake))
+        return {"loss": loss, "discriminator": loss}
+
+    def generator_loss(self, x):
+        n = len(x)
+        c = self._codes(n)
+        fake = self.generate(self.prior_sample(n), c)
+        fool = generator_loss(self.discriminator(fake))
+        bound = -cross_entropy(self.q_net(fake), c) + math.log(self.n_codes)
+        return {"loss": fool - self.lam * bound, "generator": fool, "MI bound": bound}
+
+    @torch.no_grad()
+    def sample(self, n, code=None):
+        """n points; with ``code`` all of them with that code, otherwise codes drawn uniformly.
+        -> (points (n, data_dim), codes (n,))"""
+        n = check_int("n", n, minimum=1)
+        if code is None:
+            c = self._codes(n)
+        else:
+            code = check_int("code", code, minimum=0)
+            if code >= self.n_codes:
+                raise CourseInputError(f"code must be one of 0 .. {self.n_codes - 1}, got {code}.")
+            c = torch.full((n,), code, device=self._device())
+        return self.generate(self.prior_sample(n), c), c
+
+
+def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5, 0.999), seed=0, device=None,
+                      log_every=50, snapshot=None, desc="adversarial training", progress=True):
+    """Alternate one Adam step on the discriminator's loss and one on the generator's.
+
+    ``snapshot(model, step)``, if given, is called at every logged step and its dict of numbers is
+    stored in the history beside the averaged losses (e.g. BiGAN's cycle errors).
+    Raises :class:`TrainingDiverged` on a non-finite loss.  -> History
+    """
+    steps = check_int("steps", steps, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)
+    if not all(hasattr(model, name) for name in ("discriminator_loss", "generator_loss", "generator_parameters")):
+        raise CourseInputError(f"train_adversarial needs a model with discriminator_loss, generator_loss and "
+                               f"generator_parameters (a GAN, BiGAN, InfoGAN, VAEGAN ...), got {type(model).__name__}.")
+    device = get_device(device)
+    torch.manual_seed(seed)
+    model.to(device).train()
+    x = x_train.to(device)
+    opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=lr, betas=betas)
+    opt_g = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=betas)
+    history, window, start = History(), [], time.perf_counter()
+    for i in tqdm(range(steps), desc=desc, disable=not progress):
+        batch = x[torch.randint(len(x), (batch_size,), device=device)]
+        d_terms = model.discriminator_loss(batch)
+        opt_d.zero_grad(set_to_none=True)
+        d_terms["loss"].backward()
+        opt_d.step()
+        g_terms = model.generator_loss(batch)
+        opt_g.zero_grad(set_to_none=True)
+        g_terms["loss"].backward()
+        opt_g.step()
+        terms = {**{k: v for k, v in d_terms.items() if k != "loss"}, **{k: v for k, v in g_terms.items() if k != "loss"}}
+        window.append({k: v.detach() for k, v in terms.items()})
+        if (i + 1) % log_every == 0 or i + 1 == steps:
+            means = {k: float(torch.stack([w[k] for w in window]).mean()) for k in window[0]}
+            if not all(math.isfinite(v) for v in means.values()):
+                raise TrainingDiverged(f"{desc} diverged at step {i + 1} (a loss became NaN or infinite); "
+                                       "try a smaller lr.", history)
+            if snapshot is not None:                  # its own random numbers: training's stream is unchanged
+                model.eval()
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                    means.update(snapshot(model, i + 1))
+                model.train()
+            history.steps.append(i + 1)
+            for name, v in means.items():
+                history.terms.setdefault(name, []).append(v)
+            window = []
+    history.seconds, history.examples_seen = time.perf_counter() - start, steps * batch_size
+    model.eval()
+    return history

@@ -1,0 +1,153 @@
+"""Hybrids of a VAE with a discriminator: VAE-GAN (Larsen et al., 2016) and the course text's
+"unified" objective (a flow posterior, an adversarial term and a consistency term).
+
+Both follow the contract of :mod:`course_lib.gans` (two parameter groups, two losses) and are
+trained with :func:`course_lib.gans.train_adversarial`.  A VAE's "generator" is its decoder:
+G(z) is the decoder's mean for z ~ p(z) (images), or a draw from p(x|z) (Gaussian points).
+"""
+import torch
+from torch import nn
+from torch.nn.functional import leaky_relu, softplus
+
+from .errors import CourseInputError, check_int, check_number
+from .flow_vae import FlowVAE
+from .gans import _Adversarial, discriminator_loss, generator_loss
+from .nets import MLP
+from .vae import VAE
+
+
+class FeatureDiscriminator(nn.Module):
+    """d(x) = w . f(x) + b, with f(x) an MLP's last hidden layer (the features that VAE-GAN compares).
+    x: (batch, ...) -> logits (batch, 1); ``features(x)`` -> (batch, feature_dim)."""
+
+    def __init__(self, data_dim, hidden=(512,), feature_dim=256):
+        super().__init__()
+        self.body = MLP(data_dim, hidden, feature_dim, activation=lambda: nn.LeakyReLU(0.2))
+        self.head = nn.Linear(feature_dim, 1)
+
+    def features(self, x):
+        return leaky_relu(self.body(x.flatten(1)), 0.2)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+class VAEGAN(_Adversarial):
+    """VAE-GAN: a VAE (``vae``: encoder q(z|x), decoder mean image G(z)) and a discriminator d(x)
+    whose hidden features f replace the pixels in the reconstruction term.
+
+        discriminator:        -log D(x) - log(1 - D(G(z_q))) - log(1 - D(G(z_p)))     z_q ~ q(z|x), z_p ~ p(z)
+        encoder and decoder:  beta * KL(q(z|x) || p(z))                                 (the prior term)
+                              + 1/2 ||f(G(z_q)) - f(x)||^2                              (a unit Gaussian in feature space)
+                              + lam * (-log D(G(z_q)) - log D(G(z_p)))                 (non-saturating; decoder only)
+                              + pixel_weight * (-log p(x|z_q))                          (0 in Larsen et al.)
+
+    The defaults (lam = 1, pixel_weight = 0) are Larsen et al.'s loss; pixel_weight = 1 adds the
+    ordinary VAE reconstruction term, closer to the course text's L_VAE + lam L_GAN.  As in Larsen et al., the adversarial term trains the decoder only (z_q is detached there), and the
+    features are a fixed target for the reconstruction term (the discriminator learns only from its loss).
+    """
+
+    discriminator_names = ("discriminator",)
+
+    def __init__(self, vae, feature_dim=256, hidden=(512,), beta=1.0, pixel_weight=0.0, lam=1.0):
+        super().__init__()
+        self.vae = vae
+        self.image_shape, self.latent_dim = vae.image_shape, vae.latent_dim
+        pixels = int(torch.tensor(self.image_shape).prod())
+        self.discriminator = FeatureDiscriminator(pixels, hidden, check_int("feature_dim", feature_dim, minimum=1))
+        self.beta = check_number("beta", beta, minimum=0.0)
+        self.pixel_weight = check_number("pixel_weight", pixel_weight, minimum=0.0)
+        self.lam = check_number("lam", lam, minimum=0.0)
+
+    def _check_x(self, x):
+        return self.vae._check_x(x)
+
+    def decode(self, z):
+        return self.vae.decoder(z).mean
+
+    def discriminator_loss(self, x):
+        x = self._check_x(x)
+        with torch.no_grad():
+            reconstruction = self.decode(self.vae.encoder(x).rsample())
+            sample = self.decode(self.prior_sample(len(x)))
+        d = self.discriminator
+        loss = softplus(-d(x)).mean() + softplus(d(reconstruction)).mean() + softplus(d(sample)).mean()
+        return {"loss": loss, "discriminator": loss}
+
+    def generator_loss(self, x):
+        x = self._check_x(x)
+        q = self.vae.encoder(x)
+        z = q.rsample()
+        kl = q.kl_standard_normal().mean()
+        d = self.discriminator
+        decoded = self.vae.decoder(z)
+        feature_error = 0.5 * (d.features(decoded.mean) - d.features(x).detach()).pow(2).sum(-1).mean()
+        distortion = -decoded.log_prob(x).mean()
+        fool = generator_loss(d(self.decode(z.detach()))) + generator_loss(d(self.decode(self.prior_sample(len(x)))))
+        loss = self.beta * kl + feature_error + self.pixel_weight * distortion + self.lam * fool
+        return {"loss": loss, "rate": kl, "feature error": feature_error, "distortion": distortion, "generator": fool}
+
+    @torch.no_grad()
+    def sample(self, n):
+        return self.vae.sample(n)
+
+    @torch.no_grad()
+    def reconstruct(self, x):
+        return self.vae.reconstruct(x)
+
+
+class UnifiedVAE(_Adversarial):
+    """The course text's answer to understanding question 8, made concrete:
+
+        loss = -ELBO_flow(x)                                   a VAE with a flow posterior q_K(z|x)
+               + lam_adv * (-log D(x_p)),   x_p ~ p(x|z_p), z_p ~ p(z)     the adversarial term on samples
+               + lam_cons * E ||E(x_p) - z_p||^2 / latent_dim             a consistency term
+
+    where E(x) is the posterior's "code", the base mean pushed through the flow.  With
+    lam_adv = lam_cons = 0 it is the flow VAE; with steps = 0 the posterior is Gaussian.  The
+    discriminator d(x) sees data against x_p.  Points or images: ``flow_vae`` decides.
+    """
+
+    def __init__(self, flow_vae, lam_adv=0.0, lam_cons=0.0, hidden=(128, 128)):
+        super().__init__()
+        if not isinstance(flow_vae, FlowVAE):
+            raise CourseInputError(f"flow_vae must be a course_lib.FlowVAE, got {type(flow_vae).__name__}.")
+        self.vae = flow_vae
+        self.latent_dim, self.image_shape = flow_vae.latent_dim, flow_vae.image_shape
+        pixels = int(torch.tensor(self.image_shape).prod())
+        self.discriminator = MLP(pixels, hidden, 1)
+        self.lam_adv = check_number("lam_adv", lam_adv, minimum=0.0)
+        self.lam_cons = check_number("lam_cons", lam_cons, minimum=0.0)
+
+    def _check_x(self, x):
+        return self.vae._check_x(x)
+
+    def _fake(self, z):
+        return self.vae.decoder(z).sample() if hasattr(self.vae.decoder, "log_var") else self.vae.decoder(z).mean
+
+    def encode(self, x):
+        """E(x) = f_K o ... o f_1(mean(x); h(x)): the base mean pushed through the posterior flow."""
+        params = self.vae.local_parameters(x)
+        mean, _, context = params.split([self.latent_dim, self.latent_dim, self.vae.context_dim], dim=-1)
+        return self.vae.flow(mean, context)[0]
+
+    def discriminator_loss(self, x):
+        x = self._check_x(x)
+        with torch.no_grad():
+            fake = self._fake(self.prior_sample(len(x)))
+        loss = discriminator_loss(self.discriminator(x.flatten(1)), self.discriminator(fake.flatten(1)))
+        return {"loss": loss, "discriminator": loss}
+
+    def generator_loss(self, x):
+        terms = self.vae.loss_terms(x)
+        z_p = self.prior_sample(len(x))
+        fake = self._fake(z_p)
+        fool = generator_loss(self.discriminator(fake.flatten(1)))
+        consistency = (self.encode(fake) - z_p).pow(2).mean()
+        loss = -terms["elbo"] + self.lam_adv * fool + self.lam_cons * consistency
+        return {"loss": loss, "elbo": terms["elbo"], "generator": fool, "consistency": consistency}
+
+    @torch.no_grad()
+    def sample(self, n):
+        """Draws x ~ p(x|z), z ~ p(z) (for a Gaussian decoder, with its noise)."""
+        return self._fake(self.prior_sample(check_int("n", n, minimum=1)))

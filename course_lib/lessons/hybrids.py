@@ -1,0 +1,341 @@
+"""Lesson 8b: adversarial hybrids (VAE-GAN, BiGAN/ALI, InfoGAN), β-TCVAE against β-VAE, and
+understanding questions 7 and 8 computed on one toy data set."""
+import math
+
+import numpy as np
+import torch
+
+from ..cache import cached_fit, cached_sweep, data_key
+from ..data import sample_toy
+from ..errors import CourseInputError, check_int, check_number
+from ..flow_vae import FlowVAE
+from ..gans import GAN, BiGAN, InfoGAN, train_adversarial
+from ..hybrids import VAEGAN, UnifiedVAE
+from ..metrics import variational_information_bound
+from ..plots import image_grid
+from ..sweep import fit_sweep
+from ..tcvae import tcvae_sweep_objective
+from ..train import fit
+from ..vae import VAE, vae_objective
+from ..widgets import LiveFigure, choice_slider, new_figure
+from . import beta_vae
+from .flows import build_coupling_flow, cpu_copy, negative_log_likelihood
+from .wae import sample_quality_proxy
+
+TOY = "eight_gaussians"
+INFO_LAMS = (0.0, 0.1, 1.0)
+MEANS, SIGMA = (-3.0, -1.0, 1.0, 3.0), 0.7          # the known-MI mixture: c uniform on 4, x | c ~ N(MEANS[c], SIGMA^2)
+
+
+def toy_data(n=20000):
+    """Training points (seed 0) and test points (seed 1) of the eight-Gaussians toy.  -> (x, x_test)"""
+    return sample_toy(TOY, check_int("n", n, minimum=100), seed=0), sample_toy(TOY, 5000, seed=1)
+
+
+def _seeded(build):
+    def seeded():
+        torch.manual_seed(0)
+        return build()
+    return seeded
+
+
+# -- VAE-GAN on Fashion-MNIST ------------------------------------------------------------------------------
+def build_image_vae():
+    return VAE.mlp(latent_dim=16, hidden=(512, 256))
+
+
+def train_vae_and_vae_gan(x, steps, device=None):
+    """The course's MLP VAE, and the same networks trained as a VAE-GAN (Larsen's loss: features
+    instead of pixels), both cached.  -> {name: (model, history)}"""
+    steps = check_int("steps", steps, minimum=1)
+    key = {"steps": steps, "data": data_key(x)}
+    vae = cached_fit("lesson08b-vae", key, _seeded(build_image_vae),
+                     lambda m: fit(m, x, vae_objective(), steps=steps, seed=0, device=device, desc="VAE"),
+                     device=device)
+    vae_gan = cached_fit("lesson08b-vae-gan", key, _seeded(lambda: VAEGAN(build_image_vae())),
+                         lambda m: train_adversarial(m, x, steps, batch_size=128, lr=2e-4, device=device,
+                                                     desc="VAE-GAN"), device=device)
+    return {"VAE": vae, "VAE-GAN": vae_gan}
+
+
+def sharpness(images):
+    """Mean absolute difference between neighbouring pixels (both directions): a stated proxy for how
+    sharp images are.  (N, 1, H, W) -> float"""
+    images = images.detach().float().cpu()
+    return float(0.5 * ((images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+                        + (images[..., :, 1:] - images[..., :, :-1]).abs().mean()))
+
+
+@torch.no_grad()
+def image_comparison(models, x_test, n=8):
+    """For each model: test reconstructions and prior samples as one picture, the sample proxy (pixel MMD^2
+    against the test images), the samples' sharpness over the test images', and the reconstructions'
+    squared error.  -> (pictures {name: array}, rows {name: {measure: value}})"""
+    pictures, rows = {}, {}
+    reference = sharpness(x_test)
+    for name, model in models.items():
+        model = cpu_copy(model, torch.float32)
+        torch.manual_seed(0)
+        samples = model.sample(len(x_test))
+        recon = model.reconstruct(x_test)
+        rows[name] = {"sample MMD²": sample_quality_proxy(samples, x_test),
+                      "sharpness / data's": sharpness(samples) / reference,
+                      "squared error": float((recon - x_test).pow(2).flatten(1).sum(-1).mean())}
+        pictures[name] = image_grid(torch.cat([x_test[:n], recon[:n], samples[:2 * n]]), n)
+    return pictures, rows
+
+
+# -- BiGAN ---------------------------------------------------------------------------------------------------
+def train_bigan(x, x_test, steps, log_every=50, device=None):
+    """A BiGAN on the toy, with its cycle errors on 1,000 test points recorded every ``log_every`` steps.
+    -> (model, history)"""
+    steps = check_int("steps", steps, minimum=1)
+    probe = x_test[:1000]
+
+    def train(model):
+        return train_adversarial(model, x, steps, device=device, log_every=log_every, desc="BiGAN",
+                                 snapshot=lambda m, step: m.cycle_errors(probe))
+
+    return cached_fit("lesson08b-bigan", {"steps": steps, "data": data_key(x), "log_every": log_every},
+                      _seeded(BiGAN), train, device=device)
+
+
+# -- InfoGAN -------------------------------------------------------------------------------------------------
+def mixture_log_joint(x, means=MEANS, sigma=SIGMA):
+    """log p(x, c) for the 1-D mixture with a uniform c: x (n,) -> (n, K)."""
+    means = torch.as_tensor(means, dtype=torch.float64)
+    k = len(means)
+    return (-0.5 * ((x[:, None] - means) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi)) - math.log(k))
+
+
+def known_information(q_sigma=1.5 * SIGMA, n=20000, seed=0, edge=12.0, grid=20001):
+    """The InfoGAN bound on a case with known mutual information: c uniform on 4 values,
+    x | c ~ N(MEANS[c], SIGMA^2).
+
+    exact I(c; x) = H(x) - H(x|c) by quadrature; the bound E[log Q(c|x)] + H(c) by Monte Carlo with n
+    draws, once with Q = the true posterior p(c|x) and once with a wrong Q (the posterior of a mixture
+    with std ``q_sigma``); the wrong Q's gap E_x KL(p(c|x) || Q(c|x)) by quadrature; and the text's
+    E[log Q] - H(c).  -> dict of floats"""
+    n = check_int("n", n, minimum=10)
+    q_sigma = check_number("q_sigma", q_sigma, minimum=0.0, strict_minimum=True)
+    k = len(MEANS)
+    entropy_c = math.log(k)
+    xs = torch.linspace(-edge, edge, grid, dtype=torch.float64)
+    dx = float(xs[1] - xs[0])
+    log_joint = mixture_log_joint(xs)
+    log_px = torch.logsumexp(log_joint, 1)
+    entropy_x = float(-(log_px.exp() * log_px).sum() * dx)
+    exact = entropy_x - 0.5 * math.log(2 * math.pi * math.e * SIGMA ** 2)
+    posterior = log_joint - log_px[:, None]
+    log_q_wrong = mixture_log_joint(xs, sigma=q_sigma)
+    log_q_wrong = log_q_wrong - torch.logsumexp(log_q_wrong, 1, keepdim=True)
+    gap = float((log_px.exp()[:, None] * posterior.exp() * (posterior - log_q_wrong)).sum() * dx)
+
+    g = torch.Generator().manual_seed(seed)
+    c = torch.randint(k, (n,), generator=g)
+    x = torch.as_tensor(MEANS, dtype=torch.float64)[c] + SIGMA * torch.randn(n, generator=g, dtype=torch.float64)
+    true_q = mixture_log_joint(x).log_softmax(1)[torch.arange(n), c]
+    wrong_q = mixture_log_joint(x, sigma=q_sigma).log_softmax(1)[torch.arange(n), c]
+    return {"exact I(c; x)": exact, "H(c)": entropy_c,
+            "bound, Q = p(c|x)": float(variational_information_bound(true_q, entropy_c)),
+            "its standard error": float(true_q.std() / math.sqrt(n)),
+            "bound, wrong Q": float(variational_information_bound(wrong_q, entropy_c)),
+            "wrong Q: exact I - gap": exact - gap, "gap by quadrature": gap,
+            "wrong Q's standard error": float(wrong_q.std() / math.sqrt(n)),
+            "text's E[log Q] - H(c)": float(true_q.mean() - entropy_c)}
+
+
+def train_infogans(x, steps, lams=INFO_LAMS, device=None):
+    """InfoGANs with 8 code values, one per lambda, each cached.  -> list of (model, history)"""
+    steps = check_int("steps", steps, minimum=1)
+    out = []
+    for lam in lams:
+        lam = check_number("lam", lam, minimum=0.0)
+        out.append(cached_fit("lesson08b-infogan", {"steps": steps, "data": data_key(x), "lam": lam},
+                              _seeded(lambda lam=lam: InfoGAN(lam=lam)),
+                              lambda m, lam=lam: train_adversarial(m, x, steps, device=device,
+                                                                   desc=f"InfoGAN λ = {lam:g}"), device=device))
+    return out
+
+
+def mode_of(points, n_modes=8):
+    """Index of the nearest of the toy's eight centres (angle k 2 pi / 8).  (n, 2) -> (n,)"""
+    angle = torch.atan2(points[:, 1], points[:, 0])
+    return torch.round(angle / (2 * math.pi / n_modes)).long() % n_modes
+
+
+@torch.no_grad()
+def code_control(model, x_test, n=1000):
+    """How far the code decides the mode.  For each code value, n samples: the share that lands in
+    that code's most frequent mode (1 = the code fixes the mode), I(c; mode) from the counts (log 8 at
+    most), the InfoGAN bound with the trained Q, and the sample proxy against test points.  -> dict"""
+    model = cpu_copy(model, torch.float32)
+    torch.manual_seed(0)
+    counts = np.zeros((model.n_codes, 8))
+    points, codes, log_q = [], [], []
+    for c in range(model.n_codes):
+        x, code = model.sample(n, code=c)
+        counts[c] = np.bincount(mode_of(x).numpy(), minlength=8)
+        points.append(x)
+        codes.append(code)
+        log_q.append(model.q_net(x).log_softmax(1)[:, c])
+    joint = counts / counts.sum()
+    outer = joint.sum(1, keepdims=True) * joint.sum(0, keepdims=True)
+    mi = float(np.sum(joint[joint > 0] * np.log(joint[joint > 0] / outer[joint > 0])))
+    points = torch.cat(points)
+    order = torch.randperm(len(points))[:len(x_test)]
+    return {"purity": float((counts.max(1) / counts.sum(1)).mean()), "I(c; mode)": mi,
+            "bound": float(variational_information_bound(torch.cat(log_q), math.log(model.n_codes))),
+            "sample MMD²": sample_quality_proxy(points[order], x_test), "points": points.numpy(),
+            "codes": torch.cat(codes).numpy()}
+
+
+def infogan_explorer(control, lams, x_test):
+    """A lambda slider: the samples of that InfoGAN coloured by their code, and purity, the MI bound and the
+    sample proxy against lambda."""
+    lams = [float(v) for v in lams]
+    if len(control) != len(lams):
+        raise CourseInputError("control and lams must have one entry per InfoGAN.")
+    fig, (ax, ax_line) = new_figure(2, width=4.2, height=3.8)
+    ax.scatter(*x_test[:2000].T.numpy(), s=2, c="0.8")
+    shown = ax.scatter(*control[0]["points"][::4].T, s=3, c=control[0]["codes"][::4], cmap="tab10", vmin=0, vmax=9)
+    ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal", xticks=[], yticks=[])
+    x_axis = np.arange(len(lams))
+    ax_line.plot(x_axis, [c["bound"] for c in control], "o-", label="MI bound (nats)")
+    ax_line.plot(x_axis, [c["I(c; mode)"] for c in control], "s--", label="I(c; mode) (nats)")
+    ax_line.axhline(math.log(8), color="0.5", ls=":", label="log 8")
+    ax_mmd = ax_line.twinx()
+    ax_mmd.plot(x_axis, [c["sample MMD²"] for c in control], "^-", color="C3", label="sample MMD²")
+    ax_mmd.set_ylabel("sample MMD² (lower is better)", color="C3")
+    ax_line.set(xticks=x_axis, xticklabels=[f"{v:g}" for v in lams], xlabel="λ", ylabel="nats")
+    ax_line.legend(loc="center right", fontsize=8)
+    (marker,) = ax_line.plot([], [], "o", ms=14, mfc="none", mec="C3", mew=2)
+
+    def update(fig, lam):
+        i = lams.index(lam)
+        shown.set_offsets(control[i]["points"][::4])
+        shown.set_array(control[i]["codes"][::4])
+        marker.set_data([i], [control[i]["bound"]])
+        ax.set_title(f"λ = {lam:g}: samples coloured by code\npurity {control[i]['purity']:.2f}", fontsize=9)
+
+    return LiveFigure(fig, update, {"lam": choice_slider("λ", lams)}, animated=lambda: [shown, marker, ax.title])
+
+
+# -- β-TCVAE against β-VAE -------------------------------------------------------------------------------------
+def train_tcvae_sweep(sprites, steps, values=beta_vae.BETAS, device=None):
+    """β-TCVAEs on the sprites, one per beta, trained together and cached, with lesson 4's model.
+    -> list of (model, history)"""
+    beta_vae._check_sprites(sprites)
+    steps = check_int("steps", steps, minimum=1)
+    size = sprites.images.shape[-1]
+
+    def train(values):
+        return fit_sweep(lambda: beta_vae.build_sprite_vae(size), sprites.images, tcvae_sweep_objective(len(sprites)),
+                         values, steps=steps, seed=0, device=device, desc="β-TCVAE sweep")
+
+    return cached_sweep("lesson08b-tcvae", {"steps": steps, "n": len(sprites), "size": size}, "beta",
+                        [float(v) for v in values], lambda: beta_vae.build_sprite_vae(size), train, device=device)
+
+
+# -- understanding questions 7 and 8 -----------------------------------------------------------------------------
+def build_point_vae():
+    return VAE.mlp(image_shape=(2,), latent_dim=2, hidden=(128, 128), likelihood="gaussian")
+
+
+def train_three_models(x, steps, device=None):
+    """A VAE (Gaussian decoder), a GAN and a Real NVP flow (8 couplings) on the same points, each cached.
+    -> {name: (model, history)}"""
+    steps = check_int("steps", steps, minimum=1)
+    key = {"steps": steps, "data": data_key(x)}
+    return {
+        "VAE": cached_fit("lesson08b-point-vae", key, _seeded(build_point_vae),
+                          lambda m: fit(m, x, vae_objective(), steps=steps, batch_size=256, seed=0, device=device,
+                                        desc="VAE"), device=device),
+        "GAN": cached_fit("lesson08b-gan", key, _seeded(GAN),
+                          lambda m: train_adversarial(m, x, steps, device=device, desc="GAN"), device=device),
+        "flow": cached_fit("lesson08b-flow", key, _seeded(lambda: build_coupling_flow(8)),
+                           lambda m: fit(m, x, negative_log_likelihood, steps=steps, batch_size=256, lr=3e-3, seed=0,
+                                         device=device, desc="Real NVP"), device=device),
+    }
+
+
+@torch.no_grad()
+def question7(models, x_test, k=1000):
+    """The side-by-side table: the mean test log-likelihood (exact for the flow, the IWAE_k lower bound for
+    the VAE, none for the GAN), the sample proxy (MMD² against the test points, RBF kernel with C = the mean
+    squared distance between test points), and how a point's latent code is found.  -> (rows, samples)"""
+    rows, samples = {}, {}
+    for name, model in models.items():
+        model = cpu_copy(model, torch.float64)
+        torch.manual_seed(0)
+        x = x_test.double()
+        if name == "flow":
+            log_lik, how = float(model.log_prob(x).mean()), "exact"
+            sample, inference = model.sample(len(x)), "exact: z = f⁻¹(x)"
+        elif name == "VAE":
+            log_lik, how = float(model.iwae_bound(x, k).mean()), f"≥ (IWAE, k = {k})"
+            sample, inference = model.decoder(torch.randn(len(x), model.latent_dim, dtype=x.dtype)).sample(), \
+                "approximate: q(z|x)"
+        else:
+            log_lik, how = float("nan"), "none"
+            sample, inference = model.sample(len(x)), "none (no encoder)"
+        rows[name] = {"test log-likelihood (nats)": log_lik, "kind": how,
+                      "sample MMD²": sample_quality_proxy(sample, x), "inference": inference}
+        samples[name] = sample.float().numpy()
+    return rows, samples
+
+
+def build_unified(steps, lam_adv, lam_cons):
+    """The unified model on points: a FlowVAE (2 latents, ``steps`` IAF steps, Gaussian decoder) with the
+    adversarial and consistency weights."""
+    return UnifiedVAE(FlowVAE(latent_dim=2, hidden=(128, 128), flow="iaf", steps=steps, context_dim=8,
+                              image_shape=(2,), likelihood="gaussian"), lam_adv=lam_adv, lam_cons=lam_cons)
+
+
+UNIFIED_PARTS = {"VAE": (0, 0.0, 0.0), "flow posterior": (4, 0.0, 0.0), "adversarial": (0, 1.0, 0.0),
+                 "flow + adversarial": (4, 1.0, 0.0), "unified (flow + adv. + consistency)": (4, 1.0, 1.0)}
+
+
+def train_unified_parts(x, steps, parts=UNIFIED_PARTS, device=None):
+    """The text's unified objective and each of its parts, on the same points, each cached.
+    -> {name: (model, history)}"""
+    steps = check_int("steps", steps, minimum=1)
+    out = {}
+    for name, (flow_steps, lam_adv, lam_cons) in parts.items():
+        config = {"steps": steps, "data": data_key(x), "flow_steps": flow_steps, "lam_adv": lam_adv,
+                  "lam_cons": lam_cons}
+        out[name] = cached_fit("lesson08b-unified", config,
+                               _seeded(lambda f=flow_steps, a=lam_adv, c=lam_cons: build_unified(f, a, c)),
+                               lambda m, name=name: train_adversarial(m, x, steps, device=device, desc=name),
+                               device=device)
+    return out
+
+
+@torch.no_grad()
+def question8(models, x_test, k=1000):
+    """For each part: the IWAE_k bound on the test log-likelihood, the sample proxy, and the consistency
+    error E||E(x_p) - z_p||^2 per latent.  -> (rows, samples)"""
+    rows, samples = {}, {}
+    for name, model in models.items():
+        model = cpu_copy(model, torch.float64)
+        torch.manual_seed(0)
+        x = x_test.double()
+        z = torch.randn(len(x), model.latent_dim, dtype=x.dtype)
+        sample = model._fake(z)
+        rows[name] = {"test IWAE bound (nats)": float(model.vae.iwae_bound(x, k).mean()),
+                      "sample MMD²": sample_quality_proxy(sample, x),
+                      "consistency error": float((model.encode(sample) - z).pow(2).mean())}
+        samples[name] = sample.float().numpy()
+    return rows, samples
+
+
+def scatter_panels(samples, x_test, rows=None, measure="sample MMD²", width=2.6):
+    """One panel per model: its samples (dark) over the test points (light)."""
+    fig, axes = new_figure(len(samples), width=width, height=width + 0.3)
+    for ax, (name, points) in zip(np.atleast_1d(axes), samples.items()):
+        ax.scatter(*x_test[:2000].T.numpy(), s=1, c="0.8")
+        ax.scatter(*points[:2000].T, s=1, c="C0")
+        title = name if rows is None else f"{name}\n{measure} {rows[name][measure]:.4f}"
+        ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal", xticks=[], yticks=[], title=title)
+        ax.title.set_fontsize(8)
+    return fig

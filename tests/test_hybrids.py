@@ -1,0 +1,142 @@
+"""Lesson 8b: GAN losses, BiGAN, InfoGAN and its information bound, VAE-GAN, the unified objective
+and β-TCVAE, each against a reference or a property that must hold."""
+import math
+
+import pytest
+import torch
+from torch.nn.functional import binary_cross_entropy_with_logits
+
+import course_lib as cl
+from course_lib.gans import GAN, BiGAN, InfoGAN, discriminator_loss, generator_loss, train_adversarial
+from course_lib.hybrids import VAEGAN, UnifiedVAE
+from course_lib.lessons import hybrids as lesson
+from course_lib.metrics import variational_information_bound
+from course_lib.tcvae import log_q_pairs, tcvae_loss_terms, tcvae_sweep_objective
+from course_lib.wae import mmd2
+
+
+def test_gan_losses_are_binary_cross_entropies():
+    real, fake = torch.randn(50, 1), torch.randn(60, 1)
+    expected = (binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                + binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    assert torch.allclose(discriminator_loss(real, fake), expected)
+    assert torch.allclose(generator_loss(fake), binary_cross_entropy_with_logits(fake, torch.ones_like(fake)))
+
+
+def test_the_information_bound_is_exact_with_the_true_posterior_and_short_by_the_gap_otherwise():
+    r = lesson.known_information(n=40000)
+    assert abs(r["bound, Q = p(c|x)"] - r["exact I(c; x)"]) < 4 * r["its standard error"]
+    assert abs(r["bound, wrong Q"] - r["wrong Q: exact I - gap"]) < 4 * r["wrong Q's standard error"]
+    assert r["gap by quadrature"] > 0.01
+    assert 0 < r["exact I(c; x)"] < r["H(c)"]
+    # the text's version is the bound minus 2 H(c): negative, so it cannot bound a mutual information
+    assert r["text's E[log Q] - H(c)"] < 0
+    assert abs(r["text's E[log Q] - H(c)"] - (r["bound, Q = p(c|x)"] - 2 * r["H(c)"])) < 1e-9
+
+
+def test_the_information_bound_needs_a_vector():
+    with pytest.raises(cl.CourseInputError, match="log_q_true_code"):
+        variational_information_bound(torch.zeros(3, 2), 1.0)
+
+
+def test_infogan_learns_a_code_that_picks_a_mode():
+    x, x_test = lesson.toy_data(4000)
+    torch.manual_seed(0)
+    model = InfoGAN(lam=1.0, hidden=(64, 64))
+    history = train_adversarial(model, x, 400, log_every=100, progress=False)
+    assert history["MI bound"][-1] > 1.0                      # up from about 0 at the start; log 8 = 2.08 at most
+    control = lesson.code_control(model, x_test, n=200)
+    assert control["bound"] <= math.log(8) + 1e-6
+    assert control["I(c; mode)"] > 0.5
+
+
+def test_mode_of_maps_the_centres_to_their_index():
+    angles = torch.arange(8) * (2 * math.pi / 8)
+    centres = 2 * torch.stack([angles.cos(), angles.sin()], 1)
+    assert mode_list(lesson.mode_of(centres)) == list(range(8))
+
+
+def mode_list(t):
+    return [int(v) for v in t]
+
+
+def test_snapshots_do_not_change_training():
+    x, x_test = lesson.toy_data(2000)
+    models = []
+    for snapshot in (None, lambda m, step: m.cycle_errors(x_test[:100])):
+        torch.manual_seed(0)
+        model = BiGAN(hidden=(32,))
+        history = train_adversarial(model, x, 20, log_every=5, snapshot=snapshot, progress=False)
+        models.append(model)
+    assert set(history.terms) >= {"latent", "data", "discriminator"}
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        assert torch.equal(a, b)
+
+
+def test_a_trained_gan_is_closer_to_the_data_than_an_untrained_one():
+    x, x_test = lesson.toy_data(4000)
+    torch.manual_seed(0)
+    model = GAN(hidden=(64, 64))
+    before = float(mmd2(model.sample(1000), x_test[:1000], "rbf", scale=1.0))
+    train_adversarial(model, x, 300, progress=False)
+    after = float(mmd2(model.sample(1000), x_test[:1000], "rbf", scale=1.0))
+    assert after < 0.5 * before
+
+
+def test_vae_gan_keeps_the_adversarial_term_away_from_the_encoder():
+    torch.manual_seed(0)
+    model = VAEGAN(cl.VAE.mlp(latent_dim=4, hidden=(32,)), feature_dim=16, hidden=(32,))
+    terms = model.generator_loss(torch.rand(6, 1, 28, 28))
+    grads = torch.autograd.grad(terms["generator"], list(model.vae.encoder.parameters()), allow_unused=True)
+    assert all(g is None or torch.count_nonzero(g) == 0 for g in grads)
+    decoder_grads = torch.autograd.grad(terms["generator"], list(model.vae.decoder.parameters()))
+    assert any(torch.count_nonzero(g) > 0 for g in decoder_grads)
+    assert not set(map(id, model.discriminator_parameters())) & set(map(id, model.generator_parameters()))
+
+
+def test_unified_model_without_its_extra_terms_is_the_flow_vae():
+    flow_vae = cl.FlowVAE(latent_dim=2, hidden=(16,), flow="iaf", steps=2, context_dim=4, image_shape=(2,),
+                          likelihood="gaussian")
+    model = UnifiedVAE(flow_vae)
+    x = torch.randn(7, 2)
+    torch.manual_seed(3)
+    unified = model.generator_loss(x)["loss"]
+    torch.manual_seed(3)
+    alone = flow_vae.loss_terms(x)["loss"]
+    assert torch.allclose(unified, alone)
+    with pytest.raises(cl.CourseInputError, match="flow_vae"):
+        UnifiedVAE(cl.VAE.mlp(latent_dim=2, hidden=(8,)))
+
+
+def test_a_vae_on_points():
+    vae = lesson.build_point_vae()
+    x = torch.randn(9, 2)
+    assert vae.log_weights(x, 5).shape == (5, 9)
+    assert vae.loss_terms(x)["loss"].shape == ()
+
+
+def test_tcvae_with_beta_one_is_the_vae():
+    vae = cl.VAE.mlp(latent_dim=3, hidden=(16,))
+    x = torch.rand(8, 1, 28, 28)
+    torch.manual_seed(1)
+    tc_terms = tcvae_loss_terms(vae, x, 1.0, dataset_size=100)
+    torch.manual_seed(1)
+    assert torch.allclose(tc_terms["loss"], vae.loss_terms(x)["loss"])
+
+
+def test_log_q_pairs_match_a_loop():
+    q = cl.DiagonalGaussian(torch.randn(4, 3), torch.randn(4, 3))
+    z = torch.randn(4, 3)
+    table = log_q_pairs(q, z)
+    for i in range(4):
+        for j in range(4):
+            expected = torch.distributions.Normal(q.mean[j], q.std[j]).log_prob(z[i])
+            assert torch.allclose(table[i, j], expected, atol=1e-5)
+
+
+def test_a_tcvae_sweep_trains_and_raises_the_penalty_with_beta():
+    sprites = cl.make_sprites(200, seed=0)
+    trained = cl.fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,)), sprites.images,
+                           tcvae_sweep_objective(len(sprites)), [1.0, 6.0], steps=3, seed=0, progress=False)
+    assert len(trained) == 2
+    assert all(set(h.terms) >= {"total correlation", "rate"} for _, h in trained)
