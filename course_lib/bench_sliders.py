@@ -75,7 +75,7 @@ def measure_sweeps(steps=20):
     import tempfile
     from .cache import clear_memory
     from .data import load_fashion_mnist, make_sprites
-    from .lessons import beta_vae, divergences, flows, hierarchical, rate_distortion, wae
+    from .lessons import beta_vae, divergences, flows, hierarchical, hybrids, rate_distortion, wae
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         import os
@@ -99,6 +99,9 @@ def measure_sweeps(steps=20):
             vae, _ = divergences.train_vae(data.x_train, steps)
             ais_results = divergences.ais_on_vae(vae, (data.x_test[:2] > 0.5).float(), steps=(1, 5, 20), chains=8)
             iwae = divergences.iwae_values(vae, (data.x_test[:2] > 0.5).float(), ks=(1, 100))
+            x_toy, x_toy_test = hybrids.toy_data(2000)
+            infogans = hybrids.train_infogans(x_toy, steps)
+            control = [hybrids.code_control(m, x_toy_test[:500], n=100) for m, _ in infogans]
         finally:
             if old is None:
                 os.environ.pop("COURSE_LIB_CACHE", None)
@@ -108,7 +111,7 @@ def measure_sweeps(steps=20):
     explorers = {
         "lesson 3 · β sweep": (rate_distortion.beta_explorer(models, measured, rate_distortion.BETAS,
                                                               data.x_test[:8]), "beta"),
-        "lesson 4 · β sweep (C: same figure)": (beta_vae.sweep_explorer(sprite_models, beta_vae.BETAS, scores, sprites.images[0],
+        "lesson 4 · β sweep (C, 8b β-TCVAE: same)": (beta_vae.sweep_explorer(sprite_models, beta_vae.BETAS, scores, sprites.images[0],
                                                            sprites.factor_names), "value"),
         "lesson 5 · free bits λ": (hierarchical.free_bits_explorer(hierarchical.FREE_BITS,
                                                                    free_bits_results), "lam"),
@@ -120,7 +123,8 @@ def measure_sweeps(steps=20):
         "lesson 7 · coupling layers": (flows.coupling_explorer(couplings, coupling_depths), "depth"),
         "lesson 8 · α": (divergences.alpha_explorer(divergences.ALPHAS, divergences.vr_sandbox(divergences.ALPHAS, k=500)),
                          "alpha"),
-        "lesson 8 · AIS steps T": (divergences.ais_explorer(ais_results, iwae), "T")}
+        "lesson 8 · AIS steps T": (divergences.ais_explorer(ais_results, iwae), "T"),
+        "lesson 8b · InfoGAN λ": (hybrids.infogan_explorer(control, hybrids.INFO_LAMS, x_toy_test), "lam")}
     for title, (live, name) in explorers.items():
         start = len(live.timings_ms)
         for value in _values(live.controls[name]) * 2:

@@ -58,7 +58,9 @@ class _Adversarial(nn.Module):
         return [p for p in self.parameters() if id(p) not in ids]
 
     def prior_sample(self, n):
-        return torch.randn(n, self.latent_dim, device=self._device())
+        """z ~ N(0, I): (n, latent_dim), on the model's device and in its dtype."""
+        weight = next(self.parameters())
+        return torch.randn(n, self.latent_dim, device=weight.device, dtype=weight.dtype)
 
 
 class GAN(_Adversarial):

@@ -526,6 +526,21 @@ TABLE = {
           + (L.shape[2] - 1) * math.log(N * len(L)), "swapped the two axes"),
          (lambda L, N: (torch.logsumexp(L.sum(-1), 1) - math.log(N * len(L))).mean(), "marginals are missing"),
          (lambda L, N: torch.logsumexp(L.sum(-1), 1) - torch.logsumexp(L, 1).sum(-1), "shape")]),
+    lesson08.information_bound: (
+        [lambda q_logits, codes: torch.log_softmax(q_logits, 1)[torch.arange(len(codes)), codes].mean()
+         + math.log(q_logits.shape[1]),
+         lambda q, c: (q.gather(1, c[:, None]).squeeze(1) - torch.logsumexp(q, 1)).mean() + math.log(q.shape[1]),
+         lambda q, c: -torch.nn.functional.cross_entropy(q, c) + torch.log(torch.tensor(float(q.shape[1]))),
+         lambda q, c: torch.stack([torch.log(torch.softmax(q[n], 0)[c[n]]) for n in range(len(c))]).mean()
+         + math.log(q.shape[1])],
+        [(lambda q, c: -torch.nn.functional.cross_entropy(q, c) - math.log(q.shape[1]), "text's sign"),
+         (lambda q, c: q[torch.arange(len(c)), c].mean() + math.log(q.shape[1]), "normalised"),
+         (lambda q, c: -torch.nn.functional.cross_entropy(q, c) + math.log2(q.shape[1]), "nats"),
+         (lambda q, c: torch.log_softmax(q, 1).max(1).values.mean() + math.log(q.shape[1]), "most likely"),
+         (lambda q, c: torch.log_softmax(q, 1).mean() + math.log(q.shape[1]), "column"),
+         (lambda q, c: -torch.nn.functional.cross_entropy(q, c), "H(c) = log K is missing"),
+         (lambda q, c: torch.softmax(q, 1)[torch.arange(len(c)), c].mean() + math.log(q.shape[1]), "log_softmax"),
+         (lambda q, c: torch.log_softmax(q, 1)[torch.arange(len(c)), c] + math.log(q.shape[1]), "shape")]),
 }
 
 MODULES = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08)

@@ -140,3 +140,11 @@ def test_a_tcvae_sweep_trains_and_raises_the_penalty_with_beta():
                            tcvae_sweep_objective(len(sprites)), [1.0, 6.0], steps=3, seed=0, progress=False)
     assert len(trained) == 2
     assert all(set(h.terms) >= {"total correlation", "rate"} for _, h in trained)
+
+
+def test_sharpness_is_higher_for_edges_than_for_their_blur():
+    sharp = torch.zeros(2, 1, 8, 8)
+    sharp[..., ::2, :] = 1.0
+    blurred = torch.full_like(sharp, 0.5)
+    assert lesson.sharpness(sharp) == pytest.approx(0.5)          # rows alternate 0/1: |diff| = 1 down, 0 across
+    assert lesson.sharpness(blurred) == 0.0

@@ -1,5 +1,5 @@
 """Checks for the lesson 8 exercises (the alpha-divergence on a grid, one AIS weight update, the MWS
-estimate of the total correlation)."""
+estimate of the total correlation, InfoGAN's information bound)."""
 import math
 
 import torch
@@ -103,3 +103,35 @@ def mws_total_correlation(fn):
                                             - math.log(dataset_size * log_q_pairs.shape[0])).mean()),
     ]
     return run_check("mws_total_correlation", fn, cases, _mws, mistakes)
+
+
+def _bound(q_logits, codes):
+    n_codes = q_logits.shape[1]
+    return q_logits.log_softmax(1)[torch.arange(len(codes)), codes].mean() + math.log(n_codes)
+
+
+def information_bound(fn):
+    """InfoGAN's bound I(c; x) >= E[log Q(c|x)] + H(c) with c uniform on K values (H(c) = log K):
+    q_logits (n, K) are Q's unnormalised log-probabilities for x_n = G(z_n, c_n), codes (n,) the c_n."""
+    cases = [dict(q_logits=3 * _rand(7, 4), codes=torch.tensor([0, 3, 1, 1, 2, 0, 3])),
+             dict(q_logits=_rand(5, 8) + 2, codes=torch.tensor([7, 0, 4, 4, 1])),
+             dict(q_logits=torch.zeros(3, 2, dtype=torch.float64), codes=torch.tensor([1, 0, 1]))]
+    mistakes = [
+        ("this is the course text's sign: the bound adds H(c) = log K, it does not subtract it "
+         "(E[log Q] - H(c) is always negative, and no mutual information is).",
+         lambda q_logits, codes: _bound(q_logits, codes) - 2 * math.log(q_logits.shape[1])),
+        ("Q(c|x) must be a normalised distribution over the K codes: take log_softmax of the logits "
+         "before picking the true code's entry.",
+         lambda q_logits, codes: q_logits[torch.arange(len(codes)), codes].mean() + math.log(q_logits.shape[1])),
+        ("H(c) is in nats here: log K with the natural logarithm, not log2 K.",
+         lambda q_logits, codes: _bound(q_logits, codes) - math.log(q_logits.shape[1]) + math.log2(q_logits.shape[1])),
+        ("use log Q of the code c_n that was fed to the generator, not of the code Q finds most likely.",
+         lambda q_logits, codes: q_logits.log_softmax(1).max(1).values.mean() + math.log(q_logits.shape[1])),
+        ("pick the true code's column of log Q for each sample; averaging over all K columns ignores which code was used.",
+         lambda q_logits, codes: q_logits.log_softmax(1).mean() + math.log(q_logits.shape[1])),
+        ("the entropy H(c) = log K is missing: E[log Q(c|x)] alone is -H(c|x) at best, never positive.",
+         lambda q_logits, codes: _bound(q_logits, codes) - math.log(q_logits.shape[1])),
+        ("take the log of Q(c|x): softmax gives probabilities, log_softmax their logarithms.",
+         lambda q_logits, codes: q_logits.softmax(1)[torch.arange(len(codes)), codes].mean() + math.log(q_logits.shape[1])),
+    ]
+    return run_check("information_bound", fn, cases, _bound, mistakes)
