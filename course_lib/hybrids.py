@@ -5,6 +5,8 @@ Both follow the contract of :mod:`course_lib.gans` (two parameter groups, two lo
 trained with :func:`course_lib.gans.train_adversarial`.  A VAE's "generator" is its decoder:
 G(z) is the decoder's mean for z ~ p(z) (images), or a draw from p(x|z) (Gaussian points).
 """
+import math
+
 import torch
 from torch import nn
 from torch.nn.functional import leaky_relu, softplus
@@ -53,7 +55,7 @@ class VAEGAN(_Adversarial):
         super().__init__()
         self.vae = vae
         self.image_shape, self.latent_dim = vae.image_shape, vae.latent_dim
-        pixels = int(torch.tensor(self.image_shape).prod())
+        pixels = math.prod(self.image_shape)
         self.discriminator = FeatureDiscriminator(pixels, hidden, check_int("feature_dim", feature_dim, minimum=1))
         self.beta = check_number("beta", beta, minimum=0.0)
         self.pixel_weight = check_number("pixel_weight", pixel_weight, minimum=0.0)
@@ -114,7 +116,7 @@ class UnifiedVAE(_Adversarial):
             raise CourseInputError(f"flow_vae must be a course_lib.FlowVAE, got {type(flow_vae).__name__}.")
         self.vae = flow_vae
         self.latent_dim, self.image_shape = flow_vae.latent_dim, flow_vae.image_shape
-        pixels = int(torch.tensor(self.image_shape).prod())
+        pixels = math.prod(self.image_shape)
         self.discriminator = MLP(pixels, hidden, 1)
         self.lam_adv = check_number("lam_adv", lam_adv, minimum=0.0)
         self.lam_cons = check_number("lam_cons", lam_cons, minimum=0.0)
@@ -122,8 +124,10 @@ class UnifiedVAE(_Adversarial):
     def _check_x(self, x):
         return self.vae._check_x(x)
 
-    def _fake(self, z):
-        return self.vae.decoder(z).sample() if hasattr(self.vae.decoder, "log_var") else self.vae.decoder(z).mean
+    def generate(self, z):
+        """x ~ p(x|z), reparameterized, for a Gaussian decoder (points); the mean image for a Bernoulli one."""
+        p_x = self.vae.decoder(z)
+        return p_x.sample() if hasattr(self.vae.decoder, "log_var") else p_x.mean
 
     def encode(self, x):
         """E(x) = f_K o ... o f_1(mean(x); h(x)): the base mean pushed through the posterior flow."""
@@ -134,14 +138,14 @@ class UnifiedVAE(_Adversarial):
     def discriminator_loss(self, x):
         x = self._check_x(x)
         with torch.no_grad():
-            fake = self._fake(self.prior_sample(len(x)))
+            fake = self.generate(self.prior_sample(len(x)))
         loss = discriminator_loss(self.discriminator(x.flatten(1)), self.discriminator(fake.flatten(1)))
         return {"loss": loss, "discriminator": loss}
 
     def generator_loss(self, x):
         terms = self.vae.loss_terms(x)
         z_p = self.prior_sample(len(x))
-        fake = self._fake(z_p)
+        fake = self.generate(z_p)
         fool = generator_loss(self.discriminator(fake.flatten(1)))
         consistency = (self.encode(fake) - z_p).pow(2).mean()
         loss = -terms["elbo"] + self.lam_adv * fool + self.lam_cons * consistency
@@ -150,4 +154,4 @@ class UnifiedVAE(_Adversarial):
     @torch.no_grad()
     def sample(self, n):
         """Draws x ~ p(x|z), z ~ p(z) (for a Gaussian decoder, with its noise)."""
-        return self._fake(self.prior_sample(check_int("n", n, minimum=1)))
+        return self.generate(self.prior_sample(check_int("n", n, minimum=1)))

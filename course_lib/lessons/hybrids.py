@@ -25,11 +25,36 @@ from .wae import sample_quality_proxy
 TOY = "eight_gaussians"
 INFO_LAMS = (0.0, 0.1, 1.0)
 MEANS, SIGMA = (-3.0, -1.0, 1.0, 3.0), 0.7          # the known-MI mixture: c uniform on 4, x | c ~ N(MEANS[c], SIGMA^2)
+TOY_SCALE = 0.1               # the RBF scale C of the sample proxy on the toy: exp(-|x - y|^2 / C), about a mode's width
 
 
 def toy_data(n=20000):
     """Training points (seed 0) and test points (seed 1) of the eight-Gaussians toy.  -> (x, x_test)"""
     return sample_toy(TOY, check_int("n", n, minimum=100), seed=0), sample_toy(TOY, 5000, seed=1)
+
+
+def true_log_density(x, radius=2.0, std=0.1):
+    """log p(x) of the eight-Gaussians toy itself: (1/8) sum_k N(x; radius (cos, sin)(2 pi k / 8), std^2 I).
+    (n, 2) -> (n,).  The best test log-likelihood any model can reach in expectation."""
+    angles = torch.arange(8, dtype=x.dtype) * (2 * math.pi / 8)
+    centres = radius * torch.stack([angles.cos(), angles.sin()], 1)
+    squared = (x[:, None, :] - centres).pow(2).sum(-1)
+    return torch.logsumexp(-0.5 * squared / std ** 2, 1) - math.log(8) - math.log(2 * math.pi * std ** 2)
+
+
+def reference_row(x_test):
+    """What the data itself scores: its true density on the test points, and the sample proxy of a fresh
+    sample of the same size (seed 2) against them, the proxy's floor.  -> (log-likelihood, MMD²)"""
+    x = x_test.double()
+    fresh = sample_toy(TOY, len(x), seed=2).double()
+    return float(true_log_density(x).mean()), toy_proxy(fresh, x)
+
+
+def toy_proxy(samples, x_test):
+    """The sample proxy on the toy: MMD² (U-statistic) between samples and test points with the RBF kernel
+    exp(-||x - y||^2 / C), C = TOY_SCALE, narrow enough to see the shape of each mode.  Lower is closer;
+    a fresh sample of the data scores about 0 (:func:`reference_row`)."""
+    return sample_quality_proxy(samples.double(), x_test.double(), scale=TOY_SCALE)
 
 
 def _seeded(build):
@@ -186,7 +211,7 @@ def code_control(model, x_test, n=1000):
     order = torch.randperm(len(points))[:len(x_test)]
     return {"purity": float((counts.max(1) / counts.sum(1)).mean()), "I(c; mode)": mi,
             "bound": float(variational_information_bound(torch.cat(log_q), math.log(model.n_codes))),
-            "sample MMD²": sample_quality_proxy(points[order], x_test), "points": points.numpy(),
+            "sample MMD²": toy_proxy(points[order], x_test), "points": points.numpy(),
             "codes": torch.cat(codes).numpy()}
 
 
@@ -262,8 +287,9 @@ def train_three_models(x, steps, device=None):
 @torch.no_grad()
 def question7(models, x_test, k=1000):
     """The side-by-side table: the mean test log-likelihood (exact for the flow, the IWAE_k lower bound for
-    the VAE, none for the GAN), the sample proxy (MMD² against the test points, RBF kernel with C = the mean
-    squared distance between test points), and how a point's latent code is found.  -> (rows, samples)"""
+    the VAE, none for the GAN), the sample proxy (:func:`toy_proxy`), and how a point's latent code is found.  A last row, "data",
+    gives the true density and the proxy of a fresh sample of the data (see :func:`reference_row`).
+    -> (rows, samples)"""
     rows, samples = {}, {}
     for name, model in models.items():
         model = cpu_copy(model, torch.float64)
@@ -280,8 +306,11 @@ def question7(models, x_test, k=1000):
             log_lik, how = float("nan"), "none"
             sample, inference = model.sample(len(x)), "none (no encoder)"
         rows[name] = {"test log-likelihood (nats)": log_lik, "kind": how,
-                      "sample MMD²": sample_quality_proxy(sample, x), "inference": inference}
+                      "sample MMD²": toy_proxy(sample, x), "inference": inference}
         samples[name] = sample.float().numpy()
+    log_lik, floor = reference_row(x_test)
+    rows["data"] = {"test log-likelihood (nats)": log_lik, "kind": "true density", "sample MMD²": floor,
+                    "inference": "—"}
     return rows, samples
 
 
@@ -314,24 +343,29 @@ def train_unified_parts(x, steps, parts=UNIFIED_PARTS, device=None):
 @torch.no_grad()
 def question8(models, x_test, k=1000):
     """For each part: the IWAE_k bound on the test log-likelihood, the sample proxy, and the consistency
-    error E||E(x_p) - z_p||^2 per latent.  -> (rows, samples)"""
+    error E||E(x_p) - z_p||^2 per latent; a last row "data" as in :func:`question7` (its first column is the
+    true log-density, the ceiling of every bound).  -> (rows, samples)"""
     rows, samples = {}, {}
     for name, model in models.items():
         model = cpu_copy(model, torch.float64)
         torch.manual_seed(0)
         x = x_test.double()
         z = torch.randn(len(x), model.latent_dim, dtype=x.dtype)
-        sample = model._fake(z)
+        sample = model.generate(z)
         rows[name] = {"test IWAE bound (nats)": float(model.vae.iwae_bound(x, k).mean()),
-                      "sample MMD²": sample_quality_proxy(sample, x),
+                      "sample MMD²": toy_proxy(sample, x),
                       "consistency error": float((model.encode(sample) - z).pow(2).mean())}
         samples[name] = sample.float().numpy()
+    log_lik, floor = reference_row(x_test)
+    rows["data"] = {"test IWAE bound (nats)": log_lik, "sample MMD²": floor, "consistency error": float("nan")}
     return rows, samples
 
 
 def scatter_panels(samples, x_test, rows=None, measure="sample MMD²", width=2.6):
-    """One panel per model: its samples (dark) over the test points (light)."""
-    fig, axes = new_figure(len(samples), width=width, height=width + 0.3)
+    """One panel per model: its samples (dark) over the test points (light).  A pyplot figure, so a notebook
+    shows it."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(samples), figsize=(width * len(samples), width + 0.3))
     for ax, (name, points) in zip(np.atleast_1d(axes), samples.items()):
         ax.scatter(*x_test[:2000].T.numpy(), s=1, c="0.8")
         ax.scatter(*points[:2000].T, s=1, c="C0")
