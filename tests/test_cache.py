@@ -188,3 +188,17 @@ def test_an_error_in_build_is_raised_and_never_costs_the_cached_file():
     assert len(list(cache.cache_dir().glob("demo-*.pt"))) == 1        # the good file is still there
     cached_fit("demo", {"beta": 1.0}, t.build, t.train)
     assert t.calls == 1
+
+
+def test_every_cached_training_in_the_library_has_its_own_name():
+    """Two lessons that cache different models under one name and the same config collide: the second
+    finds the first one's file, cannot load it into its own architecture, and retrains with a warning
+    (lessons 8 and 8b once both used "lesson08b-vae")."""
+    import re
+    from pathlib import Path
+    import course_lib
+    root = Path(course_lib.__file__).parent
+    names = [name for path in root.rglob("*.py")
+             for name in re.findall(r'cached_(?:fit|sweep)\(\s*"([^"]+)"', path.read_text())]
+    assert len(names) >= 20
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

@@ -1,4 +1,4 @@
-"""Lesson 8b: the alpha-divergence family, the VR bound, AIS against exact values, and the
+"""Lesson 8: the alpha-divergence family, the VR bound, AIS against exact values, and the
 total-correlation decomposition of beta-TCVAE."""
 import math
 
@@ -150,7 +150,7 @@ def train_vae(x, steps, device=None):
         return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
     key = {"steps": check_int("steps", steps, minimum=1), "data": data_key(x)}
-    return cached_fit("lesson08b-vae", key, build,
+    return cached_fit("lesson08-vae", key, build,
                       lambda m: fit(m, x, steps=steps, transform=dynamic_binarize, seed=0, device=device,
                                     desc="VAE for AIS"), device=device)
 

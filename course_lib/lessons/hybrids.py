@@ -74,7 +74,7 @@ def train_vae_and_vae_gan(x, steps, device=None):
     instead of pixels), both cached.  -> {name: (model, history)}"""
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x)}
-    vae = cached_fit("lesson08b-vae", key, _seeded(build_image_vae),
+    vae = cached_fit("lesson08b-image-vae", key, _seeded(build_image_vae),
                      lambda m: fit(m, x, vae_objective(), steps=steps, seed=0, device=device, desc="VAE"),
                      device=device)
     vae_gan = cached_fit("lesson08b-vae-gan", key, _seeded(lambda: VAEGAN(build_image_vae())),
