@@ -127,13 +127,18 @@ class BiGAN(_Adversarial):
         return {"loss": loss, "encoder and generator": loss}
 
     @torch.no_grad()
+    def reconstruct(self, x):
+        """G(E(x)) for points x (batch, data_dim), on the model's device."""
+        return self.generator(self.encoder(self._check_x(x)))
+
+    @torch.no_grad()
     def cycle_errors(self, x, n=None):
         """Mean squared distances, per coordinate: ``latent``  E||E(G(z)) - z||^2 / latent_dim over z ~ N(0, I),
         ``data``  E||G(E(x)) - x||^2 / data_dim over the given x.  -> dict of floats."""
         x = self._check_x(x)
         z = self.prior_sample(n or len(x))
         return {"latent": float((self.encoder(self.generator(z)) - z).pow(2).mean()),
-                "data": float((self.generator(self.encoder(x)) - x).pow(2).mean())}
+                "data": float((self.reconstruct(x) - x).pow(2).mean())}
 
     @torch.no_grad()
     def sample(self, n):

@@ -53,6 +53,8 @@ class VAEGAN(_Adversarial):
 
     def __init__(self, vae, feature_dim=256, hidden=(512,), beta=1.0, pixel_weight=0.0, lam=1.0):
         super().__init__()
+        if not isinstance(vae, VAE):
+            raise CourseInputError(f"vae must be a course_lib.VAE (e.g. VAE.mlp()), got {type(vae).__name__}.")
         self.vae = vae
         self.image_shape, self.latent_dim = vae.image_shape, vae.latent_dim
         pixels = math.prod(self.image_shape)

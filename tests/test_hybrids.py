@@ -106,6 +106,8 @@ def test_unified_model_without_its_extra_terms_is_the_flow_vae():
     assert torch.allclose(unified, alone)
     with pytest.raises(cl.CourseInputError, match="flow_vae"):
         UnifiedVAE(cl.VAE.mlp(latent_dim=2, hidden=(8,)))
+    with pytest.raises(cl.CourseInputError, match="vae"):
+        VAEGAN(flow_vae)
 
 
 def test_a_vae_on_points():
@@ -134,12 +136,13 @@ def test_log_q_pairs_match_a_loop():
             assert torch.allclose(table[i, j], expected, atol=1e-5)
 
 
-def test_a_tcvae_sweep_trains_and_raises_the_penalty_with_beta():
+def test_a_tcvae_sweep_trains_under_fit_sweep_and_records_its_terms():
     sprites = cl.make_sprites(200, seed=0)
     trained = cl.fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,)), sprites.images,
                            tcvae_sweep_objective(len(sprites)), [1.0, 6.0], steps=3, seed=0, progress=False)
     assert len(trained) == 2
     assert all(set(h.terms) >= {"total correlation", "rate"} for _, h in trained)
+    assert all(all(math.isfinite(v) for v in h["total correlation"]) for _, h in trained)
 
 
 def test_sharpness_is_higher_for_edges_than_for_their_blur():
