@@ -54,7 +54,7 @@ class FlowVAE(nn.Module):
         self.decoder = BernoulliDecoder(net, self.image_shape) if likelihood == "bernoulli" \
             else GaussianDecoder(net, self.image_shape)
         self.flow = posterior_flow(flow, latent_dim, steps, context_dim)
-        self.kind, self.steps = flow, steps
+        self.kind, self.steps, self.likelihood = flow, steps, likelihood
 
     def _device(self):
         return next(self.parameters()).device

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from .device import get_device
 from .errors import CourseInputError, TrainingDiverged, check_int, check_number, check_tensor
+from .metrics.information import variational_information_bound
 from .nets import MLP
 from .train import History
 
@@ -184,7 +185,8 @@ class InfoGAN(_Adversarial):
         c = self._codes(n)
         fake = self.generate(self.prior_sample(n), c)
         fool = generator_loss(self.discriminator(fake))
-        bound = -cross_entropy(self.q_net(fake), c) + math.log(self.n_codes)
+        bound = variational_information_bound(-cross_entropy(self.q_net(fake), c, reduction="none"),
+                                              math.log(self.n_codes))
         return {"loss": fool - self.lam * bound, "generator": fool, "MI bound": bound}
 
     @torch.no_grad()
@@ -203,8 +205,9 @@ class InfoGAN(_Adversarial):
 
 
 def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5, 0.999), seed=0, device=None,
-                      log_every=50, snapshot=None, desc="adversarial training", progress=True):
-    """Alternate one Adam step on the discriminator's loss and one on the generator's.
+                      log_every=50, snapshot=None, desc="adversarial training", progress=True, discriminator_lr=None):
+    """Alternate one Adam step on the discriminator's loss and one on the generator's, both on the
+    same minibatch (the discriminator's learning rate is ``discriminator_lr``, by default ``lr``).
 
     ``snapshot(model, step)``, if given, is called at every logged step and its dict of numbers is
     stored in the history beside the averaged losses (e.g. BiGAN's cycle errors).
@@ -213,6 +216,8 @@ def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5
     steps = check_int("steps", steps, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=2)
     lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)
+    discriminator_lr = lr if discriminator_lr is None else check_number("discriminator_lr", discriminator_lr,
+                                                                        minimum=0.0, strict_minimum=True)
     if not all(hasattr(model, name) for name in ("discriminator_loss", "generator_loss", "generator_parameters")):
         raise CourseInputError(f"train_adversarial needs a model with discriminator_loss, generator_loss and "
                                f"generator_parameters (a GAN, BiGAN, InfoGAN, VAEGAN ...), got {type(model).__name__}.")
@@ -220,7 +225,7 @@ def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5
     torch.manual_seed(seed)
     model.to(device).train()
     x = x_train.to(device)
-    opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=discriminator_lr, betas=betas)
     opt_g = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=betas)
     history, window, start = History(), [], time.perf_counter()
     for i in tqdm(range(steps), desc=desc, disable=not progress):

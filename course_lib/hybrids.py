@@ -129,7 +129,7 @@ class UnifiedVAE(_Adversarial):
     def generate(self, z):
         """x ~ p(x|z), reparameterized, for a Gaussian decoder (points); the mean image for a Bernoulli one."""
         p_x = self.vae.decoder(z)
-        return p_x.sample() if hasattr(self.vae.decoder, "log_var") else p_x.mean
+        return p_x.sample() if self.vae.likelihood == "gaussian" else p_x.mean
 
     def encode(self, x):
         """E(x) = f_K o ... o f_1(mean(x); h(x)): the base mean pushed through the posterior flow."""

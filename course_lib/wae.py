@@ -24,11 +24,10 @@ import math
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number, check_tensor
+from .errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from .gans import _Adversarial, discriminator_loss, generator_loss, train_adversarial
 from .nets import MLP
-from .train import History
 
 
 def squared_distances(x, y):
@@ -145,49 +144,47 @@ def latent_discriminator(latent_dim, hidden=(128, 128)):
     return MLP(latent_dim, tuple(hidden), 1)
 
 
+class WAEGAN(_Adversarial):
+    """A WAE and a discriminator d(z) on its codes, as one model for :func:`~course_lib.gans.train_adversarial`
+    (the GAN form Tolstikhin et al. train; d is a logit, D = sigmoid(d)):
+
+        discriminator:  minimise  -E log D(z_p) - E log(1 - D(z_q))        z_p ~ N(0, I), z_q = E(x)
+        autoencoder:    minimise  E ||x - G(E(x))||^2 + lam * (-E log D(z_q))
+    """
+
+    discriminator_names = ("discriminator",)
+
+    def __init__(self, wae, discriminator, lam=1.0):
+        super().__init__()
+        if not isinstance(wae, WAE):
+            raise CourseInputError(f"wae must be a course_lib WAE, got {type(wae).__name__}.")
+        self.wae, self.discriminator = wae, discriminator
+        self.latent_dim = wae.latent_dim
+        self.lam = check_number("lam", lam, minimum=0.0)
+
+    def _check_x(self, x):
+        return self.wae._check_x(x)
+
+    def discriminator_loss(self, x):
+        x = self._check_x(x)
+        with torch.no_grad():
+            z_q = self.wae.encode(x)
+        loss = discriminator_loss(self.discriminator(self.prior_sample(len(x))), self.discriminator(z_q))
+        return {"loss": loss, "discriminator": loss}
+
+    def generator_loss(self, x):
+        x = self._check_x(x)
+        z_q = self.wae.encode(x)
+        reconstruction = (x - self.wae.decode(z_q)).pow(2).flatten(1).sum(-1).mean()
+        fool = generator_loss(self.discriminator(z_q))
+        return {"loss": reconstruction + self.lam * fool, "reconstruction": reconstruction, "fool": fool}
+
+
 def train_wae_gan(model, discriminator, x_train, steps, lam=1.0, batch_size=128, lr=1e-3, seed=0, device=None,
                   log_every=50, progress=True):
-    """WAE-GAN: alternate a discriminator step and an autoencoder step.
-
-    discriminator:  maximise  log D(z_p) + log(1 - D(z_q)),    z_p ~ N(0, I), z_q = E(x)
-    autoencoder:    minimise  ||x - G(E(x))||^2 - lam * log D(z_q)
-    (the GAN form Tolstikhin et al. use; D is a logit, so log D = logsigmoid).  -> History
-    """
-    from .device import get_device
-    steps = check_int("steps", steps, minimum=1)
-    lam = check_number("lam", lam, minimum=0.0)
-    device = get_device(device)
-    torch.manual_seed(seed)
-    model.to(device).train()
-    discriminator.to(device).train()
-    x = x_train.to(device)
-    opt_ae = torch.optim.Adam(model.parameters(), lr=lr)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=0.5 * lr)
-    logsig = nn.functional.logsigmoid
-    history, window = History(), []
-    for i in tqdm(range(steps), desc="WAE-GAN", disable=not progress):
-        batch = model._check_x(x[torch.randint(len(x), (batch_size,), device=device)])
-        z_q = model.encode(batch)
-        z_p = torch.randn_like(z_q)
-        d_loss = -(logsig(discriminator(z_p)) + logsig(-discriminator(z_q.detach()))).mean()
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        reconstruction = (batch - model.decode(z_q)).pow(2).flatten(1).sum(-1).mean()
-        fool = -logsig(discriminator(z_q)).mean()
-        loss = reconstruction + lam * fool
-        opt_ae.zero_grad()
-        loss.backward()
-        opt_ae.step()
-        window.append(torch.stack([loss.detach(), reconstruction.detach(), d_loss.detach()]))
-        if (i + 1) % log_every == 0 or i + 1 == steps:
-            values = torch.stack(window).mean(0).tolist()
-            if not all(math.isfinite(v) for v in values):
-                raise TrainingDiverged(f"WAE-GAN training diverged at step {i + 1}; try a smaller lam or lr.", history)
-            history.steps.append(i + 1)
-            for name, v in zip(("loss", "reconstruction", "discriminator"), values):
-                history.terms.setdefault(name, []).append(v)
-            window = []
-    model.eval()
-    discriminator.eval()
-    return history
+    """WAE-GAN: train ``model`` (a WAE) and ``discriminator`` (a latent d(z)) as a :class:`WAEGAN`,
+    alternating one Adam step on each (the discriminator at half the learning rate).
+    -> History with ``discriminator``, ``reconstruction`` and ``fool`` (-E log D(z_q))."""
+    return train_adversarial(WAEGAN(model, discriminator, lam), x_train, steps, batch_size=batch_size, lr=lr,
+                             discriminator_lr=0.5 * lr, betas=(0.9, 0.999), seed=seed, device=device,
+                             log_every=log_every, desc="WAE-GAN", progress=progress)

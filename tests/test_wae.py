@@ -73,7 +73,7 @@ def test_wae_gan_trains_and_records_its_terms():
     model = WAE(latent_dim=2, hidden=(32,))
     history = train_wae_gan(model, latent_discriminator(2, (16,)), x, steps=40, lam=1.0, batch_size=32,
                             log_every=20, progress=False, device="cpu")
-    assert history.steps == [20, 40] and set(history.terms) == {"loss", "reconstruction", "discriminator"}
+    assert history.steps == [20, 40] and set(history.terms) == {"discriminator", "reconstruction", "fool"}
     assert history["reconstruction"][-1] < history["reconstruction"][0]
 
 
