@@ -65,8 +65,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab on 127.0.0.1, serving a temporary copy of the notebooks."""
+def lab(tmp_path_factory, run_model_cache):
+    """JupyterLab on 127.0.0.1, serving a temporary copy of the notebooks.  Its kernels use the run's
+    model cache (conftest.py): a lesson whose models nbval trained first loads them, and the other
+    way round."""
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", work / "notebooks")
     settings = work / "settings"
@@ -75,7 +77,7 @@ def lab(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
     port = free_port()
-    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=str(work / "cache"),
+    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=run_model_cache,
                JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"))
     log = open(work / "lab.log", "w")
@@ -173,7 +175,10 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+# Last lesson first: nbval runs the notebooks first to last on the other worker, so the two meet
+# in the middle, and each lesson's models are trained once, by whichever of them gets there first,
+# and loaded by the other (they share the run's model cache, conftest.py).
+@pytest.mark.parametrize("lesson", LESSONS[::-1])
 def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, tmp_path):
     url, work = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -254,12 +259,11 @@ def code_cells(path):
     return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
-def test_make_site_renders_every_lesson_with_its_figures(lab, tmp_path):
+def test_make_site_renders_every_lesson_with_its_figures(run_model_cache, tmp_path):
     out = tmp_path / "site"
-    # The models the browser test trained (same fast-mode keys) are reused, as `make site` after a
+    # The models the lessons trained (same fast-mode keys) are reused, as `make site` after a
     # lesson run would: every notebook still runs top to bottom, its trainings load from the cache.
-    _, work = lab
-    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=str(work / "cache"))
+    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=run_model_cache)
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
                          env=env, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
