@@ -152,6 +152,8 @@ CATALOG = [
     ("negative free bits in the objective", lambda: hierarchical_objective(free_bits=-0.5), "free_bits"),
     ("merge of plain numbers", lambda: precision_weighted_merge(1.0, 0.0, 2.0, 0.0), "mean_1"),
     ("residual stack of depth 0", lambda: hierarchical_lesson.gradient_norms(0), "depth"),
+    ("two-level sandbox with no noise on z_1", lambda: hierarchical_lesson.TwoLevelSandbox(s1=0.0), "s1"),
+    ("two-level sandbox with a string scale", lambda: hierarchical_lesson.TwoLevelSandbox(a="1.5"), "a"),
     ("hierarchical IWAE with k = 0", lambda: HierarchicalVAE(latent_dims=(2, 1), hidden=4).iwae_bound(IMAGES, k=0),
      "k"),
     ("unbiased MMD from one sample", lambda: mmd2(torch.zeros(1, 2), torch.zeros(5, 2)), "at least 2"),

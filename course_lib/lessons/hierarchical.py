@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..cache import data_key
-from ..errors import check_int
+from ..errors import check_int, check_number
 
 LOG_2PI = math.log(2 * math.pi)
 DEPTHS = (2, 4, 8, 16, 32, 64)
@@ -36,6 +36,13 @@ class TwoLevelSandbox:
     s1: float = 0.6
     b: float = -0.8
     s0: float = 0.5
+
+    def __post_init__(self):
+        """The noise scales must be positive (with s_1 = 0 or s_0 = 0 the posterior is singular)."""
+        for name in ("a", "b"):
+            check_number(name, getattr(self, name))
+        for name in ("s1", "s0"):
+            check_number(name, getattr(self, name), minimum=0.0, strict_minimum=True)
 
     # -- the model --------------------------------------------------------------
     def joint(self):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import CourseInputError, check_int, check_number
-from ..estimators import gumbel_softmax_sample, pathwise_samples, score_function_samples
+from ..estimators import pathwise_samples, score_function_samples
 from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
 
 N_VALUES = (1, 4, 16, 64, 256, 1024)
