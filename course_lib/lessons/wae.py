@@ -28,21 +28,28 @@ def gaussian_rbf_mmd2(mean_p, var_p, mean_q, var_q, scale):
             - 2 * expected_k(mean_p - mean_q, var_p + var_q))
 
 
+def estimator_values(n, repeats, mean_p, var_p, mean_q, var_q, kernel="rbf", scale=None, generator=None):
+    """``repeats`` values of the U- and V-statistic of MMD^2 between n points from N(mean_p, var_p I)
+    and n points from N(mean_q, var_q I), in float64 (means (d,), variances numbers).
+    -> {"U": array (repeats,), "V": array (repeats,)}"""
+    n, repeats = check_int("n", n, minimum=2), check_int("repeats", repeats, minimum=1)
+    mean_p, mean_q = torch.as_tensor(mean_p, dtype=torch.float64), torch.as_tensor(mean_q, dtype=torch.float64)
+    d = len(mean_p)
+    u, v = [], []
+    for _ in range(repeats):
+        x = mean_p + var_p ** 0.5 * torch.randn(n, d, generator=generator, dtype=torch.float64)
+        y = mean_q + var_q ** 0.5 * torch.randn(n, d, generator=generator, dtype=torch.float64)
+        u.append(float(mmd2(x, y, kernel, scale, unbiased=True)))
+        v.append(float(mmd2(x, y, kernel, scale, unbiased=False)))
+    return {"U": np.array(u), "V": np.array(v)}
+
+
 def estimator_draws(sizes=SIZES, repeats=400, dim=2, kernel="imq", seed=0):
     """For each sample size n, ``repeats`` values of the U- and V-statistic of MMD^2 between two
     independent samples of n points from the same N(0, I).  -> {n: {"U": array, "V": array}}"""
     g = torch.Generator().manual_seed(seed)
-    out = {}
-    for n in sizes:
-        n = check_int("n", n, minimum=2)
-        u, v = [], []
-        for _ in range(repeats):
-            x, y = torch.randn(n, dim, generator=g, dtype=torch.float64), torch.randn(n, dim, generator=g,
-                                                                                      dtype=torch.float64)
-            u.append(float(mmd2(x, y, kernel, unbiased=True)))
-            v.append(float(mmd2(x, y, kernel, unbiased=False)))
-        out[n] = {"U": np.array(u), "V": np.array(v)}
-    return out
+    zero = torch.zeros(dim)
+    return {n: estimator_values(n, repeats, zero, 1.0, zero, 1.0, kernel, generator=g) for n in sizes}
 
 
 def bias_explorer(draws):
