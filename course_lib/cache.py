@@ -16,10 +16,14 @@ Nothing the learner waited for is lost:
 * an unreadable cache file is rebuilt with a warning.
 
 The cache folder is ``$COURSE_LIB_CACHE`` if set, else ``~/.cache/course_lib/models``.
+A file's name holds the model's name, the library version that trained it and its key,
+``{name}-{code version}-{key}.pt``.  Models trained by other versions of ``course_lib`` are
+never loaded again; ``python -m course_lib.prune_cache`` removes them.
 """
 import hashlib
 import json
 import os
+import re
 import time
 import warnings
 from pathlib import Path
@@ -121,7 +125,7 @@ class _Entry:
             raise CourseInputError(f"name must be letters, digits, '-' or '_', got {name!r}.")
         self.key = cache_key(name, config)
         self.config = config
-        self.path = Path(directory or cache_dir()) / f"{name}-{self.key}.pt"
+        self.path = Path(directory or cache_dir()) / f"{name}-{code_version()}-{self.key}.pt"
 
     def load(self, build, device=None):
         """The cached ``(model, history)``, or None.  An unreadable file is removed with a warning."""
@@ -180,3 +184,35 @@ def _remove_stale_temporary_files(path, age_s=600):
 def clear_memory():
     """Forget the models kept in memory (the disk cache stays)."""
     _MEMORY.clear()
+
+
+# A model file this module wrote: {name}-{code version}-{key}.pt, or {name}-{key}.pt (before 2026-11-28).
+_MODEL_FILE = re.compile(r"^[A-Za-z0-9_-]+?(?:-(?P<code>[0-9a-f]{12}))?-[0-9a-f]{16}\.pt$")
+
+
+def stale_files(directory=None):
+    """The model files in the cache folder that another version of ``course_lib`` trained (they
+    are never loaded again).  Only files named as this module names them are listed.  -> list of Paths"""
+    folder, current = Path(directory or cache_dir()), code_version()
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.pt")):
+        match = _MODEL_FILE.match(path.name)
+        if match and match["code"] != current:
+            found.append(path)
+    return found
+
+
+def prune(directory=None):
+    """Remove the models that other versions of ``course_lib`` trained.  -> (files removed, bytes freed)"""
+    removed, freed = 0, 0
+    for path in stale_files(directory):
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except OSError:
+            continue                              # gone already, or not ours to remove
+        removed, freed = removed + 1, freed + size
+    return removed, freed
+

@@ -202,3 +202,30 @@ def test_every_cached_training_in_the_library_has_its_own_name():
              for name in re.findall(r'cached_(?:fit|sweep)\(\s*"([^"]+)"', path.read_text())]
     assert len(names) >= 20
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_prune_removes_only_the_models_of_other_library_versions(capsys):
+    from course_lib import prune_cache
+    t = Trainer()
+    cached_fit("demo", {"beta": 1.0}, t.build, t.train)
+    folder = cache.cache_dir()
+    (current,) = folder.glob("demo-*.pt")
+    assert current.name.startswith(f"demo-{cache.code_version()}-")
+    other_version = folder / f"demo-{'0' * 12}-{'a' * 16}.pt"         # a model an older course_lib trained
+    old_naming = folder / f"lesson03-sweep-{'b' * 16}.pt"              # named as before the version was in the name
+    not_ours = [folder / "weights.pt", folder / "notes-1234.pt"]       # files the cache did not write
+    for path in (other_version, old_naming, *not_ours):
+        path.write_bytes(b"x" * 1000)
+    assert cache.stale_files() == sorted([other_version, old_naming])
+
+    prune_cache.main(["--dry-run"])
+    said = capsys.readouterr().out
+    assert "2 models of other versions" in said and other_version.name in said and other_version.exists()
+
+    prune_cache.main([])
+    assert "removed 2 models of other versions" in capsys.readouterr().out
+    assert sorted(folder.glob("*.pt")) == sorted([current, *not_ours])
+    cache.clear_memory()
+    cached_fit("demo", {"beta": 1.0}, t.build, t.train)                 # the current model still loads
+    assert t.calls == 1
+    assert cache.prune(folder / "no-such-folder") == (0, 0)
