@@ -5,7 +5,8 @@
 
 Each lesson is executed top to bottom in a fresh kernel (in fast mode when
 ``COURSE_LIB_FAST=1``, as ``make site`` sets it) and exported with nbconvert's
-HTML exporter; its figures are embedded in the page.  With ``COURSE_LIB_STATIC=1``
+HTML exporter; its figures are embedded in the page.  ``--jobs N`` renders N
+lessons at a time (default: one per core, at most 4).  With ``COURSE_LIB_STATIC=1``
 (set here) every live figure shows its first frame, labelled as such.  Progress
 bars are left out of the pages.  Each page is written to a temporary file and
 renamed, so a failed build leaves no half-written page.
@@ -15,6 +16,7 @@ import html
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -57,17 +59,27 @@ def write(path, text):
     os.replace(f.name, path)
 
 
-def build(out, notebooks):
+def build(out, notebooks, jobs=1):
     os.environ["COURSE_LIB_STATIC"] = "1"                 # inherited by the kernels
     os.environ.pop("MPLBACKEND", None)                    # the kernels show figures inline
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))  # share the cores
     fast = os.environ.get("COURSE_LIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
     out.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for path in notebooks:
+
+    def page(path):                                       # each lesson in its own kernel, its page written whole
         print(f"rendering {path.name} ...", flush=True)
         body, title = render(path, fast)
         write(out / f"{path.stem}.html", body)
-        entries.append((path.stem, title))
+        return path.stem, title
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(page, path) for path in notebooks]
+        try:
+            entries = [f.result() for f in futures]       # in lesson order; the first failure is raised
+        except Exception:
+            for f in futures:
+                f.cancel()                                # lessons not started yet are not run
+            raise
     items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a></li>' for stem, title in entries)
     write(out / "index.html", "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
           "<title>Variational autoencoders: the course</title></head>\n<body>"
@@ -79,11 +91,15 @@ def build(out, notebooks):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "site")
+    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                        help="lessons rendered at a time, each in its own kernel (default: one per core, at most 4)")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     try:
-        build(args.out, [Path(p).resolve() for p in notebooks])
+        build(args.out, [Path(p).resolve() for p in notebooks], args.jobs)
     except Exception as e:                   # a lesson that fails to run: say which, in one line
         sys.exit(f"make site failed: {type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}")
 
