@@ -10,23 +10,33 @@ kernels that train the same model at once are safe (the cache writes atomically;
 
 The unit tests in ``tests/`` still get an empty folder of their own, per test
 (``tests/conftest.py``).
+
+The run also shares the cores out.  With N xdist workers every process that computes (a worker,
+or a notebook kernel that nbval or the browser test's JupyterLab starts) gets cores / N threads,
+through OMP_NUM_THREADS, which the controller sets before it starts the workers and which every
+kernel inherits.  (With more busy threads than cores, torch's OpenMP threads wait on each other
+for time slices: in the 2-core suite, lesson 8b's trainings ran 7 to 30 times slower.)  A value
+of OMP_NUM_THREADS set before pytest starts is kept.
 """
 import os
 import shutil
 import tempfile
 
 import pytest
+import torch
 
 _FOLDER_VARIABLE = "COURSE_LIB_TEST_RUN_CACHE"
 _folder_key = pytest.StashKey[str]()
 
 
 def pytest_configure(config):
-    if hasattr(config, "workerinput"):      # an xdist worker: it inherited the folder from the controller
-        return
-    folder = tempfile.mkdtemp(prefix="course-lib-test-models-")
-    os.environ[_FOLDER_VARIABLE] = os.environ["COURSE_LIB_CACHE"] = folder
-    config.stash[_folder_key] = folder
+    if not hasattr(config, "workerinput"):  # the controller (or the only process): workers inherit all this
+        workers = getattr(config.option, "numprocesses", None) or 1     # xdist's -n; 0 or absent: one process
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+        folder = tempfile.mkdtemp(prefix="course-lib-test-models-")
+        os.environ[_FOLDER_VARIABLE] = os.environ["COURSE_LIB_CACHE"] = folder
+        config.stash[_folder_key] = folder
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def pytest_unconfigure(config):

@@ -1,14 +1,7 @@
-import os
-
+"""Every unit test gets an empty model cache of its own and a fixed seed.  (The run-wide settings,
+the shared model folder of the notebooks and the threads per process, are in ../conftest.py.)"""
 import pytest
 import torch
-
-# Under pytest-xdist every worker (and every notebook kernel it starts) would use all cores,
-# so N workers ran N x cores threads: share the cores out instead.
-_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-_THREADS = max(1, (os.cpu_count() or 1) // _WORKERS)
-torch.set_num_threads(_THREADS)
-os.environ.setdefault("OMP_NUM_THREADS", str(_THREADS))
 
 
 @pytest.fixture(autouse=True)
