@@ -212,8 +212,8 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
             prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
             done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
             return len(done) == n_code
-        # 600 s: inside the full suite (two workers, a kernel each, Chromium) lesson 8b's cells took
-        # 277 s on 2026-11-27, against 62 s for the same test run alone; 300 s left too little margin.
+        # 600 s, a wide margin for a cold or loaded machine: in the 2-core suite lesson 8b's cells take
+        # about 50 s (2026-11-27); they took 277 s while the kernels had too many threads (conftest.py).
         wait_for(all_ran, 600, f"all {n_code} code cells of {lesson} to run")
 
         errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")

@@ -29,8 +29,9 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_devic
 
 echo "== 1. test suite on CUDA ($(date +%T))"
 # Unit tests spread test by test; each notebook's cells stay together in one kernel.  The two
-# runs share the 16 cores: tests/conftest.py gives each worker cores / workers threads.
+# runs side by side have 12 workers for 16 cores: one thread each (conftest.py keeps this value).
 T=$(left "${TESTS_S:-300}")
+export OMP_NUM_THREADS=1
 COURSE_LIB_FAST=1 timeout "$T" python3 -m pytest -v -n 6 --dist load -p no:cacheprovider \
   --timeout 240 --ignore tests/test_browser.py tests > "$OUT/tests-unit.log" 2>&1 &
 COURSE_LIB_FAST=1 timeout "$T" python3 -m pytest -v -n 6 --dist loadfile -p no:cacheprovider \
@@ -40,6 +41,7 @@ for log in "$OUT/tests-unit.log" "$OUT/tests-nb.log"; do
   echo "$log:"; grep -E "^=+ .*(passed|failed|error)" "$log" | tail -1; grep -E "(FAILED|ERROR) " "$log" | head -20
 done
 
+unset OMP_NUM_THREADS
 echo "== 2. benchmark ($(date +%T))"
 timeout "$(left "${BENCH_S:-120}")" python3 -m course_lib.bench --devices cuda --compile \
   --sweep-steps "${SWEEP_STEPS:-1000}" 2>&1 | tee "$OUT/bench.log"
