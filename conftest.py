@@ -26,12 +26,14 @@ import pytest
 import torch
 
 _FOLDER_VARIABLE = "COURSE_LIB_TEST_RUN_CACHE"
+_THREADS_FROM = "COURSE_LIB_TEST_THREADS_FROM"     # who chose OMP_NUM_THREADS: "conftest" or "user"
 _folder_key = pytest.StashKey[str]()
 
 
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):  # the controller (or the only process): workers inherit all this
         workers = getattr(config.option, "numprocesses", None) or 1     # xdist's -n; 0 or absent: one process
+        os.environ[_THREADS_FROM] = "user" if "OMP_NUM_THREADS" in os.environ else "conftest"
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
         folder = tempfile.mkdtemp(prefix="course-lib-test-models-")
         os.environ[_FOLDER_VARIABLE] = os.environ["COURSE_LIB_CACHE"] = folder

@@ -1,7 +1,13 @@
 """The set-up promises of the README: pins agree, the two commands exist, CI calls the test command."""
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,3 +79,18 @@ def test_notebooks_are_committed_without_outputs():
         cells = json.loads(path.read_text())["cells"]
         dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
         assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+def test_every_process_of_the_run_gets_its_share_of_the_cores():
+    """Workers x threads must not exceed the cores: with more busy threads than cores, OpenMP threads
+    wait on each other's time slices (in the 2-core suite, trainings ran 7 to 30 times slower).
+    The notebook kernels inherit the value, as the child process below does."""
+    if os.environ.get("COURSE_LIB_TEST_THREADS_FROM") != "conftest":
+        pytest.skip("OMP_NUM_THREADS was set before pytest started; conftest.py keeps it")
+    threads = int(os.environ["OMP_NUM_THREADS"])
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    assert threads == max(1, (os.cpu_count() or 1) // workers)
+    assert torch.get_num_threads() == threads
+    child = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                           capture_output=True, text=True, check=True)
+    assert int(child.stdout) == threads
