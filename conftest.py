@@ -38,7 +38,9 @@ def pytest_configure(config):
         folder = tempfile.mkdtemp(prefix="course-lib-test-models-")
         os.environ[_FOLDER_VARIABLE] = os.environ["COURSE_LIB_CACHE"] = folder
         config.stash[_folder_key] = folder
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    threads = os.environ["OMP_NUM_THREADS"]
+    if threads.isdigit() and int(threads) > 0:   # a user's value may be a list for nested OpenMP ("4,2"): left to OpenMP
+        torch.set_num_threads(int(threads))
 
 
 def pytest_unconfigure(config):

@@ -158,6 +158,9 @@ class WAEGAN(_Adversarial):
         super().__init__()
         if not isinstance(wae, WAE):
             raise CourseInputError(f"wae must be a course_lib WAE, got {type(wae).__name__}.")
+        if not isinstance(discriminator, nn.Module):
+            raise CourseInputError(f"discriminator must be a torch module d(z) on codes of size {wae.latent_dim}, "
+                                   f"e.g. latent_discriminator({wae.latent_dim}); got {type(discriminator).__name__}.")
         self.wae, self.discriminator = wae, discriminator
         self.latent_dim = wae.latent_dim
         self.lam = check_number("lam", lam, minimum=0.0)

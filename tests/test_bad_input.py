@@ -16,7 +16,7 @@ from course_lib.lessons import rate_distortion as rd_lesson
 from course_lib.lessons import hierarchical as hierarchical_lesson
 from course_lib.lessons import reparam as reparam_lesson
 from course_lib.lessons import wae as wae_lesson
-from course_lib.wae import WAE, latent_discriminator, mmd2, train_wae_gan, wae_objective
+from course_lib.wae import WAE, WAEGAN, latent_discriminator, mmd2, train_wae_gan, wae_objective
 from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
 from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
 from course_lib import flows
@@ -167,6 +167,12 @@ CATALOG = [
     ("WAE-GAN for 0 steps", lambda: train_wae_gan(WAE(latent_dim=2, hidden=(8,)), latent_discriminator(2), IMAGES,
                                                   steps=0), "steps"),
     ("MMD draws with samples of 1", lambda: wae_lesson.estimator_draws(sizes=(1,), repeats=2), "n"),
+    ("MMD draws from a Gaussian of negative variance",
+     lambda: wae_lesson.estimator_values(4, 2, torch.zeros(2), -1.0, torch.zeros(2), 1.0), "var_p"),
+    ("MMD draws from Gaussians of different dimensions",
+     lambda: wae_lesson.estimator_values(4, 2, torch.zeros(2), 1.0, torch.zeros(3), 1.0), "mean_q"),
+    ("WAE-GAN with a discriminator that is not a module",
+     lambda: WAEGAN(WAE(latent_dim=2, hidden=(8,)), "critic"), "discriminator"),
     ("flow of depth 0", lambda: flows_lesson.build_energy_flow("planar", 0), "depth"),
     ("flow of an unknown kind", lambda: flows_lesson.build_energy_flow("sylvester", 2), "kind"),
     ("planar step in 0 dimensions", lambda: flows.Planar(0), "dim"),

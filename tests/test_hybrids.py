@@ -145,6 +145,20 @@ def test_a_tcvae_sweep_trains_under_fit_sweep_and_records_its_terms():
     assert all(all(math.isfinite(v) for v in h["total correlation"]) for _, h in trained)
 
 
+def test_infogans_bound_is_mean_log_q_of_the_true_code_plus_log_k():
+    """The generator's information term, written out: E[log Q(c | G(z, c))] + log K on the same draws."""
+    model = InfoGAN(n_codes=5, lam=2.0, hidden=(16,))
+    x = torch.randn(32, 2)
+    torch.manual_seed(3)
+    terms = model.generator_loss(x)
+    torch.manual_seed(3)
+    c = torch.randint(5, (32,))
+    fake = model.generate(torch.randn(32, 2), c)
+    log_q = torch.log_softmax(model.q_net(fake), -1)[torch.arange(32), c]
+    assert torch.allclose(terms["MI bound"], log_q.mean() + math.log(5))
+    assert torch.allclose(terms["loss"], terms["generator"] - 2.0 * terms["MI bound"])
+
+
 def test_sharpness_is_higher_for_edges_than_for_their_blur():
     sharp = torch.zeros(2, 1, 8, 8)
     sharp[..., ::2, :] = 1.0

@@ -6,7 +6,8 @@ import torch
 
 import course_lib as cl
 from course_lib.lessons import wae as lesson
-from course_lib.wae import WAE, imq_kernel, latent_discriminator, mmd2, rbf_kernel, squared_distances, train_wae_gan
+from course_lib.wae import (WAE, WAEGAN, imq_kernel, latent_discriminator, mmd2, rbf_kernel, squared_distances,
+                            train_wae_gan)
 
 
 def test_kernels_and_distances_against_a_direct_computation():
@@ -63,6 +64,24 @@ def test_wae_loss_terms_and_training_pull_the_codes_towards_the_prior():
     cl.fit(tight, x, cl.wae_objective(100.0), steps=150, progress=False, device="cpu")
     prior = torch.randn(200, 4, generator=torch.Generator().manual_seed(0))
     assert float(mmd2(tight.encode(x[:200]).detach(), prior)) < float(mmd2(loose.encode(x[:200]).detach(), prior))
+
+
+def test_wae_gan_losses_are_the_gan_losses_on_the_codes():
+    """discriminator: -E log D(z_p) - E log(1 - D(z_q));  autoencoder: E||x - G(E(x))||^2 - lam E log D(z_q),
+    written out with log sigmoid on the same draws."""
+    x = cl.load_fashion_mnist(n_train=64, n_test=10).x_train[:16]
+    wae, d = WAE(latent_dim=2, hidden=(16,)), latent_discriminator(2, (8,))
+    model = WAEGAN(wae, d, lam=3.0)
+    logsig = torch.nn.functional.logsigmoid
+    torch.manual_seed(5)
+    d_terms = model.discriminator_loss(x)
+    torch.manual_seed(5)
+    z_p, z_q = torch.randn(16, 2), wae.encode(x)
+    assert torch.allclose(d_terms["loss"], -(logsig(d(z_p)).mean() + logsig(-d(z_q)).mean()))
+    g_terms = model.generator_loss(x)
+    reconstruction = ((x - wae.decode(z_q)) ** 2).sum((1, 2, 3)).mean()
+    assert torch.allclose(g_terms["reconstruction"], reconstruction)
+    assert torch.allclose(g_terms["loss"], reconstruction - 3.0 * logsig(d(z_q)).mean())
 
 
 def test_wae_gan_trains_and_records_its_terms():

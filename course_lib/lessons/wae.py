@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ..cache import data_key
-from ..errors import check_int
+from ..errors import check_int, check_number, check_tensor
 from ..wae import mmd2, squared_distances
 
 SIZES = (4, 8, 16, 32, 64, 128)
@@ -33,7 +33,10 @@ def estimator_values(n, repeats, mean_p, var_p, mean_q, var_q, kernel="rbf", sca
     and n points from N(mean_q, var_q I), in float64 (means (d,), variances numbers).
     -> {"U": array (repeats,), "V": array (repeats,)}"""
     n, repeats = check_int("n", n, minimum=2), check_int("repeats", repeats, minimum=1)
-    mean_p, mean_q = torch.as_tensor(mean_p, dtype=torch.float64), torch.as_tensor(mean_q, dtype=torch.float64)
+    var_p = check_number("var_p", var_p, minimum=0.0, strict_minimum=True)
+    var_q = check_number("var_q", var_q, minimum=0.0, strict_minimum=True)
+    mean_p = check_tensor("mean_p", torch.as_tensor(mean_p, dtype=torch.float64), shape=(None,))
+    mean_q = check_tensor("mean_q", torch.as_tensor(mean_q, dtype=torch.float64), shape=(len(mean_p),))
     d = len(mean_p)
     u, v = [], []
     for _ in range(repeats):
