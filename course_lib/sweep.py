@@ -169,7 +169,7 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
             _say_once(f"fit_sweep trains eagerly, not as a CUDA graph: {problem}.")
     steps_per_epoch = math.ceil(n / batch_size)
     histories = [History() for _ in values]
-    window, names = [], None
+    window, window_examples, names = [], 0, None
     torch.manual_seed(seed)
     started = time.perf_counter()
     bar = tqdm(total=steps, desc=f"{desc} ({len(values)} models)", disable=not progress, leave=True)
@@ -191,10 +191,11 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
                 names, row = sweep_step(stack, loss_fn, optimizer, x[index], i, transform)
                 window.append(row)                   # (terms, K)
                 batch_len = len(index)
+            window_examples += batch_len
             if (i + 1) % log_every == 0 or i + 1 == steps:
-                _record(window, names, histories, values, i + 1, batch_len)
+                _record(window, names, histories, values, i + 1, window_examples)
                 bar.update(len(window))
-                window = []
+                window, window_examples = [], 0
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -214,8 +215,9 @@ def _check_terms(terms, k):
     return list(terms)
 
 
-def _record(window, names, histories, values, step, batch_len):
-    """Move a window of terms to the host once, check it, and append its means to each history."""
+def _record(window, names, histories, values, step, examples):
+    """Move a window of terms to the host once, check it, and append its means to each history
+    (``examples``: how many examples the window's steps saw, counted per model)."""
     block = torch.stack(window).cpu().numpy()                 # (steps in window, terms, K)
     bad = ~np.isfinite(block)
     if bad.any():
@@ -227,6 +229,6 @@ def _record(window, names, histories, values, step, batch_len):
     means = block.mean(0)                                      # (terms, K)
     for k, history in enumerate(histories):
         history.steps.append(step)
-        history.examples_seen += batch_len * len(window)
+        history.examples_seen += examples
         for t, name in enumerate(names):
             history.terms.setdefault(name, []).append(float(means[t, k]))

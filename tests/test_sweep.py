@@ -44,6 +44,17 @@ def test_a_sweep_equals_separate_trainings_with_the_same_start_and_batches():
     assert isinstance(swept[0][0], Line) and swept[0][0] is not swept[1][0]
 
 
+def test_a_sweep_counts_the_examples_each_model_saw_as_fit_does():
+    """100 examples in batches of 32: every epoch ends with a batch of 4, so 10 steps see
+    32 * 3 + 4 + 32 * 3 + 4 + 32 * 2 = 264 examples, whichever steps a logging window holds."""
+    swept = fit_sweep(Line, data(100), weighted_mse, [0.5, 2.0], steps=10, batch_size=32, seed=0, log_every=3,
+                      progress=False, cuda_graph=False)
+    fitted = cl.fit(Line(), data(100), lambda m, b, step: weighted_mse(m, b, 1.0, step), steps=10, batch_size=32,
+                    seed=0, log_every=3, progress=False, cuda_graph=False)
+    assert fitted.examples_seen == 264
+    assert [h.examples_seen for _, h in swept] == [264, 264]
+
+
 def test_a_beta_sweep_trades_rate_for_distortion():
     x = cl.make_sprites(512, seed=0).images
     swept = fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=4, hidden=(64,)), x,
