@@ -52,9 +52,10 @@ KERNELS = {"imq": imq_kernel, "rbf": rbf_kernel}
 def mmd2(x, y, kernel="imq", scale=None, unbiased=True):
     """MMD^2 between the samples x (n, d) and y (m, d): the U-statistic (``unbiased=True``) or
     the V-statistic.  ``scale`` defaults to C = 2 d (the IMQ scale of Tolstikhin et al. for a
-    N(0, I) prior).  -> 0-dim tensor."""
+    N(0, I) prior).  y is brought to x's device (e.g. a GPU model's samples against CPU test
+    points).  -> 0-dim tensor on x's device."""
     check_tensor("x", x, shape=(None, None))
-    check_tensor("y", y, shape=(None, x.shape[1]))
+    y = check_tensor("y", y, shape=(None, x.shape[1])).to(x.device)
     check_choice("kernel", kernel, tuple(KERNELS))
     n, m = len(x), len(y)
     if unbiased and (n < 2 or m < 2):

@@ -98,3 +98,9 @@ def test_the_sliders_move_their_figures():
     first = bytes(live.image.value)
     live.set(n=16)
     assert bytes(live.image.value) != first and live.message is None
+
+
+def test_mmd2_brings_the_second_sample_to_the_first_ones_device():
+    """A GPU model's samples against CPU test points ("meta" stands in for the GPU here)."""
+    value = mmd2(torch.randn(5, 2, device="meta"), torch.randn(4, 2), "rbf", scale=1.0)
+    assert value.device.type == "meta" and value.shape == ()
