@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test bench site clean-venv
+.PHONY: setup lab test test-emulated-gpu bench site clean-venv
 
 LOCK   := requirements-lock.txt
 
@@ -26,6 +26,11 @@ test: setup
 	COURSE_LIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 		tests notebooks exercises
+
+# The suite (not the browser test) on a pretend GPU: device mistakes fail here as on CUDA.
+test-emulated-gpu: setup
+	MPLBACKEND=Agg bash tools/emulated_cuda/run.sh -n 2 --dist loadfile --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 --ignore tests/test_browser.py tests notebooks exercises
 
 bench: setup
 	$(BIN)/python -m course_lib.bench

@@ -1,9 +1,15 @@
-"""The benchmark runs and prints its ratio line; device and seeding helpers behave."""
+"""The benchmark runs and prints its ratio line; device and seeding helpers behave; the emulated GPU works."""
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import torch
 
 from course_lib import VAE, bench, get_device, install_friendly_errors, seed_everything
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bench_prints_images_per_second_and_the_ratio_last(capsys, monkeypatch):
@@ -52,3 +58,27 @@ def test_friendly_errors_in_a_kernel_are_one_line_and_still_fail_the_cell():
     assert error.traceback == ["CourseInputError: beta must be >= 0.0, got -1.0."]
     (other,) = nb.cells[2].outputs
     assert other.output_type == "error" and len(other.traceback) > 1   # other errors keep their traceback
+
+
+EMULATION_PROBE = """
+import torch, course_lib as cl
+line = torch.nn.Linear(2, 1).to(cl.get_device())
+print(cl.get_device().type, line.weight.device, line(torch.ones(4, 2).cuda()).detach().cpu().numpy().shape)
+for what, attempt in [("a CPU input", lambda: line(torch.ones(4, 2))),
+                      ("numpy of a GPU tensor", lambda: line(torch.ones(4, 2).cuda()).detach().numpy())]:
+    try:
+        attempt()
+        print(what, "accepted")
+    except (RuntimeError, TypeError):
+        print(what, "refused")
+"""
+
+
+def test_the_emulated_gpu_refuses_what_cuda_refuses():
+    """tools/emulated_cuda, the maintainers' check for device mistakes on a machine without a GPU:
+    switched on, it says "cuda", and refuses a CPU input to a GPU layer and numpy() of a GPU tensor."""
+    env = {**os.environ, "COURSE_LIB_EMULATE_CUDA": "1", "PYTHONPATH": str(ROOT / "tools" / "emulated_cuda")}
+    out = subprocess.run([sys.executable, "-c", EMULATION_PROBE], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["cuda cuda:0 (4, 1)", "a CPU input refused", "numpy of a GPU tensor refused"]
