@@ -138,12 +138,20 @@ def test_the_static_sweep_step_trains_exactly_like_the_eager_sweep():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_on_cuda_a_recorded_sweep_learns_as_well_as_an_eager_one():
+    """Compared like two seeds (the recorded run draws its random numbers in another order): on the
+    CPU, five seeds of this sweep end with losses on the whole data of 40.1-42.7 (beta = 0.5) and
+    54.8-58.1 (beta = 2), about 6 % apart, and rates near 18 and 9 nats; 15 % is allowed."""
     x = cl.make_sprites(1024, seed=0).images
-    losses = {}
+    fixed = torch.bernoulli(x, generator=torch.Generator().manual_seed(1))
+    betas, final = [0.5, 2.0], {}
     for graph in ("auto", False):
         swept = fit_sweep(lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=4, hidden=(64,)), x,
-                          cl.vae_sweep_objective("beta"), [0.5, 2.0], steps=300, batch_size=100, seed=0,
-                          log_every=50, progress=False, cuda_graph=graph)
-        losses[graph] = [h["loss"][-2:].mean() for _, h in swept]
-        assert all(h.steps[-1] == 300 for _, h in swept)
-    assert losses["auto"] == pytest.approx(losses[False], rel=0.05)
+                          cl.vae_sweep_objective("beta"), betas, steps=1500, batch_size=100, seed=0,
+                          log_every=250, progress=False, cuda_graph=graph)
+        assert all(h.steps[-1] == 1500 and h["loss"][-1] < 0.5 * h["loss"][0] for _, h in swept)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            terms = [model.loss_terms(fixed, beta=beta) for (model, _), beta in zip(swept, betas)]
+        final[graph] = [float(t["loss"]) for t in terms]
+        assert float(terms[1]["rate"]) < float(terms[0]["rate"])             # each model kept its own beta
+    assert final["auto"] == pytest.approx(final[False], rel=0.15)

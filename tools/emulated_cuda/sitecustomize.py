@@ -12,9 +12,16 @@ torch operation is checked the way CUDA checks it:
   between the two pretend devices; ``.device`` and ``.is_cuda`` answer accordingly.
 
 So a lesson that hands a CPU tensor to a model trained "on the GPU", or plots a GPU tensor, fails
-here as it would on a GPU, with the same kind of message.  What it is not: a GPU.  CUDA graphs
-cannot be recorded (``fit`` says so and trains eagerly), streams do nothing, timings mean
-nothing, and numbers are the CPU's.  Run it as ``make test-emulated-gpu``, or
+here as it would on a GPU, with the same kind of message.
+
+Recording a CUDA graph is checked, not done: inside ``torch.cuda.graph(...)`` an operation that
+a recording refuses fails (a GPU value read on the host: ``.item()``, ``float()``, ``if t:``,
+``.cpu()``, a boolean mask, ``nonzero``; a copy from the host: ``.to("cuda")`` of a CPU tensor,
+``torch.tensor(..., device="cuda")``).  A step that passes ends the recording with the error
+"the step passed the emulated recording check", so ``fit`` says that and trains eagerly.
+
+What it is not: a GPU.  Graphs are never replayed, streams do nothing, timings mean nothing,
+and numbers are the CPU's.  Run it as ``make test-emulated-gpu``, or
 ``bash tools/emulated_cuda/run.sh [pytest args]`` for some tests.  (Being a ``sitecustomize``, it
 stands in for any other one on the path while it is on ``PYTHONPATH``.)
 """
@@ -107,11 +114,34 @@ if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
         return _mark(out, target)
 
 
+    RECORDING = [False]                             # inside torch.cuda.graph(...)
+    _TO_HOST = {"item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy", "__array__",
+                "nonzero", "masked_select", "unique", "argwhere", "__repr__", "__format__"}
+    _FROM_DATA = {"tensor", "as_tensor", "asarray"}
+
+    def _refuse_while_recording(what):
+        raise RuntimeError(f"operation not permitted when stream is capturing (emulated CUDA graph: {what})")
+
+    def _check_recordable(name, args, kwargs):
+        if not RECORDING[0]:
+            return
+        if name in _TO_HOST and args and on_gpu(args[0]):
+            _refuse_while_recording(f"{name} reads a GPU value on the host")
+        if name == "__getitem__" and any(t.dtype == torch.bool and on_gpu(t) for t in _each_tensor(args[1:])):
+            _refuse_while_recording("a boolean mask needs the number of its true entries on the host")
+        if name in _FROM_DATA and _wants_gpu(kwargs.get("device")):
+            _refuse_while_recording(f"torch.{name}(..., device='cuda') copies from the host")
+        if name in ("to", "cuda") and args and isinstance(args[0], torch.Tensor) and not on_gpu(args[0]):
+            targets = [a for a in (*args[1:], kwargs.get("device")) if _wants_gpu(a) or on_gpu(a)]
+            if name == "cuda" or targets:
+                _refuse_while_recording("a CPU tensor copied to the GPU")
+
     class EmulatedCuda(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             kwargs = dict(kwargs or {})
             name = getattr(func, "__name__", "")
             owner = getattr(func, "__self__", None)
+            _check_recordable(name, args, kwargs)
             if name in ("__get__", "__set__") and not isinstance(owner, torch.Tensor):
                 if owner is _DESCRIPTORS["device"]:
                     return GPU if on_gpu(args[0]) else func(*args, **kwargs)
@@ -161,9 +191,20 @@ if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
         def synchronize(self):
             pass
 
-    class _NoGraph:
-        def __init__(self, *args, **kwargs):
-            raise RuntimeError("CUDA graphs cannot be recorded on the emulated GPU")
+    class _Graph:
+        def replay(self):
+            raise RuntimeError("the emulated GPU does not replay CUDA graphs")
+
+    @contextlib.contextmanager
+    def _record(graph, *args, **kwargs):
+        """Run the step with the recording checks on; a step that passes ends with an error all the
+        same (nothing was recorded), which names the result."""
+        RECORDING[0] = True
+        try:
+            yield graph
+        finally:
+            RECORDING[0] = False
+        raise RuntimeError("the step passed the emulated recording check (the emulated GPU records nothing)")
 
     torch.cuda.is_available = lambda: True
     torch.cuda.device_count = lambda: 1
@@ -175,7 +216,8 @@ if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
     torch.cuda.Stream = lambda *a, **k: _Stream()
     torch.cuda.current_stream = lambda *a, **k: _Stream()
     torch.cuda.stream = lambda *a, **k: contextlib.nullcontext()
-    torch.cuda.CUDAGraph = _NoGraph
+    torch.cuda.CUDAGraph = _Graph
+    torch.cuda.graph = _record
     torch.cuda.get_rng_state = lambda *a, **k: torch.get_rng_state()
     torch.cuda.set_rng_state = lambda *a, **k: None
 
