@@ -58,8 +58,8 @@ def test_nan_guard_names_step_and_term_and_restores_last_good_weights(images):
     with pytest.raises(TrainingDiverged, match=r"step 8: the term 'loss' became nan.*after step 5") as err:
         fit(model, images, loss_fn, steps=20, log_every=5, progress=False, seed=1)
     assert err.value.history.steps == [5]
-    reference = small_vae()
-    fit(reference, images, steps=5, log_every=5, progress=False, seed=1)
+    reference = small_vae()                          # trained the same way (the same loss: eager on a GPU too)
+    fit(reference, images, loss_fn, steps=5, log_every=5, progress=False, seed=1)
     for (name, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
         assert torch.equal(a, b), name
 

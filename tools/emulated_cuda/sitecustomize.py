@@ -18,7 +18,8 @@ Recording a CUDA graph is checked, not done: inside ``torch.cuda.graph(...)`` an
 a recording refuses fails (a GPU value read on the host: ``.item()``, ``float()``, ``if t:``,
 ``.cpu()``, a boolean mask, ``nonzero``; a copy from the host: ``.to("cuda")`` of a CPU tensor,
 ``torch.tensor(..., device="cuda")``).  A step that passes ends the recording with the error
-"the step passed the emulated recording check", so ``fit`` says that and trains eagerly.
+"the step passed the emulated recording check", so ``fit`` says that and trains eagerly.  The
+checked step is also taken (a real recording takes none): such a training is one step longer here.
 
 What it is not: a GPU.  Graphs are never replayed, streams do nothing, timings mean nothing,
 and numbers are the CPU's.  Run it as ``make test-emulated-gpu``, or
