@@ -114,7 +114,6 @@ if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
             out = self.clone()
         return _mark(out, target)
 
-
     RECORDING = [False]                             # inside torch.cuda.graph(...)
     _TO_HOST = {"item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy", "__array__",
                 "nonzero", "masked_select", "unique", "argwhere", "__repr__", "__format__"}
