@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every GPU check of the course in one run, for a lent GPU machine whose Python has torch
-# with CUDA but no Jupyter packages (those travel as Python 3.12 wheels in .whl/, made with
-# pip download --no-deps; nbval, ipykernel, ipywidgets and what they need).  In this order,
-# most needed first:
+# with CUDA but no Jupyter packages: those travel as Python 3.12 wheels in .whl/, made by
+# tools/gpu_wheels.sh (nbval, nbclient, ipykernel, ipywidgets and what they need; without
+# nbclient one unit test fails there).  In this order, most needed first:
 #   1. the whole test suite on CUDA, notebooks and exercises included (not the browser test:
 #      there is no Chromium or JupyterLab on that machine)
 #   2. python -m course_lib.bench --devices cuda --compile      (the README's GPU table)
@@ -30,15 +30,19 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_devic
 echo "== 1. test suite on CUDA ($(date +%T))"
 # Unit tests spread test by test; each notebook's cells stay together in one kernel.  The two
 # runs side by side have 12 workers for 16 cores: one thread each (conftest.py keeps this value).
-T=$(left "${TESTS_S:-300}")
+# At the time limit pytest gets SIGINT, so it still prints each failure's reason and the slowest tests
+# (a plain kill, as in the H200 run, left failures without their reasons); 20 s later it is killed.
+T=$(( $(left "${TESTS_S:-300}") - 20 ))
 export OMP_NUM_THREADS=1
-COURSE_LIB_FAST=1 timeout "$T" python3 -m pytest -v -n 6 --dist load -p no:cacheprovider \
-  --timeout 240 --ignore tests/test_browser.py tests > "$OUT/tests-unit.log" 2>&1 &
-COURSE_LIB_FAST=1 timeout "$T" python3 -m pytest -v -n 6 --dist loadfile -p no:cacheprovider \
-  --timeout 240 --nbval-lax --nbval-current-env --nbval-cell-timeout=240 notebooks exercises > "$OUT/tests-nb.log" 2>&1 &
+COURSE_LIB_FAST=1 timeout -s INT -k 20 "$T" python3 -m pytest -v -rfE --durations=15 -n 6 --dist load \
+  -p no:cacheprovider --timeout 240 --ignore tests/test_browser.py tests > "$OUT/tests-unit.log" 2>&1 &
+COURSE_LIB_FAST=1 timeout -s INT -k 20 "$T" python3 -m pytest -v -rfE --durations=15 -n 6 --dist loadfile \
+  -p no:cacheprovider --timeout 240 --nbval-lax --nbval-current-env --nbval-cell-timeout=240 \
+  notebooks exercises > "$OUT/tests-nb.log" 2>&1 &
 wait
 for log in "$OUT/tests-unit.log" "$OUT/tests-nb.log"; do
-  echo "$log:"; grep -E "^=+ .*(passed|failed|error)" "$log" | tail -1; grep -E "(FAILED|ERROR) " "$log" | head -20
+  echo "$log:"; grep -E "^=+ .*(passed|failed|error)" "$log" | tail -1
+  grep -E "^(FAILED|ERROR) " "$log" | head -20                  # the short summary: name - reason
 done
 
 unset OMP_NUM_THREADS
