@@ -53,9 +53,11 @@ def mmd2(x, y, kernel="imq", scale=None, unbiased=True):
     """MMD^2 between the samples x (n, d) and y (m, d): the U-statistic (``unbiased=True``) or
     the V-statistic.  ``scale`` defaults to C = 2 d (the IMQ scale of Tolstikhin et al. for a
     N(0, I) prior).  y is brought to x's device (e.g. a GPU model's samples against CPU test
-    points).  -> 0-dim tensor on x's device."""
+    points), and both to their common floating dtype.  -> 0-dim tensor on x's device."""
     check_tensor("x", x, shape=(None, None))
-    y = check_tensor("y", y, shape=(None, x.shape[1])).to(x.device)
+    check_tensor("y", y, shape=(None, x.shape[1]))
+    dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.get_default_dtype())
+    x, y = x.to(dtype), y.to(x.device, dtype)
     check_choice("kernel", kernel, tuple(KERNELS))
     n, m = len(x), len(y)
     if unbiased and (n < 2 or m < 2):

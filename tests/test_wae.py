@@ -100,7 +100,12 @@ def test_the_sliders_move_their_figures():
     assert bytes(live.image.value) != first and live.message is None
 
 
-def test_mmd2_brings_the_second_sample_to_the_first_ones_device():
-    """A GPU model's samples against CPU test points ("meta" stands in for the GPU here)."""
+def test_mmd2_brings_the_second_sample_to_the_first_ones_device_and_dtype():
+    """A GPU model's samples against CPU test points ("meta" stands in for the GPU here), and float32
+    samples against float64 points: the value is the float64 one."""
     value = mmd2(torch.randn(5, 2, device="meta"), torch.randn(4, 2), "rbf", scale=1.0)
     assert value.device.type == "meta" and value.shape == ()
+    x, y = torch.randn(6, 2, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
+    mixed = mmd2(x.float(), y, "rbf", scale=1.0)
+    assert mixed.dtype == torch.float64
+    assert float(mixed) == pytest.approx(float(mmd2(x.float().double(), y, "rbf", scale=1.0)), rel=1e-12)

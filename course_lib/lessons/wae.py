@@ -30,13 +30,13 @@ def gaussian_rbf_mmd2(mean_p, var_p, mean_q, var_q, scale):
 
 def estimator_values(n, repeats, mean_p, var_p, mean_q, var_q, kernel="rbf", scale=None, generator=None):
     """``repeats`` values of the U- and V-statistic of MMD^2 between n points from N(mean_p, var_p I)
-    and n points from N(mean_q, var_q I), in float64 (means (d,), variances numbers).
+    and n points from N(mean_q, var_q I), in float64 on the CPU (means (d,), variances numbers).
     -> {"U": array (repeats,), "V": array (repeats,)}"""
     n, repeats = check_int("n", n, minimum=2), check_int("repeats", repeats, minimum=1)
     var_p = check_number("var_p", var_p, minimum=0.0, strict_minimum=True)
     var_q = check_number("var_q", var_q, minimum=0.0, strict_minimum=True)
-    mean_p = check_tensor("mean_p", torch.as_tensor(mean_p, dtype=torch.float64), shape=(None,))
-    mean_q = check_tensor("mean_q", torch.as_tensor(mean_q, dtype=torch.float64), shape=(len(mean_p),))
+    mean_p = check_tensor("mean_p", torch.as_tensor(mean_p, dtype=torch.float64, device="cpu"), shape=(None,))
+    mean_q = check_tensor("mean_q", torch.as_tensor(mean_q, dtype=torch.float64, device="cpu"), shape=(len(mean_p),))
     d = len(mean_p)
     u, v = [], []
     for _ in range(repeats):
