@@ -190,18 +190,22 @@ def clear_memory():
 _MODEL_FILE = re.compile(r"^[A-Za-z0-9_-]+?(?:-(?P<code>[0-9a-f]{12}))?-[0-9a-f]{16}\.pt$")
 
 
+def model_files(directory=None):
+    """The model files this module wrote in the cache folder, split by who trained them.
+    -> (this version's, other versions') lists of Paths.  Files named otherwise are in neither."""
+    folder, current = Path(directory or cache_dir()), code_version()
+    ours, stale = [], []
+    for path in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
+        match = _MODEL_FILE.match(path.name)
+        if match:
+            (ours if match["code"] == current else stale).append(path)
+    return ours, stale
+
+
 def stale_files(directory=None):
     """The model files in the cache folder that another version of ``course_lib`` trained (they
-    are never loaded again).  Only files named as this module names them are listed.  -> list of Paths"""
-    folder, current = Path(directory or cache_dir()), code_version()
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted(folder.glob("*.pt")):
-        match = _MODEL_FILE.match(path.name)
-        if match and match["code"] != current:
-            found.append(path)
-    return found
+    are never loaded again).  -> list of Paths"""
+    return model_files(directory)[1]
 
 
 def prune(directory=None):

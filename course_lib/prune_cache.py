@@ -12,7 +12,7 @@ the current version, and files the cache did not write, are left alone.
 import argparse
 from pathlib import Path
 
-from .cache import cache_dir, code_version, prune, stale_files
+from .cache import cache_dir, code_version, model_files, prune
 
 MIB = 2 ** 20
 
@@ -25,8 +25,7 @@ def main(argv=None):
                                                     "~/.cache/course_lib/models)")
     args = parser.parse_args(argv)
     folder = Path(args.dir) if args.dir else cache_dir()
-    stale = stale_files(folder)
-    kept = sorted(folder.glob(f"*-{code_version()}-*.pt")) if folder.is_dir() else []
+    kept, stale = model_files(folder)
     print(f"cache folder {folder}: {len(kept)} models of this course_lib version ({code_version()}), "
           f"{sum(p.stat().st_size for p in kept) / MIB:.1f} MiB, kept")
     if args.dry_run:

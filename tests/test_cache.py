@@ -217,6 +217,7 @@ def test_prune_removes_only_the_models_of_other_library_versions(capsys):
     for path in (other_version, old_naming, *not_ours):
         path.write_bytes(b"x" * 1000)
     assert cache.stale_files() == sorted([other_version, old_naming])
+    assert cache.model_files()[0] == [current]
 
     prune_cache.main(["--dry-run"])
     said = capsys.readouterr().out
