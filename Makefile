@@ -29,8 +29,7 @@ test: setup
 
 # The suite (not the browser test) on a pretend GPU: device mistakes fail here as on CUDA.
 test-emulated-gpu: setup
-	MPLBACKEND=Agg bash tools/emulated_cuda/run.sh -n 2 --dist loadfile --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 --ignore tests/test_browser.py tests notebooks exercises
+	bash tools/emulated_cuda/run.sh
 
 bench: setup
 	$(BIN)/python -m course_lib.bench

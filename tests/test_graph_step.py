@@ -1,10 +1,15 @@
 """The CUDA-graph step: the static-buffer code it records, checked on any device; the recording on CUDA."""
+import os
+import warnings
+
 import pytest
 import torch
 
 import course_lib as cl
-from course_lib import schedules
+from course_lib import estimators, flow_vae, hierarchical, schedules, tcvae, train, wae
 from course_lib.graph_step import StaticStep, capture_problem, full_batch
+from course_lib.lessons import flows as flow_lesson
+from course_lib.sweep import fit_sweep
 
 
 def test_full_batch_fills_a_short_last_batch_from_the_start_of_the_order():
@@ -90,9 +95,6 @@ def test_on_cuda_fit_records_the_step_and_learns_as_well_as_eagerly():
 
 def _capturable_trainings():
     """Every loss the course marks capturable, each trained for 6 steps (the step is recorded after 3)."""
-    from course_lib import estimators, flow_vae, hierarchical, schedules, tcvae, wae
-    from course_lib.lessons import flows as flow_lesson
-    from course_lib.sweep import fit_sweep
     images = cl.make_sprites(64, seed=0).images
     small = dict(steps=6, batch_size=16, progress=False, seed=0)
 
@@ -142,9 +144,6 @@ CAPTURABLE = _capturable_trainings()
 def test_on_cuda_every_loss_marked_capturable_is_recorded(name, monkeypatch):
     """On a GPU, fit and fit_sweep record the step of every capturable loss (no "could not record"
     warning).  On the emulated GPU, which records nothing, the step must pass its recording check."""
-    import os
-    import warnings
-    from course_lib import train
     monkeypatch.setattr(train, "_SAID", set())          # each test hears fit's one-time messages afresh
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -32,7 +32,7 @@ echo "== 1. test suite on CUDA ($(date +%T))"
 # runs side by side have 12 workers for 16 cores: one thread each (conftest.py keeps this value).
 # At the time limit pytest gets SIGINT, so it still prints each failure's reason and the slowest tests
 # (a plain kill, as in the H200 run, left failures without their reasons); 20 s later it is killed.
-T=$(( $(left "${TESTS_S:-300}") - 20 ))
+T=$(left "${TESTS_S:-300}"); T=$(( T > 40 ? T - 20 : T ))
 export OMP_NUM_THREADS=1
 COURSE_LIB_FAST=1 timeout -s INT -k 20 "$T" python3 -m pytest -v -rfE --durations=15 -n 6 --dist load \
   -p no:cacheprovider --timeout 240 --ignore tests/test_browser.py tests > "$OUT/tests-unit.log" 2>&1 &
