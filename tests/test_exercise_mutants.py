@@ -580,3 +580,18 @@ def test_the_renamed_kl_from_the_issue_report_is_accepted():
     def kl_standard_normal(mu, logvar):
         return 0.5 * torch.sum(torch.exp(logvar) + mu ** 2 - 1 - logvar, dim=-1)
     assert lesson01.kl_standard_normal(kl_standard_normal).passed is True
+
+
+def _on_the_gpu(answer):
+    """The same answer, its result handed back on the GPU (as a learner's on a GPU machine may be)."""
+    return lambda *inputs: answer(*inputs).to("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (or tools/emulated_cuda, as in CI)")
+@pytest.mark.parametrize("check", list(TABLE), ids=[c.__name__ for c in TABLE])
+def test_an_answer_on_the_gpu_is_judged_as_on_the_cpu(check):
+    right, wrong = TABLE[check]
+    assert check(_on_the_gpu(right[0])).passed is True
+    answer, words = next((a, w) for a, w in wrong if w is not None)
+    feedback = check(_on_the_gpu(answer))
+    assert feedback.passed is False and words in feedback.message, str(feedback)

@@ -53,6 +53,11 @@ def _copy(value):
     return value.clone() if isinstance(value, torch.Tensor) else value
 
 
+def _on_cpu(value):
+    """An answer computed on the GPU is as right as one on the CPU: compare it where the reference is."""
+    return value.detach().cpu() if isinstance(value, torch.Tensor) and value.device.type != "cpu" else value
+
+
 def _tolerance(dtype, rtol, atol):
     """float64 answers are held to (rtol, atol); float32 ones get float32's precision."""
     if dtype == torch.float64:
@@ -120,7 +125,7 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
         return Feedback(name, False, f"pass your function itself, e.g. check({name}), not {type(fn).__name__}.")
     for case in cases:
         try:
-            out = apply_answer(name, fn, case)
+            out = _on_cpu(apply_answer(name, fn, case))
         except _Failed as failed:
             return failed.feedback
         want = reference(**case)
@@ -143,7 +148,7 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
             return Feedback(name, False, f"it returned NaN or inf for inputs with {where}. If you used exp(), "
                                          "large or very negative inputs overflow; work in log space (torch.logsumexp).")
         try:
-            again = apply_answer(name, fn, case)
+            again = _on_cpu(apply_answer(name, fn, case))
         except _Failed as failed:
             return failed.feedback
         if isinstance(again, torch.Tensor) and _kind(want) == "int":
@@ -164,7 +169,7 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
             if noise is not None:
                 other = dict(case, **{noise: torch.randn_like(case[noise]) + 0.5})
                 try:
-                    moved = apply_answer(name, fn, other)
+                    moved = _on_cpu(apply_answer(name, fn, other))
                 except _Failed:
                     moved = None
                 if isinstance(moved, torch.Tensor) and moved.shape == out.shape and close(moved, out, rtol, atol):
