@@ -190,15 +190,22 @@ def clear_memory():
 _MODEL_FILE = re.compile(r"^[A-Za-z0-9_-]+?(?:-(?P<code>[0-9a-f]{12}))?-[0-9a-f]{16}\.pt$")
 
 
+def trained_by(file_name):
+    """The code version in the name of a model file this module wrote ('' for the old names
+    without one), or None for a name it never writes."""
+    match = _MODEL_FILE.match(file_name)
+    return None if match is None else (match["code"] or "")
+
+
 def model_files(directory=None):
     """The model files this module wrote in the cache folder, split by who trained them.
     -> (this version's, other versions') lists of Paths.  Files named otherwise are in neither."""
     folder, current = Path(directory or cache_dir()), code_version()
     ours, stale = [], []
     for path in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
-        match = _MODEL_FILE.match(path.name)
-        if match:
-            (ours if match["code"] == current else stale).append(path)
+        version = trained_by(path.name)
+        if version is not None:
+            (ours if version == current else stale).append(path)
     return ours, stale
 
 

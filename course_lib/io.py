@@ -1,4 +1,5 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one."""
+import contextlib
 import io
 import os
 import tempfile
@@ -7,26 +8,41 @@ from pathlib import Path
 import torch
 
 
-def atomic_save(obj, path):
-    """``torch.save(obj, path)`` through a temporary file in the same folder and
-    ``os.replace``, so an interrupted write leaves no partial file behind.
-
-    The object is serialized in memory first, so a full disk or an unwritable
-    folder shows up as a plain ``OSError`` (with its errno), and the temporary
-    file is removed whatever goes wrong.
-    """
+@contextlib.contextmanager
+def atomic_open(path):
+    """A binary file to write ``path`` through.  It is a temporary file in the same folder,
+    renamed onto ``path`` (``os.replace``) when the ``with`` block ends normally and removed
+    if anything goes wrong, so an interrupted write leaves no partial file behind."""
     path = Path(path)
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())         # mkstemp makes it private; give it a new file's usual mode
         with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getbuffer())
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_save(obj, path):
+    """``torch.save(obj, path)`` through :func:`atomic_open`.
+
+    The object is serialized in memory first, so a full disk or an unwritable
+    folder shows up as a plain ``OSError`` (with its errno), and the temporary
+    file is removed whatever goes wrong.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_open(path) as f:
+        f.write(buffer.getbuffer())
+    return Path(path)

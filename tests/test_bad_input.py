@@ -29,6 +29,7 @@ from course_lib.gans import InfoGAN, train_adversarial
 from course_lib.hybrids import UnifiedVAE
 from course_lib.tcvae import tcvae_objective
 from course_lib.lessons import hybrids as hybrids_lesson
+from course_lib import class_models
 from course_lib.divergences import alpha_divergence_grid, renyi_gaussians, text_alpha_divergence_grid, vr_bound
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
@@ -116,6 +117,10 @@ CATALOG = [
      "steps"),
     ("sweep over an unknown hyper-parameter", lambda: cl.vae_sweep_objective(over="gamma"), "over"),
     ("capacity ramp of 0 steps", lambda: cl.vae_sweep_objective(over="capacity", ramp_steps=0), "ramp_steps"),
+    ("class archive that does not exist", lambda: class_models.install("no-such-file.tar.gz"), "archive"),
+    ("class archive that is not a tar file", lambda: class_models.install(__file__), "archive"),
+    ("lesson to run that is not a notebook", lambda: class_models.run_lesson(__file__), "path"),
+    ("lesson to prepare that does not exist", lambda: class_models.prepare(["no-such-lesson.ipynb"]), "notebooks"),
     ("cached sweep without values", lambda: cl.cached_sweep("demo", {}, "beta", [], lambda: VAE, None), "values"),
     # rate-distortion, metrics, control
     ("negative source variances", lambda: rate_distortion.gaussian_rate_distortion([1.0, -2.0], 0.5), "variances"),

@@ -5,30 +5,11 @@
 Used for the full-mode run times in the README (a GPU machine needs no Jupyter
 packages for it, only the course's own).  Live figures are built but not shown;
 the model cache is used as usual, so point COURSE_LIB_CACHE at an empty folder
-to time a first run.
+to time a first run.  The same as ``python -m course_lib.class_models run NOTEBOOK``.
 """
-import json
-import os
 import sys
-import time
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-
-def main(path):
-    cells = [c for c in json.load(open(path))["cells"] if c["cell_type"] == "code"]
-    namespace, total = {"__name__": "__main__"}, 0.0
-    for i, cell in enumerate(cells):
-        source = "".join(cell["source"])
-        start = time.perf_counter()
-        exec(compile(source, f"{path} cell {i}", "exec"), namespace)
-        seconds = time.perf_counter() - start
-        total += seconds
-        print(f"cell {i:>2}: {seconds:7.1f} s   {source.splitlines()[0][:70]}", file=sys.stderr, flush=True)
-    print(f"{os.path.basename(path)}: {total:.0f} s in {len(cells)} code cells "
-          f"(fast mode: {os.environ.get('COURSE_LIB_FAST', '0')})")
-
+from course_lib.class_models import main
 
 if __name__ == "__main__":
-    for notebook in sys.argv[1:]:
-        main(notebook)
+    sys.exit(max([main(["run", notebook]) for notebook in sys.argv[1:]] or [0]))
