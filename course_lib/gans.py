@@ -40,8 +40,14 @@ def generator_loss(fake_logits):
     return softplus(-fake_logits).mean()
 
 
-class _Adversarial(nn.Module):
-    """Shared plumbing: the device, the data check, and the two parameter groups."""
+class AdversarialModel(nn.Module):
+    """The base of every model that :func:`train_adversarial` trains (GAN, BiGAN, InfoGAN, WAE-GAN,
+    VAE-GAN, the unified VAE): the device, the data check, and the two parameter groups.
+
+    A subclass sets ``latent_dim`` and ``discriminator_names`` (the attributes that hold the
+    discriminator's networks; every other parameter belongs to the generator side), and either
+    ``data_dim`` (flat data) or its own ``_check_x`` (images).
+    """
 
     discriminator_names = ("discriminator",)
 
@@ -64,7 +70,7 @@ class _Adversarial(nn.Module):
         return torch.randn(n, self.latent_dim, device=weight.device, dtype=weight.dtype)
 
 
-class GAN(_Adversarial):
+class GAN(AdversarialModel):
     """x = G(z), z ~ N(0, I_latent_dim); a discriminator d(x).  x: (batch, data_dim)."""
 
     def __init__(self, data_dim=2, latent_dim=2, hidden=(128, 128)):
@@ -90,7 +96,7 @@ class GAN(_Adversarial):
         return self.generator(self.prior_sample(check_int("n", n, minimum=1)))
 
 
-class BiGAN(_Adversarial):
+class BiGAN(AdversarialModel):
     """BiGAN / ALI (Donahue et al., 2017; Dumoulin et al., 2017): an encoder E(x), a generator G(z)
     and a discriminator d(x, z) on pairs.
 
@@ -146,7 +152,7 @@ class BiGAN(_Adversarial):
         return self.generator(self.prior_sample(check_int("n", n, minimum=1)))
 
 
-class InfoGAN(_Adversarial):
+class InfoGAN(AdversarialModel):
     """InfoGAN (Chen et al., 2016): x = G(z, c) with noise z ~ N(0, I) and a categorical code c
     uniform on K values, and an auxiliary network Q(c|x) (logits over K).  For any Q,
 

@@ -13,7 +13,7 @@ from torch.nn.functional import leaky_relu, softplus
 
 from .errors import CourseInputError, check_int, check_number
 from .flow_vae import FlowVAE
-from .gans import _Adversarial, discriminator_loss, generator_loss
+from .gans import AdversarialModel, discriminator_loss, generator_loss
 from .nets import MLP
 from .vae import VAE
 
@@ -34,7 +34,7 @@ class FeatureDiscriminator(nn.Module):
         return self.head(self.features(x))
 
 
-class VAEGAN(_Adversarial):
+class VAEGAN(AdversarialModel):
     """VAE-GAN: a VAE (``vae``: encoder q(z|x), decoder mean image G(z)) and a discriminator d(x)
     whose hidden features f replace the pixels in the reconstruction term.
 
@@ -100,7 +100,7 @@ class VAEGAN(_Adversarial):
         return self.vae.reconstruct(x)
 
 
-class UnifiedVAE(_Adversarial):
+class UnifiedVAE(AdversarialModel):
     """The course text's answer to understanding question 8, made concrete:
 
         loss = -ELBO_flow(x)                                   a VAE with a flow posterior q_K(z|x)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .errors import CourseInputError, check_choice, check_int, check_number, check_tensor
-from .gans import _Adversarial, discriminator_loss, generator_loss, train_adversarial
+from .gans import AdversarialModel, discriminator_loss, generator_loss, train_adversarial
 from .nets import MLP
 
 
@@ -147,7 +147,7 @@ def latent_discriminator(latent_dim, hidden=(128, 128)):
     return MLP(latent_dim, tuple(hidden), 1)
 
 
-class WAEGAN(_Adversarial):
+class WAEGAN(AdversarialModel):
     """A WAE and a discriminator d(z) on its codes, as one model for :func:`~course_lib.gans.train_adversarial`
     (the GAN form Tolstikhin et al. train; d is a logit, D = sigmoid(d)):
 
