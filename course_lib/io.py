@@ -2,7 +2,7 @@
 import contextlib
 import io
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import torch
@@ -15,9 +15,9 @@ def atomic_open(path):
     if anything goes wrong, so an interrupted write leaves no partial file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # a new file's usual mode (umask applies)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())         # mkstemp makes it private; give it a new file's usual mode
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -26,12 +26,6 @@ def atomic_open(path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def atomic_save(obj, path):
