@@ -73,6 +73,8 @@ def prepare(notebooks=None, directory=None, fast=False, archive=None):
 
     A lesson that fails is reported and the others still run; None marks it in the result.
     """
+    if isinstance(notebooks, (str, os.PathLike)):
+        notebooks = [notebooks]                  # one lesson, given as a path
     notebooks = [Path(p) for p in (notebooks or sorted(LESSONS.glob("*.ipynb")))]
     if not notebooks:
         raise CourseInputError(f"there are no lesson notebooks in {LESSONS}; name the notebooks to run.")
@@ -120,10 +122,13 @@ def pack(archive, directory, manifest):
 
 def _read_manifest(tar, archive):
     try:
-        return json.loads(tar.extractfile(MANIFEST).read())
+        manifest = json.loads(tar.extractfile(MANIFEST).read())
     except (KeyError, AttributeError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("data", {}), dict):
         raise CourseInputError(f"archive must be made by `python -m course_lib.class_models prepare --archive`; "
-                               f"{archive} holds no course manifest.") from None
+                               f"{archive} holds no course manifest.")
+    return manifest
 
 
 def install(archive, directory=None):
@@ -132,6 +137,9 @@ def install(archive, directory=None):
 
     Only model files of this course version are taken; files already in the cache are kept.
     """
+    if not isinstance(archive, (str, os.PathLike)):
+        raise CourseInputError(f"archive must be the path of a file made by `class_models prepare --archive`; "
+                               f"got {type(archive).__name__}.")
     archive, folder = Path(archive), Path(directory) if directory else cache_dir()
     if not archive.is_file():
         raise CourseInputError(f"archive must be a file made by `class_models prepare --archive`; "

@@ -119,6 +119,7 @@ CATALOG = [
     ("capacity ramp of 0 steps", lambda: cl.vae_sweep_objective(over="capacity", ramp_steps=0), "ramp_steps"),
     ("class archive that does not exist", lambda: class_models.install("no-such-file.tar.gz"), "archive"),
     ("class archive that is not a tar file", lambda: class_models.install(__file__), "archive"),
+    ("class archive that is not a path", lambda: class_models.install(None), "archive"),
     ("lesson to run that is not a notebook", lambda: class_models.run_lesson(__file__), "path"),
     ("lesson to prepare that does not exist", lambda: class_models.prepare(["no-such-lesson.ipynb"]), "notebooks"),
     ("cached sweep without values", lambda: cl.cached_sweep("demo", {}, "beta", [], lambda: VAE, None), "values"),

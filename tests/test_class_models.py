@@ -44,6 +44,7 @@ def test_prepared_models_are_loaded_by_a_learner_without_training(tmp_path, monk
     good = notebook(tmp_path / "01_good.ipynb", LESSON)
     broken = notebook(tmp_path / "02_broken.ipynb", "raise RuntimeError('a lesson that fails')")
     archive = tmp_path / "out" / "class.tar.gz"
+    assert class_models.prepare(str(broken), tmp_path / "instructor", fast=True) == {"02_broken.ipynb": None}
     results = class_models.prepare([broken, good], tmp_path / "instructor", fast=True, archive=archive)
     assert results["02_broken.ipynb"] is None and results["01_good.ipynb"] > 0     # one failure stops nothing
     said = capsys.readouterr().out
@@ -59,6 +60,7 @@ def test_prepared_models_are_loaded_by_a_learner_without_training(tmp_path, monk
 
     learner = tmp_path / "learner"
     assert class_models.install(archive, learner) == (1, 0)
+    assert "trained in fast mode" in capsys.readouterr().out
     cache.clear_memory()
     model, history = cached_fit("class-demo", config(), build, must_not_train, directory=learner)
     assert history.steps and isinstance(model, VAE)
@@ -84,6 +86,8 @@ def test_an_archive_of_another_course_version_is_refused_with_the_reason(tmp_pat
     assert not (tmp_path / "learner").exists()
     with pytest.raises(CourseInputError, match="manifest"):
         class_models.install(_archive(tmp_path, None, [("x.pt", b"1")]), tmp_path / "learner")
+    with pytest.raises(CourseInputError, match="manifest"):                  # a manifest.json of another kind
+        class_models.install(_archive(tmp_path, None, [("manifest.json", b"[1, 2]")]), tmp_path / "learner")
 
 
 def test_only_model_files_of_this_version_are_installed_and_never_outside_the_cache(tmp_path):
