@@ -12,13 +12,14 @@ import torch
 def atomic_open(path):
     """A binary file to write ``path`` through.  It is a temporary file in the same folder,
     renamed onto ``path`` (``os.replace``) when the ``with`` block ends normally and removed
-    if anything goes wrong, so an interrupted write leaves no partial file behind."""
+    if anything goes wrong (an error raised in the block included), so an interrupted write
+    leaves no partial file behind.  ``f.name`` is the temporary file's path: a caller can
+    check what it wrote (after ``f.flush()``) before the file is put in place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # a new file's usual mode (umask applies)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:                  # created new, with a new file's usual mode
             yield f
             f.flush()
             os.fsync(f.fileno())

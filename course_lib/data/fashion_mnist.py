@@ -19,7 +19,6 @@ import argparse
 import gzip
 import os
 import shutil
-import tempfile
 import urllib.request
 import warnings
 import zlib
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 from ..errors import CourseInputError, DataNotFoundError, check_choice, check_int
+from ..io import atomic_open
 from ..settings import budget
 
 FILES = {
@@ -184,18 +184,13 @@ def download_fashion_mnist(directory=None, base_url=DEFAULT_URL):
         target = directory / fname
         if target.is_file():
             continue
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{fname}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(base_url + fname, timeout=60) as response:
-                shutil.copyfileobj(response, out)
-            array = read_idx(tmp)
+        with atomic_open(target) as out, urllib.request.urlopen(base_url + fname, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+            out.flush()
+            array = read_idx(out.name)                   # checked before it is put in place
             expected = FULL_SIZES[key.split("_")[0]]
             if len(array) != expected:
                 raise DataNotFoundError(f"{fname} holds {len(array)} items, expected {expected}.")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     return directory
 
 
