@@ -23,7 +23,7 @@ from .hierarchical import HierarchicalVAE, hierarchical_objective
 from .linear_gaussian import LinearGaussianModel
 from .nets import MLP, ConvDecoder, ConvEncoder, ResidualBlock
 from .objectives import bits_per_dim, elbo, importance_weighted_bound
-from .plots import plot_history, show_images
+from .plots import plain_log_ticks, plot_history, show_images
 from .schedules import cyclical, linear_warmup
 from .settings import budget, fast_mode
 from .sweep import fit_sweep

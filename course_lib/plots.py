@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .errors import CourseInputError, check_int, check_tensor
+from .errors import CourseInputError, check_choice, check_int, check_tensor
 
 
 def image_grid(images, ncol=8, pad=1):
@@ -31,8 +31,23 @@ def show_images(images, ncol=8, title=None, ax=None):
     return ax
 
 
-def plot_history(history, terms=("distortion", "rate"), ax=None, title=None):
-    """Plot recorded loss terms against the training step; returns the axes."""
+def plain_log_ticks(ax, axis="y", at=None):
+    """Label a log-scaled axis in plain numbers: at the values ``at`` (the sizes that were measured,
+    say), or else at 1, 2, 5, 10, 20, 50, ...; no other tick is labelled (no "3×10⁰").  -> ax"""
+    from matplotlib.ticker import FixedLocator, LogLocator, NullLocator, ScalarFormatter
+    check_choice("axis", axis, ("x", "y"))
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    which.set_major_locator(FixedLocator(list(at)) if at is not None else LogLocator(subs=(1, 2, 5)))
+    formatter = ScalarFormatter()
+    formatter.set_scientific(False)
+    which.set_major_formatter(formatter)
+    which.set_minor_locator(NullLocator())
+    return ax
+
+
+def plot_history(history, terms=("distortion", "rate"), ax=None, title=None, ylabel="nats per example"):
+    """Plot recorded loss terms against the training step; returns the axes.  ``ylabel`` names
+    the terms' unit (bits/dim, say, for a flow's ``"bits/dim"``)."""
     known = sorted(history.terms)
     missing = [t for t in terms if t not in history.terms]
     if missing:
@@ -40,10 +55,11 @@ def plot_history(history, terms=("distortion", "rate"), ax=None, title=None):
                                f"it must name recorded terms, one of {', '.join(map(repr, known)) or 'none'}.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
+    style = "o-" if len(history.steps) < 10 else "-"       # a short run's few points stay visible
     for name in terms:
-        ax.plot(history.steps, history[name], label=name)
+        ax.plot(history.steps, history[name], style, label=name)
     ax.set_xlabel("step")
-    ax.set_ylabel("nats per example")
+    ax.set_ylabel(ylabel)
     ax.legend()
     if title:
         ax.set_title(title)

@@ -230,6 +230,7 @@ CATALOG = [
     ("images to show as a list", lambda: cl.show_images([[0.0]]), "images"),
     ("history term that was not recorded", lambda: cl.plot_history(cl.History(steps=[1], terms={"loss": [1.0]}),
                                                                   terms=("rate",)), "terms"),
+    ("plain log ticks on the z axis", lambda: cl.plain_log_ticks(None, "z"), "axis"),
     # estimators
     ("score-function estimate from 0 samples", lambda: estimators.score_function_samples(torch.sin, 0.0, 0.0, 0),
      "n"),

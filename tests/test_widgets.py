@@ -69,6 +69,22 @@ def test_figures_keep_their_size_between_updates():
     assert len(sizes) == 1
 
 
+def test_plain_log_ticks_label_log_axes_in_plain_numbers():
+    from course_lib.plots import plain_log_ticks
+    fig, ax = new_figure()
+    ax.set(xscale="log", yscale="log", xlim=(10, 100), ylim=(2.5, 45))
+    plain_log_ticks(ax, "x", at=[16, 64])
+    plain_log_ticks(ax, "y")
+    fig.canvas.draw()
+
+    def shown(axis, low, high):                             # the labels matplotlib draws inside the limits
+        coordinate = 0 if axis is ax.xaxis else 1
+        return [t.get_text() for t in axis.get_ticklabels(which="both")
+                if t.get_text() and low <= t.get_position()[coordinate] <= high]
+    assert shown(ax.xaxis, 10, 100) == ["16", "64"]
+    assert shown(ax.yaxis, 2.5, 45) == ["5", "10", "20"]    # 1-2-5 steps, no "3×10⁰"
+
+
 def test_quadrature_matches_the_exact_marginal():
     model, x = elbo.lesson_model()
     import torch

@@ -180,6 +180,7 @@ def iwae_values(model, x, ks=(1, 100, 1000), seed=0):
 def ais_explorer(results, iwae, image=0):
     """A slider over the number of intermediate distributions T: the spread of one image's log weights,
     and the mean AIS estimate against T beside IWAE_k."""
+    from ..plots import plain_log_ticks
     from ..widgets import LiveFigure, choice_slider, new_figure
     steps = sorted(results)
     fig, (ax_h, ax_m) = new_figure(2, width=4.3, height=3.2)
@@ -195,6 +196,7 @@ def ais_explorer(results, iwae, image=0):
     for (k, value), color in zip(sorted(iwae.items()), ("tab:red", "tab:orange", "tab:green", "tab:purple")):
         ax_m.axhline(value, color=color, ls="--", lw=1, label=f"IWAE, k = {k}")
     ax_m.set(xscale="log", xlabel="intermediate distributions T", ylabel="nats per image", title="estimates of log p(x)")
+    plain_log_ticks(ax_m, "x", at=steps)
     ax_m.legend(fontsize=7)
     cursor = ax_m.axvline(steps[0], color="0.5", ls=":")
 
@@ -203,7 +205,9 @@ def ais_explorer(results, iwae, image=0):
         for bar, count in zip(bars, counts):
             bar.set_height(count)
         estimate_line.set_xdata([results[T][0][image]] * 2)
-        title.set_text(f"T = {T}: acceptance {results[T][2]:.2f}")
+        rate = results[T][2]
+        title.set_text(f"T = {T}: HMC acceptance {rate:.2f}" if np.isfinite(rate)
+                       else f"T = {T}: no HMC moves (prior as proposal)")
         cursor.set_xdata([T, T])
 
     return LiveFigure(fig, update, {"T": choice_slider("T", steps)},

@@ -186,6 +186,7 @@ def target_image(name, edge=4.0, n=100):
 
 def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.0):
     """Sliders for the energy and the depth: the target, each flow's density q, and KL(q || p) against depth."""
+    from ..plots import plain_log_ticks
     from ..widgets import LiveFigure, choice_slider, new_figure
     images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
     targets = {name: target_image(name, edge) for name in energies}
@@ -204,7 +205,7 @@ def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.
     top = max(v[0] for v in kl.values())
     ax_kl.set(xscale="log", yscale="log", xlabel="flow depth K", ylabel="KL(q || p) in nats",
               ylim=(max(min(v[0] for v in kl.values()), 1e-3) / 2, top * 2), title="reached KL")
-    ax_kl.set_xticks(depths, [str(d) for d in depths])
+    plain_log_ticks(ax_kl, "x", at=depths)
     ax_kl.legend(fontsize=8)
     cursor = ax_kl.axvline(depths[0], color="0.5", ls="--")
 
