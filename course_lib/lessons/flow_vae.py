@@ -6,6 +6,7 @@
 * a VAE with planar and IAF posteriors on Fashion-MNIST, and its amortization gap;
 * a small Glow-style multi-scale flow on Fashion-MNIST in bits per dimension.
 """
+import copy
 import functools
 import math
 
@@ -105,21 +106,30 @@ def build_posterior(kind, depth):
 
 
 def fit_posterior(case, kind, depth, steps, seed=0):
-    """Maximise the ELBO of q for the one observation of ``case``; returns (q, gap) where
+    """Maximise the ELBO of q for the one observation of ``case`` (cached); returns (q, gap) where
     gap = log p(x) - ELBO = KL(q || p(z|x)) (ELBO from 20,000 draws, log p(x) from the grid)."""
+    from ..cache import cached_fit
     from ..train import fit
     steps = check_int("steps", steps, minimum=1)
-    torch.manual_seed(seed)
-    q = build_posterior(kind, depth)
     target = posterior_target(case)
-    z0 = torch.randn(65536, 2, generator=torch.Generator().manual_seed(seed))
-    fit(q, z0, lambda flow, batch, step: reverse_kl_terms(flow, batch, target), steps=steps, batch_size=256,
-        lr=1e-2, seed=seed, device="cpu", progress=False, log_every=max(1, min(100, steps)))
+
+    def build():
+        torch.manual_seed(seed)
+        return build_posterior(kind, depth)
+
+    def train(q):
+        z0 = torch.randn(65536, 2, generator=torch.Generator().manual_seed(seed))
+        return fit(q, z0, lambda flow, batch, step: reverse_kl_terms(flow, batch, target), steps=steps,
+                   batch_size=256, lr=1e-2, seed=seed, device="cpu", progress=False,
+                   log_every=max(1, min(100, steps)))
+
+    q, _ = cached_fit("lesson07b-posterior", {"case": case, "kind": kind, "depth": depth, "steps": steps,
+                                               "seed": seed}, build, train, device="cpu")
     with torch.no_grad():
         torch.manual_seed(seed + 1)
-        x, log_q = q.double().sample_and_log_prob(20000)
+        x, log_q = copy.deepcopy(q).double().sample_and_log_prob(20000)
         elbo = float((target(x) - log_q).mean())
-    return q.float(), exact_log_evidence(case) - elbo
+    return q, exact_log_evidence(case) - elbo
 
 
 def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic")):
