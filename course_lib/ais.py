@@ -57,7 +57,8 @@ def ais(log_prior, log_likelihood, sample_prior, n_steps, n_chains, step_size=0.
 
     log_prior(z), log_likelihood(z): (chains, ..., k) -> (chains, ...);  sample_prior(n) -> (n, ..., k).
     The ``...`` axes are independent problems (one per image), so several x are estimated at once.
-    Returns (log p(x) estimate (...), log weights (chains, ...), mean acceptance rate).
+    Returns (log p(x) estimate (...), log weights (chains, ...), mean acceptance rate); with
+    T = 1 no HMC move is made (importance sampling from the prior) and the rate is nan.
     """
     n_chains = check_int("n_chains", n_chains, minimum=1)
     step_size = check_number("step_size", step_size, minimum=0.0, strict_minimum=True)

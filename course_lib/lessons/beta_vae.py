@@ -147,6 +147,7 @@ def sweep_explorer(models, values, measured, x0, factor_names, symbol="β", targ
                          aspect="auto")
     ax_mi.set(yticks=range(len(factor_names)), yticklabels=factor_names, xlabel="latent (sorted by KL)",
               title="I(latent; factor), nats")
+    fig.colorbar(im_mi, ax=ax_mi, label="nats", shrink=0.8)
     x_axis = np.arange(len(values))
     ax_line.plot(x_axis, measured["mig"], "o-", color="C2", label="MIG")
     ax_line.set(xticks=x_axis, xticklabels=[f"{v:g}" for v in values], xlabel=symbol, ylabel="MIG", ylim=(0, 1))

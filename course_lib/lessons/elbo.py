@@ -67,8 +67,8 @@ def elbo_gap_explorer(model=None, x=None):
     ax_b.axhline(0, color="gray", lw=0.8)
     ax_b.axhline(log_px, color="k", lw=1, ls="--")
     ax_b.set(ylim=(log_px - 12, 10), ylabel="nats", title="log p(x) = ELBO + KL")
-    text = ax_b.text(0.98, 0.97, "", transform=ax_b.transAxes, fontsize=8, family="monospace",
-                     ha="right", va="top")
+    text = ax_b.text(0.02, 0.97, "", transform=ax_b.transAxes, fontsize=8, family="monospace",
+                     ha="left", va="top")                # above the two negative bars, clear of the KL bar
 
     def update(fig, m, log_s):
         s = math.exp(log_s)

@@ -276,16 +276,16 @@ def free_bits_explorer(values, results):
     fig, (ax_kl, ax_elbo) = new_figure(2, width=4.2, height=3.2)
     levels = len(results[0]["kl"])
     bars = ax_kl.bar([f"level {l + 1}" for l in range(levels)], results[0]["kl"], color="tab:blue")
-    top = max(max(r["kl"]) for r in results) * 1.15 + 0.1
+    top = max(max(r["kl"]) for r in results) * 1.4 + 0.1     # room above the bars for the text and legend
     ax_kl.set(ylim=(0, top), ylabel="KL of the level (nats per image)", title="where the rate goes")
     line = ax_kl.axhline(values[0], color="tab:red", ls="--", label="free-bits threshold λ")
-    ax_kl.legend(loc="upper right")
+    ax_kl.legend(loc="upper right", bbox_to_anchor=(1, 0.88))   # below the active-units line
     elbos = [r["elbo"] for r in results]
     ax_elbo.plot(values, elbos, "o-", color="0.6")
     marker, = ax_elbo.plot(values[:1], elbos[:1], "o", color="tab:red", ms=10)
     ax_elbo.set(xlabel="free bits λ (nats per level)", ylabel="test ELBO (nats per image)",
                 title="the bound the model reaches")
-    label = ax_kl.text(0.02, 0.95, "", transform=ax_kl.transAxes, va="top")
+    label = ax_kl.text(0.02, 0.97, "", transform=ax_kl.transAxes, va="top")
 
     def update(fig, lam):
         i = list(values).index(lam)

@@ -233,7 +233,7 @@ def infogan_explorer(control, lams, x_test):
     ax_mmd.plot(x_axis, [c["sample MMD²"] for c in control], "^-", color="C3", label="sample MMD²")
     ax_mmd.set_ylabel("sample MMD² (lower is better)", color="C3")
     ax_line.set(xticks=x_axis, xticklabels=[f"{v:g}" for v in lams], xlabel="λ", ylabel="nats")
-    ax_line.legend(loc="center right", fontsize=8)
+    ax_line.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, fontsize=8)   # below: clear of every curve
     (marker,) = ax_line.plot([], [], "o", ms=14, mfc="none", mec="C3", mew=2)
 
     def update(fig, lam):
