@@ -171,7 +171,7 @@ def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
     for j in range(k):
         stacks.append(ax_s.bar(np.arange(show), np.zeros(show), bottom=bottoms, color=f"C{j}", label=f"class {j}"))
     ax_s.set(ylim=(0, 1), xlabel="sample", ylabel="relaxed one-hot", title="12 relaxed samples")
-    ax_s.legend(fontsize=7, loc="upper right", ncol=2)
+    ax_s.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))   # beside the bars, not over them
     x = np.arange(k)
     ax_m.bar(x - 0.2, probs, width=0.4, color="k", label="true probabilities")
     mean_bars = ax_m.bar(x + 0.2, np.zeros(k), width=0.4, color="C1", label="mean relaxed sample")
