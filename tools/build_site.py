@@ -15,7 +15,6 @@ import argparse
 import html
 import os
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
+
+from course_lib.io import atomic_open
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -53,10 +54,8 @@ def render(path, fast):
 
 
 def write(path, text):
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(f.name, 0o644)
-    os.replace(f.name, path)
+    with atomic_open(path) as f:                          # the course's one way to write a whole file
+        f.write(text.encode("utf-8"))
 
 
 def build(out, notebooks, jobs=1):
