@@ -85,6 +85,16 @@ def test_plain_log_ticks_label_log_axes_in_plain_numbers():
     assert shown(ax.yaxis, 2.5, 45) == ["5", "10", "20"]    # 1-2-5 steps, no "3×10⁰"
 
 
+def test_plot_history_names_its_unit_and_shows_a_short_run():
+    import matplotlib.pyplot as plt
+    import course_lib as cl
+    history = cl.History(steps=[10], terms={"bits/dim": [6.6]})     # a fast-mode run: one logged point
+    ax = cl.plot_history(history, terms=("bits/dim",), ylabel="bits per dimension")
+    assert ax.get_ylabel() == "bits per dimension"
+    assert ax.lines[0].get_marker() == "o"                           # a line through one point draws nothing
+    plt.close(ax.figure)
+
+
 def test_quadrature_matches_the_exact_marginal():
     model, x = elbo.lesson_model()
     import torch
