@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .errors import CourseInputError, check_choice, check_int, check_tensor
+from .errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 
 
 def image_grid(images, ncol=8, pad=1):
@@ -36,8 +36,12 @@ def plain_log_ticks(ax, axis="y", at=None):
     say), or else at 1, 2, 5, 10, 20, 50, ...; no other tick is labelled (no "3×10⁰").  -> ax"""
     from matplotlib.ticker import FixedLocator, LogLocator, NullLocator, ScalarFormatter
     check_choice("axis", axis, ("x", "y"))
+    if at is not None:                                      # a log axis has ticks only at positive values
+        at = [check_number("at", v, minimum=0.0, strict_minimum=True) for v in np.atleast_1d(at)]
+    if not hasattr(ax, "xaxis"):
+        raise CourseInputError(f"ax must be a matplotlib Axes (from plt.subplots, say); got {type(ax).__name__}.")
     which = ax.xaxis if axis == "x" else ax.yaxis
-    which.set_major_locator(FixedLocator(list(at)) if at is not None else LogLocator(subs=(1, 2, 5)))
+    which.set_major_locator(FixedLocator(at) if at is not None else LogLocator(subs=(1, 2, 5)))
     formatter = ScalarFormatter()
     formatter.set_scientific(False)
     which.set_major_formatter(formatter)

@@ -231,6 +231,8 @@ CATALOG = [
     ("history term that was not recorded", lambda: cl.plot_history(cl.History(steps=[1], terms={"loss": [1.0]}),
                                                                   terms=("rate",)), "terms"),
     ("plain log ticks on the z axis", lambda: cl.plain_log_ticks(None, "z"), "axis"),
+    ("plain log ticks at 0", lambda: cl.plain_log_ticks(None, "x", at=[0, 10]), "at"),
+    ("plain log ticks without axes", lambda: cl.plain_log_ticks(None, "x"), "ax"),
     # estimators
     ("score-function estimate from 0 samples", lambda: estimators.score_function_samples(torch.sin, 0.0, 0.0, 0),
      "n"),
