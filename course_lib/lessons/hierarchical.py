@@ -276,7 +276,8 @@ def free_bits_explorer(values, results):
     fig, (ax_kl, ax_elbo) = new_figure(2, width=4.2, height=3.2)
     levels = len(results[0]["kl"])
     bars = ax_kl.bar([f"level {l + 1}" for l in range(levels)], results[0]["kl"], color="tab:blue")
-    top = max(max(r["kl"]) for r in results) * 1.4 + 0.1     # room above the bars for the text and legend
+    top = max(max(max(r["kl"]) for r in results), max(values)) * 1.4 + 0.1   # bars and every λ line, with room
+                                                                                # above for the text and legend
     ax_kl.set(ylim=(0, top), ylabel="KL of the level (nats per image)", title="where the rate goes")
     line = ax_kl.axhline(values[0], color="tab:red", ls="--", label="free-bits threshold λ")
     ax_kl.legend(loc="upper right", bbox_to_anchor=(1, 0.88))   # below the active-units line
