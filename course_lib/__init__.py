@@ -2,32 +2,48 @@
 
 Typical use in a notebook::
 
-    from course_lib import VAE, fit, load_fashion_mnist, get_device
-    data = load_fashion_mnist()
-    model = VAE.mlp(latent_dim=16)
-    history = fit(model, data.x_train, epochs=5)
+    import course_lib as cl
+    data = cl.load_fashion_mnist()
+    model = cl.VAE.mlp(latent_dim=16)
+    history = cl.fit(model, data.x_train, epochs=5)
+
+The package, bottom to top (a module imports only from its own level or below):
+
+    errors, settings, io, device           leaves: course errors, fast mode, atomic writes, the device
+    distributions, nets, objectives,       the maths every model uses: Gaussian and Bernoulli
+    schedules, data                        densities, networks, ELBO / IWAE, beta schedules, data sets
+    flows/, metrics/, estimators/          normalizing flows; metrics and information estimates;
+                                           gradient estimators, divergences and AIS
+    models/                                VAE, hierarchical, flow-posterior VAE, WAE, GANs, hybrids ...
+    training/                              fit, the CUDA-graph step, sweeps, adversarial training, cache
+    figures/                               plots and live figures (sliders)
+    lessons/, exercises/, bench/,          what the notebooks show, the exercises' checks, the
+    class_models, prune_cache              benchmarks and the command-line tools for the model cache
+
+Everything a notebook types as ``cl.<name>`` is re-exported here.
 """
 __version__ = "0.1.0"
 
-from .cache import cached_fit, cached_sweep, cache_dir, clear_memory
+from . import data, estimators, figures, flows, metrics, models, schedules, training
 from .data import (ImageData, SpritesData, dynamic_binarize, load_dataset, load_fashion_mnist,
                    make_sprites, sample_toy, unnormalized_log_density)
 from .device import get_device, seed_everything
 from .distributions import (Bernoulli, DiagonalGaussian, Gaussian, kl_diagonal_gaussians,
                             kl_standard_normal)
-from . import flows
 from .errors import (CourseError, CourseInputError, DataNotFoundError, TrainingDiverged,
                      install_friendly_errors)
-from .flow_vae import FlowVAE
-from .hierarchical import HierarchicalVAE, hierarchical_objective
-from .linear_gaussian import LinearGaussianModel
+from .figures.plots import plain_log_ticks, plot_history, show_images
+from .models.flow_vae import FlowVAE
+from .models.hierarchical import HierarchicalVAE, hierarchical_objective
+from .models.linear_gaussian import LinearGaussianModel
+from .models.vae import (VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective,
+                         vae_sweep_objective)
+from .models.wae import WAE, mmd2, wae_objective
 from .nets import MLP, ConvDecoder, ConvEncoder, ResidualBlock
 from .objectives import bits_per_dim, elbo, importance_weighted_bound
-from .plots import plain_log_ticks, plot_history, show_images
 from .schedules import cyclical, linear_warmup
 from .settings import budget, fast_mode
-from .sweep import fit_sweep
-from .train import History, fit, load_checkpoint, save_checkpoint
-from .vae import (VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective,
-                  vae_sweep_objective)
-from .wae import WAE, mmd2, wae_objective
+from .training import cache
+from .training.cache import cache_dir, cached_fit, cached_sweep, clear_memory
+from .training.sweep import fit_sweep
+from .training.train import History, fit, load_checkpoint, save_checkpoint

@@ -27,7 +27,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from .cache import cache_dir, code_version, data_key, model_files, trained_by
+from .training.cache import cache_dir, code_version, data_key, model_files, trained_by
 from .errors import CourseError, CourseInputError
 from .io import atomic_open
 

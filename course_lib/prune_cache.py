@@ -12,7 +12,7 @@ the current version, and files the cache did not write, are left alone.
 import argparse
 from pathlib import Path
 
-from .cache import cache_dir, code_version, model_files, prune
+from .training.cache import cache_dir, code_version, model_files, prune
 
 MIB = 2 ** 20
 

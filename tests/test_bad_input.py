@@ -8,29 +8,31 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib import estimators, metrics, rate_distortion, schedules
-from course_lib.control import PIController
+from course_lib import estimators, metrics, schedules
+from course_lib.models import rate_distortion
+from course_lib.models.control import PIController
 from course_lib.lessons import beta_vae as beta_vae_lesson
 from course_lib.lessons import elbo as elbo_lesson
 from course_lib.lessons import rate_distortion as rd_lesson
 from course_lib.lessons import hierarchical as hierarchical_lesson
 from course_lib.lessons import reparam as reparam_lesson
 from course_lib.lessons import wae as wae_lesson
-from course_lib.wae import WAE, WAEGAN, latent_discriminator, mmd2, train_wae_gan, wae_objective
-from course_lib.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
-from course_lib.widgets import LiveFigure, choice_slider, float_slider, new_figure
+from course_lib.models.wae import WAE, WAEGAN, latent_discriminator, mmd2, wae_objective
+from course_lib.training.adversarial import train_adversarial, train_wae_gan
+from course_lib.models.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
+from course_lib.figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
 from course_lib import flows
-from course_lib.flow_vae import FlowVAE
+from course_lib.models.flow_vae import FlowVAE
 from course_lib.lessons import flow_vae as flow_vae_lesson
 from course_lib.lessons import flows as flows_lesson
 from course_lib.lessons import divergences as divergences_lesson
-from course_lib.ais import ais
-from course_lib.gans import InfoGAN, train_adversarial
-from course_lib.hybrids import UnifiedVAE
-from course_lib.tcvae import tcvae_objective
+from course_lib.estimators.ais import ais
+from course_lib.models.gans import InfoGAN
+from course_lib.models.hybrids import UnifiedVAE
+from course_lib.models.tcvae import tcvae_objective
 from course_lib.lessons import hybrids as hybrids_lesson
 from course_lib import class_models
-from course_lib.divergences import alpha_divergence_grid, renyi_gaussians, text_alpha_divergence_grid, vr_bound
+from course_lib.estimators.divergences import alpha_divergence_grid, renyi_gaussians, text_alpha_divergence_grid, vr_bound
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
 
@@ -108,7 +110,7 @@ CATALOG = [
     ("sprite sweep over an unknown hyper-parameter",
      lambda: beta_vae_lesson.train_sweep(cl.make_sprites(10), "gamma", [1.0], 5), "over"),
     ("ControlVAE on Fashion-MNIST", lambda: beta_vae_lesson.train_control_vae(IMAGES, 5.0, 10), "sprites"),
-    ("single sprite VAE with capacity < 0", lambda: beta_vae_lesson.train_single(cl.make_sprites(10), 1.0, -1.0, 5),
+    ("sprite VAE cases with capacity < 0", lambda: beta_vae_lesson.train_cases(cl.make_sprites(10), [(1.0, -1.0)], 5),
      "capacity"),
     ("sweep over no values", lambda: cl.fit_sweep(lambda: VAE, IMAGES, cl.vae_sweep_objective(), [], steps=1), "values"),
     ("sweep over words", lambda: cl.fit_sweep(lambda: VAE, IMAGES, cl.vae_sweep_objective(), ["low", "high"],

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from course_lib import VAE, bench, get_device, install_friendly_errors, seed_everything
+from course_lib import VAE, get_device, install_friendly_errors, seed_everything
+from course_lib.bench import training as bench
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,10 +22,22 @@ def test_bench_prints_images_per_second_and_the_ratio_last(capsys, monkeypatch):
     assert lines[0].startswith("cpu, ") and "batch 128" in lines[0]
     assert re.fullmatch(r"  plain DataLoader loop +[\d,]+ img/s", lines[1])
     assert re.fullmatch(r"  fit, eager +[\d,]+ img/s", lines[2])
+    assert re.fullmatch(r"  bare step \(the ceiling\) +[\d,]+ img/s", lines[3])
+    assert re.fullmatch(r"  fit's share of the ceiling: \d+\.\d\d \(fit, eager\)", lines[4])
     assert re.fullmatch(r"  8 betas, 2 steps each: one fit [\d.]+ s, 8 separate fits [\d.]+ s, one sweep [\d.]+ s "
-                        r"\(sweep/one [\d.]+, separate/sweep [\d.]+\)", lines[3])
-    assert lines[4] == "  fastest fit: fit, eager"
+                        r"\(sweep/one [\d.]+, separate/sweep [\d.]+\)", lines[5])
+    assert lines[6] == "  fastest fit: fit, eager"
     assert re.fullmatch(r"ratio fit/plain: \d+\.\d\d", lines[-1])
+
+
+def test_the_bare_step_of_the_ceiling_trains_the_model_on_its_one_batch():
+    torch.manual_seed(0)
+    model = VAE.mlp(latent_dim=2, hidden=(16,))
+    x = torch.zeros(64, 1, 28, 28)
+    step = bench.BareStep(model, x, 32, torch.device("cpu"))
+    before = step.step.run(step.index, 0)[0]
+    step.run(200)
+    assert float(step.step.run(step.index, 0)[0]) < 0.5 * float(before)        # the loss on that batch falls
 
 
 def test_device_order_and_override():

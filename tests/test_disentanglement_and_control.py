@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib.control import PIController, control_vae_objective
+from course_lib.models.control import PIController, control_vae_objective
 from course_lib.metrics import factor_entropies, mig, mutual_information_matrix
 
 

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from course_lib.ais import ais, geometric_betas, log_mean_standard_error
+from course_lib.estimators.ais import ais, geometric_betas, log_mean_standard_error
 from course_lib.distributions import DiagonalGaussian
-from course_lib.divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
+from course_lib.estimators.divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
                                     text_alpha_divergence_grid, vr_bound)
 from course_lib.lessons import divergences as lesson
-from course_lib.linear_gaussian import LinearGaussianModel
+from course_lib.models.linear_gaussian import LinearGaussianModel
 from course_lib.metrics.information import (importance_weighted_total_correlation, mws_total_correlation,
                                             total_correlation_decomposition)
 from course_lib.objectives import importance_weighted_bound
@@ -99,7 +99,7 @@ def test_importance_weighted_tc_with_the_whole_data_set_uses_the_exact_aggregate
 
 def test_evaluations_work_on_copies_and_leave_a_cached_model_where_it_is():
     from course_lib.lessons import flows as flows_lesson
-    from course_lib.vae import VAE
+    from course_lib.models.vae import VAE
     torch.manual_seed(0)
     vae = VAE.mlp(latent_dim=2, hidden=(8,))
     flow = flows_lesson.build_energy_flow("planar", 2)

@@ -7,7 +7,7 @@ import torch
 
 from course_lib.data.toy2d import ENERGIES
 from course_lib.distributions import DiagonalGaussian
-from course_lib.flow_vae import FlowVAE
+from course_lib.models.flow_vae import FlowVAE
 from course_lib.flows import standard_normal_log_prob
 from course_lib.lessons import flow_vae as lesson_b
 from course_lib.lessons import flows as lesson

@@ -6,10 +6,13 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib import estimators, flow_vae, hierarchical, schedules, tcvae, train, wae
-from course_lib.graph_step import StaticStep, capture_problem, full_batch
+from course_lib import estimators, schedules
+from course_lib.models import flow_vae, gans, hierarchical, hybrids, tcvae, wae
+from course_lib.training import train
+from course_lib.training.adversarial import adversarial_step, train_adversarial
+from course_lib.training.graph_step import StaticStep, capture_problem, full_batch
 from course_lib.lessons import flows as flow_lesson
-from course_lib.sweep import fit_sweep
+from course_lib.training.sweep import fit_sweep
 
 
 def test_full_batch_fills_a_short_last_batch_from_the_start_of_the_order():
@@ -133,7 +136,75 @@ def _capturable_trainings():
         "Real NVP, maximum likelihood": lambda: cl.fit(flow_lesson.build_coupling_flow(2, hidden=16),
                                                        torch.randn(256, 2), flow_lesson.negative_log_likelihood,
                                                        **small),
+        **{f"adversarial: {name}": (lambda build=build, data=data: train_adversarial(build(), data, **adversarial))
+           for name, (build, data) in _adversarial_models(images).items()},
     }
+
+
+def _adversarial_models(images):
+    """Every kind of model that train_adversarial trains in the course, small: {name: (build, data)}."""
+    points = torch.randn(256, 2)
+    small_vae = lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,))   # noqa: E731
+    return {
+        "GAN": (lambda: gans.GAN(hidden=(16,)), points),
+        "BiGAN": (lambda: gans.BiGAN(hidden=(16,)), points),
+        "InfoGAN": (lambda: gans.InfoGAN(hidden=(16,), n_codes=3), points),
+        "WAE-GAN": (lambda: wae.WAEGAN(wae.WAE(image_shape=(1, 32, 32), latent_dim=2, hidden=(16,)),
+                                       wae.latent_discriminator(2, (16,))), images),
+        "VAE-GAN": (lambda: hybrids.VAEGAN(small_vae(), feature_dim=8, hidden=(16,)), images),
+        "unified VAE": (lambda: hybrids.UnifiedVAE(flow_vae.FlowVAE(latent_dim=2, hidden=(16,), steps=2, context_dim=4,
+                                                                    image_shape=(1, 32, 32)),
+                                                   lam_adv=1.0, lam_cons=1.0, hidden=(16,)), images),
+    }
+
+
+adversarial = dict(steps=6, batch_size=16, progress=False, seed=0, log_every=3)
+
+
+def _reference_adversarial(model, x, steps, batch_size, lr=1e-3, betas=(0.5, 0.999), seed=0):
+    """The textbook alternating loop, written out: what train_adversarial's static step must equal."""
+    torch.manual_seed(seed)
+    model.train()
+    opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=lr, betas=betas)
+    opt_g = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=betas)
+    for _ in range(steps):
+        batch = x[torch.randint(len(x), (batch_size,))]
+        opt_d.zero_grad(set_to_none=True)
+        model.discriminator_loss(batch)["loss"].backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        model.generator_loss(batch)["loss"].backward()
+        opt_g.step()
+    return model
+
+
+@pytest.mark.parametrize("name", ["GAN", "BiGAN", "InfoGAN", "WAE-GAN", "VAE-GAN", "unified VAE"])
+def test_the_adversarial_static_step_trains_exactly_like_the_textbook_loop(name):
+    """train_adversarial runs the step that a GPU records (static buffers, gradients zeroed in place);
+    on the CPU it must give the same weights as two optimizers stepped one after the other."""
+    build, data = _adversarial_models(cl.make_sprites(64, seed=0).images)[name]
+    torch.manual_seed(1)
+    ours = build()
+    theirs = build()
+    theirs.load_state_dict(ours.state_dict())
+    train_adversarial(ours, data, 5, batch_size=16, progress=False, seed=3, device="cpu")
+    _reference_adversarial(theirs, data, 5, batch_size=16, seed=3)
+    for (key, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), f"{name}: {key} differs from the textbook loop"
+    assert ours.capturable
+
+
+def test_the_adversarial_step_returns_the_terms_of_both_losses_without_loss():
+    model = gans.InfoGAN(hidden=(8,), n_codes=3)
+    names, row = adversarial_step(model, None, _optimizers(model), torch.randn(8, 2), 0)
+    assert names == ["discriminator", "generator", "MI bound"]
+    assert row.shape == (3,) and torch.isfinite(row).all()
+
+
+def _optimizers(model):
+    from course_lib.training.adversarial import AlternatingOptimizers
+    return AlternatingOptimizers(torch.optim.Adam(model.discriminator_parameters()),
+                                 torch.optim.Adam(model.generator_parameters()))
 
 
 CAPTURABLE = _capturable_trainings()

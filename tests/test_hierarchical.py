@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib.hierarchical import HierarchicalVAE, free_bits_sweep_objective, precision_weighted_merge
+from course_lib.models.hierarchical import HierarchicalVAE, free_bits_sweep_objective, precision_weighted_merge
 from course_lib.lessons import hierarchical as lesson
 
 

@@ -7,12 +7,13 @@ import torch
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 import course_lib as cl
-from course_lib.gans import GAN, BiGAN, InfoGAN, discriminator_loss, generator_loss, train_adversarial
-from course_lib.hybrids import VAEGAN, UnifiedVAE
+from course_lib.models.gans import GAN, BiGAN, InfoGAN, discriminator_loss, generator_loss
+from course_lib.training.adversarial import train_adversarial
+from course_lib.models.hybrids import VAEGAN, UnifiedVAE
 from course_lib.lessons import hybrids as lesson
 from course_lib.metrics import variational_information_bound
-from course_lib.tcvae import log_q_pairs, tcvae_loss_terms, tcvae_sweep_objective
-from course_lib.wae import mmd2
+from course_lib.models.tcvae import log_q_pairs, tcvae_loss_terms, tcvae_sweep_objective
+from course_lib.models.wae import mmd2
 
 
 def test_gan_losses_are_binary_cross_entropies():

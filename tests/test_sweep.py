@@ -5,7 +5,7 @@ from torch import nn
 
 import course_lib as cl
 from course_lib import cache
-from course_lib.sweep import fit_sweep
+from course_lib.training.sweep import fit_sweep
 
 
 class Line(nn.Module):
@@ -104,8 +104,8 @@ def test_cached_sweep_trains_only_the_missing_values_together_and_shares_keys_wi
 
 def test_the_static_sweep_step_trains_exactly_like_the_eager_sweep():
     """The code a CUDA graph records for a sweep, run eagerly on the CPU, equals fit_sweep step for step."""
-    from course_lib.graph_step import StaticStep, full_batch
-    from course_lib.sweep import Stacked, sweep_step
+    from course_lib.training.graph_step import StaticStep, full_batch
+    from course_lib.training.sweep import Stacked, sweep_step
     x = cl.make_sprites(256, seed=0).images
     loss_fn = cl.vae_sweep_objective("capacity", beta=5.0, ramp_steps=6)
     values = [1.0, 4.0]
@@ -155,3 +155,32 @@ def test_on_cuda_a_recorded_sweep_learns_as_well_as_an_eager_one():
         final[graph] = [float(t["loss"]) for t in terms]
         assert float(terms[1]["rate"]) < float(terms[0]["rate"])             # each model kept its own beta
     assert final["auto"] == pytest.approx(final[False], rel=0.15)
+
+
+def test_a_sweep_over_cases_gives_each_model_its_own_beta_and_capacity():
+    """over="case": model i is trained on D + beta_i |R - C_i|; in a sweep each model sees its own pair."""
+    cases = [(1.0, 0.0), (0.5, 0.0), (20.0, 200.0)]
+    images = cl.make_sprites(32, seed=0).images
+    build = lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,))   # noqa: E731
+    torch.manual_seed(0)
+    model = build()
+    objective = cl.vae_sweep_objective("case", cases=cases)
+    for i, (beta, capacity) in enumerate(cases):
+        torch.manual_seed(5)
+        got = objective(model, images, torch.tensor(float(i)), 0)
+        torch.manual_seed(5)
+        want = model.loss_terms(images, beta=beta, capacity=capacity)
+        assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-5), (beta, capacity)
+    # In the vectorized program (vmap) each model reads its own row of the table; the sampling noise
+    # of a sweep differs from separate runs, so the trained weights are compared in no other way.
+    swept = fit_sweep(build, images, objective, [0.0, 1.0, 2.0], steps=3, batch_size=16, seed=0, log_every=1,
+                      progress=False)
+    for (beta, capacity), (_, history) in zip(cases, swept):
+        for loss, distortion, rate in zip(history["loss"], history["distortion"], history["rate"]):
+            assert loss == pytest.approx(distortion + beta * abs(rate - capacity), rel=1e-4), (beta, capacity)
+
+
+@pytest.mark.parametrize("cases", [None, [], [(1.0,)], [(1.0, -2.0)], "ab"])
+def test_a_case_sweep_without_proper_pairs_is_explained(cases):
+    with pytest.raises(cl.CourseInputError, match="cases"):
+        cl.vae_sweep_objective("case", cases=cases)

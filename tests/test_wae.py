@@ -6,8 +6,9 @@ import torch
 
 import course_lib as cl
 from course_lib.lessons import wae as lesson
-from course_lib.wae import (WAE, WAEGAN, imq_kernel, latent_discriminator, mmd2, rbf_kernel, squared_distances,
-                            train_wae_gan)
+from course_lib.models.wae import (WAE, WAEGAN, imq_kernel, latent_discriminator, mmd2, rbf_kernel,
+                                   squared_distances)
+from course_lib.training.adversarial import train_wae_gan
 
 
 def test_kernels_and_distances_against_a_direct_computation():

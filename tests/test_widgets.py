@@ -4,7 +4,7 @@ import pytest
 
 from course_lib.errors import CourseInputError
 from course_lib.lessons import elbo, reparam
-from course_lib.widgets import LiveFigure, float_slider, new_figure
+from course_lib.figures.widgets import LiveFigure, float_slider, new_figure
 
 EXPLORERS = {
     "elbo_gap": elbo.elbo_gap_explorer,
@@ -70,7 +70,7 @@ def test_figures_keep_their_size_between_updates():
 
 
 def test_plain_log_ticks_label_log_axes_in_plain_numbers():
-    from course_lib.plots import plain_log_ticks
+    from course_lib.figures.plots import plain_log_ticks
     fig, ax = new_figure()
     ax.set(xscale="log", yscale="log", xlim=(10, 100), ylim=(2.5, 45))
     plain_log_ticks(ax, "x", at=[16, 64])
@@ -156,7 +156,7 @@ def test_a_training_slider_trains_once_per_value_and_moving_back_is_cached(monke
 
 
 def test_bad_slider_settings_are_explained():
-    from course_lib.widgets import choice_slider
+    from course_lib.figures.widgets import choice_slider
     with pytest.raises(CourseInputError, match="log-scale slider needs min > 0"):
         float_slider("τ", 0.0, 5.0, 1.0, log=True)
     with pytest.raises(CourseInputError, match="min < max"):
@@ -174,7 +174,7 @@ def test_bad_slider_settings_are_explained():
 def test_interrupting_a_training_slider_keeps_the_figure_usable_and_caches_nothing():
     import torch
     from course_lib import VAE, cache, cached_fit, fit
-    from course_lib.widgets import choice_slider
+    from course_lib.figures.widgets import choice_slider
     x = torch.rand(32, 1, 28, 28)
     calls = []
 
@@ -239,7 +239,7 @@ def test_the_sweep_sliders_redraw_for_every_value(small_sweeps, name):
 
 def test_blitting_gives_the_same_picture_as_a_full_redraw():
     """With ``animated``, only the changing artists are redrawn over a kept background: same pixels, less work."""
-    from course_lib.widgets import choice_slider
+    from course_lib.figures.widgets import choice_slider
 
     def build(animated):
         fig, ax = new_figure()

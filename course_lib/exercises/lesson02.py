@@ -1,7 +1,7 @@
 """Checks for the lesson 2 exercises (gradient estimators)."""
 import torch
 
-from ..estimators import gaussian_score as _score
+from ..estimators.gradients import gaussian_score as _score
 from .feedback import run_check
 
 _g = torch.Generator().manual_seed(202)

@@ -2,15 +2,15 @@
 import numpy as np
 import torch
 
-from ..cache import cached_fit, cached_sweep
-from ..control import PIController, control_vae_objective
+from ..training.cache import cached_fit, cached_sweep
+from ..models.control import PIController, control_vae_objective
 from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..metrics import factor_entropies, latent_means, mig, mutual_information_matrix, rate_distortion_terms
-from ..plots import image_grid
-from ..sweep import fit_sweep
-from ..train import fit
-from ..vae import VAE, vae_objective, vae_sweep_objective
-from ..widgets import LiveFigure, choice_slider, new_figure
+from ..figures.plots import image_grid
+from ..training.sweep import fit_sweep
+from ..training.train import fit
+from ..models.vae import VAE, vae_objective, vae_sweep_objective
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
 
 BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
 CAPACITIES = (0.0, 2.0, 5.0, 10.0, 15.0, 25.0)
@@ -57,26 +57,39 @@ def _check_sprites(sprites):
         raise CourseInputError(f"sprites must be SpritesData (make_sprites()), got {type(sprites).__name__}.")
 
 
-def train_single(sprites, beta, capacity, steps, device=None):
-    """One sprite VAE trained on D + β|R − C| with a fixed C (β = γ when C > 0), cached.
-    Returns ``(model, history)``."""
+def train_cases(sprites, cases, steps, device=None):
+    """One sprite VAE per (γ, C) pair, each trained on D + γ|R − C| with a fixed C (C = 0: a β-VAE
+    with β = γ), all of them together as one sweep and cached.  Every model starts from the
+    weights of seed 0.  Returns a list of ``(model, history)`` in the order of ``cases``."""
     _check_sprites(sprites)
-    beta = check_number("beta", beta, minimum=0.0)
-    capacity = check_number("capacity", capacity, minimum=0.0)
+    cases = [(check_number(f"cases[{i}] γ", g, minimum=0.0), check_number(f"cases[{i}] capacity C", c, minimum=0.0))
+             for i, (g, c) in enumerate(_pairs(cases))]
     steps = check_int("steps", steps, minimum=1)
     size = sprites.images.shape[-1]
+    objective = vae_sweep_objective("case", cases=cases)
 
-    def train(model):
-        return fit(model, sprites.images, vae_objective(beta=beta, capacity=capacity), steps=steps, seed=0,
-                   device=device, desc=f"γ = {beta:g}, C = {capacity:g}")
+    def train(indices):
+        return fit_sweep(lambda: build_sprite_vae(size), sprites.images, objective, indices, steps=steps, seed=0,
+                         device=device, desc="γ and C cases")
 
-    return cached_fit("lesson04-single", {"beta": beta, "capacity": capacity, "steps": steps, "n": len(sprites),
-                                          "size": size}, lambda: _seeded_sprite_vae(size), train, device=device)
+    return cached_sweep("lesson04-cases", {"steps": steps, "n": len(sprites), "size": size, "cases": cases},
+                        "case", [float(i) for i in range(len(cases))], lambda: build_sprite_vae(size), train,
+                        device=device)
+
+
+def _pairs(cases):
+    try:
+        pairs = [tuple(case) for case in cases]
+    except TypeError:
+        raise CourseInputError(f"cases must be a list of (γ, C) pairs, got {cases!r}.") from None
+    if not pairs or any(len(p) != 2 for p in pairs):
+        raise CourseInputError(f"cases must be a non-empty list of (γ, C) pairs, got {cases!r}.")
+    return pairs
 
 
 def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0, log_every=20, device=None):
     """A sprite VAE whose β is set during training by ControlVAE's PI controller
-    (:class:`course_lib.control.PIController`, starting at β = 1), cached.  The history records
+    (:class:`course_lib.models.control.PIController`, starting at β = 1), cached.  The history records
     ``beta`` next to ``rate``.  Returns ``(model, history)``."""
     _check_sprites(sprites)
     set_point = check_number("set_point", set_point, minimum=0.0)

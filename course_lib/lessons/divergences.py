@@ -5,13 +5,13 @@ import math
 import numpy as np
 import torch
 
-from ..ais import ais, log_mean_standard_error
-from ..cache import data_key
-from ..divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
+from ..estimators.ais import ais, log_mean_standard_error
+from ..training.cache import data_key
+from ..estimators.divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
                            text_alpha_divergence_grid, vr_bound)
 from ..errors import CourseInputError, check_int
 from ..distributions import DiagonalGaussian
-from ..linear_gaussian import LinearGaussianModel
+from ..models.linear_gaussian import LinearGaussianModel
 from .flows import cpu_copy
 
 P, Q = (0.0, 0.8), (1.0, 1.2)                   # the two Gaussians (mean, std) of the alpha figure
@@ -80,7 +80,7 @@ def vr_sandbox(alphas, k=5000, seed=0):
 def alpha_explorer(alphas=ALPHAS, vr=None):
     """An alpha slider: D_alpha(p || q) against alpha (quadrature; the text's formula beside it), the
     integrand p^alpha q^(1 - alpha), and the VR bound against alpha on the sandbox."""
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     x, log_p, log_q, dx = gaussian_grid()
     values = [alpha_divergence_grid(log_p, log_q, a, dx) for a in alphas]
     text_values = [text_alpha_divergence_grid(log_p, log_q, a, dx) if a not in (0.0, 1.0) else np.nan for a in alphas]
@@ -140,10 +140,10 @@ def ais_sandbox(steps=AIS_STEPS, chains=200, seed=0):
 
 def train_vae(x, steps, device=None):
     """The Fashion-MNIST VAE that AIS and the decomposition are measured on (latent 8, one hidden layer)."""
-    from ..cache import cached_fit
+    from ..training.cache import cached_fit
     from ..data import dynamic_binarize
-    from ..train import fit
-    from ..vae import VAE
+    from ..training.train import fit
+    from ..models.vae import VAE
 
     def build():
         torch.manual_seed(0)
@@ -180,8 +180,8 @@ def iwae_values(model, x, ks=(1, 100, 1000), seed=0):
 def ais_explorer(results, iwae, image=0):
     """A slider over the number of intermediate distributions T: the spread of one image's log weights,
     and the mean AIS estimate against T beside IWAE_k."""
-    from ..plots import plain_log_ticks
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.plots import plain_log_ticks
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     steps = sorted(results)
     fig, (ax_h, ax_m) = new_figure(2, width=4.3, height=3.2)
     all_w = np.concatenate([results[t][1][:, image] for t in steps])

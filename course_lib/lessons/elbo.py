@@ -11,9 +11,9 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import CourseInputError, check_int
-from ..linear_gaussian import LinearGaussianModel
-from ..train import fit
-from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
+from ..models.linear_gaussian import LinearGaussianModel
+from ..training.train import fit
+from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
 F64 = torch.float64
 
@@ -191,11 +191,11 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
     distortion of every size trained so far.  ``cache_directory`` overrides the
     usual model cache folder.
     """
-    from ..cache import cached_fit
+    from ..training.cache import cached_fit
     from ..data import dynamic_binarize
     from ..device import get_device
-    from ..plots import image_grid
-    from ..vae import VAE
+    from ..figures.plots import image_grid
+    from ..models.vae import VAE
 
     steps = check_int("steps", steps, minimum=1)
     if not all(hasattr(data, a) for a in ("x_train", "x_test")):

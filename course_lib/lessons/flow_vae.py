@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from ..cache import data_key
+from ..training.cache import data_key
 from ..distributions import DiagonalGaussian
 from ..errors import check_choice, check_int
 from ..flows import (ActNorm, AffineCoupling, Composite, FactorOut, Flow, Inverse, InvertibleConv1x1,
@@ -108,8 +108,8 @@ def build_posterior(kind, depth):
 def fit_posterior(case, kind, depth, steps, seed=0):
     """Maximise the ELBO of q for the one observation of ``case`` (cached); returns (q, gap) where
     gap = log p(x) - ELBO = KL(q || p(z|x)) (ELBO from 20,000 draws, log p(x) from the grid)."""
-    from ..cache import cached_fit
-    from ..train import fit
+    from ..training.cache import cached_fit
+    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     target = posterior_target(case)
 
@@ -142,10 +142,10 @@ def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic")):
 def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
     """FlowVAEs (latent 16, one hidden layer of 256) for each kind and number of steps K, each cached;
     K = 0 is the Gaussian VAE, shared by both kinds.  -> {(kind, K): (model, history)}"""
-    from ..cache import cached_fit
+    from ..training.cache import cached_fit
     from ..data import dynamic_binarize
-    from ..flow_vae import FlowVAE, flow_vae_objective
-    from ..train import fit
+    from ..models.flow_vae import FlowVAE, flow_vae_objective
+    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for kind in kinds:
@@ -259,8 +259,8 @@ image_nll_objective.capturable = False          # ActNorm initialises itself on 
 
 
 def train_image_flow(x, steps, device=None):
-    from ..cache import cached_fit
-    from ..train import fit
+    from ..training.cache import cached_fit
+    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
 
     def build():

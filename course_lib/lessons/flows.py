@@ -119,7 +119,7 @@ def reverse_kl_terms(flow, z0, log_target, beta=1.0):
 
 
 def reverse_kl_objective(ramp_steps):
-    """Loss for :func:`course_lib.sweep.fit_sweep`, one model per target; ``value`` is the index of
+    """Loss for :func:`course_lib.training.sweep.fit_sweep`, one model per target; ``value`` is the index of
     the model's target in ENERGIES.  The "data" are draws z_0 ~ N(0, I):
 
         z_K = f(z_0),  log q(z_K) = log N(z_0) - log |det df/dz_0|
@@ -141,8 +141,8 @@ def reverse_kl_objective(ramp_steps):
 def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=65536):
     """For each kind and depth, one flow per target U1-U4, the four trained together (``fit_sweep``)
     and cached.  -> {(kind, name, depth): (flow, history)}"""
-    from ..cache import cached_sweep
-    from ..sweep import fit_sweep
+    from ..training.cache import cached_sweep
+    from ..training.sweep import fit_sweep
     steps = check_int("steps", steps, minimum=1)
     z0 = torch.randn(pool, 2, generator=torch.Generator().manual_seed(0))
     out = {}
@@ -186,8 +186,8 @@ def target_image(name, edge=4.0, n=100):
 
 def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.0):
     """Sliders for the energy and the depth: the target, each flow's density q, and KL(q || p) against depth."""
-    from ..plots import plain_log_ticks
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.plots import plain_log_ticks
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
     targets = {name: target_image(name, edge) for name in energies}
     fig, axes = new_figure(len(kinds) + 2, width=3.0, height=3.0)
@@ -267,8 +267,8 @@ negative_log_likelihood.capturable = True
 
 def train_coupling_flows(steps, depths=COUPLING_DEPTHS, toys=TOYS, n=20000, device=None):
     """Real NVP flows of each depth fitted to each toy data set, each cached.  -> {(toy, depth): (flow, history)}"""
-    from ..cache import cached_fit
-    from ..train import fit
+    from ..training.cache import cached_fit
+    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for toy in toys:
@@ -297,7 +297,7 @@ def test_nll(flow, toy, n=5000):
 
 def coupling_explorer(results, depths, toys=TOYS, edge=3.0):
     """A depth slider: each toy's data beside the density of the Real NVP flow of that depth."""
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
     nll = {key: test_nll(flow, key[0]) for key, (flow, _) in results.items()}
     fig, axes = new_figure(2 * len(toys), width=2.8, height=2.8)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..cache import data_key
+from ..training.cache import data_key
 from ..errors import check_int, check_number
 
 LOG_2PI = math.log(2 * math.pi)
@@ -196,7 +196,7 @@ ACTIVE = 0.01                          # nats: a unit with less KL than this is 
 
 def build_model(inference, levels, seed=0):
     """The lesson's model: a HierarchicalVAE with levels of 16, 8 (and 4) latents, hidden width 256."""
-    from ..hierarchical import HierarchicalVAE
+    from ..models.hierarchical import HierarchicalVAE
     torch.manual_seed(seed)
     return HierarchicalVAE(latent_dims=LEVEL_SIZES[levels], hidden=256, inference=inference)
 
@@ -205,10 +205,10 @@ def build_model(inference, levels, seed=0):
 def train_variants(x, steps, device=None):
     """Bottom-up and ladder inference, L = 2 and 3, each trained on the negative ELBO (cached).
     -> {(inference, L): (model, history)}"""
-    from ..cache import cached_fit
+    from ..training.cache import cached_fit
     from ..data import dynamic_binarize
-    from ..hierarchical import hierarchical_objective
-    from ..train import fit
+    from ..models.hierarchical import hierarchical_objective
+    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for levels in LEVEL_SIZES:
@@ -226,10 +226,10 @@ def train_variants(x, steps, device=None):
 def train_free_bits_sweep(x, steps, values=FREE_BITS, device=None):
     """Ladder VAEs with L = 3, one per free-bits threshold (nats per level), trained together and cached.
     -> list of (model, history) in the order of ``values``."""
-    from ..cache import cached_sweep
+    from ..training.cache import cached_sweep
     from ..data import dynamic_binarize
-    from ..hierarchical import free_bits_sweep_objective
-    from ..sweep import fit_sweep
+    from ..models.hierarchical import free_bits_sweep_objective
+    from ..training.sweep import fit_sweep
     steps = check_int("steps", steps, minimum=1)
 
     def train(values):
@@ -272,7 +272,7 @@ def level_samples(model, n=8, seed=0):
 def free_bits_explorer(values, results):
     """A slider over the trained free-bits thresholds ``values``: each level's KL (bars) and the test ELBO,
     from ``results`` (one :func:`evaluate` dict per value)."""
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     fig, (ax_kl, ax_elbo) = new_figure(2, width=4.2, height=3.2)
     levels = len(results[0]["kl"])
     bars = ax_kl.bar([f"level {l + 1}" for l in range(levels)], results[0]["kl"], color="tab:blue")
@@ -303,7 +303,7 @@ def free_bits_explorer(values, results):
 
 def depth_explorer(depths=DEPTHS, width=32):
     """A slider over stack depth: ||dL/dh_l|| at every block, with and without skip connections."""
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     norms = {(d, skip): gradient_norms(d, skip, width) for d in depths for skip in (True, False)}
     fig, ax = new_figure(1, width=6.0, height=3.4)
     with_skip, = ax.semilogy([], [], "o-", color="tab:blue", ms=3, label="h + f(h)  (skip)")
@@ -332,7 +332,7 @@ def parameter_count(model):
 def matched_flat_vae(reference, latent_dim):
     """A flat MLP VAE with ``latent_dim`` latents and two hidden layers of one width, the width
     chosen so that its parameter count is closest to ``reference``'s."""
-    from ..vae import VAE
+    from ..models.vae import VAE
     target, low, high = parameter_count(reference), 8, 4096
     while high - low > 1:                                   # the count grows with the width
         mid = (low + high) // 2
@@ -349,10 +349,10 @@ def matched_flat_vae(reference, latent_dim):
 def train_flat(x, reference, steps, device=None):
     """The flat VAE matched to ``reference`` (as many latents in total, as many parameters),
     trained like the hierarchical variants (cached).  -> (model, history)"""
-    from ..cache import cached_fit
+    from ..training.cache import cached_fit
     from ..data import dynamic_binarize
-    from ..train import fit
-    from ..vae import vae_objective
+    from ..training.train import fit
+    from ..models.vae import vae_objective
     latent_dim = sum(reference.latent_dims)
     width = matched_flat_vae(reference, latent_dim).encoder.net[0].out_features
 

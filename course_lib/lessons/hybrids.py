@@ -5,19 +5,20 @@ import math
 import numpy as np
 import torch
 
-from ..cache import cached_fit, cached_sweep, data_key
+from ..training.cache import cached_fit, cached_sweep, data_key
 from ..data import sample_toy
 from ..errors import CourseInputError, check_int, check_number
-from ..flow_vae import FlowVAE
-from ..gans import GAN, BiGAN, InfoGAN, train_adversarial
-from ..hybrids import VAEGAN, UnifiedVAE
+from ..models.flow_vae import FlowVAE
+from ..models.gans import GAN, BiGAN, InfoGAN
+from ..training.adversarial import train_adversarial
+from ..models.hybrids import VAEGAN, UnifiedVAE
 from ..metrics import variational_information_bound
-from ..plots import image_grid
-from ..sweep import fit_sweep
-from ..tcvae import tcvae_sweep_objective
-from ..train import fit
-from ..vae import VAE, vae_objective
-from ..widgets import LiveFigure, choice_slider, new_figure
+from ..figures.plots import image_grid
+from ..training.sweep import fit_sweep
+from ..models.tcvae import tcvae_sweep_objective
+from ..training.train import fit
+from ..models.vae import VAE, vae_objective
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
 from . import beta_vae
 from .flows import build_coupling_flow, cpu_copy, negative_log_likelihood
 from .wae import sample_quality_proxy

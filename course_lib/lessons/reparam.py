@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from ..errors import CourseInputError, check_int, check_number
-from ..estimators import pathwise_samples, score_function_samples
-from ..widgets import LiveFigure, choice_slider, float_slider, new_figure
+from ..estimators.gradients import pathwise_samples, score_function_samples
+from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
 N_VALUES = (1, 4, 16, 64, 256, 1024)
 ESTIMATORS = ("score function", "score function + baseline", "pathwise")
@@ -196,15 +196,15 @@ def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
 
 def estimator_objectives():
     """The fit loss for each estimator: the reconstruction term's encoder gradient differs."""
-    from ..estimators import score_function_vae_objective
-    from ..vae import vae_objective
+    from ..estimators.gradients import score_function_vae_objective
+    from ..models.vae import vae_objective
     return {"pathwise": vae_objective(),
             "score function": score_function_vae_objective(baseline=None),
             "score function + baseline": score_function_vae_objective(baseline="decoded_mean")}
 
 
 def _build_vae(latent_dim, seed):
-    from ..vae import VAE
+    from ..models.vae import VAE
     torch.manual_seed(seed)
     return VAE.mlp(latent_dim=latent_dim, hidden=(256,))
 
@@ -215,9 +215,9 @@ def train_with_each_estimator(x_train, steps, latent_dim=8, lr=1e-3, seed=0, dev
     Results are cached (see :func:`course_lib.cached_fit`), so running the cell
     again is instant.  -> {estimator: (model, history)}
     """
-    from ..cache import cached_fit
+    from ..training.cache import cached_fit
     from ..data import dynamic_binarize
-    from ..train import fit
+    from ..training.train import fit
     results = {}
     for name, objective in estimator_objectives().items():
         config = {"estimator": name, "steps": steps, "latent_dim": latent_dim, "lr": lr, "seed": seed,

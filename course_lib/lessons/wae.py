@@ -4,9 +4,9 @@ import math
 import numpy as np
 import torch
 
-from ..cache import data_key
+from ..training.cache import data_key
 from ..errors import check_int, check_number, check_tensor
-from ..wae import mmd2, squared_distances
+from ..models.wae import mmd2, squared_distances
 
 SIZES = (4, 8, 16, 32, 64, 128)
 LAMBDAS = (0.1, 1.0, 10.0, 100.0)
@@ -57,7 +57,7 @@ def estimator_draws(sizes=SIZES, repeats=400, dim=2, kernel="imq", seed=0):
 
 def bias_explorer(draws):
     """A sample-size slider: the spread of the two estimators at that n, and their means against n."""
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     sizes = sorted(draws)
     fig, (ax_h, ax_m) = new_figure(2, width=4.3, height=3.2)
     bins = np.linspace(min(draws[sizes[0]]["U"].min(), 0) - 0.01, draws[sizes[0]]["V"].max() + 0.01, 40)
@@ -102,13 +102,13 @@ def transport_bound_example(sigma_x=1.0, s=3.0):
 # -- trained models on Fashion-MNIST ------------------------------------------------------------
 
 def build_wae(seed=0):
-    from ..wae import WAE
+    from ..models.wae import WAE
     torch.manual_seed(seed)
     return WAE(latent_dim=LATENT_DIM, hidden=(256,))
 
 
 def build_vae(seed=0):
-    from ..vae import VAE
+    from ..models.vae import VAE
     torch.manual_seed(seed)
     return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
@@ -116,10 +116,11 @@ def build_vae(seed=0):
 def train_models(x, steps, device=None):
     """A VAE, WAE-MMD (IMQ and RBF, lambda = 10) and WAE-GAN (lambda = 1) with the same networks,
     each cached.  -> {name: (model, history)}"""
-    from ..cache import cached_fit
-    from ..train import fit
-    from ..vae import vae_objective
-    from ..wae import latent_discriminator, train_wae_gan, wae_objective
+    from ..training.cache import cached_fit
+    from ..training.train import fit
+    from ..models.vae import vae_objective
+    from ..models.wae import latent_discriminator, wae_objective
+    from ..training.adversarial import train_wae_gan
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM}
     out = {"VAE": cached_fit("lesson06-vae", key, build_vae,
@@ -139,9 +140,9 @@ def train_models(x, steps, device=None):
 
 def train_lambda_sweep(x, steps, values=LAMBDAS, device=None):
     """WAE-MMD (IMQ) for several lambda, trained together and cached.  -> list of (model, history)."""
-    from ..cache import cached_sweep
-    from ..sweep import fit_sweep
-    from ..wae import wae_sweep_objective
+    from ..training.cache import cached_sweep
+    from ..training.sweep import fit_sweep
+    from ..models.wae import wae_sweep_objective
     steps = check_int("steps", steps, minimum=1)
 
     def train(values):
@@ -198,8 +199,8 @@ def compare(models, x_test, labels, n_train_probe=None):
 
 def lambda_explorer(sweep, values, x_test, n=8):
     """A slider over the trained lambdas: test reconstructions and prior samples of that model."""
-    from ..plots import image_grid
-    from ..widgets import LiveFigure, choice_slider, new_figure
+    from ..figures.plots import image_grid
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     torch.manual_seed(0)
     pictures = []
     for model, _ in sweep:

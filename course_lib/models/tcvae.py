@@ -17,9 +17,9 @@ data set's size N.  With beta = 1 this is the ordinary VAE.
 """
 import torch
 
-from .distributions import DiagonalGaussian
-from .errors import check_int, check_number
-from .metrics.information import importance_weighted_total_correlation
+from ..distributions import DiagonalGaussian
+from ..errors import check_int, check_number
+from ..metrics.information import importance_weighted_total_correlation
 
 
 def log_q_pairs(q, z):

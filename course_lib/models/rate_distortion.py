@@ -28,8 +28,8 @@ All quantities are in nats.
 import torch
 from torch import nn
 
-from .distributions import LOG_2PI
-from .errors import CourseInputError, check_int, check_number, check_tensor
+from ..distributions import LOG_2PI
+from ..errors import CourseInputError, check_int, check_number, check_tensor
 
 
 def _variances(variances):

@@ -33,10 +33,10 @@ import math
 import torch
 from torch import nn
 
-from .distributions import Bernoulli, DiagonalGaussian
-from .errors import CourseInputError, check_choice, check_int, check_number, check_tensor
-from .nets import MLP
-from .objectives import importance_weighted_bound
+from ..distributions import Bernoulli, DiagonalGaussian
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from ..nets import MLP
+from ..objectives import importance_weighted_bound
 
 
 def precision_weighted_merge(mean_1, log_var_1, mean_2, log_var_2):
@@ -226,7 +226,7 @@ class HierarchicalVAE(nn.Module):
 def hierarchical_objective(beta=1.0, free_bits=0.0):
     """A loss for :func:`course_lib.fit`: ``model.loss_terms(x, beta, free_bits)``; beta may be a
     schedule (a KL warm-up, :func:`course_lib.schedules.linear_warmup`)."""
-    from .schedules import evaluate
+    from ..schedules import evaluate
     free_bits = check_number("free_bits", free_bits, minimum=0.0)
 
     def loss_fn(model, x, step):

@@ -17,7 +17,7 @@ state and :class:`~course_lib.errors.TrainingDiverged` names the step and term.
 
 On a GPU, steps 1-4 are recorded once as a CUDA graph and replayed (one launch
 per step instead of dozens), when the loss function says it can be
-(:mod:`course_lib.graph_step`); the course's VAE objectives can.
+(:mod:`course_lib.training.graph_step`); the course's VAE objectives can.
 """
 import copy
 import math
@@ -30,10 +30,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .device import get_device
-from .errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
+from ..device import get_device
+from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from .graph_step import StaticStep, capture_problem, full_batch, train_step
-from .io import atomic_save
+from ..io import atomic_save
 
 
 @dataclass
@@ -102,11 +102,11 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
 
     Give the length as ``steps`` (optimizer steps) or ``epochs`` (passes over the data).
     ``loss_fn(model, batch, step) -> {"loss": ..., other terms}``; for a VAE it
-    defaults to :func:`course_lib.vae.vae_objective` with beta = 1 (the negative ELBO).
+    defaults to :func:`course_lib.models.vae.vae_objective` with beta = 1 (the negative ELBO).
     ``eval_fn(model) -> {name: float}`` runs every ``eval_every`` steps and at the end.
     ``bf16=True`` trains under bfloat16 autocast on CUDA (ignored elsewhere).
     ``cuda_graph="auto"``: on CUDA, record the whole step once as a CUDA graph and
-    replay it (see :mod:`course_lib.graph_step`), when the loss function and
+    replay it (see :mod:`course_lib.training.graph_step`), when the loss function and
     transform are marked capturable; otherwise, or with ``cuda_graph=False``, train
     eagerly (saying why, once).  On the CPU it changes nothing.
     ``checkpoint_path`` is written atomically every ``checkpoint_every`` steps and at the end.
@@ -126,7 +126,7 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
     if loss_fn is None:
         if not hasattr(model, "loss_terms"):
             raise CourseInputError("this model has no loss_terms(); pass loss_fn=.")
-        from .vae import vae_objective
+        from ..models.vae import vae_objective
         loss_fn = vae_objective()
     if seed is not None:
         torch.manual_seed(seed)

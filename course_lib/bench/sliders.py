@@ -1,6 +1,6 @@
 """Benchmark: how long a slider update takes in each lesson's live figures.
 
-    python -m course_lib.bench_sliders
+    python -m course_lib.bench.sliders
 
 Builds every explorer headlessly, moves each control through several values
 (as a learner dragging it would) and reports the median and the slowest
@@ -11,7 +11,7 @@ redraw precomputed results, and the course's target for those is < 150 ms.
 """
 import statistics
 
-from .lessons import elbo, reparam
+from ..lessons import elbo, reparam
 
 EXPLORERS = {
     "lesson 1 · ELBO gap": (elbo.elbo_gap_explorer, set()),
@@ -54,8 +54,8 @@ def measure_cached_training(steps=200):
     """Move the lesson 1 latent-size slider across every value twice: the first pass trains
     (seconds), the second only loads from the in-memory cache.  -> (first pass ms, second pass ms) medians."""
     import tempfile
-    from .cache import clear_memory
-    from .data import load_fashion_mnist
+    from ..training.cache import clear_memory
+    from ..data import load_fashion_mnist
     clear_memory()
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:   # never the learner's cache
         live = elbo.latent_size_explorer(load_fashion_mnist(n_train=2000, n_test=100), steps=steps,
@@ -73,9 +73,9 @@ def measure_sweeps(steps=20):
     """The sliders over trained sweeps (lessons 3–8), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
     cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
     import tempfile
-    from .cache import clear_memory
-    from .data import load_fashion_mnist, make_sprites
-    from .lessons import beta_vae, divergences, flows, hierarchical, hybrids, rate_distortion, wae
+    from ..training.cache import clear_memory
+    from ..data import load_fashion_mnist, make_sprites
+    from ..lessons import beta_vae, divergences, flows, hierarchical, hybrids, rate_distortion, wae
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         import os

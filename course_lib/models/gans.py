@@ -13,21 +13,17 @@ almost no gradient while the discriminator wins, which is early in training.
 Every model here has ``generator_parameters()``, ``discriminator_parameters()`` and two losses,
 ``discriminator_loss(x)`` and ``generator_loss(x)`` (dicts with a ``loss`` entry);
 :func:`train_adversarial` alternates one Adam step on each.  Data are vectors (batch, data_dim),
-e.g. points in the plane; :mod:`course_lib.hybrids` has the image models.
+e.g. points in the plane; :mod:`course_lib.models.hybrids` has the image models.
 """
 import math
-import time
 
 import torch
 from torch import nn
 from torch.nn.functional import cross_entropy, one_hot, softplus
-from tqdm.auto import tqdm
 
-from .device import get_device
-from .errors import CourseInputError, TrainingDiverged, check_int, check_number, check_tensor
-from .metrics.information import variational_information_bound
-from .nets import MLP
-from .train import History
+from ..errors import CourseInputError, check_int, check_number, check_tensor
+from ..metrics.information import variational_information_bound
+from ..nets import MLP
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -46,10 +42,13 @@ class AdversarialModel(nn.Module):
 
     A subclass sets ``latent_dim`` and ``discriminator_names`` (the attributes that hold the
     discriminator's networks; every other parameter belongs to the generator side), and either
-    ``data_dim`` (flat data) or its own ``_check_x`` (images).
+    ``data_dim`` (flat data) or its own ``_check_x`` (images).  It sets ``capturable = True`` when
+    its two losses use only tensor operations (no ``.item()``, no ``if`` on a tensor): then
+    :func:`~course_lib.training.adversarial.train_adversarial` records its step as a CUDA graph on a GPU.
     """
 
     discriminator_names = ("discriminator",)
+    capturable = False      # True: both losses use only tensor operations, so a GPU may record the step
 
     def _device(self):
         return next(self.parameters()).device
@@ -72,6 +71,8 @@ class AdversarialModel(nn.Module):
 
 class GAN(AdversarialModel):
     """x = G(z), z ~ N(0, I_latent_dim); a discriminator d(x).  x: (batch, data_dim)."""
+
+    capturable = True
 
     def __init__(self, data_dim=2, latent_dim=2, hidden=(128, 128)):
         super().__init__()
@@ -107,6 +108,8 @@ class BiGAN(AdversarialModel):
     At the global optimum E and G invert each other (E(G(z)) = z, G(E(x)) = x); training
     only approaches it, which :meth:`cycle_errors` measures.
     """
+
+    capturable = True
 
     def __init__(self, data_dim=2, latent_dim=2, hidden=(128, 128)):
         super().__init__()
@@ -162,6 +165,8 @@ class InfoGAN(AdversarialModel):
     the generator loss minus ``lam`` times this bound; the discriminator is a GAN's.
     """
 
+    capturable = True
+
     def __init__(self, data_dim=2, noise_dim=2, n_codes=8, hidden=(128, 128), lam=1.0):
         super().__init__()
         self.data_dim = check_int("data_dim", data_dim, minimum=1)
@@ -208,58 +213,3 @@ class InfoGAN(AdversarialModel):
                 raise CourseInputError(f"code must be one of 0 .. {self.n_codes - 1}, got {code}.")
             c = torch.full((n,), code, device=self._device())
         return self.generate(self.prior_sample(n), c), c
-
-
-def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5, 0.999), seed=0, device=None,
-                      log_every=50, snapshot=None, desc="adversarial training", progress=True, discriminator_lr=None):
-    """Alternate one Adam step on the discriminator's loss and one on the generator's, both on the
-    same minibatch (the discriminator's learning rate is ``discriminator_lr``, by default ``lr``).
-
-    ``snapshot(model, step)``, if given, is called at every logged step and its dict of numbers is
-    stored in the history beside the averaged losses (e.g. BiGAN's cycle errors).
-    Raises :class:`TrainingDiverged` on a non-finite loss.  -> History
-    """
-    steps = check_int("steps", steps, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=2)
-    lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)
-    discriminator_lr = lr if discriminator_lr is None else check_number("discriminator_lr", discriminator_lr,
-                                                                        minimum=0.0, strict_minimum=True)
-    if not all(hasattr(model, name) for name in ("discriminator_loss", "generator_loss", "generator_parameters")):
-        raise CourseInputError(f"train_adversarial needs a model with discriminator_loss, generator_loss and "
-                               f"generator_parameters (a GAN, BiGAN, InfoGAN, VAEGAN ...), got {type(model).__name__}.")
-    device = get_device(device)
-    torch.manual_seed(seed)
-    model.to(device).train()
-    x = x_train.to(device)
-    opt_d = torch.optim.Adam(model.discriminator_parameters(), lr=discriminator_lr, betas=betas)
-    opt_g = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=betas)
-    history, window, start = History(), [], time.perf_counter()
-    for i in tqdm(range(steps), desc=desc, disable=not progress):
-        batch = x[torch.randint(len(x), (batch_size,), device=device)]
-        d_terms = model.discriminator_loss(batch)
-        opt_d.zero_grad(set_to_none=True)
-        d_terms["loss"].backward()
-        opt_d.step()
-        g_terms = model.generator_loss(batch)
-        opt_g.zero_grad(set_to_none=True)
-        g_terms["loss"].backward()
-        opt_g.step()
-        terms = {**{k: v for k, v in d_terms.items() if k != "loss"}, **{k: v for k, v in g_terms.items() if k != "loss"}}
-        window.append({k: v.detach() for k, v in terms.items()})
-        if (i + 1) % log_every == 0 or i + 1 == steps:
-            means = {k: float(torch.stack([w[k] for w in window]).mean()) for k in window[0]}
-            if not all(math.isfinite(v) for v in means.values()):
-                raise TrainingDiverged(f"{desc} diverged at step {i + 1} (a loss became NaN or infinite); "
-                                       "try a smaller lr.", history)
-            if snapshot is not None:                  # its own random numbers: training's stream is unchanged
-                model.eval()
-                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-                    means.update(snapshot(model, i + 1))
-                model.train()
-            history.steps.append(i + 1)
-            for name, v in means.items():
-                history.terms.setdefault(name, []).append(v)
-            window = []
-    history.seconds, history.examples_seen = time.perf_counter() - start, steps * batch_size
-    model.eval()
-    return history

@@ -26,8 +26,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .errors import CourseError, CourseInputError, check_choice, check_number
-from .settings import static_mode
+from ..errors import CourseError, CourseInputError, check_choice, check_number
+from ..settings import static_mode
 
 
 def float_slider(description, min, max, value, step=None, log=False, **kwargs):

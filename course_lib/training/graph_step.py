@@ -26,7 +26,7 @@ the CPU tests check exactly the code that the GPU replays.
 """
 import torch
 
-from .errors import CourseInputError
+from ..errors import CourseInputError
 
 
 def check_terms(terms):

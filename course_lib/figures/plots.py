@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 
 
 def image_grid(images, ncol=8, pad=1):

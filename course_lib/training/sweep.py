@@ -11,7 +11,7 @@ and one step of all of them is
 so every matrix product is a batched one and Python runs once per step, not K
 times.  Adam acts elementwise, so one Adam over the stacked parameters is
 exactly K independent Adams.  On a GPU the step of all K models is recorded
-once as a CUDA graph and replayed, as in ``fit`` (:mod:`course_lib.graph_step`).
+once as a CUDA graph and replayed, as in ``fit`` (:mod:`course_lib.training.graph_step`).
 
 What the K models share: the architecture, the initial weights (all start from
 the same draw, so the hyper-parameter is the only difference), the batches and
@@ -19,7 +19,7 @@ the learning rate.  What differs: the hyper-parameter ``value`` and the noise
 of each model's reparameterized samples.
 
 ``fit_sweep`` returns K ordinary ``nn.Module``s with their own
-:class:`~course_lib.train.History`; :func:`course_lib.cache.cached_sweep`
+:class:`~course_lib.training.train.History`; :func:`course_lib.training.cache.cached_sweep`
 stores each under its own cache key, like :func:`course_lib.cached_fit`.
 """
 import copy
@@ -32,8 +32,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from .device import get_device
-from .errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
+from ..device import get_device
+from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from .graph_step import StaticStep, capture_problem, full_batch
 from .train import History, _say_once
 
@@ -98,7 +98,7 @@ class Stacked(nn.Module):
 
 
 def sweep_step(stack, loss_fn, optimizer, batch, step, transform=None, bf16=False):
-    """One optimizer step of all K models, called like :func:`course_lib.graph_step.train_step`.
+    """One optimizer step of all K models, called like :func:`course_lib.training.graph_step.train_step`.
 
     The models share no parameters, so the gradient of the sum of their K losses
     with respect to model k's parameters is the gradient of model k's own loss.

@@ -15,9 +15,9 @@ import math
 
 import torch
 
-from .distributions import LOG_2PI, DiagonalGaussian
-from .errors import CourseInputError, check_int, check_number, check_tensor
-from .objectives import importance_weighted_bound
+from ..distributions import LOG_2PI, DiagonalGaussian
+from ..errors import CourseInputError, check_int, check_number, check_tensor
+from ..objectives import importance_weighted_bound
 
 DTYPE = torch.float64
 

@@ -1,8 +1,8 @@
 """Hybrids of a VAE with a discriminator: VAE-GAN (Larsen et al., 2016) and the course text's
 "unified" objective (a flow posterior, an adversarial term and a consistency term).
 
-Both follow the contract of :mod:`course_lib.gans` (two parameter groups, two losses) and are
-trained with :func:`course_lib.gans.train_adversarial`.  A VAE's "generator" is its decoder:
+Both follow the contract of :mod:`course_lib.models.gans` (two parameter groups, two losses) and are
+trained with :func:`course_lib.training.adversarial.train_adversarial`.  A VAE's "generator" is its decoder:
 G(z) is the decoder's mean for z ~ p(z) (images), or a draw from p(x|z) (Gaussian points).
 """
 import math
@@ -11,10 +11,10 @@ import torch
 from torch import nn
 from torch.nn.functional import leaky_relu, softplus
 
-from .errors import CourseInputError, check_int, check_number
+from ..errors import CourseInputError, check_int, check_number
 from .flow_vae import FlowVAE
 from .gans import AdversarialModel, discriminator_loss, generator_loss
-from .nets import MLP
+from ..nets import MLP
 from .vae import VAE
 
 
@@ -48,6 +48,8 @@ class VAEGAN(AdversarialModel):
     ordinary VAE reconstruction term, closer to the course text's L_VAE + lam L_GAN.  As in Larsen et al., the adversarial term trains the decoder only (z_q is detached there), and the
     features are a fixed target for the reconstruction term (the discriminator learns only from its loss).
     """
+
+    capturable = True
 
     discriminator_names = ("discriminator",)
 
@@ -111,6 +113,8 @@ class UnifiedVAE(AdversarialModel):
     lam_adv = lam_cons = 0 it is the flow VAE; with steps = 0 the posterior is Gaussian.  The
     discriminator d(x) sees data against x_p.  Points or images: ``flow_vae`` decides.
     """
+
+    capturable = True
 
     def __init__(self, flow_vae, lam_adv=0.0, lam_cons=0.0, hidden=(128, 128)):
         super().__init__()

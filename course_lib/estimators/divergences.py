@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from .errors import CourseInputError, check_number
+from ..errors import CourseInputError, check_number
 
 
 def _check_alpha(alpha):

@@ -19,11 +19,11 @@ import math
 import torch
 from torch import nn
 
-from .distributions import Bernoulli, DiagonalGaussian, Gaussian
-from .errors import check_choice, check_int, check_number, check_tensor
-from .nets import MLP, ConvDecoder, ConvEncoder
-from .objectives import bits_per_dim, importance_weighted_bound
-from .schedules import evaluate, linear_warmup
+from ..distributions import Bernoulli, DiagonalGaussian, Gaussian
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from ..nets import MLP, ConvDecoder, ConvEncoder
+from ..objectives import bits_per_dim, importance_weighted_bound
+from ..schedules import evaluate, linear_warmup
 
 
 class GaussianEncoder(nn.Module):
@@ -180,7 +180,7 @@ class VAE(nn.Module):
 
 
 def vae_objective(beta=1.0, capacity=0.0):
-    """A loss function for :func:`course_lib.train.fit`.
+    """A loss function for :func:`course_lib.training.train.fit`.
 
     ``beta`` and ``capacity`` are numbers or schedules (``step -> value``, see
     :mod:`course_lib.schedules`).  Returns ``loss_fn(model, x, step) -> dict``.
@@ -196,26 +196,47 @@ def vae_objective(beta=1.0, capacity=0.0):
     return loss_fn
 
 
-def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None):
-    """A loss function for :func:`course_lib.sweep.fit_sweep`: each model's value sets ``over``.
+def _case_table(cases):
+    """(beta, C) pairs -> a (K, 2) float tensor, each number checked."""
+    if cases is None or isinstance(cases, (str, bytes)) or not hasattr(cases, "__len__") or len(cases) == 0:
+        raise CourseInputError(f"over='case' needs cases, a list of (beta, C) pairs; got {cases!r}.")
+    rows = []
+    for i, case in enumerate(cases):
+        if not hasattr(case, "__len__") or len(case) != 2:
+            raise CourseInputError(f"cases[{i}] must be a pair (beta, C), got {case!r}.")
+        rows.append([check_number(f"cases[{i}] beta", case[0], minimum=0.0),
+                     check_number(f"cases[{i}] capacity C", case[1], minimum=0.0)])
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None, cases=None):
+    """A loss function for :func:`course_lib.training.sweep.fit_sweep`: each model's value sets ``over``.
 
     over="beta":      loss = D + value * |R - C|      (C = ``capacity``; C = 0 is the beta-VAE)
     over="capacity":  loss = D + beta * |R - C(t)|    with C(t) = value * min(t / ramp_steps, 1),
                       the capacity raised linearly to its target (Burgess et al., 2018);
                       without ``ramp_steps``, C(t) = value from the start.
+    over="case":      loss = D + beta_i * |R - C_i|   with (beta_i, C_i) = ``cases[value]``: models that
+                      differ in both numbers, trained together (the values are 0, 1, ..., len(cases) - 1).
     Returns ``loss_fn(model, x, value, step) -> dict``.
     """
-    check_choice("over", over, ("beta", "capacity"))
+    check_choice("over", over, ("beta", "capacity", "case"))
     beta = check_number("beta", beta, minimum=0.0)
     capacity = check_number("capacity C", capacity, minimum=0.0)
     if ramp_steps is not None:
         ramp_steps = check_int("ramp_steps", ramp_steps, minimum=1)
+    table = _case_table(cases) if over == "case" else None
+    on_device = {}                         # the table, copied to each device once (never inside a recorded step)
 
     ramp = linear_warmup(ramp_steps) if ramp_steps is not None else (lambda step: 1.0)
 
     def loss_fn(model, x, value, step):
         if over == "beta":
             return model.loss_terms(x, beta=value, capacity=capacity)
+        if over == "case":
+            rows = on_device.setdefault(x.device, table.to(x.device))
+            case_beta, case_capacity = torch.index_select(rows, 0, value.long().reshape(1))[0]
+            return model.loss_terms(x, beta=case_beta, capacity=case_capacity)
         return model.loss_terms(x, beta=beta, capacity=value * ramp(step))
 
     loss_fn.capturable = True              # only tensor operations, also on a tensor step

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from .errors import CourseInputError, check_int, check_number
+from ..errors import CourseInputError, check_int, check_number
 
 
 def _evaluate(f, z):

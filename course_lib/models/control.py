@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .errors import check_number
+from ..errors import check_number
 
 
 class PIController:

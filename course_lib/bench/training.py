@@ -12,6 +12,10 @@ Fashion-MNIST with batch size 128 and Adam:
                   the device, batches drawn by index);
 * fit, CUDA graph ``fit`` as it runs by default on a GPU: the step recorded once
                   and replayed (CUDA only), in fp32 and under bf16 autocast;
+* bare step       the ceiling: the same training step on one static batch, no
+                  history, no checks, no batch drawing; on CUDA recorded once as
+                  a CUDA graph and replayed (:class:`StaticStep`), on the CPU run
+                  eagerly.  ``fit``'s share of it is printed after the rows;
 * sweep           8 models at 8 β values trained as one program
                   (:func:`course_lib.fit_sweep`) against 8 separate ``fit`` runs.
 
@@ -25,10 +29,11 @@ import time
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from .data import load_fashion_mnist
-from .sweep import fit_sweep
-from .train import fit
-from .vae import VAE, vae_objective, vae_sweep_objective
+from ..data import load_fashion_mnist
+from ..training.graph_step import StaticStep
+from ..training.sweep import fit_sweep
+from ..training.train import fit
+from ..models.vae import VAE, vae_objective, vae_sweep_objective
 
 BETAS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
@@ -59,6 +64,26 @@ def plain_loop(model, x, steps, batch_size, device):
             done += 1
             if done == steps:
                 break
+
+
+class BareStep:
+    """The ceiling of a training loop: one static batch, the step replayed as a CUDA graph on CUDA
+    (run eagerly elsewhere), nothing else: no batch drawing, no history, no NaN checks, no copy back.
+    ``run(n)`` trains n steps; the first call records the graph."""
+
+    def __init__(self, model, x, batch_size, device):
+        capture = device.type == "cuda"
+        model.to(device).train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, capturable=capture)
+        self.step = StaticStep(model, vae_objective(), optimizer, x.to(device), batch_size, capture=capture)
+        self.index = torch.arange(batch_size, device=device)
+
+    def run(self, steps):
+        for _ in range(steps):
+            if self.step.graph is not None:
+                self.step.graph.replay()
+            else:                                   # warm-up, the recording, or the CPU
+                self.step.run(self.index, 0)
 
 
 def seconds(run, device):
@@ -103,6 +128,13 @@ def bench_device(device, steps, sweep_steps, batch_size=128, n_train=10000, out=
             lambda s: fit(model, x, vae_objective(), steps=s, batch_size=batch_size, device=device,
                           progress=False, **options), steps, batch_size, device))
 
+    bare_model = build_model()
+    bare_model.load_state_dict(start.state_dict())
+    bare = BareStep(bare_model, x, batch_size, device)
+    report("bare step (the ceiling)", images_per_second(bare.run, steps, batch_size, device))
+    best = max((ips, row) for row, ips in rows.items() if row.startswith("fit"))
+    out(f"  fit's share of the ceiling: {best[0] / rows['bare step (the ceiling)']:.2f} ({best[1]})")
+
     def separate():
         for beta in BETAS:
             fit(build_model(), x, vae_objective(beta=beta), steps=sweep_steps, batch_size=batch_size, device=device,
@@ -139,7 +171,7 @@ def kernels_per_step(device, bf16, batch_size=128):
 def compile_comparison(device, steps=3000, batch_size=128, out=print):
     """A slider's training (``steps`` steps, one fit call) end to end: eager, the step recorded as a
     CUDA graph by ``fit``, and ``torch.compile(mode="reduce-overhead")`` (compile time included)."""
-    from .graph_step import full_batch
+    from ..training.graph_step import full_batch
     x = load_fashion_mnist(n_train=10000, n_test=100).x_train.to(device)
     fit(build_model(), x, vae_objective(), steps=5, device=device, progress=False, cuda_graph=False)   # warm-up
     for name, options in [("fit, eager", dict(cuda_graph=False)), ("fit, CUDA graph", dict(cuda_graph="auto"))]:

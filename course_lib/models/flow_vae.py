@@ -16,10 +16,10 @@ import math
 import torch
 from torch import nn
 
-from .errors import check_choice, check_int, check_tensor
-from .flows import Composite, MaskedAffineAutoregressive, Permutation, Planar, standard_normal_log_prob
-from .nets import MLP
-from .objectives import bits_per_dim, importance_weighted_bound
+from ..errors import check_choice, check_int, check_tensor
+from ..flows import Composite, MaskedAffineAutoregressive, Permutation, Planar, standard_normal_log_prob
+from ..nets import MLP
+from ..objectives import bits_per_dim, importance_weighted_bound
 from .vae import BernoulliDecoder, GaussianDecoder
 
 

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import torch
 
-from .device import get_device
-from .errors import CourseInputError
-from .io import atomic_save
-from .settings import fast_mode
+from ..device import get_device
+from ..errors import CourseInputError
+from ..io import atomic_save
+from ..settings import fast_mode
 from .train import History
 
 _MEMORY = {}
@@ -49,8 +49,9 @@ def cache_dir():
 def code_version():
     """A short hash of the library's source files: changes whenever course_lib does."""
     h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        h.update(path.relative_to(Path(__file__).parent).as_posix().encode())
+    package = Path(__file__).resolve().parents[1]          # course_lib/, this file being training/cache.py
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
@@ -95,7 +96,7 @@ def cached_sweep(name, config, over, values, build, train_sweep, *, directory=No
 
     build():                 -> a fresh ``nn.Module`` (used to load cached models)
     train_sweep(values):     -> a list of ``(model, History)``, one per value, in order
-                                (typically a :func:`course_lib.sweep.fit_sweep` call)
+                                (typically a :func:`course_lib.training.sweep.fit_sweep` call)
 
     Returns a list of ``(model, history)`` in the order of ``values``.
     """

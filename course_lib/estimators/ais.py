@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from .errors import CourseInputError, check_int, check_number
+from ..errors import CourseInputError, check_int, check_number
 
 
 def geometric_betas(n_steps):

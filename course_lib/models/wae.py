@@ -25,9 +25,9 @@ import math
 import torch
 from torch import nn
 
-from .errors import CourseInputError, check_choice, check_int, check_number, check_tensor
-from .gans import AdversarialModel, discriminator_loss, generator_loss, train_adversarial
-from .nets import MLP
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from .gans import AdversarialModel, discriminator_loss, generator_loss
+from ..nets import MLP
 
 
 def squared_distances(x, y):
@@ -148,12 +148,14 @@ def latent_discriminator(latent_dim, hidden=(128, 128)):
 
 
 class WAEGAN(AdversarialModel):
-    """A WAE and a discriminator d(z) on its codes, as one model for :func:`~course_lib.gans.train_adversarial`
+    """A WAE and a discriminator d(z) on its codes, as one model for :func:`~course_lib.training.adversarial.train_adversarial`
     (the GAN form Tolstikhin et al. train; d is a logit, D = sigmoid(d)):
 
         discriminator:  minimise  -E log D(z_p) - E log(1 - D(z_q))        z_p ~ N(0, I), z_q = E(x)
         autoencoder:    minimise  E ||x - G(E(x))||^2 + lam * (-E log D(z_q))
     """
+
+    capturable = True
 
     discriminator_names = ("discriminator",)
 
@@ -184,13 +186,3 @@ class WAEGAN(AdversarialModel):
         reconstruction = (x - self.wae.decode(z_q)).pow(2).flatten(1).sum(-1).mean()
         fool = generator_loss(self.discriminator(z_q))
         return {"loss": reconstruction + self.lam * fool, "reconstruction": reconstruction, "fool": fool}
-
-
-def train_wae_gan(model, discriminator, x_train, steps, lam=1.0, batch_size=128, lr=1e-3, seed=0, device=None,
-                  log_every=50, progress=True):
-    """WAE-GAN: train ``model`` (a WAE) and ``discriminator`` (a latent d(z)) as a :class:`WAEGAN`,
-    alternating one Adam step on each (the discriminator at half the learning rate).
-    -> History with ``discriminator``, ``reconstruction`` and ``fool`` (-E log D(z_q))."""
-    return train_adversarial(WAEGAN(model, discriminator, lam), x_train, steps, batch_size=batch_size, lr=lr,
-                             discriminator_lr=0.5 * lr, betas=(0.9, 0.999), seed=seed, device=device,
-                             log_every=log_every, desc="WAE-GAN", progress=progress)

@@ -1,0 +1,26 @@
+"""The models of the course, one module per family, each with its objective beside it.
+
+    vae              the VAE: Gaussian encoder q(z|x), Bernoulli or Gaussian decoder p(x|z), N(0, I) prior
+    hierarchical     L-level VAEs, bottom-up or Ladder inference
+    flow_vae         a VAE whose posterior is a planar or IAF flow
+    wae              MMD^2 and the Wasserstein autoencoder (WAE-MMD, and WAE-GAN's model)
+    gans             GAN losses, GAN, BiGAN/ALI and InfoGAN
+    hybrids          VAE-GAN and the course text's "unified" objective
+    tcvae            the beta-TCVAE loss
+    control          ControlVAE's PI controller for beta
+    linear_gaussian  probabilistic PCA: exact posterior and log p(x), the truth to compare with
+    rate_distortion  the Gaussian R(D) and a linear Gaussian autoencoder in closed form
+
+Models build on ``distributions``, ``nets``, ``objectives``, ``flows`` and ``metrics``; training
+loops live one level up, in :mod:`course_lib.training`.
+"""
+from .control import PIController, control_vae_objective
+from .flow_vae import FlowVAE, flow_vae_objective
+from .gans import GAN, AdversarialModel, BiGAN, InfoGAN, discriminator_loss, generator_loss
+from .hierarchical import HierarchicalVAE, hierarchical_objective
+from .hybrids import VAEGAN, UnifiedVAE
+from .linear_gaussian import LinearGaussianModel
+from .tcvae import tcvae_objective, tcvae_sweep_objective
+from .vae import (VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective,
+                  vae_sweep_objective)
+from .wae import WAE, WAEGAN, latent_discriminator, mmd2, wae_objective
