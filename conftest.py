@@ -16,7 +16,11 @@ or a notebook kernel that nbval or the browser test's JupyterLab starts) gets co
 through OMP_NUM_THREADS, which the controller sets before it starts the workers and which every
 kernel inherits.  (With more busy threads than cores, torch's OpenMP threads wait on each other
 for time slices: in the 2-core suite, lesson 8b's trainings ran 7 to 30 times slower.)  A value
-of OMP_NUM_THREADS set before pytest starts is kept.
+of OMP_NUM_THREADS set before pytest starts is kept only where it fits: a larger one (an
+environment that sets it to the number of cores, as many CI machines and shells do) is lowered
+to the share.  That preset value was what made the notebooks 5 to 15 times slower inside the suite
+than alone (2026-11-29: lessons 5 and 8b under nbval with two workers, 24 s with the share,
+220 s with OMP_NUM_THREADS=2 kept).
 """
 import os
 import shutil
@@ -33,8 +37,15 @@ _folder_key = pytest.StashKey[str]()
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):  # the controller (or the only process): workers inherit all this
         workers = getattr(config.option, "numprocesses", None) or 1     # xdist's -n; 0 or absent: one process
-        os.environ[_THREADS_FROM] = "user" if "OMP_NUM_THREADS" in os.environ else "conftest"
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+        share = max(1, (os.cpu_count() or 1) // workers)
+        preset = os.environ.get("OMP_NUM_THREADS", "")
+        if preset.isdigit() and 0 < int(preset) <= share:               # a smaller value fits: kept
+            os.environ[_THREADS_FROM] = "user"
+        elif preset and not preset.isdigit():                           # a list for nested OpenMP ("4,2"): left to OpenMP
+            os.environ[_THREADS_FROM] = "user"
+        else:
+            os.environ[_THREADS_FROM] = "conftest"
+            os.environ["OMP_NUM_THREADS"] = str(share)
         folder = tempfile.mkdtemp(prefix="course-lib-test-models-")
         os.environ[_FOLDER_VARIABLE] = os.environ["COURSE_LIB_CACHE"] = folder
         config.stash[_folder_key] = folder

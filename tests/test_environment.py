@@ -84,13 +84,31 @@ def test_notebooks_are_committed_without_outputs():
 def test_every_process_of_the_run_gets_its_share_of_the_cores():
     """Workers x threads must not exceed the cores: with more busy threads than cores, OpenMP threads
     wait on each other's time slices (in the 2-core suite, trainings ran 7 to 30 times slower).
-    The notebook kernels inherit the value, as the child process below does."""
-    if os.environ.get("COURSE_LIB_TEST_THREADS_FROM") != "conftest":
-        pytest.skip("OMP_NUM_THREADS was set before pytest started; conftest.py keeps it")
+    The notebook kernels inherit the value, as the child process below does.  A larger
+    OMP_NUM_THREADS set before the run is lowered (test_a_preset_thread_count_is_lowered_to_the_share)."""
     threads = int(os.environ["OMP_NUM_THREADS"])
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    assert threads == max(1, (os.cpu_count() or 1) // workers)
+    share = max(1, (os.cpu_count() or 1) // workers)
+    if os.environ.get("COURSE_LIB_TEST_THREADS_FROM") == "user":          # a smaller value set before the run
+        assert threads <= share
+    else:
+        assert threads == share
     assert torch.get_num_threads() == threads
     child = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
                            capture_output=True, text=True, check=True)
     assert int(child.stdout) == threads
+
+
+def test_a_preset_thread_count_is_lowered_to_the_share(tmp_path):
+    """An environment that sets OMP_NUM_THREADS to all the cores (many CI machines do) must not give
+    every worker and kernel that many threads: a pytest run with two workers lowers it to the share."""
+    seen = tmp_path / "threads.txt"
+    (tmp_path / "test_threads.py").write_text(
+        f"import os\n\ndef test_threads():\n    open({str(seen)!r}, 'w').write(os.environ['OMP_NUM_THREADS'])\n")
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
+    cores = os.cpu_count() or 1
+    env = {**os.environ, "OMP_NUM_THREADS": str(cores * 4)}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", "-n", "2",
+                          str(tmp_path / "test_threads.py")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert seen.read_text() == str(max(1, cores // 2))       # what a worker, and so its kernels, inherit

@@ -61,7 +61,9 @@ def write(path, text):
 def build(out, notebooks, jobs=1):
     os.environ["COURSE_LIB_STATIC"] = "1"                 # inherited by the kernels
     os.environ.pop("MPLBACKEND", None)                    # the kernels show figures inline
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))  # share the cores
+    share = max(1, (os.cpu_count() or 1) // jobs)         # share the cores: a larger preset value is lowered
+    preset = os.environ.get("OMP_NUM_THREADS", "")
+    os.environ["OMP_NUM_THREADS"] = preset if preset.isdigit() and 0 < int(preset) <= share else str(share)
     fast = os.environ.get("COURSE_LIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
     out.mkdir(parents=True, exist_ok=True)
 
