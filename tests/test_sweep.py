@@ -170,7 +170,7 @@ def test_a_sweep_over_cases_gives_each_model_its_own_beta_and_capacity():
         got = objective(model, images, torch.tensor(float(i)), 0)
         torch.manual_seed(5)
         want = model.loss_terms(images, beta=beta, capacity=capacity)
-        assert float(got["loss"]) == pytest.approx(float(want["loss"]), rel=1e-5), (beta, capacity)
+        assert float(got["loss"].detach()) == pytest.approx(float(want["loss"].detach()), rel=1e-5), (beta, capacity)
     # In the vectorized program (vmap) each model reads its own row of the table; the sampling noise
     # of a sweep differs from separate runs, so the trained weights are compared in no other way.
     swept = fit_sweep(build, images, objective, [0.0, 1.0, 2.0], steps=3, batch_size=16, seed=0, log_every=1,
