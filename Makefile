@@ -14,7 +14,7 @@ LOCK   := requirements-lock.txt
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[lab,test]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[lab,test,class]'
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -59,7 +59,7 @@ def test_environment_yml_pins_what_the_lock_pins():
 def test_make_installs_through_the_lock():
     makefile = (ROOT / "Makefile").read_text()
     assert "LOCK   := requirements-lock.txt" in makefile
-    assert re.search(r"pip install .*-c \$\(LOCK\) -e '\.\[lab,test\]'", makefile)
+    assert re.search(r"pip install .*-c \$\(LOCK\) -e '\.\[lab,test,class\]'", makefile)
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():

@@ -111,3 +111,35 @@ def test_the_generator_never_overwrites_a_learners_answers_unless_forced(tmp_pat
     assert "my_answer" in (root / "01_elbo_exercises.ipynb.bak").read_text()
     assert "A new sentence." in learner.read_text() and "my_answer" not in learner.read_text()
     assert generate.write_all(root) == 0 and generate.write_all(root, check=True) == 0
+
+
+@pytest.mark.parametrize("solution, learner", PAIRS, ids=[s.stem for s, _ in PAIRS])
+def test_solution_notebooks_carry_nbgrader_metadata(solution, learner):
+    """nbgrader grades what the metadata says: each answer cell is a solution cell the learner may
+    edit, each check cell an autograded test worth one point, every other cell read-only."""
+    cells = json.loads(solution.read_text())["cells"]
+    ids = [c["metadata"]["nbgrader"]["grade_id"] for c in cells]
+    assert len(set(ids)) == len(ids)
+    for cell in cells:
+        meta, source = cell["metadata"]["nbgrader"], "".join(cell["source"])
+        assert meta["schema_version"] == 3 and meta["task"] is False
+        if generate.BEGIN in source:
+            name = re.search(r"^def (\w+)", source, re.M).group(1)
+            assert (meta["solution"], meta["grade"], meta["locked"], meta["grade_id"]) == (True, False, False, name)
+        elif source.strip().startswith("check."):
+            name = re.match(r"check\.(\w+)\(", source.strip()).group(1)
+            assert (meta["solution"], meta["grade"], meta["locked"], meta["points"]) == (False, True, True, 1)
+            assert meta["grade_id"] == f"check_{name}" and f"{name}({name})" in source
+        else:
+            assert (meta["solution"], meta["grade"], meta["locked"]) == (False, False, True)
+
+
+def test_under_nbgrader_a_failed_check_raises_with_its_hint_and_a_passed_one_returns(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(AssertionError, match="factor 1/2"):
+        lesson01.kl_standard_normal(lambda mean, log_var: 2 * kl(mean, log_var))
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        lesson01.kl_standard_normal(lambda mean, log_var: (_ for _ in ()).throw(NotImplementedError()))
+    assert lesson01.kl_standard_normal(kl).passed is True
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert lesson01.kl_standard_normal(lambda mean, log_var: 2 * kl(mean, log_var)).passed is False   # no raise

@@ -9,10 +9,17 @@ order or return float64.  So :func:`run_check`
 * compares values with a tolerance that suits the dtype the learner returned;
 * calls the function twice on the same inputs: an answer that draws its own
   random numbers (instead of using the noise it is given) is told so.
+
+Every check returns a :class:`Feedback`, shown under the check cell; a learner never sees a
+traceback.  When nbgrader runs the notebook to grade it (it sets ``NBGRADER_EXECUTION``), a
+check that is not passed raises an ``AssertionError`` carrying the same message instead
+(:func:`graded`), so the cell loses its points and the feedback report shows why.
 """
+import functools
 import html
 import inspect
 import numbers
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -36,6 +43,23 @@ class Feedback:
     def _repr_html_(self):
         color = {True: "#1a7f37", False: "#cf222e", None: "#9a6700"}[self.passed]
         return f'<div style="border-left:4px solid {color};padding:4px 10px"><b>{html.escape(str(self))}</b></div>'
+
+
+def graded(check):
+    """Make ``check(fn) -> Feedback`` fail its cell under nbgrader when the answer is not right.
+
+    Outside nbgrader it returns the Feedback unchanged.  Under ``nbgrader autograde`` or
+    ``validate`` (``NBGRADER_EXECUTION`` is set) a Feedback that is not passed (wrong, or not
+    implemented yet) raises ``AssertionError(str(feedback))``: nbgrader gives an autograded
+    cell its points only when it runs without an error.
+    """
+    @functools.wraps(check)
+    def run(fn):
+        feedback = check(fn)
+        if os.environ.get("NBGRADER_EXECUTION") and feedback.passed is not True:
+            raise AssertionError(str(feedback))
+        return feedback
+    return run
 
 
 class _Failed(Exception):

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from .feedback import apply_answer, run_check
+from .feedback import apply_answer, graded, run_check
 
 _g = torch.Generator().manual_seed(101)
 _MEAN = torch.randn(5, 3, generator=_g, dtype=torch.float64)
@@ -15,6 +15,7 @@ def _kl(mean, log_var):
     return 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)
 
 
+@graded
 def kl_standard_normal(fn):
     """KL(N(mean, diag exp(log_var)) || N(0, I)) per row: (batch, d) -> (batch,)."""
     cases = [dict(mean=_MEAN, log_var=_LOG_VAR), dict(mean=_MEAN[:1, :1], log_var=_LOG_VAR[:1, :1])]
@@ -33,6 +34,7 @@ def kl_standard_normal(fn):
     return run_check("kl_standard_normal", fn, cases, _kl, mistakes)
 
 
+@graded
 def reparameterize(fn):
     """z = mean + std * eps with std = exp(log_var / 2)."""
     cases = [dict(mean=_MEAN, log_var=_LOG_VAR, eps=_EPS)]
@@ -67,6 +69,7 @@ def _iwae(log_weights):
     return torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0])
 
 
+@graded
 def iwae_bound(fn):
     """IWAE_k = logsumexp_i(log w_i) - log k over the first axis: (k, batch) -> (batch,)."""
     g = torch.Generator().manual_seed(7)

@@ -2,7 +2,7 @@
 import torch
 
 from ..estimators.gradients import gaussian_score as _score
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(202)
 _Z = torch.randn(6, generator=_g, dtype=torch.float64) * 1.5 + 0.3
@@ -13,6 +13,7 @@ def _number(x):
     return torch.tensor(x, dtype=torch.float64)
 
 
+@graded
 def gaussian_score(fn):
     """(d/dmean, d/dlog_std) of log N(z; mean, exp(log_std)^2): (n,) -> (n, 2)."""
     cases = [dict(z=_Z, mean=_number(0.3), log_std=_number(0.4)),
@@ -41,6 +42,7 @@ def _reinforce(f_values, scores, baseline):
     return ((f_values - baseline).unsqueeze(-1) * scores).mean(0)
 
 
+@graded
 def reinforce_with_baseline(fn):
     """mean_i (f_i - b) * score_i over the samples: f (n,), scores (n, 2), b a number -> (2,)."""
     cases = [dict(f_values=_F, scores=_S, baseline=_number(1.5)),
@@ -65,6 +67,7 @@ def _pathwise(f, mean, log_std, eps):
     return torch.autograd.grad(value, params)[0]
 
 
+@graded
 def pathwise_gradient(fn):
     """Reparameterization estimate of (d/dmean, d/dlog_std) E[f(z)], z = mean + exp(log_std) * eps -> (2,)."""
     eps = torch.randn(40, generator=_g, dtype=torch.float64)

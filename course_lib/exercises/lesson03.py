@@ -2,7 +2,7 @@
 import torch
 
 from ..distributions import kl_standard_normal as _kl
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(303)
 _MEAN = torch.randn(6, 4, generator=_g, dtype=torch.float64)
@@ -14,6 +14,7 @@ def _rate_distortion(mean, log_var, log_px_given_z):
     return torch.stack([_kl(mean, log_var).mean(), -log_px_given_z.mean()])
 
 
+@graded
 def rate_and_distortion(fn):
     """(rate, distortion) of a batch: R = mean_n KL(q(z|x_n) || N(0, I)), D = -mean_n log p(x_n|z_n).  -> (2,)."""
     cases = [dict(mean=_MEAN, log_var=_LOG_VAR, log_px_given_z=_LOG_PX),
@@ -46,6 +47,7 @@ def _active(means, threshold):
     return means.var(dim=0) > threshold
 
 
+@graded
 def active_units(fn):
     """Latent u is active when Var_n(means[n, u]) > threshold.  means (N, d) -> (d,) booleans."""
     cases = [dict(means=_MEANS, threshold=0.01), dict(means=_MEANS, threshold=1.0),
@@ -73,6 +75,7 @@ def _select(rate, distortion, lam):
     return torch.argmin(distortion + lam * rate)
 
 
+@graded
 def select_model(fn):
     """The index of the model that minimises D + lam * R over a measured sweep.  -> a 0-dim integer tensor."""
     cases = [dict(rate=_RATE_NOISY, distortion=_DIST_NOISY, lam=2.0),

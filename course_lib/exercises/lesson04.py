@@ -1,7 +1,7 @@
 """Checks for the lesson 4 exercises (β-VAE, capacity control, MIG, ControlVAE)."""
 import torch
 
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(404)
 
@@ -14,6 +14,7 @@ def _capacity(distortion, rate, gamma, capacity):
     return distortion + gamma * (rate - capacity).abs()
 
 
+@graded
 def capacity_objective(fn):
     """loss = D + gamma * |R - C| for a batch-averaged D and R (0-dim tensors).  -> 0-dim tensor."""
     cases = [dict(distortion=_number(250.0), rate=_number(12.0), gamma=_number(20.0), capacity=_number(5.0)),
@@ -41,6 +42,7 @@ def _mig(mi, entropies):
     return ((top[0] - top[1]) / entropies).mean()
 
 
+@graded
 def mig(fn):
     """MIG = mean_k (I_(j1,k) - I_(j2,k)) / H_k from an MI matrix (latents, factors) and entropies (factors,)."""
     cases = [dict(mi=_MI, entropies=_H), dict(mi=_MI[:2, :2], entropies=_H[:2])]
@@ -65,6 +67,7 @@ def _pi_beta(kl, set_point, error_sum, kp, ki, beta_min):
     return kp / (1 + torch.exp(error)) - ki * (error_sum + error) + beta_min
 
 
+@graded
 def pi_beta(fn):
     """One ControlVAE step: e = KL_set - KL; beta = kp / (1 + exp(e)) - ki * (error_sum + e) + beta_min."""
     cases = [dict(kl=_number(12.0), set_point=_number(8.0), error_sum=_number(-3.0), kp=_number(0.5),

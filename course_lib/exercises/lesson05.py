@@ -1,7 +1,7 @@
 """Checks for the lesson 5 exercises (Ladder VAE merge, per-level KL, gradients through residual stacks)."""
 import torch
 
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(505)
 
@@ -18,6 +18,7 @@ def _merge_mean(mean_1, var_1, mean_2, var_2):
     return (mean_1 / var_1 + mean_2 / var_2) / (1 / var_1 + 1 / var_2)
 
 
+@graded
 def merge_mean(fn):
     """The mean of the normalized product N(mean_1, var_1) N(mean_2, var_2), elementwise."""
     cases = [dict(mean_1=_rand(4, 3), var_1=_var(4, 3), mean_2=_rand(4, 3), var_2=_var(4, 3)),
@@ -41,6 +42,7 @@ def _level_kl(mean_q, var_q, mean_p, var_p):
     return 0.5 * (torch.log(var_p / var_q) + (var_q + (mean_q - mean_p) ** 2) / var_p - 1).sum(-1)
 
 
+@graded
 def level_kl(fn):
     """KL(q || p) of one level, q and p diagonal Gaussians with (batch, d) parameters.  -> (batch,)."""
     cases = [dict(mean_q=_rand(6, 4), var_q=_var(6, 4), mean_p=_rand(6, 4), var_p=_var(6, 4)),
@@ -66,6 +68,7 @@ def _input_gradient(upstream, jacobian):
     return upstream @ (torch.eye(len(upstream), dtype=upstream.dtype) + jacobian)
 
 
+@graded
 def input_gradient(fn):
     """dL/dh_l = dL/dh_{l+1} (I + J) for h_{l+1} = h_l + f_l(h_l), J = df_l/dh_l.  upstream (d,), J (d, d)."""
     cases = [dict(upstream=_rand(4), jacobian=_rand(4, 4)), dict(upstream=_rand(3), jacobian=_rand(3, 3) * 0.1)]

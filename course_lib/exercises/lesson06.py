@@ -1,7 +1,7 @@
 """Checks for the lesson 6 exercises (the IMQ kernel, MMD^2 as a U- and a V-statistic)."""
 import torch
 
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(606)
 
@@ -18,6 +18,7 @@ def _imq(x, y, scale):
     return scale / (scale + _sq(x, y))
 
 
+@graded
 def imq_kernel(fn):
     """k(x_i, y_j) = C / (C + ||x_i - y_j||^2) for all pairs.  x (n, d), y (m, d) -> (n, m)."""
     cases = [dict(x=_rand(3, 2), y=_rand(3, 2) + 1, scale=torch.tensor(0.5, dtype=torch.float64)),
@@ -53,6 +54,7 @@ def _kernel_cases():
     return cases
 
 
+@graded
 def mmd2_unbiased(fn):
     """The U-statistic of MMD^2 from the three kernel matrices (n, n), (m, m), (n, m)."""
     mistakes = [
@@ -72,6 +74,7 @@ def mmd2_unbiased(fn):
     return run_check("mmd2_unbiased", fn, _kernel_cases(), _mmd_u, mistakes)
 
 
+@graded
 def mmd2_biased(fn):
     """The V-statistic of MMD^2: every pair, the diagonal included, averaged."""
     mistakes = [

@@ -1,7 +1,7 @@
 """Checks for the lesson 7 exercises (planar log-determinant, affine coupling, MADE masks, ActNorm)."""
 import torch
 
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(707)
 
@@ -16,6 +16,7 @@ def _planar(z, u, w, b):
     return torch.log((1 + (1 - torch.tanh(a) ** 2) * (w @ u)).abs())
 
 
+@graded
 def planar_log_det(fn):
     """log |1 + u . psi(z)|, psi(z) = (1 - tanh^2(w.z + b)) w.  z (batch, d), u (d,), w (d,), b 0-dim -> (batch,)."""
     cases = [dict(z=_rand(5, 2), u=torch.tensor([0.8, -0.3], dtype=torch.float64),
@@ -56,6 +57,7 @@ def _inverse(x, mask, log_scale, shift):
     return mask * x + (1 - mask) * ((x - shift) * torch.exp(-log_scale))
 
 
+@graded
 def coupling_forward(fn):
     """y = mask * x + (1 - mask) * (x * exp(log_scale) + shift), all (batch, d)."""
     mistakes = [
@@ -73,6 +75,7 @@ def coupling_forward(fn):
     return run_check("coupling_forward", fn, _coupling_cases(), _forward, mistakes)
 
 
+@graded
 def coupling_inverse(fn):
     """x = mask * y + (1 - mask) * ((y - shift) * exp(-log_scale)); the inputs are named (y, mask, log_scale, shift)."""
     cases = [dict(y=c["x"], mask=c["mask"], log_scale=c["log_scale"], shift=c["shift"]) for c in _coupling_cases()]
@@ -98,6 +101,7 @@ def _log_det(log_scale, mask):
     return ((1 - mask) * log_scale).sum(-1)
 
 
+@graded
 def coupling_log_det(fn):
     """log |det dy/dx| = sum of log_scale over the transformed entries (mask = 0).  (batch, d) -> (batch,)."""
     cases = [dict(log_scale=c["log_scale"], mask=c["mask"]) for c in _coupling_cases()]
@@ -123,6 +127,7 @@ def _mask(in_degrees, out_degrees, output_layer):
     return (out_degrees[:, None] >= in_degrees[None, :]).to(torch.float64)
 
 
+@graded
 def made_mask(fn):
     """The (out, in) mask of a MADE layer: 1 where out_degree >= in_degree (hidden layer) or
     out_degree > in_degree (output layer).  Booleans or 0/1 numbers are both fine."""
@@ -159,6 +164,7 @@ def _actnorm(x):
     return torch.stack([-torch.log(std), -mean / std])
 
 
+@graded
 def actnorm_init(fn):
     """Row 0: log_scale = -log std_c; row 1: bias = -mean_c / std_c, per channel over (batch, H, W),
     so that exp(log_scale) x + bias has mean 0 and std 1 per channel.  x (N, C, H, W) -> (2, C)."""

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .feedback import run_check
+from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(808)
 
@@ -21,6 +21,7 @@ def _alpha(log_p, log_q, alpha, dx):
     return (1 - torch.exp(alpha * log_p + (1 - alpha) * log_q).sum() * dx) / (alpha * (1 - alpha))
 
 
+@graded
 def alpha_divergence(fn):
     """D_alpha(p || q) = (1 - sum_x p^alpha q^(1 - alpha) dx) / (alpha (1 - alpha)) from log-densities on a grid."""
     x = torch.linspace(-10, 10, 2001, dtype=torch.float64)
@@ -49,6 +50,7 @@ def _update(log_w, beta_prev, beta_next, log_likelihood):
     return log_w + (beta_next - beta_prev) * log_likelihood
 
 
+@graded
 def ais_weight_update(fn):
     """log w_t = log w_{t-1} + (beta_t - beta_{t-1}) log p(x | z_{t-1}), for every chain (chains,)."""
     cases = [dict(log_w=_rand(6), beta_prev=torch.tensor(0.2, dtype=torch.float64),
@@ -78,6 +80,7 @@ def _mws(log_q_pairs, dataset_size):
     return (joint - marginals).mean()
 
 
+@graded
 def mws_total_correlation(fn):
     """Minibatch weighted sampling: log q(z_i) ~ logsumexp_j sum_d L[i, j, d] - log(N M), each marginal
     log q(z_i,d) ~ logsumexp_j L[i, j, d] - log(N M); TC ~ mean_i [log q(z_i) - sum_d log q(z_i,d)]."""
@@ -110,6 +113,7 @@ def _bound(q_logits, codes):
     return q_logits.log_softmax(1)[torch.arange(len(codes)), codes].mean() + math.log(n_codes)
 
 
+@graded
 def information_bound(fn):
     """InfoGAN's bound I(c; x) >= E[log Q(c|x)] + H(c) with c uniform on K values (H(c) = log K):
     q_logits (n, K) are Q's unnormalised log-probabilities for x_n = G(z_n, c_n), codes (n,) the c_n."""

@@ -1,0 +1,186 @@
+"""A scratch nbgrader course for the tests: the exercises released, submitted, autograded and
+given feedback by the real nbgrader, as an instructor would run it (README, "Teaching a class").
+
+One assignment per lesson, holding that lesson's solution notebook as its source.  The
+submissions of one lesson:
+
+    solutions     the reference solutions                         -> full marks
+    untouched     the released notebook, not written in          -> zero, and no crash
+    mutant-K      answer K of each exercise's table of wrong answers in
+                  tests/test_exercise_mutants.py (the reference solution where the table is shorter)
+                  -> each such exercise loses its point, and its hint is in the feedback
+    broken        (lesson 1) the first answer cell raises         -> that check zero, the others graded
+"""
+import html
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "exercises" / "solutions"
+NBGRADER = Path(sys.executable).parent / "nbgrader"
+
+
+def mutant_table():
+    """{lesson module name: {exercise: [(wrong answer, hint words or None), ...]}} from the mutant tests."""
+    spec = importlib.util.spec_from_file_location("exercise_mutants", ROOT / "tests" / "test_exercise_mutants.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = {}
+    for check, (_, wrong) in module.TABLE.items():
+        table.setdefault(check.__module__.rsplit(".", 1)[-1], {})[check.__name__] = wrong
+    return table
+
+
+# Written next to a mutant's notebook: its answer cells fetch their wrong answer from here.
+HELPER = f'''"""The wrong answers of tests/test_exercise_mutants.py, for a scratch nbgrader submission."""
+import importlib.util
+
+_spec = importlib.util.spec_from_file_location("exercise_mutants", {str(ROOT / "tests" / "test_exercise_mutants.py")!r})
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+
+
+def wrong(lesson, name, k):
+    for check, (_, answers) in _module.TABLE.items():
+        if check.__module__.endswith(lesson) and check.__name__ == name:
+            return answers[k][0]
+    raise KeyError((lesson, name))
+'''
+
+
+def lesson_of(notebook):
+    """01_elbo_exercises.ipynb -> lesson01"""
+    return f"lesson{notebook.name[:2]}"
+
+
+def nbgrader(course, *args):
+    """Run one nbgrader command in the course folder; -> its output (fails the test on an error)."""
+    env = {**os.environ, "COURSE_LIB_FAST": "1", "PYTHONPATH": str(ROOT),
+           "PATH": f"{NBGRADER.parent}{os.pathsep}{os.environ.get('PATH', '')}"}     # it runs alembic from there
+    run = subprocess.run([str(NBGRADER), *args], cwd=course, capture_output=True, text=True, env=env, timeout=900)
+    assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    return run.stdout + run.stderr
+
+
+def make_course(folder, notebooks):
+    """A course folder with one assignment per solution notebook, released with generate_assignment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        "c.CourseDirectory.course_id = 'vae-course'\n"
+        f"c.CourseDirectory.root = {str(folder)!r}\n"
+        "c.ExecutePreprocessor.timeout = 600\n")
+    for notebook in notebooks:
+        source = folder / "source" / lesson_of(notebook)
+        source.mkdir(parents=True)
+        shutil.copy(notebook, source / notebook.name)
+        nbgrader(folder, "generate_assignment", lesson_of(notebook))
+    return folder
+
+
+def answer_cells(nb):
+    """The cells in which a learner writes: nbgrader's solution cells."""
+    return [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+
+
+def submit(course, student, notebook, answers=None, extra_files=()):
+    """Copy the released notebook into submitted/<student>/, with each answer cell replaced by
+    ``answers[grade_id]`` where given."""
+    lesson = lesson_of(notebook)
+    nb = json.loads((course / "release" / lesson / notebook.name).read_text())
+    for cell in answer_cells(nb):
+        name = cell["metadata"]["nbgrader"]["grade_id"]
+        if answers and name in answers:
+            cell["source"] = answers[name]
+    folder = course / "submitted" / student / lesson
+    folder.mkdir(parents=True)
+    (folder / notebook.name).write_text(json.dumps(nb))
+    for name, text in extra_files:
+        (folder / name).write_text(text)
+
+
+def solution_sources(notebook):
+    """{exercise: the reference solution's cell source} of a solution notebook."""
+    nb = json.loads(notebook.read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in answer_cells(nb)}
+
+
+def submit_all(course, notebook, table):
+    """Every submission of one lesson (module docstring); -> {student: {exercise: hint words or True}}:
+    True where the exercise must earn its point, the hint words (or None) where it must not."""
+    lesson, reference = lesson_of(notebook), solution_sources(notebook)
+    expected = {"solutions": {name: True for name in reference}, "untouched": {name: None for name in reference}}
+    submit(course, "solutions", notebook, reference)
+    submit(course, "untouched", notebook)
+    wrong = table[lesson]
+    for k in range(max(len(answers) for answers in wrong.values())):
+        answers, marks = {}, {}
+        for name in reference:
+            if k < len(wrong[name]):
+                answers[name] = (f"from grading_mutants import wrong\n"
+                                 f"{name} = wrong({lesson!r}, {name!r}, {k})")
+                marks[name] = wrong[name][k][1]
+            else:
+                answers[name], marks[name] = reference[name], True
+        submit(course, f"mutant-{k}", notebook, answers, extra_files=[("grading_mutants.py", HELPER)])
+        expected[f"mutant-{k}"] = marks
+    if lesson == "lesson01":
+        first = next(iter(reference))
+        broken = dict(reference, **{first: "raise RuntimeError('a learner cell that fails')"})
+        submit(course, "broken", notebook, broken)
+        expected["broken"] = {name: name != first or None for name in reference}
+    return expected
+
+
+def grades(course, lesson):
+    """{student: {exercise: (score, max score)}} from the course's gradebook."""
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for submission in gradebook.assignment_submissions(lesson):
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    out.setdefault(submission.student.id, {})[grade.name.removeprefix("check_")] = (
+                        grade.score, grade.max_score)
+    return out
+
+
+def feedback_text(course, student, notebook):
+    """The feedback page nbgrader wrote for one student's notebook, as plain text."""
+    page = course / "feedback" / student / lesson_of(notebook) / notebook.with_suffix(".html").name
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+
+
+def grade_lessons(folder, notebooks):
+    """Release, submit, autograde and give feedback for these lessons; -> (course, expected)."""
+    table = mutant_table()
+    course = make_course(folder, notebooks)
+    expected = {}
+    for notebook in notebooks:
+        expected[notebook] = submit_all(course, notebook, table)
+        nbgrader(course, "autograde", lesson_of(notebook))
+        nbgrader(course, "generate_feedback", lesson_of(notebook))
+    return course, expected
+
+
+def check_grades(course, expected):
+    """Every submission got exactly the points it should, and every lost point's hint is in its feedback."""
+    problems = []
+    for notebook, students in expected.items():
+        got = grades(course, lesson_of(notebook))
+        for student, marks in students.items():
+            for name, mark in marks.items():
+                score, top = got[student][name]
+                if top != 1.0 or score != (1.0 if mark is True else 0.0):
+                    problems.append(f"{notebook.name}, {student}, {name}: {score} of {top}")
+            lost = [words for words in marks.values() if isinstance(words, str)]
+            if lost:
+                text = feedback_text(course, student, notebook)
+                problems += [f"{notebook.name}, {student}: hint {w!r} not in the feedback" for w in lost if w not in text]
+    return problems
