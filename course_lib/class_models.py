@@ -131,12 +131,17 @@ def _read_manifest(tar, archive):
     return manifest
 
 
-def install(archive, directory=None):
+def install(archive, directory=None, shared=False):
     """Copy the models of ``archive`` into the model cache ``directory`` (default: the usual one).
     -> (models installed, models that were there already)
 
     Only model files of this course version are taken; files already in the cache are kept.
+    ``shared=True``: ``directory`` is a class's shared model folder (on a JupyterHub, one copy for
+    every learner): the files are made readable by everyone, and the line that points the
+    learners' kernels at it (``COURSE_LIB_SHARED_MODELS``) is printed.
     """
+    if shared and not directory:
+        raise CourseInputError("install --shared needs the shared folder, e.g. --shared /srv/vae-course/models.")
     if not isinstance(archive, (str, os.PathLike)):
         raise CourseInputError(f"archive must be the path of a file made by `class_models prepare --archive`; "
                                f"got {type(archive).__name__}.")
@@ -167,9 +172,17 @@ def install(archive, directory=None):
                 continue
             with atomic_open(target) as f:
                 f.write(tar.extractfile(member).read())
+            if shared:
+                target.chmod(0o444)              # every learner reads it; nobody writes it
             installed += 1
+        if shared:
+            folder.chmod(0o755)
     print(f"installed {_models(installed)} into {folder}"
           + (f"; kept the {_models(present)} already there" if present else ""))
+    if shared:
+        print(f"learners read them when their kernels have COURSE_LIB_SHARED_MODELS={folder} "
+              f"(on a JupyterHub: c.Spawner.environment = {{'COURSE_LIB_SHARED_MODELS': '{folder}'}}); "
+              "what they train themselves goes to their own cache.")
     if manifest.get("fast"):
         print("note: these models were trained in fast mode; the lessons load them only in fast mode.")
     here = data_fingerprint()
@@ -198,7 +211,11 @@ def main(argv=None):
     p.add_argument("--fast", action="store_true", help="fast mode (small budgets; for trying this out)")
     i = commands.add_parser("install", help="copy an archive's models into this machine's cache")
     i.add_argument("archive")
-    i.add_argument("--dir", default=None, help="the cache folder (default as for prepare)")
+    where = i.add_mutually_exclusive_group()
+    where.add_argument("--dir", default=None, help="the cache folder (default as for prepare)")
+    where.add_argument("--shared", default=None, metavar="DIR",
+                       help="a class's shared, read-only model folder, looked in before each learner's own "
+                            "cache (learners' kernels need COURSE_LIB_SHARED_MODELS=DIR)")
     r = commands.add_parser("run", help="run one notebook's code cells here, printing each cell's time")
     r.add_argument("notebook")
     args = parser.parse_args(argv)
@@ -207,7 +224,7 @@ def main(argv=None):
             results = prepare(args.notebooks, args.dir, args.fast, args.archive)
             return 1 if None in results.values() else 0
         if args.command == "install":
-            install(args.archive, args.dir)
+            install(args.archive, args.shared or args.dir, shared=bool(args.shared))
             return 0
         total = run_lesson(args.notebook, lambda i, s, line: print(f"cell {i:>2}: {s:7.1f} s   {line[:70]}",
                                                                      file=sys.stderr, flush=True))

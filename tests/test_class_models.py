@@ -138,3 +138,94 @@ def test_an_archive_can_be_read_by_the_class(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "class.tar.gz").stat().st_mode & 0o777 == 0o644
+
+
+# -- one shared, read-only model store for a class (a JupyterHub) -------------------------------
+
+SHARED_LEARNER = """
+import sys, torch, course_lib as cl
+x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+build = lambda: cl.VAE.mlp(latent_dim=2, hidden=(8,))
+def must_not_train(model):
+    raise SystemExit("trained a model that the shared folder holds")
+cl.cached_fit("class-demo", {"data": cl.cache.data_key(x)}, build, must_not_train)
+cl.cached_fit("own-work", {"learner": sys.argv[1]}, build,
+              lambda m: cl.fit(m, x, steps=30, log_every=10, progress=False))
+print("done", sys.argv[1])
+"""
+
+
+def _fill_shared_store(tmp_path, monkeypatch, capsys):
+    """An instructor's model packed into an archive and installed with --shared; -> the folder."""
+    monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path / "instructor"))
+    cached_fit("class-demo", config(), build, lambda m: fit(m, torch.rand(64, 1, 28, 28), steps=4, progress=False))
+    archive = tmp_path / "class.tar.gz"
+    class_models.pack(archive, tmp_path / "instructor",
+                      {"code_version": cache.code_version(), "data": class_models.data_fingerprint()})
+    shared = tmp_path / "shared"
+    assert class_models.main(["install", str(archive), "--shared", str(shared)]) == 0
+    said = capsys.readouterr().out
+    assert f"COURSE_LIB_SHARED_MODELS={shared}" in said and "c.Spawner.environment" in said
+    cache.clear_memory()
+    return shared
+
+
+def _contents(folder):
+    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_mode) for p in folder.iterdir())
+
+
+def test_a_shared_store_is_read_first_and_never_written(tmp_path, monkeypatch, capsys):
+    shared = _fill_shared_store(tmp_path, monkeypatch, capsys)
+    assert all(p.stat().st_mode & 0o777 == 0o444 for p in shared.iterdir())
+    shared.chmod(0o555)                                    # read-only, as on a hub (root could still write:
+    before = _contents(shared)                             # so every write is also watched below)
+    writes = []
+    original = cache.atomic_save
+    monkeypatch.setattr(cache, "atomic_save", lambda state, path: (writes.append(path), original(state, path)))
+    monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path / "learner"))
+    monkeypatch.setenv("COURSE_LIB_SHARED_MODELS", str(shared))
+
+    model, _ = cached_fit("class-demo", config(), build, must_not_train)        # found in the shared folder
+    assert isinstance(model, VAE)
+    cached_fit("own-work", {"n": 1}, build, lambda m: fit(m, torch.rand(32, 1, 28, 28), steps=2, progress=False))
+    assert [p.parent for p in writes] == [tmp_path / "learner"]                 # new work: the learner's cache
+    assert _contents(shared) == before
+
+
+def test_a_damaged_file_in_the_shared_store_is_left_alone_and_the_learner_trains(tmp_path, monkeypatch, capsys):
+    shared = _fill_shared_store(tmp_path, monkeypatch, capsys)
+    (damaged,) = shared.iterdir()
+    damaged.chmod(0o644)
+    damaged.write_bytes(b"not a model")
+    monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path / "learner"))
+    monkeypatch.setenv("COURSE_LIB_SHARED_MODELS", str(shared))
+    trained = []
+    with pytest.warns(UserWarning, match="in the shared folder could not be read"):
+        cached_fit("class-demo", config(), build, lambda m: trained.append(m) or fit(m, torch.rand(32, 1, 28, 28),
+                                                                                    steps=2, progress=False))
+    assert trained and damaged.read_bytes() == b"not a model"
+    assert [p.name for p in (tmp_path / "learner").iterdir()] == [damaged.name]
+
+
+def test_two_learners_train_at_once_beside_one_shared_store(tmp_path, monkeypatch, capsys):
+    import subprocess
+    import sys
+    shared = _fill_shared_store(tmp_path, monkeypatch, capsys)
+    shared.chmod(0o555)
+    before = _contents(shared)
+    runs = [subprocess.Popen([sys.executable, "-c", SHARED_LEARNER, name], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "COURSE_LIB_CACHE": str(tmp_path / name),
+                                  "COURSE_LIB_SHARED_MODELS": str(shared), "OMP_NUM_THREADS": "1"})
+            for name in ("ada", "ben")]
+    for name, run in zip(("ada", "ben"), runs):
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0 and f"done {name}" in out, err[-2000:]
+        assert len(list((tmp_path / name).glob("own-work-*.pt"))) == 1
+        assert not list((tmp_path / name).glob("class-demo-*"))
+    assert _contents(shared) == before
+
+
+def test_install_shared_needs_its_folder():
+    with pytest.raises(CourseInputError, match="--shared"):
+        class_models.install("class.tar.gz", None, shared=True)

@@ -16,6 +16,11 @@ Nothing the learner waited for is lost:
 * an unreadable cache file is rebuilt with a warning.
 
 The cache folder is ``$COURSE_LIB_CACHE`` if set, else ``~/.cache/course_lib/models``.
+
+A class can share one read-only copy of its models: where ``$COURSE_LIB_SHARED_MODELS`` names a
+folder (``python -m course_lib.class_models install --shared DIR`` fills it once), a model is looked
+for there first, then in the learner's own folder.  Nothing is ever written to the shared folder:
+a model it lacks is trained and stored in the learner's own folder, as without it.
 A file's name holds the model's name, the library version that trained it and its key,
 ``{name}-{code version}-{key}.pt``.  Models trained by other versions of ``course_lib`` are
 never loaded again; ``python -m course_lib.prune_cache`` removes them.
@@ -44,6 +49,12 @@ def cache_dir():
     """The folder cached models live in."""
     env = os.environ.get("COURSE_LIB_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "course_lib" / "models"
+
+
+def shared_dir():
+    """The class's read-only model folder (``$COURSE_LIB_SHARED_MODELS``), or None."""
+    env = os.environ.get("COURSE_LIB_SHARED_MODELS")
+    return Path(env) if env else None
 
 
 def code_version():
@@ -126,29 +137,39 @@ class _Entry:
             raise CourseInputError(f"name must be letters, digits, '-' or '_', got {name!r}.")
         self.key = cache_key(name, config)
         self.config = config
-        self.path = Path(directory or cache_dir()) / f"{name}-{code_version()}-{self.key}.pt"
+        file_name = f"{name}-{code_version()}-{self.key}.pt"
+        self.path = Path(directory or cache_dir()) / file_name
+        shared = None if directory else shared_dir()      # an explicit folder is used alone
+        self.shared_path = shared / file_name if shared else None
 
     def load(self, build, device=None):
-        """The cached ``(model, history)``, or None.  An unreadable file is removed with a warning."""
+        """The cached ``(model, history)``, or None: from memory, the class's shared folder, or the
+        learner's own.  An unreadable file of the learner's is removed with a warning; one in the
+        shared folder is left alone (it is not the learner's to change)."""
         if self.key in _MEMORY:
             return _MEMORY[self.key]
-        if not self.path.exists():
-            return None
-        model = build()                  # outside the try: a broken build() is the caller's error, not the file's
-        try:
-            state = torch.load(self.path, map_location="cpu", weights_only=True)
-            model.load_state_dict(state["model"])
-            history = History.from_dict(state["history"])
-        except Exception as e:  # corrupt, truncated or from an incompatible model: rebuild
-            warnings.warn(f"cache file {self.path.name} could not be read ({type(e).__name__}); retraining.")
+        for path, own in ((self.shared_path, False), (self.path, True)):
+            if path is None or not path.exists():
+                continue
+            model = build()              # outside the try: a broken build() is the caller's error, not the file's
             try:
-                self.path.unlink(missing_ok=True)
-            except OSError:
-                pass                     # the new file will replace it, or stay in memory
-            return None
-        model.to(get_device(device)).eval()
-        _MEMORY[self.key] = (model, history)
-        return model, history
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                model.load_state_dict(state["model"])
+                history = History.from_dict(state["history"])
+            except Exception as e:  # corrupt, truncated or from an incompatible model: the next place, or rebuild
+                where = "" if own else " in the shared folder"
+                warnings.warn(f"cache file {path.name}{where} could not be read ({type(e).__name__}); "
+                              + ("retraining." if own else "looking in your own cache."))
+                if own:
+                    try:
+                        path.unlink(missing_ok=True)
+                    except OSError:
+                        pass             # the new file will replace it, or stay in memory
+                continue
+            model.to(get_device(device)).eval()
+            _MEMORY[self.key] = (model, history)
+            return model, history
+        return None
 
     def store(self, model, history):
         """Keep ``(model, history)`` in memory, then try to write it to disk (atomically)."""
