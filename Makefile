@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: setup lab test test-emulated-gpu bench site clean-venv
 
 LOCK   := requirements-lock.txt
+# The course's JupyterLab defaults (no news prompt), kept here rather than in the learner's home.
+LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/tools/lab-settings
 
 # The course's own environment: the package's ranges, resolved to the exact versions of the lock.
 $(STAMP): pyproject.toml $(LOCK)
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml $(LOCK)
 setup: $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks $(LAB_SETTINGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	COURSE_LIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile \

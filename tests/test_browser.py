@@ -23,6 +23,7 @@ import queue
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -35,11 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 KERNEL = "python3"       # the kernel every notebook names in its metadata
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
-SETTINGS = {  # quiet, fully rendered notebooks: no news pop-up, every cell in the DOM
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                          "checkForUpdates": False},
+SETTINGS = {  # fully rendered notebooks: every cell in the DOM (the news prompt is off by make lab's settings)
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
+LAB_SETTINGS = re.search(r"^LAB_SETTINGS := (.*)$", (ROOT / "Makefile").read_text(), re.M).group(1).replace(
+    "$(CURDIR)", str(ROOT))                              # the very setting `make lab` passes
 
 
 def free_port():
@@ -86,6 +87,7 @@ def lab(tmp_path_factory, run_model_cache):
          "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
          f"--ServerApp.root_dir={work}",
          f"--LabApp.user_settings_dir={settings}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         LAB_SETTINGS,
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
     url = f"http://127.0.0.1:{port}"
@@ -178,6 +180,16 @@ def wait_for(predicate, timeout, what):
 # Last lesson first: nbval runs the notebooks first to last on the other worker, so the two meet
 # in the middle, and each lesson's models are trained once, by whichever of them gets there first,
 # and loaded by the other (they share the run's model cache, conftest.py).
+def test_make_lab_asks_no_news_question(lab):
+    """`make lab` passes the course's own settings folder (tools/lab-settings), which turns the news
+    prompt off: the server, started with that argument, says so for a learner with no settings."""
+    url, _ = lab
+    notification = api(url, "GET", "/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    defaults = notification["schema"]["properties"]                  # overrides.json sets the defaults
+    assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
+    assert "fetchNews" not in notification["settings"]              # and nothing of the learner's is needed
+
+
 @pytest.mark.parametrize("lesson", LESSONS[::-1])
 def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, tmp_path):
     url, work = lab
@@ -223,6 +235,7 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
 
         figures = panel.locator(".course-live-figure")
         assert figures.count() == expected_live_figures(lesson), f"{lesson}: not every live figure rendered"
+        latencies = []
         for i in range(figures.count()):
             figure = figures.nth(i)
             figure.scroll_into_view_if_needed()
@@ -236,7 +249,12 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
                     handles.nth(j).press("ArrowRight")
                 wait_for(lambda: image.get_attribute("src") != before, 15,
                          f"figure {i} of {lesson} to change after moving slider {j}")
+                latencies += timed_moves(page, figure, handles.nth(j), ["ArrowRight"] * 2 + ["ArrowLeft"] * 4)
         assert panel.get_by_text("Error displaying widget").count() == 0
+        if latencies:
+            LATENCIES[lesson] = latencies
+            print(f"\n{lesson}: key press -> picture, median {statistics.median(latencies):.0f} ms, "
+                  f"slowest {max(latencies):.0f} ms, over {len(latencies)} moves")
         page.screenshot(path=str(shots / f"{lesson}.png"), full_page=True)
     except BaseException:
         page.screenshot(path=str(shots / f"{lesson}-failed.png"), full_page=True)
@@ -244,6 +262,36 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
     finally:
         page.close()
         shutdown_kernels(url)
+
+
+LATENCIES = {}            # lesson -> the measured key press -> picture times (ms), printed per lesson
+
+# In the page: the time of the key press (capture phase, before any handler) and of the first change
+# of the figure's picture after it.
+_WATCH = """([figure]) => {
+  const img = figure.querySelector("img");
+  window.__pressed = undefined; window.__shown = undefined;
+  document.addEventListener("keydown", () => { window.__pressed = performance.now(); }, {capture: true, once: true});
+  const seen = new MutationObserver(() => { if (window.__shown === undefined) { window.__shown = performance.now(); seen.disconnect(); } });
+  seen.observe(img, {attributes: true, attributeFilter: ["src"]});
+}"""
+
+
+def timed_moves(page, figure, handle, keys, timeout_ms=120_000):
+    """Press each key on a slider's handle and measure, in the page, the time from the key press to
+    the picture changing.  A key that does not move the slider (at the end of its range) is not
+    timed; every move that does is, however long it takes (a first visit that trains, say).
+    -> list of milliseconds"""
+    times = []
+    for key in keys:
+        page.evaluate(_WATCH, [figure.element_handle()])
+        value = handle.get_attribute("aria-valuenow")
+        handle.press(key)
+        if handle.get_attribute("aria-valuenow") == value:
+            continue
+        page.wait_for_function("window.__shown !== undefined", timeout=timeout_ms)
+        times.append(page.evaluate("window.__shown - window.__pressed"))
+    return times
 
 
 def shutdown_kernels(url):
@@ -259,14 +307,21 @@ def code_cells(path):
     return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
-def test_make_site_renders_every_lesson_with_its_figures(run_model_cache, tmp_path):
-    out = tmp_path / "site"
-    # The models the lessons trained (same fast-mode keys) are reused, as `make site` after a
-    # lesson run would: every notebook still runs top to bottom, its trainings load from the cache.
+@pytest.fixture(scope="module")
+def site(run_model_cache, tmp_path_factory):
+    """`make site`'s builder run once, into a temporary folder.  The models the lessons trained (same
+    fast-mode keys) are reused, as `make site` after a lesson run would: every notebook still runs top
+    to bottom, its trainings load from the cache."""
+    out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=run_model_cache)
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
                          env=env, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return out
+
+
+def test_make_site_renders_every_lesson_with_its_figures(site):
+    out = site
     index = (out / "index.html").read_text()
     for path in [ROOT / "notebooks" / name for name in LESSONS]:
         page = out / f"{path.stem}.html"
@@ -275,13 +330,52 @@ def test_make_site_renders_every_lesson_with_its_figures(run_model_cache, tmp_pa
         text = page.read_text()
         live = sum("_explorer(" in source for source in code_cells(path))
         static = sum(bool(re.search(r"plt\.(subplots|figure)\(", source)) for source in code_cells(path))
-        frames = text.count('class="course-first-frame"')
+        figures = text.count('class="course-static-figure"')
         pictures = text.count("data:image/png;base64,")
-        assert frames == live, f"{path.name}: {frames} first frames for {live} live figures"
-        assert frames == text.count("First frame of a live figure")                  # each one labelled
-        assert pictures >= frames + static, f"{path.name}: {pictures} pictures, expected at least {frames + static}"
+        assert figures == live, f"{path.name}: {figures} live figures on the page for {live} in the lesson"
+        assert pictures >= figures + static, f"{path.name}: {pictures} pictures, expected at least {figures + static}"
         assert "Read-only rendering" in text and "Traceback" not in text
-    assert sorted(p.name for p in out.iterdir()) == sorted(["index.html"] + [f"{Path(n).stem}.html" for n in LESSONS])
+        assert not re.search(r'<(script|link|img)[^>]*(src|href)="https?:', text), f"{path.name} fetches from the web"
+    assert sorted(p.name for p in out.iterdir()) == sorted(["assets", "index.html"] +
+                                                          [f"{Path(n).stem}.html" for n in LESSONS])
+    assert (out / "assets" / "katex" / "katex.min.js").is_file()
+
+
+def test_every_site_page_works_from_disk_sliders_formulas_and_no_outside_request(browser, site):
+    """Each page opened as a file: every slider of every live figure switches its picture, the
+    formulas are typeset (KaTeX, from the page's own folder), and no request leaves the machine."""
+    problems, sizes = [], {}
+    for name in LESSONS:
+        path = site / f"{Path(name).stem}.html"
+        sizes[name] = path.stat().st_size
+        context = browser.new_context()
+        page = context.new_page()
+        outside = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_function("document.readyState === 'complete'")
+        markdown = "\n".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
+                             if c["cell_type"] == "markdown")
+        if "$" in markdown:
+            wait_for(lambda: page.locator(".katex").count() > 0, 30, f"{name}: formulas typeset")
+            raw = page.evaluate("Array.from(document.querySelectorAll('.jp-MarkdownCell'))"
+                                ".map(e => e.innerText).join('\\n')")
+            if "$$" in raw:
+                problems.append(f"{name}: a formula left as raw $$")
+        for figure in page.locator(".course-static-figure").all():
+            image = figure.locator("img")
+            for slider in figure.locator("input[type=range]").all():
+                before = image.get_attribute("src")
+                slider.focus()
+                at_end = slider.evaluate("e => e.value === e.max")
+                page.keyboard.press("Home" if at_end else "End")
+                if image.get_attribute("src") == before:
+                    problems.append(f"{name}: moving {slider.get_attribute('aria-label')} left the picture as it was")
+        if outside:
+            problems.append(f"{name}: requests off the machine: {outside[:3]}")
+        context.close()
+    print("site page sizes (KiB): " + ", ".join(f"{n[:3]} {s // 1024}" for n, s in sizes.items()))
+    assert not problems, problems
 
 
 def test_a_lesson_that_fails_to_run_is_named_in_one_line_and_leaves_no_page(tmp_path):

@@ -130,3 +130,14 @@ def test_the_image_flow_is_invertible_and_its_bits_per_dim_follow_the_formula():
     expected = (-log_p.mean() / 784 + math.log(256)) / math.log(2)
     torch.testing.assert_close(terms["bits/dim"], expected)
     assert flow.sample(2).shape == (2, 1, 28, 28)
+
+
+def test_the_flow_depth_slider_shows_each_trained_posterior_and_its_gap():
+    """Lesson 7b's slider: one frame per depth K, each a different q_K over the same exact posterior."""
+    live = lesson_b.depth_explorer(20, depths=(0, 1, 3))
+    frames = {bytes(live.image.value)}
+    for depth in (1, 3):
+        live.set(depth=depth)
+        frames.add(bytes(live.image.value))
+    assert len(frames) == 3 and live.message is None
+    assert live.predraw_all() == 0 and len(live.frames) == 3          # all three kept: moving back is instant

@@ -260,3 +260,90 @@ def test_blitting_gives_the_same_picture_as_a_full_redraw():
         assert np.array_equal(np.asarray(full.canvas.buffer_rgba()), np.asarray(blit.canvas.buffer_rgba())), t
     with pytest.raises(CourseInputError, match="animated must be a function"):
         LiveFigure(new_figure()[0], lambda fig, t: None, {"t": choice_slider("t", [1])}, animated=[1])
+
+
+# -- frames drawn once; the static page's frames -----------------------------------------------
+
+def _counting_figure(fresh=False, predraw=True, max_frames=256, values=(1, 2, 3), other=("a", "b")):
+    from course_lib.figures.widgets import choice_slider
+    fig, ax = new_figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    ax.set_ylim(0, 4)
+    calls = []
+
+    def update(fig, k, s):
+        calls.append((k, s))
+        line.set_ydata([0, k if s == "a" else k / 2])
+
+    live = LiveFigure(fig, update, {"k": choice_slider("k", list(values)), "s": choice_slider("s", list(other))},
+                      fresh=fresh, predraw=predraw, max_frames=max_frames)
+    return live, calls
+
+
+def test_a_position_drawn_once_is_shown_again_without_calling_update():
+    live, calls = _counting_figure()
+    first = bytes(live.image.value)
+    live.set(k=3)
+    third = bytes(live.image.value)
+    live.set(k=1)
+    assert bytes(live.image.value) == first and len(calls) == 2          # the start and k = 3 only
+    live.set(k=3)
+    assert bytes(live.image.value) == third and len(calls) == 2
+
+
+def test_predrawn_frames_are_the_pictures_a_move_would_draw():
+    live, calls = _counting_figure()
+    assert live.predraw_all() == 5 and len(live.frames) == 6             # the grid: 3 x 2 positions
+    fresh, _ = _counting_figure(fresh=True)
+    for k in (1, 2, 3):
+        for s in ("a", "b"):
+            fresh.set(k=k, s=s)
+            assert live.frames[(k, s)] == bytes(fresh.image.value), (k, s)
+    before = len(calls)
+    live.set(k=2, s="b")
+    assert len(calls) == before                                          # a move sends bytes it has
+
+
+def test_a_fresh_figure_keeps_no_frame_and_a_trained_one_draws_nothing_ahead():
+    live, calls = _counting_figure(fresh=True)
+    live.set(k=2)
+    live.set(k=1)
+    assert len(calls) == 3 and not live.frames and live.predraw_all() == 0
+    live, calls = _counting_figure(predraw=False)
+    assert live.predraw_all() == 0 and len(live.frames) == 1             # only what was visited
+
+
+def test_the_kept_frames_are_bounded():
+    live, _ = _counting_figure(max_frames=2, values=(1, 2, 3, 4))
+    for k in (2, 3, 4):
+        live.set(k=k)
+    assert list(live.frames) == [(3, "a"), (4, "a")]
+
+
+def test_a_static_page_carries_every_frame_of_the_grid_and_a_switcher():
+    import base64
+    import json
+    import re
+    live, _ = _counting_figure()
+    page = live.static_html()
+    frames = json.loads(re.search(r'<script type="application/json" class="course-frames">(.*?)</script>',
+                                  page).group(1))
+    assert sorted(frames) == [f"{i}-{j}" for i in range(3) for j in range(2)]
+    import io
+    from PIL import Image
+    from course_lib.figures.widgets import static_png
+    assert base64.b64decode(frames["2-1"]) == static_png(live.frames[(3, "b")])   # the kernel's own picture,
+    page_pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames["2-1"]))).convert("RGB"), float)
+    kernel_pixels = np.asarray(Image.open(io.BytesIO(live.frames[(3, "b")])).convert("RGB"), float)
+    assert np.abs(page_pixels - kernel_pixels).mean() < 2.0                          # in a 256-colour palette
+    assert page.count('type="range"') == 2 and "addEventListener" in page and "http" not in page
+
+
+def test_float_sliders_are_sampled_for_a_static_page_within_the_cap():
+    live = elbo.elbo_gap_explorer()
+    positions = live.static_positions()
+    sizes = [len(v) for v in positions.values()]
+    assert np.prod(sizes) <= LiveFigure.STATIC_FRAMES and min(sizes) >= 2
+    for name, control in live.controls.items():
+        assert control.value in positions[name]
+        assert min(positions[name]) == pytest.approx(control.min) and max(positions[name]) == pytest.approx(control.max)

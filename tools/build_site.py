@@ -7,13 +7,21 @@ Each lesson is executed top to bottom in a fresh kernel (in fast mode when
 ``COURSE_LIB_FAST=1``, as ``make site`` sets it) and exported with nbconvert's
 HTML exporter; its figures are embedded in the page.  ``--jobs N`` renders N
 lessons at a time (default: one per core, at most 4).  With ``COURSE_LIB_STATIC=1``
-(set here) every live figure shows its first frame, labelled as such.  Progress
+(set here) every live figure draws the frames of its sliders' grid (``LiveFigure.static_html``)
+and the page switches between them with a few lines of script: no kernel, no server.  Progress
 bars are left out of the pages.  Each page is written to a temporary file and
 renamed, so a failed build leaves no half-written page.
+
+A page opened from disk asks nothing of another machine: the exporter's scripts from the web
+(MathJax, require.js, the mermaid loader) are taken out, and the formulas are rendered by
+KaTeX, vendored from its npm package into ``tools/site_assets/katex`` (MIT licence beside it)
+and copied to ``site/assets/katex``.
 """
 import argparse
 import html
 import os
+import re
+import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -27,15 +35,46 @@ from course_lib.io import atomic_open
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET = "application/vnd.jupyter.widget-view+json"
+ASSETS = ROOT / "tools" / "site_assets"
+
+# What nbconvert's lab template fetches from the web, taken out of every page.
+_OFF_MACHINE = [
+    re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>'),       # MathJax, require.js
+    re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.S),
+    re.compile(r'<script type="module">(?:(?!</script>).)*mermaid(?:(?!</script>).)*</script>', re.S),
+    re.compile(r'<script>(?:(?!</script>).)*addWidgetsRenderer(?:(?!</script>).)*</script>', re.S),  # widgets' loader
+]
+_KATEX = r"""<link rel="stylesheet" href="assets/katex/katex.min.css">
+<script defer src="assets/katex/katex.min.js"></script>
+<script defer src="assets/katex/contrib/auto-render.min.js"></script>
+<script>
+document.addEventListener("DOMContentLoaded", function () {
+  renderMathInElement(document.body, {
+    delimiters: [{left: "$$", right: "$$", display: true}, {left: "\\[", right: "\\]", display: true},
+                 {left: "$", right: "$", display: false}, {left: "\\(", right: "\\)", display: false}],
+    ignoredClasses: ["jp-CodeCell", "jp-OutputArea-output"],
+    throwOnError: false
+  });
+});
+</script>
+"""
 
 
 def banner(fast):
-    mode = ("fast mode (small data, short training), so its numbers differ from a full run"
-            if fast else "full mode")
+    mode = ("fast mode (small data, short training): its numbers, and the models behind its sliders, "
+            "differ from a full run" if fast else "full mode (its models trained, or loaded where the cache "
+            "or the course holds them, with the lessons' full budgets)")
     return nbformat.v4.new_markdown_cell(
         f"> **Read-only rendering**, executed in {mode} on {date.today().isoformat()}. "
-        "Live figures show their first frame. To run the lesson and move its sliders, "
-        "see the course's README.")
+        "Each live figure carries the frames its kernel drew; move its sliders to switch between them. "
+        "To run the lesson and see every value, see the course's README.")
+
+
+def offline(page):
+    """The page with nothing fetched from another machine: the web scripts out, local KaTeX in."""
+    for pattern in _OFF_MACHINE:
+        page = pattern.sub("", page)
+    return page.replace("</head>", _KATEX + "</head>", 1)
 
 
 def render(path, fast):
@@ -46,11 +85,12 @@ def render(path, fast):
     for cell in nb.cells:                                 # progress bars: widgets with no static form
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
+    nb.metadata.pop("widgets", None)                      # no widget state: the page's figures are plain HTML
     nb.cells.insert(0, banner(fast))
     title = next((line.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
                   for line in c.source.splitlines() if line.startswith("# ")), path.stem)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body, title
+    return offline(body), title
 
 
 def write(path, text):
@@ -66,6 +106,7 @@ def build(out, notebooks, jobs=1):
     os.environ["OMP_NUM_THREADS"] = preset if preset.isdigit() and 0 < int(preset) <= share else str(share)
     fast = os.environ.get("COURSE_LIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
     out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ASSETS, out / "assets", dirs_exist_ok=True)       # KaTeX, read from disk by every page
 
     def page(path):                                       # each lesson in its own kernel, its page written whole
         print(f"rendering {path.name} ...", flush=True)

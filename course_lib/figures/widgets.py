@@ -8,6 +8,20 @@ cost) and shown in an ``ipywidgets.Image``.  The layout is computed on the
 first draw and then frozen, so axes do not jump while a slider moves.  Nothing but ipywidgets is
 needed in the browser, and every update is timed (``timings_ms``).
 
+**Frames drawn once.**  A figure whose picture depends only on its sliders keeps the PNG of
+every position it has drawn (at most ``max_frames``, 256 by default: a few MB; the oldest is
+dropped first), so moving back to a position sends bytes it already has.  When every control is a
+choice slider (trained sweeps, small grids) and the grid fits, it also draws all the other positions
+once, in the background after it is first shown, one frame at a time between the kernel's messages,
+so a learner's move never waits for it.  ``fresh=True`` (sliders that draw new random numbers: a new
+Monte Carlo run is a new picture) turns both off; ``predraw=False`` keeps the frames but draws only
+positions a learner visits (sliders that train a model on their first visit).
+
+**On a static page** (``make site``, ``COURSE_LIB_STATIC=1``) the figure draws the frames of its
+whole grid, at most ``STATIC_FRAMES`` of them (a float slider is sampled at evenly spaced values),
+stores each with a 256-colour palette (:func:`static_png`), and shows them with plain HTML range
+inputs and a few lines of script: no kernel, no server.
+
 Anything ``update`` prints, and progress bars of training it starts (for
 example through :func:`course_lib.cached_fit`), appear in the widget's output
 area; a ``CourseError`` raised by ``update`` is shown there as one line.
@@ -15,11 +29,17 @@ Interrupting the kernel while a slider's update runs (say, a training) leaves
 the figure as it was and usable; nothing half-trained is cached, so moving the
 slider back there trains again.
 """
+import asyncio
 import base64
+import contextlib
 import html
 import io
+import itertools
+import json
 import math
 import time
+import uuid
+from collections import OrderedDict
 
 import ipywidgets as widgets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -71,15 +91,27 @@ class LiveFigure:
     animated: optional ``() -> artists`` that ``update`` changes (it must change nothing else, nor
               any axis limits): the rest is drawn once and every update redraws only these,
               which makes a busy figure several times faster
+    fresh:    True if ``update`` draws new random numbers (or otherwise gives a new picture for the
+              same values): no frame is kept or drawn ahead
+    predraw:  draw every position of an all-choice-slider grid in the background (default True);
+              False for sliders whose first visit trains a model
+    max_frames: how many drawn frames are kept (PNG bytes, oldest dropped first)
     """
 
-    def __init__(self, fig, update, controls, dpi=80, animated=None):
+    STATIC_FRAMES = 81          # frames per figure on a static page, at most
+
+    def __init__(self, fig, update, controls, dpi=80, animated=None, fresh=False, predraw=True, max_frames=256):
         if not controls:
             raise CourseInputError("a LiveFigure needs at least one control.")
         if animated is not None and not callable(animated):
             raise CourseInputError("animated must be a function that returns the artists update() changes.")
         self.fig, self.update, self.controls = fig, update, dict(controls)
         self.animated, self._background = animated, None
+        self.fresh, self.predraw = bool(fresh), bool(predraw)
+        self.max_frames = max(1, int(max_frames))
+        self.frames = OrderedDict()          # position (tuple of values) -> PNG bytes
+        self.frames_predrawn = 0
+        self._predraw_started = False
         fig.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(fig)
         self._layout_frozen = False
@@ -103,17 +135,38 @@ class LiveFigure:
         for name, value in values.items():
             self.controls[name].value = value
 
+    def _position(self, values=None):
+        values = self.values if values is None else values
+        return tuple(values[name] for name in self.controls)
+
     def redraw(self):
+        """Show the frame of the controls' current values: the kept one, or a newly drawn one."""
         start = time.perf_counter()
-        if self.output.outputs:
-            self.output.clear_output(wait=True)
-        self.message = None
-        with self.output:
-            try:
-                self.update(self.fig, **self.values)
-            except CourseError as e:
-                self.message = f"{type(e).__name__}: {e}"
-                print(self.message)
+        position = self._position()
+        if position in self.frames:
+            self.frames.move_to_end(position)
+            if self.output.outputs:
+                self.output.clear_output(wait=True)
+            self.message = None
+            self.image.value = self.frames[position]
+        else:
+            if self.output.outputs:
+                self.output.clear_output(wait=True)
+            self.message = None
+            with self.output:
+                try:
+                    self.update(self.fig, **self.values)
+                except CourseError as e:
+                    self.message = f"{type(e).__name__}: {e}"
+                    print(self.message)
+            png = self._draw_png()
+            if not self.fresh and not self.output.outputs:     # a frame with a message or a print is not kept
+                self._keep(position, png)
+            self.image.value = png
+        self.timings_ms.append(1000 * (time.perf_counter() - start))
+
+    def _draw_png(self):
+        """Draw the figure as it is now; -> PNG bytes (light compression: encoding is most of the cost)."""
         self._render()
         if not self._layout_frozen:              # keep the first layout for every later frame
             self.fig.set_layout_engine("none")
@@ -122,8 +175,76 @@ class LiveFigure:
         frame = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
         frame.convert("RGB").save(buffer, format="png", compress_level=1)
-        self.image.value = buffer.getvalue()
-        self.timings_ms.append(1000 * (time.perf_counter() - start))
+        return buffer.getvalue()
+
+    def _keep(self, position, png):
+        self.frames[position] = png
+        self.frames.move_to_end(position)
+        while len(self.frames) > self.max_frames:
+            self.frames.popitem(last=False)
+
+    def grid(self):
+        """Every position of the controls, if all are choice sliders; else None."""
+        if not all(isinstance(c, widgets.SelectionSlider) for c in self.controls.values()):
+            return None
+        return list(itertools.product(*[list(c.options) for c in self.controls.values()]))
+
+    def draw_position(self, position):
+        """Draw (and keep) the frame of one position without showing it or moving the controls.
+        -> PNG bytes, or None if ``update`` printed or failed there (nothing kept then)."""
+        values = dict(zip(self.controls, position))
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                self.update(self.fig, **values)
+        except CourseError:
+            return None
+        if printed.getvalue():
+            return None
+        png = self._draw_png()
+        if not self.fresh:
+            self._keep(position, png)
+        return png
+
+    def predraw_all(self):
+        """Draw every frame of the grid that is not kept yet, now.  -> how many were drawn."""
+        todo = self._missing()
+        for position in todo:
+            if self.draw_position(position) is not None:
+                self.frames_predrawn += 1
+        if todo:
+            self.update(self.fig, **self.values)          # leave the figure as the controls say
+        return len(todo)
+
+    def _missing(self):
+        grid = self.grid()
+        if self.fresh or not self.predraw or grid is None or len(grid) > self.max_frames:
+            return []
+        return [p for p in grid if p not in self.frames]
+
+    def _start_predraw(self):
+        """Draw the missing frames one by one on the kernel's event loop, between its messages."""
+        if self._predraw_started or not self._missing():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:                  # no event loop (a plain script): nothing drawn ahead
+            return
+        self._predraw_started = True
+
+        def step():
+            todo = self._missing()
+            if not todo:
+                self.update(self.fig, **self.values)      # leave the figure as the controls say
+                return
+            if self.draw_position(todo[0]) is None:      # it prints or fails there: not a pure picture,
+                self.predraw = False                      # so nothing more is drawn ahead
+                self.update(self.fig, **self.values)
+                return
+            self.frames_predrawn += 1
+            loop.call_later(0.01, step)
+
+        loop.call_later(0.05, step)
 
     def _render(self):
         """Draw the figure on the Agg canvas.  With ``animated``, everything else is drawn once and kept
@@ -153,10 +274,73 @@ class LiveFigure:
 
     def _ipython_display_(self):
         from IPython.display import HTML, display
-        if static_mode():                 # a static page (make site): the first frame, labelled as such
-            display(HTML(self.first_frame_html()))
+        if static_mode():                 # a static page (make site): every frame, switched by a script
+            display(HTML(self.static_html()))
         else:
             display(self.widget)
+            self._start_predraw()
+
+    def static_positions(self):
+        """The values each control takes on a static page: all of a choice slider's, and evenly spaced
+        ones of a float slider's range (the current value among them), so that the grid has at most
+        ``STATIC_FRAMES`` positions.  -> {name: [values]}"""
+        names = list(self.controls)
+        per = max(2, int(self.STATIC_FRAMES ** (1 / len(names)) + 1e-9))
+        out = {}
+        for name in names:
+            control = self.controls[name]
+            if isinstance(control, widgets.SelectionSlider):
+                options = list(control.options)
+                if len(options) > per:                   # evenly spaced options, the current one kept
+                    picks = {round(i * (len(options) - 1) / (per - 1)) for i in range(per)}
+                    options = [o for i, o in enumerate(options) if i in picks or o == control.value]
+                out[name] = options
+            else:
+                log = isinstance(control, widgets.FloatLogSlider)
+                lo, hi = (control.min, control.max)
+                values = [lo + (hi - lo) * i / (per - 1) for i in range(per)]
+                values = [10 ** v for v in values] if log else values
+                values = sorted(set(round(v, 6) for v in values) | {control.value})
+                if len(values) > per:                    # the current value replaces its nearest neighbour
+                    nearest = min((v for v in values if v != control.value), key=lambda v: abs(v - control.value))
+                    values.remove(nearest)
+                out[name] = values
+        return out
+
+    def static_html(self):
+        """Every frame of the static grid as an HTML figure with one range input per control and a
+        few lines of script that show the frame of the chosen values (no kernel, no server)."""
+        positions = self.static_positions()
+        names = list(positions)
+        start = self.values
+        frames = {}
+        for combo in itertools.product(*[range(len(positions[n])) for n in names]):
+            values = {n: positions[n][i] for n, i in zip(names, combo)}
+            png = self.draw_position(tuple(values[n] for n in self.controls))
+            if png is None:                               # it printed or failed there: the picture as it is
+                png = self._draw_png()
+            frames["-".join(map(str, combo))] = base64.b64encode(static_png(png)).decode("ascii")
+        self.update(self.fig, **start)
+        first = "-".join(str(positions[n].index(start[n])) for n in names)
+        ident = f"lf-{uuid.uuid4().hex[:8]}"
+        inputs = []
+        for n in names:
+            control = self.controls[n]
+            labels = [_label(v) for v in positions[n]]
+            inputs.append(
+                f'<label style="display:inline-block;margin:0 2em 0.3em 0">{html.escape(control.description or n)} = '
+                f'<output>{html.escape(labels[positions[n].index(start[n])])}</output><br>'
+                f'<input type="range" min="0" max="{len(labels) - 1}" step="1" '
+                f'value="{positions[n].index(start[n])}" data-labels="{html.escape(json.dumps(labels))}" '
+                f'aria-label="{html.escape(control.description or n)}"></label>')
+        return (f'<figure class="course-static-figure" id="{ident}">'
+                f'<div class="course-static-controls">{"".join(inputs)}</div>'
+                f'<img alt="live figure" style="max-width:100%" src="data:image/png;base64,{frames[first]}">'
+                f'<figcaption>A live figure: {len(frames)} frames drawn by the kernel when this page was '
+                'built; move the sliders to switch between them. Open the notebook in JupyterLab for '
+                'every value.</figcaption>'
+                f'<script type="application/json" class="course-frames">{json.dumps(frames)}</script>'
+                f'<script>{_SWITCHER.replace("IDENT", ident)}</script></figure>')
 
     def first_frame_html(self):
         """The current frame as an HTML figure, captioned with the controls' settings."""
@@ -165,6 +349,36 @@ class LiveFigure:
         return (f'<figure class="course-first-frame"><img src="data:image/png;base64,{picture}" '
                 f'style="max-width:100%"><figcaption><b>First frame of a live figure</b> ({settings}). '
                 "Open the notebook in JupyterLab to move its sliders.</figcaption></figure>")
+
+
+def static_png(png):
+    """A frame for a static page: the same picture with a palette of 256 colours (a figure has few),
+    about a quarter of the bytes.  -> PNG bytes"""
+    picture = Image.open(io.BytesIO(png)).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="png", optimize=True)
+    return buffer.getvalue()
+
+
+def _label(value):
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# The static page's switcher: the range inputs' indices, joined by "-", name the frame to show.
+_SWITCHER = """(function () {
+  var root = document.getElementById("IDENT");
+  var frames = JSON.parse(root.querySelector("script.course-frames").textContent);
+  var inputs = root.querySelectorAll("input[type=range]");
+  var img = root.querySelector("img");
+  function show() {
+    var key = Array.prototype.map.call(inputs, function (i) { return i.value; }).join("-");
+    img.src = "data:image/png;base64," + frames[key];
+    inputs.forEach(function (i) {
+      i.parentNode.querySelector("output").textContent = JSON.parse(i.dataset.labels)[+i.value];
+    });
+  }
+  inputs.forEach(function (i) { i.addEventListener("input", show); });
+})();"""
 
 
 def new_figure(ncols=1, nrows=1, width=4.0, height=3.0, **kwargs):

@@ -250,4 +250,5 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
         top = max(max(r, d) for r, d in results.values())
         ax_c.set_ylim(0, 1.3 * top)
 
-    return LiveFigure(fig, update, {"latent_dim": choice_slider("latent dimensions", latent_sizes, value=8)})
+    return LiveFigure(fig, update, {"latent_dim": choice_slider("latent dimensions", latent_sizes, value=8)},
+                      predraw=False)           # a first visit trains a model: only visited sizes are drawn

@@ -137,6 +137,47 @@ def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic")):
     return {(case, depth): fit_posterior(case, "planar", depth, steps)[1] for case in cases for depth in depths}
 
 
+def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=141):
+    """A flow-depth slider over trained posteriors of question 6's ``case``: q_K(z|x) (shaded) against the
+    exact posterior p(z|x) (contours, from the grid), and the gap log p(x) - ELBO = KL(q_K || p(z|x))
+    against K.  Each depth's q_K is fitted once and cached (:func:`fit_posterior`)."""
+    from ..figures.plots import plain_log_ticks
+    from ..figures.widgets import LiveFigure, choice_slider, new_figure
+    depths = [check_int("depth", d, minimum=0) for d in depths]
+    points, _ = grid(edge, n)
+    exact = (posterior_target(case)(points) - exact_log_evidence(case)).exp().reshape(n, n).numpy()
+    fitted = {d: fit_posterior(case, "planar", d, steps) for d in depths}
+    densities = {}
+    with torch.no_grad():
+        for d, (q, _) in fitted.items():
+            densities[d] = q.log_prob(points.float()).exp().reshape(n, n).numpy()
+    gaps = [max(fitted[d][1], 1e-4) for d in depths]
+
+    fig, (ax_q, ax_g) = new_figure(2, width=4.2, height=3.7)
+    top = max(float(v.max()) for v in densities.values())          # one colour scale for every depth
+    image = ax_q.imshow(densities[depths[0]], extent=(-edge, edge, -edge, edge), origin="lower", cmap="Blues",
+                        vmin=0.0, vmax=top, interpolation="bilinear")
+    peak = float(exact.max())
+    contours = ax_q.contour(exact, levels=[peak * f for f in (0.05, 0.25, 0.6)], extent=(-edge, edge, -edge, edge),
+                            colors="C3", linewidths=1.0)
+    ax_q.set(xlabel="z₁", ylabel="z₂")
+    title = ax_q.set_title("", fontsize=10)
+    ax_g.plot(depths, gaps, "o-", color="C0")
+    (marker,) = ax_g.plot([], [], "s", ms=13, mfc="none", mec="k")
+    ax_g.set(yscale="log", xlabel="planar steps K", ylabel="log p(x) − ELBO (nats)",
+             title="the gap each depth leaves")
+    plain_log_ticks(ax_g, "y")
+
+    def update(fig, depth):
+        image.set_data(densities[depth])
+        gap = fitted[depth][1]
+        marker.set_data([depth], [max(gap, 1e-4)])
+        title.set_text(f"q_K shaded, p(z|x) in red; K = {depth}: gap {gap:.3f} nats")
+
+    return LiveFigure(fig, update, {"depth": choice_slider("planar steps K", depths)},
+                      animated=lambda: [image, contours, marker, title])    # the contours over the shading
+
+
 # -- a VAE with a flow posterior on Fashion-MNIST -------------------------------------------------
 
 def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
