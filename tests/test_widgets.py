@@ -347,3 +347,16 @@ def test_float_sliders_are_sampled_for_a_static_page_within_the_cap():
     for name, control in live.controls.items():
         assert control.value in positions[name]
         assert min(positions[name]) == pytest.approx(control.min) and max(positions[name]) == pytest.approx(control.max)
+
+
+@pytest.mark.parametrize("build, moves", [
+    (elbo.elbo_gap_explorer, [dict(m=0.5), dict(log_s=-2.0), dict(m=-0.7, log_s=0.6)]),
+    (reparam.gumbel_explorer, [dict(tau=0.1), dict(tau=3.0)]),
+], ids=["lesson 1 ELBO gap", "lesson 2 Gumbel-softmax"])
+def test_the_blitted_sliders_of_lessons_1_and_2_draw_what_a_full_redraw_draws(build, moves):
+    blitted, full = build(), build(blit=False)
+    for move in moves:
+        blitted.set(**move)
+        full.set(**move)
+        a, b = np.asarray(blitted.canvas.buffer_rgba()), np.asarray(full.canvas.buffer_rgba())
+        assert a.shape == b.shape and (a != b).any(axis=-1).mean() < 0.002, move     # at most a few pixels

@@ -33,8 +33,10 @@ def decomposition(model, x, m, log_s):
             model.kl_to_posterior(x, mean, log_var).item())
 
 
-def elbo_gap_explorer(model=None, x=None):
-    """Sliders for q's mean and log-std; panels: densities, the ELBO landscape, the decomposition."""
+def elbo_gap_explorer(model=None, x=None, blit=True):
+    """Sliders for q's mean and log-std; panels: densities, the ELBO landscape, the decomposition.
+    The axes keep their limits (a q narrower than the posterior runs off the top of the first panel),
+    so each move redraws only what changes (``blit=False``: the whole figure, the same picture)."""
     if model is None:
         model, x = lesson_model()
     post_mean, post_cov = model.posterior(x)
@@ -53,7 +55,8 @@ def elbo_gap_explorer(model=None, x=None):
     ax_d.plot(z, np.exp(-0.5 * ((z - mu) / sd) ** 2) / (sd * math.sqrt(2 * math.pi)), "k", lw=2,
               label="true posterior p(z|x)")
     (q_line,) = ax_d.plot([], [], color="C1", lw=2, label="q(z|x)")
-    ax_d.set(xlabel="z", ylabel="density", title="posterior and approximation")
+    ax_d.set(xlabel="z", ylabel="density", title="posterior and approximation",
+             ylim=(0, 1.6 / (sd * math.sqrt(2 * math.pi))))      # fixed: the axes never jump
     ax_d.legend(loc="upper right", fontsize=8)
 
     ax_l.imshow(np.maximum(grid, np.quantile(grid, 0.05)), origin="lower", aspect="auto", cmap="viridis",
@@ -64,8 +67,8 @@ def elbo_gap_explorer(model=None, x=None):
     ax_l.legend(loc="lower right", fontsize=8)
 
     bars = ax_b.bar(["log p(x)", "ELBO", "KL(q‖p(z|x))"], [log_px, 0, 0], color=["k", "C0", "C3"])
-    ax_b.axhline(0, color="gray", lw=0.8)
-    ax_b.axhline(log_px, color="k", lw=1, ls="--")
+    zero = ax_b.axhline(0, color="gray", lw=0.8)
+    level = ax_b.axhline(log_px, color="k", lw=1, ls="--")
     ax_b.set(ylim=(log_px - 12, 10), ylabel="nats", title="log p(x) = ELBO + KL")
     text = ax_b.text(0.02, 0.97, "", transform=ax_b.transAxes, fontsize=8, family="monospace",
                      ha="left", va="top")                # above the two negative bars, clear of the KL bar
@@ -73,7 +76,6 @@ def elbo_gap_explorer(model=None, x=None):
     def update(fig, m, log_s):
         s = math.exp(log_s)
         q_line.set_data(z, np.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)))
-        ax_d.set_ylim(0, max(1.1 / (sd * math.sqrt(2 * math.pi)), 1.1 / (s * math.sqrt(2 * math.pi))))
         q_dot.set_data([m], [log_s])
         _, elbo, kl = decomposition(model, x, m, log_s)
         bars[1].set_height(elbo)
@@ -83,7 +85,9 @@ def elbo_gap_explorer(model=None, x=None):
 
     controls = {"m": float_slider("mean m of q", mu - 3, mu + 3, mu - 1.5, step=0.05),
                 "log_s": float_slider("log std of q", -3.0, 1.0, 0.0, step=0.05)}
-    return LiveFigure(fig, update, controls)
+    # drawn in the order of a full redraw: the lines over the bars, the text last
+    changing = [q_line, q_dot, bars[1], bars[2], zero, level, text]
+    return LiveFigure(fig, update, controls, animated=(lambda: changing) if blit else None)
 
 
 K_VALUES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)

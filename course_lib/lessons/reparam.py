@@ -154,8 +154,9 @@ def frequency_explorer(mean=0.5, log_std=0.0):
     return LiveFigure(fig, update, {"omega": choice_slider("ω", [round(float(w), 1) for w in omegas], value=1.0)})
 
 
-def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
-    """A slider for the temperature tau of the Gumbel-softmax relaxation."""
+def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0, blit=True):
+    """A slider for the temperature tau of the Gumbel-softmax relaxation (``blit=False``: each move
+    redraws the whole figure instead of the bars and the title alone; the same picture)."""
     probs = [check_number(f"probs[{i}]", p, minimum=0.0, strict_minimum=True) for i, p in enumerate(probs)]
     if len(probs) < 2 or abs(sum(probs) - 1.0) > 1e-6:
         raise CourseInputError(f"probs must be at least two positive numbers that sum to 1, got {probs}.")
@@ -191,7 +192,9 @@ def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0):
         gap = np.abs(y.mean(0) - np.array(probs)).max()
         ax_m.set_title(f"τ = {tau:.2f}: largest gap to the truth {gap:.3f}", fontsize=10)
 
-    return LiveFigure(fig, update, {"tau": float_slider("temperature τ", 0.05, 5.0, 0.5, log=True)})
+    changing = [bar for stack in stacks for bar in stack] + list(mean_bars) + [ax_m.title]
+    return LiveFigure(fig, update, {"tau": float_slider("temperature τ", 0.05, 5.0, 0.5, log=True)},
+                      animated=(lambda: changing) if blit else None)
 
 
 def estimator_objectives():
