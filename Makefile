@@ -36,9 +36,10 @@ test-emulated-gpu: setup
 bench: setup
 	$(BIN)/python -m course_lib.bench
 
-# A read-only rendering of every lesson (fast mode) into site/, for reading before installing.
+# A read-only rendering of every lesson into site/, for reading before installing: in full mode where
+# the trained models are at hand (the cache, after class_models prepare or install), in fast mode otherwise.
 site: setup
-	COURSE_LIB_FAST=1 $(BIN)/python tools/build_site.py --out site
+	$(BIN)/python tools/build_site.py --out site --mode auto
 
 clean-venv:
 	rm -rf $(VENV)

@@ -23,6 +23,11 @@ class DataNotFoundError(CourseError, FileNotFoundError):
     """A data set was asked for but its files are not where we looked."""
 
 
+class NotCached(CourseError):
+    """A training was asked for while only trained models may be used (``COURSE_LIB_CACHED_ONLY``):
+    ``make site`` then renders that lesson in fast mode instead."""
+
+
 class TrainingDiverged(CourseError, FloatingPointError):
     """A loss term became NaN or infinite during training.
 

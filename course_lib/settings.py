@@ -24,3 +24,16 @@ def static_mode():
     """True when ``COURSE_LIB_STATIC`` is set: the course is being rendered to static HTML
     (``make site``), so live figures show their first frame as a labelled picture."""
     return os.environ.get("COURSE_LIB_STATIC", "").strip().lower() in _TRUE
+
+
+def cached_only():
+    """True when ``COURSE_LIB_CACHED_ONLY`` is set: no model may be trained, only loaded (``make site``
+    tries each lesson so in full mode, from the models the cache or the course holds)."""
+    return os.environ.get("COURSE_LIB_CACHED_ONLY", "").strip().lower() in _TRUE
+
+
+def refuse_training(what):
+    """Raise :class:`~course_lib.errors.NotCached` when only trained models may be used."""
+    if cached_only():
+        from .errors import NotCached
+        raise NotCached(f"{what} would train a model, and COURSE_LIB_CACHED_ONLY allows only trained ones.")

@@ -249,7 +249,10 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
                     handles.nth(j).press("ArrowRight")
                 wait_for(lambda: image.get_attribute("src") != before, 15,
                          f"figure {i} of {lesson} to change after moving slider {j}")
-                latencies += timed_moves(page, figure, handles.nth(j), ["ArrowRight"] * 2 + ["ArrowLeft"] * 4)
+                times, misses = timed_moves(page, figure, handles.nth(j), ["ArrowRight"] * 2 + ["ArrowLeft"] * 4)
+                latencies += times
+                for miss in misses:
+                    print(f"\n{lesson}, figure {i}, slider {j}: {miss}")
         assert panel.get_by_text("Error displaying widget").count() == 0
         if latencies:
             LATENCIES[lesson] = latencies
@@ -277,21 +280,36 @@ _WATCH = """([figure]) => {
 }"""
 
 
-def timed_moves(page, figure, handle, keys, timeout_ms=120_000):
+def timed_moves(page, figure, handle, keys, timeout_ms=30_000):
     """Press each key on a slider's handle and measure, in the page, the time from the key press to
-    the picture changing.  A key that does not move the slider (at the end of its range) is not
-    timed; every move that does is, however long it takes (a first visit that trains, say).
-    -> list of milliseconds"""
-    times = []
+    the picture changing.  Each press waits until the picture has settled (no change for 0.4 s), so
+    no earlier move's picture is taken for this one's.  A key that does not move the slider (at the
+    end of its range) is not timed; every move that does is, however long it takes (a first visit
+    that trains, say), up to ``timeout_ms``: a move whose picture has not changed by then is reported
+    in the returned misses (the test's own check that every slider changes its figure is above).
+    -> (list of milliseconds, list of misses)"""
+    times, misses = [], []
+    image = figure.locator("img").first
     for key in keys:
+        settled, last, end = time.time(), image.get_attribute("src"), time.time() + 10
+        while time.time() - settled < 0.4 and time.time() < end:
+            time.sleep(0.05)
+            now = image.get_attribute("src")
+            if now != last:
+                settled, last = time.time(), now
         page.evaluate(_WATCH, [figure.element_handle()])
         value = handle.get_attribute("aria-valuenow")
         handle.press(key)
-        if handle.get_attribute("aria-valuenow") == value:
+        moved = handle.get_attribute("aria-valuenow")
+        if moved == value:
             continue
-        page.wait_for_function("window.__shown !== undefined", timeout=timeout_ms)
+        try:
+            page.wait_for_function("window.__shown !== undefined", timeout=timeout_ms)
+        except Exception:                     # playwright's TimeoutError
+            misses.append(f"{key} from {value} to {moved}: no new picture in {timeout_ms / 1000:.0f} s")
+            continue
         times.append(page.evaluate("window.__shown - window.__pressed"))
-    return times
+    return times, misses
 
 
 def shutdown_kernels(url):
@@ -389,3 +407,34 @@ def test_a_lesson_that_fails_to_run_is_named_in_one_line_and_leaves_no_page(tmp_
     assert run.returncode != 0
     assert run.stderr.strip().splitlines()[-1].startswith("make site failed: CellExecutionError")
     assert not list(out.glob("*.html")) and not list(out.glob("*.tmp"))
+
+
+def test_make_site_uses_full_mode_where_the_trained_models_are_at_hand(tmp_path):
+    """--mode auto: a lesson whose full-mode models are in the cache is rendered in full mode; one that
+    would have to train is rendered in fast mode; each page's banner (and the index) says which."""
+    lesson = ("import torch, course_lib as cl\n"
+              "x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))\n"
+              "model, _ = cl.cached_fit('site-demo', {'n': 64}, lambda: cl.VAE.mlp(latent_dim=2, hidden=(8,)),\n"
+              "                         lambda m: cl.fit(m, x, steps=cl.budget(full=6, fast=3), progress=False))\n"
+              "print('fast' if cl.fast_mode() else 'full')")
+    notebook = tmp_path / "01_demo.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "source": lesson, "metadata": {}, "outputs": [],
+                                               "execution_count": None}],
+                                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    cache = tmp_path / "cache"
+
+    def build():
+        out = tmp_path / "site"
+        run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out), "--mode",
+                              "auto", "--jobs", "1", str(notebook)], capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, COURSE_LIB_CACHE=str(cache)))
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        return (out / "01_demo.html").read_text(), (out / "index.html").read_text()
+
+    page, index = build()                                  # nothing trained yet: fast mode
+    assert "executed in fast mode" in page and "(fast mode)" in index
+    trained = subprocess.run([sys.executable, "-c", lesson], capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, COURSE_LIB_CACHE=str(cache), COURSE_LIB_FAST="0"))
+    assert trained.returncode == 0 and trained.stdout.strip() == "full", trained.stderr[-2000:]
+    page, index = build()                                  # the full-mode model is cached: full mode
+    assert "executed in full mode" in page and "(full mode)" in index

@@ -112,3 +112,25 @@ def test_bad_data_and_loss_functions_are_explained(images):
         fit(small_vae(), images, lambda m, x, s: m.loss_terms(x)["loss"], steps=1, progress=False)
     with pytest.raises(CourseInputError, match="pass loss_fn"):
         fit(torch.nn.Linear(784, 2), images, steps=1)
+
+
+def test_with_cached_only_no_training_starts_but_a_cached_model_loads(monkeypatch):
+    """COURSE_LIB_CACHED_ONLY (make site's first try of a lesson in full mode): every trainer refuses,
+    with a course error that names itself; a model already in the cache is loaded as usual."""
+    from course_lib import cache, cached_fit, fit, fit_sweep, vae_sweep_objective
+    from course_lib.errors import NotCached
+    from course_lib.models.gans import GAN
+    from course_lib.training.adversarial import train_adversarial
+    x = torch.rand(16, 1, 28, 28)
+    build = lambda: VAE.mlp(latent_dim=2, hidden=(8,))                                   # noqa: E731
+    cached_fit("cached-only", {"n": 16}, build, lambda m: fit(m, x, steps=2, progress=False))
+    cache.clear_memory()
+    monkeypatch.setenv("COURSE_LIB_CACHED_ONLY", "1")
+    assert cached_fit("cached-only", {"n": 16}, build, lambda m: fit(m, x, steps=2, progress=False))
+    for name, train in [("fit", lambda: fit(build(), x, steps=2, progress=False)),
+                        ("fit_sweep", lambda: fit_sweep(build, x, vae_sweep_objective(), [1.0], steps=2,
+                                                        progress=False)),
+                        ("train_adversarial", lambda: train_adversarial(GAN(hidden=(8,)), torch.randn(16, 2), 2,
+                                                                        progress=False))]:
+        with pytest.raises(NotCached, match=name):
+            train()

@@ -1,16 +1,21 @@
 """Render the course to static HTML, for reading before installing anything.
 
     make site                                   # -> site/index.html and one page per lesson
-    .venv/bin/python tools/build_site.py --out site notebooks/01_elbo.ipynb
+    .venv/bin/python tools/build_site.py --out site --mode auto notebooks/01_elbo.ipynb
 
-Each lesson is executed top to bottom in a fresh kernel (in fast mode when
-``COURSE_LIB_FAST=1``, as ``make site`` sets it) and exported with nbconvert's
+Each lesson is executed top to bottom in a fresh kernel and exported with nbconvert's
 HTML exporter; its figures are embedded in the page.  ``--jobs N`` renders N
 lessons at a time (default: one per core, at most 4).  With ``COURSE_LIB_STATIC=1``
 (set here) every live figure draws the frames of its sliders' grid (``LiveFigure.static_html``)
 and the page switches between them with a few lines of script: no kernel, no server.  Progress
 bars are left out of the pages.  Each page is written to a temporary file and
 renamed, so a failed build leaves no half-written page.
+
+``--mode`` says with which models: ``fast`` (small data, short training), ``full``, or ``auto``
+(what ``make site`` uses): each lesson is first run in full mode with ``COURSE_LIB_CACHED_ONLY=1``,
+which lets it load trained models (from the cache, say after ``class_models prepare`` or
+``install``) but stops it at the first training; a lesson stopped so is rendered in fast mode.
+Each page's banner says which it got.  Without ``--mode``, ``COURSE_LIB_FAST`` decides (fast or full).
 
 A page opened from disk asks nothing of another machine: the exporter's scripts from the web
 (MathJax, require.js, the mermaid loader) are taken out, and the formulas are rendered by
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 from course_lib.io import atomic_open
@@ -77,11 +83,27 @@ def offline(page):
     return page.replace("</head>", _KATEX + "</head>", 1)
 
 
-def render(path, fast):
-    """Execute one notebook and return its HTML page and its title."""
+def execute(path, fast, cached_only=False):
+    """One notebook run top to bottom in a fresh kernel, in fast or full mode.  -> the executed notebook"""
     nb = nbformat.read(path, as_version=4)
+    env = dict(os.environ, COURSE_LIB_FAST="1" if fast else "0", COURSE_LIB_CACHED_ONLY="1" if cached_only else "0")
     NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    return nb
+
+
+def render(path, mode):
+    """Execute one notebook and return its HTML page, its title and the mode it ran in ("fast" or "full")."""
+    if mode == "auto":
+        try:
+            nb, mode = execute(path, fast=False, cached_only=True), "full"
+        except CellExecutionError as error:
+            if "NotCached" not in str(error):
+                raise
+            nb, mode = execute(path, fast=True), "fast"
+    else:
+        nb = execute(path, fast=mode == "fast")
+    fast = mode == "fast"
     for cell in nb.cells:                                 # progress bars: widgets with no static form
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
@@ -90,7 +112,7 @@ def render(path, fast):
     title = next((line.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
                   for line in c.source.splitlines() if line.startswith("# ")), path.stem)
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return offline(body), title
+    return offline(body), title, mode
 
 
 def write(path, text):
@@ -98,21 +120,24 @@ def write(path, text):
         f.write(text.encode("utf-8"))
 
 
-def build(out, notebooks, jobs=1):
+def build(out, notebooks, jobs=1, mode=None):
     os.environ["COURSE_LIB_STATIC"] = "1"                 # inherited by the kernels
     os.environ.pop("MPLBACKEND", None)                    # the kernels show figures inline
     share = max(1, (os.cpu_count() or 1) // jobs)         # share the cores: a larger preset value is lowered
     preset = os.environ.get("OMP_NUM_THREADS", "")
     os.environ["OMP_NUM_THREADS"] = preset if preset.isdigit() and 0 < int(preset) <= share else str(share)
-    fast = os.environ.get("COURSE_LIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+    if mode is None:
+        mode = "fast" if os.environ.get("COURSE_LIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"} \
+            else "full"
     out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ASSETS, out / "assets", dirs_exist_ok=True)       # KaTeX, read from disk by every page
 
     def page(path):                                       # each lesson in its own kernel, its page written whole
         print(f"rendering {path.name} ...", flush=True)
-        body, title = render(path, fast)
+        body, title, used = render(path, mode)
         write(out / f"{path.stem}.html", body)
-        return path.stem, title
+        print(f"{path.name}: {used} mode", flush=True)
+        return path.stem, title, used
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(page, path) for path in notebooks]
@@ -122,7 +147,8 @@ def build(out, notebooks, jobs=1):
             for f in futures:
                 f.cancel()                                # lessons not started yet are not run
             raise
-    items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a></li>' for stem, title in entries)
+    items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a> ({used} mode)</li>'
+                      for stem, title, used in entries)
     write(out / "index.html", "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
           "<title>Variational autoencoders: the course</title></head>\n<body>"
           "<h1>Variational autoencoders and probabilistic generative models</h1>\n"
@@ -135,13 +161,15 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=ROOT / "site")
     parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
                         help="lessons rendered at a time, each in its own kernel (default: one per core, at most 4)")
+    parser.add_argument("--mode", choices=("fast", "full", "auto"), default=None,
+                        help="the models behind the pages (default: COURSE_LIB_FAST decides)")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     try:
-        build(args.out, [Path(p).resolve() for p in notebooks], args.jobs)
+        build(args.out, [Path(p).resolve() for p in notebooks], args.jobs, args.mode)
     except Exception as e:                   # a lesson that fails to run: say which, in one line
         sys.exit(f"make site failed: {type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}")
 

@@ -21,6 +21,7 @@ from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int
 from ..models.wae import WAEGAN
 from .graph_step import StaticStep
 from .train import History, _say_once
+from ..settings import refuse_training
 
 
 class AlternatingOptimizers:
@@ -72,6 +73,7 @@ def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5
     Raises :class:`TrainingDiverged` on a non-finite loss.  -> History
     """
     steps = check_int("steps", steps, minimum=1)
+    refuse_training("train_adversarial")
     batch_size = check_int("batch_size", batch_size, minimum=2)
     lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)
     discriminator_lr = lr if discriminator_lr is None else check_number("discriminator_lr", discriminator_lr,

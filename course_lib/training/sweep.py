@@ -36,6 +36,7 @@ from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from .graph_step import StaticStep, capture_problem, full_batch
 from .train import History, _say_once
+from ..settings import refuse_training
 
 
 class _Objective(nn.Module):
@@ -145,6 +146,7 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
         raise CourseInputError("x_train must be a non-empty tensor of shape (N, ...), "
                                f"got {type(x_train).__name__} {tuple(getattr(x_train, 'shape', ()))}.")
     steps = check_int("steps", steps, minimum=1)
+    refuse_training("fit_sweep")
     batch_size = check_int("batch_size", batch_size, minimum=1)
     log_every = check_int("log_every", log_every, minimum=1)
     lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)

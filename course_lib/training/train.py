@@ -34,6 +34,7 @@ from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from .graph_step import StaticStep, capture_problem, full_batch, train_step
 from ..io import atomic_save
+from ..settings import refuse_training
 
 
 @dataclass
@@ -117,6 +118,7 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
                                f"got {type(x_train).__name__} {tuple(getattr(x_train, 'shape', ()))}.")
     if (steps is None) == (epochs is None):
         raise CourseInputError("give exactly one of steps= or epochs=.")
+    refuse_training("fit")
     batch_size = check_int("batch_size", batch_size, minimum=1)
     n = len(x_train)
     steps_per_epoch = math.ceil(n / batch_size)
