@@ -325,6 +325,9 @@ def code_cells(path):
     return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
+PAGE_BUDGET = 4 * 2 ** 20      # bytes: a lesson page with every frame of its live figures (README)
+
+
 @pytest.fixture(scope="module")
 def site(run_model_cache, tmp_path_factory):
     """`make site`'s builder run once, into a temporary folder.  The models the lessons trained (same
@@ -354,6 +357,7 @@ def test_make_site_renders_every_lesson_with_its_figures(site):
         assert pictures >= figures + static, f"{path.name}: {pictures} pictures, expected at least {figures + static}"
         assert "Read-only rendering" in text and "Traceback" not in text
         assert not re.search(r'<(script|link|img)[^>]*(src|href)="https?:', text), f"{path.name} fetches from the web"
+        assert page.stat().st_size <= PAGE_BUDGET, f"{path.name}: {page.stat().st_size} bytes, over the page budget"
     assert sorted(p.name for p in out.iterdir()) == sorted(["assets", "index.html"] +
                                                           [f"{Path(n).stem}.html" for n in LESSONS])
     assert (out / "assets" / "katex" / "katex.min.js").is_file()

@@ -228,3 +228,35 @@ def test_a_damaged_file_is_named_and_the_next_source_is_used(tmp_path, monkeypat
     assert data.source.startswith("subset")
     with pytest.raises(DataNotFoundError, match=r"t10k-images-idx3-ubyte\.gz.*No other copy"):
         load_fashion_mnist(source="full")
+
+
+def test_the_dsprites_grid_has_every_combination_of_matthey_et_al():
+    """3 shapes x 6 scales x 40 orientations x 32 x 32 positions = 737,280 images of 64 x 64 pixels."""
+    from course_lib.data import DSpritesGrid, dsprites_factor_values
+    grid = DSpritesGrid()
+    assert len(grid) == 737_280 == 3 * 6 * 40 * 32 * 32
+    values = dsprites_factor_values()
+    assert [len(v) for v in values] == [3, 6, 40, 32, 32]
+    assert float(values[1][0]) == 0.5 and float(values[1][-1]) == 1.0
+    assert float(values[2][0]) == 0.0 and float(values[2][-1]) == pytest.approx(2 * math.pi)
+    index = torch.randint(len(grid), (500,), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(grid.index(grid.factors(index)), index)                 # the order of dSprites' file:
+    assert grid.factors(torch.tensor([1, 32, 32 * 32]))[:, 2:].tolist() == [[0, 0, 1], [0, 1, 0], [1, 0, 0]]
+    images = grid.images(index[:8])
+    assert images.shape == (8, 1, 64, 64) and 0 <= float(images.min()) and float(images.max()) <= 1
+    assert torch.equal(images, grid.images(index[:8]))                          # deterministic
+    turned = grid.index(torch.tensor([[2, 3, 0, 10, 20], [2, 3, 39, 10, 20]]))  # 0 and 2 pi: one rotation
+    pair = grid.images(turned)
+    assert torch.allclose(pair[0], pair[1], atol=1e-6)
+
+
+def test_a_dsprites_subset_is_a_stated_random_sample_of_distinct_grid_points():
+    from course_lib.data import DSpritesGrid
+    grid = DSpritesGrid()
+    a, b = grid.sample(64, seed=3), grid.sample(64, seed=3)
+    assert torch.equal(a.images, b.images) and torch.equal(a.factors, b.factors)
+    assert len({tuple(f) for f in a.factors.tolist()}) == 64
+    with pytest.raises(CourseInputError, match="index"):
+        grid.factors(torch.tensor([len(grid)]))
+    with pytest.raises(CourseInputError, match="at most"):
+        grid.sample(len(grid) + 1)

@@ -2,11 +2,16 @@
 are in test_nbgrader_lessons_5_to_8.py, so that the two halves run on both workers."""
 import json
 
+import os
+
 import pytest
 
 from course_lib.exercises.generate import learner_version
 
 pytest.importorskip("nbgrader", reason="nbgrader is the course's [class] extra (make test installs it)")
+if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
+    pytest.skip("nbgrader runs the notebooks in kernels of its own, on the CPU: they run once, in make test "
+                "(the checks given answers on the GPU are tests/test_exercise_mutants.py's)", allow_module_level=True)
 import nbgrader_course as course  # noqa: E402
 
 NOTEBOOKS = sorted(course.SOLUTIONS.glob("0[1-4]_*.ipynb"))

@@ -1,7 +1,8 @@
 """Data sets of the course: Fashion-MNIST, procedural sprites, 2-D toy densities."""
 from .fashion_mnist import (CLASS_NAMES, ImageData, download_fashion_mnist, dynamic_binarize,
                             find_full_dataset, load_fashion_mnist, read_idx)
-from .sprites import FACTOR_NAMES, SHAPES, SpritesData, factor_values, make_sprites, render_sprites
+from .sprites import (FACTOR_NAMES, SHAPES, DSpritesGrid, SpritesData, dsprites_factor_values, factor_values,
+                      make_sprites, render_sprites)
 from .toy2d import (ENERGIES, SAMPLERS, checkerboard, eight_gaussians, energy_u1, energy_u2,
                     energy_u3, energy_u4, pinwheel, rings, sample_toy, spirals, two_moons,
                     unnormalized_log_density)

@@ -1,5 +1,4 @@
 """Small plotting helpers shared by the lessons (matplotlib)."""
-import matplotlib.pyplot as plt
 import numpy as np
 
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
@@ -23,6 +22,7 @@ def show_images(images, ncol=8, title=None, ax=None):
     """Show a batch of images (N, 1, H, W) as one grid; returns the axes."""
     check_tensor("images", images, shape=(None, None, None, None))
     if ax is None:
+        import matplotlib.pyplot as plt      # here, not at the top: pyplot costs every kernel that imports the course
         _, ax = plt.subplots(figsize=(ncol * 0.6, int(np.ceil(len(images) / ncol)) * 0.6 + 0.4))
     ax.imshow(image_grid(images, ncol), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
@@ -58,6 +58,7 @@ def plot_history(history, terms=("distortion", "rate"), ax=None, title=None, yla
         raise CourseInputError(f"terms: this history has no {', '.join(map(repr, missing))}; "
                                f"it must name recorded terms, one of {', '.join(map(repr, known)) or 'none'}.")
     if ax is None:
+        import matplotlib.pyplot as plt
         _, ax = plt.subplots(figsize=(5, 3))
     style = "o-" if len(history.steps) < 10 else "-"       # a short run's few points stay visible
     for name in terms:
