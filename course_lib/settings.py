@@ -22,7 +22,7 @@ def budget(full, fast):
 
 def static_mode():
     """True when ``COURSE_LIB_STATIC`` is set: the course is being rendered to static HTML
-    (``make site``), so live figures show their first frame as a labelled picture."""
+    (``make site``), so each live figure draws the frames of its sliders' grid for the page."""
     return os.environ.get("COURSE_LIB_STATIC", "").strip().lower() in _TRUE
 
 

@@ -342,14 +342,6 @@ class LiveFigure:
                 f'<script type="application/json" class="course-frames">{json.dumps(frames)}</script>'
                 f'<script>{_SWITCHER.replace("IDENT", ident)}</script></figure>')
 
-    def first_frame_html(self):
-        """The current frame as an HTML figure, captioned with the controls' settings."""
-        settings = html.escape(", ".join(f"{c.description or name} = {c.value}" for name, c in self.controls.items()))
-        picture = base64.b64encode(self.image.value).decode("ascii")
-        return (f'<figure class="course-first-frame"><img src="data:image/png;base64,{picture}" '
-                f'style="max-width:100%"><figcaption><b>First frame of a live figure</b> ({settings}). '
-                "Open the notebook in JupyterLab to move its sliders.</figcaption></figure>")
-
 
 def static_png(png):
     """A frame for a static page: the same picture with a palette of 256 colours (a figure has few),
