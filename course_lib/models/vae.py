@@ -234,7 +234,9 @@ def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None, ca
         if over == "beta":
             return model.loss_terms(x, beta=value, capacity=capacity)
         if over == "case":
-            rows = on_device.setdefault(x.device, table.to(x.device))
+            if x.device not in on_device:        # copied once, in an eager step, before any recording
+                on_device[x.device] = table.to(x.device)
+            rows = on_device[x.device]
             case_beta, case_capacity = torch.index_select(rows, 0, value.long().reshape(1))[0]
             return model.loss_terms(x, beta=case_beta, capacity=case_capacity)
         return model.loss_terms(x, beta=beta, capacity=value * ramp(step))
