@@ -360,3 +360,20 @@ def test_the_blitted_sliders_of_lessons_1_and_2_draw_what_a_full_redraw_draws(bu
         full.set(**move)
         a, b = np.asarray(blitted.canvas.buffer_rgba()), np.asarray(full.canvas.buffer_rgba())
         assert a.shape == b.shape and (a != b).any(axis=-1).mean() < 0.002, move     # at most a few pixels
+
+
+def test_a_static_page_refuses_a_position_it_cannot_draw_instead_of_showing_another_one():
+    from course_lib.errors import CourseError
+    from course_lib.figures.widgets import choice_slider
+    fig, ax = new_figure()
+
+    def update(fig, k):
+        if k == 3:
+            raise CourseInputError("k = 3 is not allowed here")
+        ax.set_title(str(k))
+
+    live = LiveFigure(fig, update, {"k": choice_slider("k", [1, 2, 3])})
+    with pytest.raises(CourseError, match=r"cannot be drawn at \{'k': 3\}.*k = 3 is not allowed"):
+        live.static_html()
+    with pytest.raises(CourseInputError, match="max_frames"):
+        LiveFigure(fig, update, {"k": choice_slider("k", [1, 2])}, max_frames="many")

@@ -46,7 +46,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ..errors import CourseError, CourseInputError, check_choice, check_number
+from ..errors import CourseError, CourseInputError, check_choice, check_int, check_number
 from ..settings import static_mode
 
 
@@ -108,7 +108,7 @@ class LiveFigure:
         self.fig, self.update, self.controls = fig, update, dict(controls)
         self.animated, self._background = animated, None
         self.fresh, self.predraw = bool(fresh), bool(predraw)
-        self.max_frames = max(1, int(max_frames))
+        self.max_frames = check_int("max_frames", max_frames, minimum=1)
         self.frames = OrderedDict()          # position (tuple of values) -> PNG bytes
         self.frames_predrawn = 0
         self._predraw_started = False
@@ -143,16 +143,13 @@ class LiveFigure:
         """Show the frame of the controls' current values: the kept one, or a newly drawn one."""
         start = time.perf_counter()
         position = self._position()
+        if self.output.outputs:
+            self.output.clear_output(wait=True)
+        self.message = None
         if position in self.frames:
             self.frames.move_to_end(position)
-            if self.output.outputs:
-                self.output.clear_output(wait=True)
-            self.message = None
             self.image.value = self.frames[position]
         else:
-            if self.output.outputs:
-                self.output.clear_output(wait=True)
-            self.message = None
             with self.output:
                 try:
                     self.update(self.fig, **self.values)
@@ -189,19 +186,23 @@ class LiveFigure:
             return None
         return list(itertools.product(*[list(c.options) for c in self.controls.values()]))
 
+    def _draw_quietly(self, values):
+        """``update`` at ``values`` and the picture, with anything it prints caught.  A CourseError
+        raised by ``update`` is raised.  -> (PNG bytes, whether it printed)"""
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            self.update(self.fig, **values)
+        return self._draw_png(), bool(printed.getvalue())
+
     def draw_position(self, position):
         """Draw (and keep) the frame of one position without showing it or moving the controls.
         -> PNG bytes, or None if ``update`` printed or failed there (nothing kept then)."""
-        values = dict(zip(self.controls, position))
-        printed = io.StringIO()
         try:
-            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-                self.update(self.fig, **values)
+            png, printed = self._draw_quietly(dict(zip(self.controls, position)))
         except CourseError:
             return None
-        if printed.getvalue():
+        if printed:
             return None
-        png = self._draw_png()
         if not self.fresh:
             self._keep(position, png)
         return png
@@ -316,9 +317,12 @@ class LiveFigure:
         frames = {}
         for combo in itertools.product(*[range(len(positions[n])) for n in names]):
             values = {n: positions[n][i] for n, i in zip(names, combo)}
-            png = self.draw_position(tuple(values[n] for n in self.controls))
-            if png is None:                               # it printed or failed there: the picture as it is
-                png = self._draw_png()
+            try:
+                png, printed = self._draw_quietly(values)   # what it prints (a progress bar) is not on the page
+            except CourseError as e:                        # a picture of another position must not stand for it
+                raise CourseError(f"the live figure cannot be drawn at {values} for the static page: {e}") from None
+            if not (printed or self.fresh):
+                self._keep(tuple(values[n] for n in self.controls), png)
             frames["-".join(map(str, combo))] = base64.b64encode(static_png(png)).decode("ascii")
         self.update(self.fig, **start)
         first = "-".join(str(positions[n].index(start[n])) for n in names)
