@@ -9,7 +9,7 @@ from ..metrics import factor_entropies, latent_means, mig, mutual_information_ma
 from ..figures.plots import image_grid
 from ..training.sweep import fit_sweep
 from ..training.train import fit
-from ..models.vae import VAE, vae_objective, vae_sweep_objective
+from ..models.vae import VAE, vae_sweep_objective
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
 
 BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
@@ -62,11 +62,10 @@ def train_cases(sprites, cases, steps, device=None):
     with β = γ), all of them together as one sweep and cached.  Every model starts from the
     weights of seed 0.  Returns a list of ``(model, history)`` in the order of ``cases``."""
     _check_sprites(sprites)
-    cases = [(check_number(f"cases[{i}] γ", g, minimum=0.0), check_number(f"cases[{i}] capacity C", c, minimum=0.0))
-             for i, (g, c) in enumerate(_pairs(cases))]
+    objective = vae_sweep_objective("case", cases=cases)          # checks every pair
+    cases = [(float(gamma), float(capacity)) for gamma, capacity in cases]
     steps = check_int("steps", steps, minimum=1)
     size = sprites.images.shape[-1]
-    objective = vae_sweep_objective("case", cases=cases)
 
     def train(indices):
         return fit_sweep(lambda: build_sprite_vae(size), sprites.images, objective, indices, steps=steps, seed=0,
@@ -75,16 +74,6 @@ def train_cases(sprites, cases, steps, device=None):
     return cached_sweep("lesson04-cases", {"steps": steps, "n": len(sprites), "size": size, "cases": cases},
                         "case", [float(i) for i in range(len(cases))], lambda: build_sprite_vae(size), train,
                         device=device)
-
-
-def _pairs(cases):
-    try:
-        pairs = [tuple(case) for case in cases]
-    except TypeError:
-        raise CourseInputError(f"cases must be a list of (γ, C) pairs, got {cases!r}.") from None
-    if not pairs or any(len(p) != 2 for p in pairs):
-        raise CourseInputError(f"cases must be a non-empty list of (γ, C) pairs, got {cases!r}.")
-    return pairs
 
 
 def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0, log_every=20, device=None):
