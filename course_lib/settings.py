@@ -7,6 +7,8 @@ run, in either mode.
 """
 import os
 
+from .errors import NotCached
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -35,5 +37,4 @@ def cached_only():
 def refuse_training(what):
     """Raise :class:`~course_lib.errors.NotCached` when only trained models may be used."""
     if cached_only():
-        from .errors import NotCached
         raise NotCached(f"{what} would train a model, and COURSE_LIB_CACHED_ONLY allows only trained ones.")

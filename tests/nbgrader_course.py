@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "exercises" / "solutions"
 NBGRADER = Path(sys.executable).parent / "nbgrader"
@@ -134,7 +136,7 @@ def submit_all(course, notebook, table):
         first = next(iter(reference))
         broken = dict(reference, **{first: "raise RuntimeError('a learner cell that fails')"})
         submit(course, "broken", notebook, broken)
-        expected["broken"] = {name: name != first or None for name in reference}
+        expected["broken"] = {name: True if name != first else None for name in reference}
     return expected
 
 
@@ -184,3 +186,33 @@ def check_grades(course, expected):
                 text = feedback_text(course, student, notebook)
                 problems += [f"{notebook.name}, {student}: hint {w!r} not in the feedback" for w in lost if w not in text]
     return problems
+
+
+# -- the tests both halves run: each test file sets NOTEBOOKS and imports these -----------------
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory):
+    """The module's NOTEBOOKS released, submitted, autograded and given feedback.  -> (course, expected)"""
+    return grade_lessons(tmp_path_factory.mktemp("course"), request.module.NOTEBOOKS)
+
+
+def test_autograde_gives_full_marks_zero_and_the_lost_points_of_every_mutant(graded):
+    assert not check_grades(*graded)
+
+
+def test_an_untouched_notebook_is_told_it_is_not_implemented(graded):
+    folder, expected = graded
+    for notebook in expected:
+        assert "not implemented yet" in feedback_text(folder, "untouched", notebook)
+
+
+def test_the_released_notebooks_hold_what_the_course_generator_writes(graded):
+    """Both ways of handing out the exercises give the learner the same cells: nbgrader's release
+    (for a class) and the course's own generator (for a learner on their own)."""
+    from course_lib.exercises.generate import learner_version
+    folder, expected = graded
+    for notebook in expected:
+        released = json.loads((folder / "release" / lesson_of(notebook) / notebook.name).read_text())
+        ours = learner_version(json.loads(notebook.read_text()))
+        assert [("".join(c["source"]), c["cell_type"]) for c in released["cells"]] == \
+               [("".join(c["source"]), c["cell_type"]) for c in ours["cells"]], notebook.name
