@@ -28,11 +28,13 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
@@ -87,8 +89,17 @@ def execute(path, fast, cached_only=False):
     """One notebook run top to bottom in a fresh kernel, in fast or full mode.  -> the executed notebook"""
     nb = nbformat.read(path, as_version=4)
     env = dict(os.environ, COURSE_LIB_FAST="1" if fast else "0", COURSE_LIB_CACHED_ONLY="1" if cached_only else "0")
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    # Kernels talk over local sockets (files), not TCP ports: kernels started at once (--jobs, or other
+    # programs' kernels) could pick the same free port ("Address already in use").
+    sockets = tempfile.mkdtemp(prefix="course-site-kernel-")   # absolute: the kernel runs in the notebook's folder
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+    try:
+        NotebookClient(nb, km=km, timeout=900, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+    finally:
+        if km.has_kernel:                      # a manager given to the client is the caller's to stop
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
     return nb
 
 
