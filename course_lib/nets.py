@@ -44,49 +44,65 @@ class ResidualBlock(nn.Module):
         return h + self.f(h)
 
 
-def _check_image_shape(image_shape):
+def _check_image_shape(image_shape, halvings=2):
     if len(image_shape) != 3:
         raise CourseInputError(f"image_shape must be (C, H, W), got {tuple(image_shape)}.")
     c, h, w = image_shape
-    if h != w or h % 4 != 0:
-        raise CourseInputError(
-            f"image_shape must be square with a side divisible by 4 (28, 32, 64) for the conv nets; got {h}x{w}.")
+    step = 2 ** halvings
+    if h != w or h % step != 0:
+        raise CourseInputError(f"image_shape must be square with a side divisible by {step} for conv nets with "
+                               f"{halvings} stride-2 layers (28, 32, 64 for two); got {h}x{w}.")
     return c, h
 
 
+def _widths(name, widths):
+    """A width or a tuple of widths -> a tuple of positive ints."""
+    widths = (widths,) if isinstance(widths, int) else tuple(widths)
+    if not widths:
+        raise CourseInputError(f"{name} must name at least one width, got {widths!r}.")
+    return tuple(check_int(f"{name}[{i}]", w, minimum=1) for i, w in enumerate(widths))
+
+
 class ConvEncoder(nn.Module):
-    """(batch, C, H, W) -> (batch, out_dim) through two stride-2 convolutions."""
+    """(batch, C, H, W) -> (batch, out_dim): one stride-2 convolution (4 x 4) per entry of ``channels``,
+    each halving the side, then fully connected layers of widths ``hidden``.  The default is two
+    convolutions; dSprites' nets (Burgess et al., 2018) use channels=(32, 32, 32, 32), hidden=(256, 256)."""
 
     def __init__(self, image_shape, out_dim, channels=(32, 64), hidden=256):
         super().__init__()
-        c, side = _check_image_shape(image_shape)
-        c1, c2 = channels
-        self.net = nn.Sequential(
-            nn.Conv2d(c, c1, 4, stride=2, padding=1), nn.ReLU(),   # side/2
-            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # side/4
-            nn.Flatten(),
-            nn.Linear(c2 * (side // 4) ** 2, hidden), nn.ReLU(),
-            nn.Linear(hidden, out_dim),
-        )
+        channels, hidden = _widths("channels", channels), _widths("hidden", hidden)
+        c, side = _check_image_shape(image_shape, len(channels))
+        layers = []
+        for c_in, c_out in zip((c, *channels), channels):
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
+        layers.append(nn.Flatten())
+        for h_in, h_out in zip((channels[-1] * (side // 2 ** len(channels)) ** 2, *hidden), hidden):
+            layers += [nn.Linear(h_in, h_out), nn.ReLU()]
+        layers.append(nn.Linear(hidden[-1], out_dim))
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x):
         return self.net(x)
 
 
 class ConvDecoder(nn.Module):
-    """(batch, in_dim) -> (batch, C, H, W) through two stride-2 transposed convolutions."""
+    """(batch, in_dim) -> (batch, C, H, W): the mirror of :class:`ConvEncoder`, fully connected layers
+    of widths ``hidden`` and then one stride-2 transposed convolution per entry of ``channels``."""
 
     def __init__(self, in_dim, image_shape, channels=(64, 32), hidden=256):
         super().__init__()
-        c, side = _check_image_shape(image_shape)
-        c1, c2 = channels
-        self.start = (c1, side // 4, side // 4)
-        self.fc = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(),
-                                nn.Linear(hidden, c1 * (side // 4) ** 2), nn.ReLU())
-        self.net = nn.Sequential(
-            nn.ConvTranspose2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # side/2
-            nn.ConvTranspose2d(c2, c, 4, stride=2, padding=1),               # side
-        )
+        channels, hidden = _widths("channels", channels), _widths("hidden", hidden)
+        c, side = _check_image_shape(image_shape, len(channels))
+        small = side // 2 ** len(channels)
+        self.start = (channels[0], small, small)
+        fc = []
+        for h_in, h_out in zip((in_dim, *hidden), (*hidden, channels[0] * small ** 2)):
+            fc += [nn.Linear(h_in, h_out), nn.ReLU()]
+        self.fc = nn.Sequential(*fc)
+        layers = []
+        for c_in, c_out in zip(channels, (*channels[1:], c)):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
+        self.net = nn.Sequential(*layers[:-1])          # no ReLU after the last: it gives logits or means
 
     def forward(self, z):
         lead = z.shape[:-1]

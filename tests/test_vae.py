@@ -64,6 +64,22 @@ def test_samples_and_reconstructions_are_images():
         assert rec.shape == xs.shape and rec.min() >= 0 and rec.max() <= 1
 
 
+def test_deeper_conv_nets_halve_the_side_once_per_layer():
+    """dSprites' nets (Burgess et al., 2018): four stride-2 layers of 32 channels on 64 x 64, two layers
+    of 256; the default two-layer net keeps its parameter names (cached models still load)."""
+    model = VAE.conv((1, 64, 64), 10, channels=(32, 32, 32, 32), hidden=(256, 256))
+    assert model.encoder.net.net[9].in_features == 32 * 4 * 4
+    assert model.sample(2).shape == (2, 1, 64, 64)
+    assert model.reconstruct(torch.rand(3, 1, 64, 64)).shape == (3, 1, 64, 64)
+    names = list(VAE.conv(latent_dim=3).state_dict())
+    assert names[:4] == ["encoder.net.net.0.weight", "encoder.net.net.0.bias", "encoder.net.net.2.weight",
+                         "encoder.net.net.2.bias"]
+    with pytest.raises(CourseInputError, match="side divisible by 16"):
+        VAE.conv((1, 56, 56), 10, channels=(32, 32, 32, 32))
+    with pytest.raises(CourseInputError, match="channels must name at least one width"):
+        VAE.conv(channels=())
+
+
 def test_gaussian_decoder_learns_its_variance(x):
     model = VAE.mlp(latent_dim=2, hidden=(16,), likelihood="gaussian")
     model.loss_terms(x)["loss"].backward()

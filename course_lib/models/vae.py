@@ -89,12 +89,15 @@ class VAE(nn.Module):
         return cls(encoder, cls._decoder(net, image_shape, likelihood), latent_dim, image_shape)
 
     @classmethod
-    def conv(cls, image_shape=(1, 28, 28), latent_dim=16, likelihood="bernoulli"):
-        """Two-layer convolutional encoder and decoder (side divisible by 4)."""
+    def conv(cls, image_shape=(1, 28, 28), latent_dim=16, likelihood="bernoulli", channels=(32, 64), hidden=256):
+        """Convolutional encoder and decoder: one stride-2 layer per entry of ``channels`` (the side must
+        halve that often), fully connected layers of widths ``hidden`` (see :class:`course_lib.nets.ConvEncoder`)."""
         latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
-        encoder = GaussianEncoder(ConvEncoder(image_shape, 2 * latent_dim), latent_dim)
-        net = ConvDecoder(latent_dim, image_shape)
+        channels = (channels,) if isinstance(channels, int) else tuple(channels)
+        hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+        encoder = GaussianEncoder(ConvEncoder(image_shape, 2 * latent_dim, channels, hidden), latent_dim)
+        net = ConvDecoder(latent_dim, image_shape, channels[::-1], hidden[::-1])
         return cls(encoder, cls._decoder(net, image_shape, likelihood), latent_dim, image_shape)
 
     @staticmethod
