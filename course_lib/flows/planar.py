@@ -9,6 +9,8 @@ Radial:  f(z) = z + beta h(alpha, r) (z - z0),  r = |z - z0|,  h = 1 / (alpha + 
          log |det df/dz| = (d - 1) log(1 + beta h) + log(1 + beta h + beta h'(r) r),
          with alpha > 0 and beta >= -alpha for invertibility.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,8 +26,13 @@ class Planar(Transform):
     def __init__(self, dim, context_dim=None):
         super().__init__()
         self.dim = check_int("dim", dim, minimum=1)
-        self.u = nn.Parameter(0.1 * torch.randn(dim))
-        self.w = nn.Parameter(0.1 * torch.randn(dim))
+        # Start near the identity.  u_hat = u + (m(w.u) - w.u) w / |w|^2 is 0 when w.u = log(e - 1),
+        # where m = 0; so u starts there plus a little noise, with |w| about 1.  (With u and w both
+        # small, the correction alone gives u_hat ~ -0.31 w / |w|^2: every step starts as a strong
+        # contraction, and a deep stack of them dropped a mode of U1 that a shallow one kept.)
+        w = torch.randn(dim) / dim ** 0.5
+        self.w = nn.Parameter(w)
+        self.u = nn.Parameter(math.log(math.e - 1) * w / (w * w).sum() + 0.01 * torch.randn(dim))
         self.b = nn.Parameter(torch.zeros(1))
         self.from_context = None
         if context_dim is not None:

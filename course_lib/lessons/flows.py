@@ -138,13 +138,37 @@ def reverse_kl_objective(ramp_steps):
     return loss_fn
 
 
-def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=65536):
-    """For each kind and depth, one flow per target U1-U4, the four trained together (``fit_sweep``)
-    and cached.  -> {(kind, name, depth): (flow, history)}"""
-    from ..training.cache import cached_sweep
+def fit_energy_flows(kind, depth, targets, *, steps, ramp_steps, lr=1e-2, batch_size=256, seeds=(0,), pool=65536,
+                     device=None, progress=True):
+    """Flows of one kind and depth, one per target named in ``targets``, trained together by
+    ``fit_sweep`` on the annealed reverse KL (:func:`reverse_kl_objective`), z_0 from a fixed pool of
+    ``pool`` draws of N(0, I).  With several ``seeds`` (restarts from other initial weights), each
+    target keeps the flow whose training loss ended lowest: the free energy averaged over the last
+    logged steps, which is KL(q || p) - log Z, so the choice uses nothing but the objective.
+    -> a list of (flow, history), in the order of ``targets``."""
     from ..training.sweep import fit_sweep
-    steps = check_int("steps", steps, minimum=1)
     z0 = torch.randn(pool, 2, generator=torch.Generator().manual_seed(0))
+    values = [ENERGIES.index(check_choice("target", t, ENERGIES)) for t in targets]
+    best = [None] * len(values)
+    for seed in seeds:
+        trained = fit_sweep(lambda: build_energy_flow(kind, depth), z0, reverse_kl_objective(ramp_steps), values,
+                            steps=steps, batch_size=batch_size, lr=lr, seed=check_int("seed", seed, minimum=0),
+                            device=device, log_every=max(1, min(100, steps)), progress=progress,
+                            desc=f"{kind} flows, K = {depth}, seed {seed}")
+        for i, (flow, history) in enumerate(trained):
+            if best[i] is None or history.last("free energy") < best[i][1].last("free energy"):
+                best[i] = (flow, history)
+    return best
+
+
+def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=65536, lr=1e-2, ramp_steps=None,
+                       seeds=(0,)):
+    """For each kind and depth, one flow per target U1-U4, the four trained together and cached.
+    ``ramp_steps`` (default steps // 2) is the length of the annealing; ``seeds`` are restarts, the best
+    kept (see :func:`fit_energy_flows`).  -> {(kind, name, depth): (flow, history)}"""
+    from ..training.cache import cached_sweep
+    steps = check_int("steps", steps, minimum=1)
+    ramp_steps = steps // 2 if ramp_steps is None else check_int("ramp_steps", ramp_steps, minimum=1)
     out = {}
     for kind in kinds:
         for depth in depths:
@@ -152,12 +176,13 @@ def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=6553
                 return build_energy_flow(kind, depth)
 
             def train(values, kind=kind, depth=depth):
-                return fit_sweep(build, z0, reverse_kl_objective(steps // 2), values, steps=steps, batch_size=256,
-                                 lr=1e-2, seed=0, device=device, log_every=max(1, min(100, steps)),
-                                 desc=f"{kind} flows, K = {depth}")
+                return fit_energy_flows(kind, depth, [ENERGIES[int(v)] for v in values], steps=steps,
+                                        ramp_steps=max(1, ramp_steps), lr=lr, seeds=seeds, pool=pool, device=device)
 
-            trained = cached_sweep("lesson07-energy", {"steps": steps, "kind": kind, "depth": depth, "pool": pool},
-                                   "target", list(range(len(ENERGIES))), build, train, device=device)
+            config = {"steps": steps, "kind": kind, "depth": depth, "pool": pool, "lr": lr, "ramp_steps": ramp_steps,
+                      "seeds": list(seeds)}
+            trained = cached_sweep("lesson07-energy", config, "target", list(range(len(ENERGIES))), build, train,
+                                   device=device)
             for name, result in zip(ENERGIES, trained):
                 out[kind, name, depth] = result
     return out
@@ -170,6 +195,41 @@ def reverse_kl(flow, name, n=20000, seed=1):
     x, log_q = cpu_copy(flow).sample_and_log_prob(n)
     gap = log_q - target_log_density(name, x)
     return float(gap.mean()) + log_normalizer(name), float(gap.std() / math.sqrt(n))
+
+
+def depth_rises(kl, depths, kinds=KINDS, energies=ENERGIES, z=2.0):
+    """Where KL(q || p) rose from depth K to the next depth in ``depths`` by more than ``z`` standard
+    errors of the difference (the two Monte Carlo estimates are independent).
+    kl: {(kind, target, depth): (kl, standard error)}  -> [(kind, target, K, next K), ...]"""
+    rises = []
+    for kind in kinds:
+        for name in energies:
+            for shallow, deep in zip(depths, depths[1:]):
+                (a, sa), (b, sb) = kl[kind, name, shallow], kl[kind, name, deep]
+                if b - a > z * math.hypot(sa, sb):
+                    rises.append((kind, name, shallow, deep))
+    return rises
+
+
+@torch.no_grad()
+def initial_log_det(depth, small_init=False, n=4000, seed=0):
+    """The mean log |det J| over n draws of N(0, I) of a fresh stack of ``depth`` planar steps: with the
+    course's initialisation (each step near the identity), or with u and w both drawn as 0.1 N(0, I)
+    (``small_init``), where the invertibility correction alone makes every step contract."""
+    torch.manual_seed(seed)
+    flow = build_energy_flow("planar", depth)
+    if small_init:
+        for step in flow.transform.transforms:
+            step.u.copy_(0.1 * torch.randn(2))
+            step.w.copy_(0.1 * torch.randn(2))
+    return float(flow.transform(torch.randn(n, 2))[1].mean())
+
+
+@torch.no_grad()
+def right_share(flow, n=4000, seed=0):
+    """The share of n draws of q with z_1 > 0: 1/2 for a flow that keeps both halves of the symmetric U1."""
+    torch.manual_seed(seed)
+    return float((cpu_copy(flow).sample(n)[:, 0] > 0).double().mean())
 
 
 @torch.no_grad()
@@ -197,7 +257,7 @@ def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.
     titles = [ax.set_title("") for ax in axes[1:-1]]
     for ax in axes[:-1]:
         ax.set(xticks=[], yticks=[])
-    curves, cursors = [], []
+    curves = []
     ax_kl = axes[-1]
     for kind, color in zip(kinds, ("tab:blue", "tab:orange")):
         curves.append(ax_kl.plot(depths, [kl[kind, energies[0], d][0] for d in depths], "o-", color=color,
