@@ -12,7 +12,8 @@ from ..models.flow_vae import FlowVAE
 from ..models.gans import GAN, BiGAN, InfoGAN
 from ..training.adversarial import train_adversarial
 from ..models.hybrids import VAEGAN, UnifiedVAE
-from ..metrics import variational_information_bound
+from ..metrics import frechet_feature_distance, variational_information_bound
+from ..models.classifier import features_of
 from ..figures.plots import image_grid
 from ..training.sweep import fit_sweep
 from ..models.tcvae import tcvae_sweep_objective
@@ -93,12 +94,15 @@ def sharpness(images):
 
 
 @torch.no_grad()
-def image_comparison(models, x_test, n=8):
+def image_comparison(models, x_test, n=8, classifier=None):
     """For each model: test reconstructions and prior samples as one picture, the sample proxy (pixel MMD^2
     against the test images), the samples' sharpness over the test images', and the reconstructions'
-    squared error.  -> (pictures {name: array}, rows {name: {measure: value}})"""
+    squared error; with a ``classifier`` (:class:`course_lib.models.classifier.FashionClassifier`), also
+    the Fréchet distance between the samples' features and the test images' (the course's proxy, not FID).
+    -> (pictures {name: array}, rows {name: {measure: value}})"""
     pictures, rows = {}, {}
     reference = sharpness(x_test)
+    test_features = None if classifier is None else features_of(classifier, x_test)
     for name, model in models.items():
         model = cpu_copy(model, torch.float32)
         torch.manual_seed(0)
@@ -107,6 +111,9 @@ def image_comparison(models, x_test, n=8):
         rows[name] = {"sample MMD²": sample_quality_proxy(samples, x_test),
                       "sharpness / data's": sharpness(samples) / reference,
                       "squared error": float((recon - x_test).pow(2).flatten(1).sum(-1).mean())}
+        if classifier is not None:
+            rows[name]["feature distance"] = frechet_feature_distance(features_of(classifier, samples.clamp(0, 1)),
+                                                                      test_features)
         pictures[name] = image_grid(torch.cat([x_test[:n], recon[:n], samples[:2 * n]]), n)
     return pictures, rows
 

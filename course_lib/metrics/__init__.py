@@ -5,9 +5,11 @@
                      the variational lower bound on a mutual information (InfoGAN)
     probe            how much a linear classifier can read off the latent means
     disentanglement  latent-factor mutual information and the Mutual Information Gap (MIG)
+    frechet          the Fréchet distance between two feature sets, each summarised by a Gaussian
 """
 from .information import (active_units, importance_weighted_total_correlation, latent_means,
                           marginal_kl_and_information, mws_total_correlation, rate_distortion_terms,
                           total_correlation_decomposition, variational_information_bound)
 from .probe import linear_probe_accuracy
 from .disentanglement import factor_entropies, mig, mutual_information_matrix
+from .frechet import feature_statistics, frechet_distance, frechet_feature_distance

@@ -10,10 +10,12 @@
     control          ControlVAE's PI controller for beta
     linear_gaussian  probabilistic PCA: exact posterior and log p(x), the truth to compare with
     rate_distortion  the Gaussian R(D) and a linear Gaussian autoencoder in closed form
+    classifier       a small Fashion-MNIST classifier whose features measure generated images
 
 Models build on ``distributions``, ``nets``, ``objectives``, ``flows`` and ``metrics``; training
 loops live one level up, in :mod:`course_lib.training`.
 """
+from .classifier import FashionClassifier
 from .control import PIController, control_vae_objective
 from .flow_vae import FlowVAE, flow_vae_objective
 from .gans import GAN, AdversarialModel, BiGAN, InfoGAN, discriminator_loss, generator_loss
