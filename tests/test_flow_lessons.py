@@ -141,3 +141,43 @@ def test_the_flow_depth_slider_shows_each_trained_posterior_and_its_gap():
         frames.add(bytes(live.image.value))
     assert len(frames) == 3 and live.message is None
     assert live.predraw_all() == 0 and len(live.frames) == 3          # all three kept: moving back is instant
+
+
+def test_a_fresh_planar_step_is_near_the_identity_and_the_small_start_is_not():
+    from course_lib.flows import Planar
+    torch.manual_seed(0)
+    for dim in (2, 5):
+        with torch.no_grad():
+            u_hat, w, _ = Planar(dim).parameters_for()
+        assert float(u_hat.norm()) < 0.1 and 0.2 < float(w.norm()) < 5
+    assert abs(lesson.initial_log_det(32)) < 0.1              # 32 course steps barely move the density
+    assert lesson.initial_log_det(32, small_init=True) < -5   # 32 small-start steps contract by e^5 or more
+
+
+def test_depth_rises_names_a_rise_beyond_two_standard_errors_only():
+    depths = (1, 2, 4)
+    kl = {(kind, name, d): (1.0 / d, 0.01) for kind in lesson.KINDS for name in lesson.ENERGIES for d in depths}
+    assert lesson.depth_rises(kl, depths) == []
+    kl["radial", "u2", 4] = (0.5 + 0.02, 0.01)                # within 2 * sqrt(2) * 0.01 of K = 2's 0.5
+    assert lesson.depth_rises(kl, depths) == []
+    kl["radial", "u2", 4] = (0.6, 0.01)
+    assert lesson.depth_rises(kl, depths) == [("radial", "u2", 2, 4)]
+
+
+def test_restarts_keep_for_each_target_the_flow_whose_training_loss_ended_lowest():
+    def run(seeds):
+        return lesson.fit_energy_flows("planar", 1, ["u1", "u3"], steps=30, ramp_steps=10, seeds=seeds, pool=512,
+                                       progress=False)
+    single = [run([s]) for s in (0, 1)]
+    both = run([0, 1])
+    for i in range(2):
+        finals = [r[i][1].last("free energy") for r in single]
+        assert both[i][1].last("free energy") == min(finals)
+        chosen = single[finals.index(min(finals))][i][0]
+        for p, q in zip(both[i][0].parameters(), chosen.parameters()):
+            torch.testing.assert_close(p, q)
+
+
+def test_the_right_share_of_a_symmetric_flow_is_one_half():
+    flow = lesson.build_energy_flow("radial", 1)               # starts as the identity: q = N(0, I)
+    assert abs(lesson.right_share(flow, n=20000) - 0.5) < 0.02
