@@ -19,6 +19,8 @@ The package, bottom to top (a module imports only from its own level or below):
     figures/                               plots and live figures (sliders)
     lessons/, exercises/, bench/,          what the notebooks show, the exercises' checks, the
     class_models, prune_cache              benchmarks and the command-line tools for the model cache
+    reference/                             the reference models shipped with the course: recipes,
+                                           manifest, weights, and the command that re-checks them
 
 Everything a notebook types as ``cl.<name>`` is re-exported here.
 """

@@ -9,6 +9,7 @@ Bottom to top (course_lib/__init__.py says what each holds):
     4  training
     5  figures
     6  lessons, exercises, bench, class_models, prune_cache
+    7  reference (its recipes build and measure the lessons' models)
 
 Every import is read from the source (imports inside functions too), so a lazy import that
 reaches upwards fails here as well as one at the top of a file.
@@ -30,6 +31,7 @@ LAYERS = [
     {"training"},
     {"figures"},
     {"lessons", "exercises", "bench", "class_models", "prune_cache"},
+    {"reference"},
 ]
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 

@@ -181,3 +181,30 @@ def test_restarts_keep_for_each_target_the_flow_whose_training_loss_ended_lowest
 def test_the_right_share_of_a_symmetric_flow_is_one_half():
     flow = lesson.build_energy_flow("radial", 1)               # starts as the identity: q = N(0, I)
     assert abs(lesson.right_share(flow, n=20000) - 0.5) < 0.02
+
+
+def test_a_grown_flow_is_the_same_map_until_its_new_steps_move():
+    torch.manual_seed(0)
+    z = torch.randn(200, 2)
+    for kind, atol in (("radial", 1e-6), ("planar", 0.1)):      # fresh radial steps are the identity exactly
+        flow = lesson.perturbed(lesson.build_energy_flow(kind, 2))
+        bigger = lesson.grown(flow, 4)
+        assert len(bigger.transform.transforms) == 4
+        (x, logdet), (x4, logdet4) = flow.transform(z), bigger.transform(z)
+        torch.testing.assert_close(x4, x, atol=atol, rtol=0)
+        torch.testing.assert_close(logdet4, logdet, atol=atol, rtol=0)
+        assert bigger.transform.transforms[0] is not flow.transform.transforms[0]     # copies, not shared
+    with pytest.raises(Exception, match="depth must be at least"):
+        lesson.grown(flow, 1)
+
+
+def test_growing_adds_a_restart_that_starts_from_the_shallower_flows():
+    shallow = lesson.fit_energy_flows("radial", 1, ["u1", "u2"], steps=20, ramp_steps=10, seeds=[0], pool=512,
+                                      progress=False)
+    # only the grown restart (no seeds), with a learning rate too small to move it: it must be the start
+    deeper = lesson.fit_energy_flows("radial", 2, ["u1", "u2"], steps=5, ramp_steps=1, seeds=[], pool=512, lr=1e-12,
+                                     start_from=[flow for flow, _ in shallow], progress=False)
+    z = torch.randn(100, 2)
+    for (flow, _), (start, _) in zip(deeper, shallow):
+        assert len(flow.transform.transforms) == 2
+        torch.testing.assert_close(flow.transform(z)[0], start.transform(z)[0], atol=1e-5, rtol=0)

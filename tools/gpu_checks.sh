@@ -16,15 +16,7 @@ END=$((SECONDS + ${TOTAL_S:-560}))
 left() {  # seconds for the next part: its own limit, or what is left of the whole run
   local rest=$((END - SECONDS)); [ "$1" -lt "$rest" ] && echo "$1" || echo $((rest > 0 ? rest : 1))
 }
-OUT=${OUT:-gpu-logs}; mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 MPLBACKEND=Agg
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
-nvidia-smi -L
+source "$(dirname "$0")/gpu_env.sh"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 
 echo "== 1. test suite on CUDA ($(date +%T))"

@@ -12,7 +12,7 @@ import torch
 
 from ..data.toy2d import ENERGIES as _ENERGY_FUNCTIONS
 from ..data.toy2d import sample_toy
-from ..errors import check_choice, check_int
+from ..errors import CourseInputError, check_choice, check_int
 from ..flows import (AffineCoupling, Composite, Flow, Planar, Radial, alternating_masks, iaf, maf,
                      standard_normal_log_prob)
 from ..flows.coupling import coupling_mlp
@@ -138,23 +138,43 @@ def reverse_kl_objective(ramp_steps):
     return loss_fn
 
 
+def grown(flow, depth):
+    """A flow of ``depth`` steps that starts as ``flow``: copies of its steps, then fresh steps of the same
+    kind (each starts at the identity), so it is the same map until training moves the new steps."""
+    steps = [copy.deepcopy(step) for step in flow.transform.transforms]
+    kind = type(steps[0])
+    if depth < len(steps):
+        raise CourseInputError(f"depth must be at least the flow's {len(steps)} steps, got {depth}.")
+    return Flow(Composite(steps + [kind(2) for _ in range(depth - len(steps))]), 2)
+
+
 def fit_energy_flows(kind, depth, targets, *, steps, ramp_steps, lr=1e-2, batch_size=256, seeds=(0,), pool=65536,
-                     device=None, progress=True):
+                     start_from=None, device=None, progress=True):
     """Flows of one kind and depth, one per target named in ``targets``, trained together by
     ``fit_sweep`` on the annealed reverse KL (:func:`reverse_kl_objective`), z_0 from a fixed pool of
-    ``pool`` draws of N(0, I).  With several ``seeds`` (restarts from other initial weights), each
-    target keeps the flow whose training loss ended lowest: the free energy averaged over the last
-    logged steps, which is KL(q || p) - log Z, so the choice uses nothing but the objective.
-    -> a list of (flow, history), in the order of ``targets``."""
+    ``pool`` draws of N(0, I).
+
+    Restarts: one run per entry of ``seeds`` (other initial weights) and, with ``start_from`` (a
+    shallower flow per target), one more that starts from it :func:`grown` to this depth, trained
+    without annealing (it has found its shape already).  Each target keeps the run whose training
+    loss ended lowest: the free energy averaged over the last logged steps, which is KL(q || p) - log Z,
+    so the choice uses nothing but the objective.  -> a list of (flow, history), in the order of ``targets``."""
     from ..training.sweep import fit_sweep
     z0 = torch.randn(pool, 2, generator=torch.Generator().manual_seed(0))
     values = [ENERGIES.index(check_choice("target", t, ENERGIES)) for t in targets]
+    runs = [(f"seed {seed}", lambda: build_energy_flow(kind, depth), reverse_kl_objective(ramp_steps),
+             check_int("seed", seed, minimum=0)) for seed in seeds]
+    if start_from is not None:
+        if len(start_from) != len(values):
+            raise CourseInputError(f"start_from must hold one flow per target ({len(values)}), got {len(start_from)}.")
+        starts = iter([grown(flow, depth) for flow in start_from])     # fit_sweep calls build once per target, in order
+        runs.append((f"grown from K = {len(start_from[0].transform.transforms)}", lambda: next(starts),
+                     reverse_kl_objective(1), 0))
     best = [None] * len(values)
-    for seed in seeds:
-        trained = fit_sweep(lambda: build_energy_flow(kind, depth), z0, reverse_kl_objective(ramp_steps), values,
-                            steps=steps, batch_size=batch_size, lr=lr, seed=check_int("seed", seed, minimum=0),
+    for name, build, objective, seed in runs:
+        trained = fit_sweep(build, z0, objective, values, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                             device=device, log_every=max(1, min(100, steps)), progress=progress,
-                            desc=f"{kind} flows, K = {depth}, seed {seed}")
+                            desc=f"{kind} flows, K = {depth}, {name}")
         for i, (flow, history) in enumerate(trained):
             if best[i] is None or history.last("free energy") < best[i][1].last("free energy"):
                 best[i] = (flow, history)
@@ -162,25 +182,29 @@ def fit_energy_flows(kind, depth, targets, *, steps, ramp_steps, lr=1e-2, batch_
 
 
 def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=65536, lr=1e-2, ramp_steps=None,
-                       seeds=(0,)):
+                       seeds=(0,), grow=False):
     """For each kind and depth, one flow per target U1-U4, the four trained together and cached.
-    ``ramp_steps`` (default steps // 2) is the length of the annealing; ``seeds`` are restarts, the best
-    kept (see :func:`fit_energy_flows`).  -> {(kind, name, depth): (flow, history)}"""
+    ``ramp_steps`` (default steps // 2) is the length of the annealing; ``seeds`` are restarts and with
+    ``grow`` each depth also restarts from the previous depth's flow (see :func:`fit_energy_flows`), the
+    best kept.  -> {(kind, name, depth): (flow, history)}"""
     from ..training.cache import cached_sweep
     steps = check_int("steps", steps, minimum=1)
     ramp_steps = steps // 2 if ramp_steps is None else check_int("ramp_steps", ramp_steps, minimum=1)
+    depths = sorted(depths)
     out = {}
     for kind in kinds:
-        for depth in depths:
+        for j, depth in enumerate(depths):
             def build(kind=kind, depth=depth):
                 return build_energy_flow(kind, depth)
 
-            def train(values, kind=kind, depth=depth):
-                return fit_energy_flows(kind, depth, [ENERGIES[int(v)] for v in values], steps=steps,
-                                        ramp_steps=max(1, ramp_steps), lr=lr, seeds=seeds, pool=pool, device=device)
+            def train(values, kind=kind, depth=depth, previous=depths[j - 1] if grow and j else None):
+                names = [ENERGIES[int(v)] for v in values]
+                start = None if previous is None else [out[kind, name, previous][0] for name in names]
+                return fit_energy_flows(kind, depth, names, steps=steps, ramp_steps=max(1, ramp_steps), lr=lr,
+                                        seeds=seeds, pool=pool, start_from=start, device=device)
 
             config = {"steps": steps, "kind": kind, "depth": depth, "pool": pool, "lr": lr, "ramp_steps": ramp_steps,
-                      "seeds": list(seeds)}
+                      "seeds": list(seeds), "grow": bool(grow)}
             trained = cached_sweep("lesson07-energy", config, "target", list(range(len(ENERGIES))), build, train,
                                    device=device)
             for name, result in zip(ENERGIES, trained):

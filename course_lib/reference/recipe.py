@@ -1,0 +1,90 @@
+"""A recipe: what a group of reference models is and how it is trained, written down as plain data.
+
+A reference model is known by its recipe, never by a hash of the library's source: the
+architecture and the training of each model are a small dictionary (``identity``), and the
+manifest keeps that dictionary beside the model's weights and measured metrics.  When the
+code's recipe and the manifest's differ, the shipped weights were trained by another recipe
+and are refused (:func:`differences` names what changed).
+
+A recipe trains its models together (one ``fit_sweep`` per shared setting) and measures each
+one on held-out data, on the CPU, so that the measurement can be repeated anywhere.
+"""
+import json
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from ..errors import CourseInputError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One group of reference models.
+
+    name:       the group's name, e.g. "flows-u1-u4" (letters, digits and '-')
+    lesson:     the lesson that opens on these models, e.g. "7"
+    what:       one line that says what the models are
+    source:     the paper(s) the recipe follows
+    members:    {model name: its own settings}, e.g. {"planar-K8-u1": {"kind": "planar", "depth": 8,
+                "target": "u1"}}: the architecture and the hyper-parameter that sets it apart
+    training:   the settings every member shares: data, steps, batch, learning rate, seed, ...
+    tolerance:  {metric: absolute tolerance} of a re-measurement against the recorded value
+    build:      build(member settings) -> a fresh nn.Module (used to load the weights)
+    train:      train(recipe, device, progress) -> {model name: (nn.Module, seconds)}
+    measure:    measure(model on the CPU, member settings, training settings) -> {metric: float}
+    needs_gpu:  True when training on a CPU would take hours
+    as_lesson:  as_lesson({model name: nn.Module}) -> what the lesson's own training function returns
+    summarise:  summarise({model name: recorded metrics}) -> lines of a Markdown table (the README's);
+                by default one row per model
+    """
+    name: str
+    lesson: str
+    what: str
+    source: str
+    members: dict
+    training: dict
+    tolerance: dict
+    build: Callable
+    train: Callable
+    measure: Callable
+    needs_gpu: bool = False
+    as_lesson: Callable = dict
+    summarise: Callable = None
+
+    def identity(self, member):
+        """The dictionary that names one model: recipe, architecture, training.  JSON-safe."""
+        if member not in self.members:
+            raise CourseInputError(f"{self.name!r} has no model {member!r}; it has {sorted(self.members)}.")
+        return canonical({"recipe": self.name, "model": self.members[member], "training": self.training})
+
+    def with_training(self, **changes):
+        """The same recipe with some training settings changed (a smaller stand-in for the tests)."""
+        return replace(self, training={**self.training, **changes})
+
+    def with_members(self, names):
+        """The same recipe restricted to the members ``names``."""
+        missing = [n for n in names if n not in self.members]
+        if missing:
+            raise CourseInputError(f"{self.name!r} has no model(s) {missing}.")
+        return replace(self, members={n: self.members[n] for n in names})
+
+
+def canonical(obj):
+    """``obj`` as JSON would give it back (tuples become lists, keys sorted), so two recipes
+    compare equal exactly when their JSON texts do."""
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+def differences(recorded, current, path=""):
+    """The settings in which two identities differ, as lines "training.steps: 8000 -> 10000"."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        out = []
+        for key in sorted(set(recorded) | set(current)):
+            where = f"{path}.{key}" if path else key
+            if key not in current:
+                out.append(f"{where}: {recorded[key]!r} -> (removed)")
+            elif key not in recorded:
+                out.append(f"{where}: (new) -> {current[key]!r}")
+            else:
+                out += differences(recorded[key], current[key], where)
+        return out
+    return [] if recorded == current else [f"{path}: {recorded!r} -> {current!r}"]

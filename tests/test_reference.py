@@ -1,0 +1,234 @@
+"""The reference models: every shipped one is loaded into today's code and measured again; the
+manifest, the recipes' identities, the training command and the lessons' use of them."""
+import json
+import re
+
+import pytest
+import torch
+
+from course_lib import reference
+from course_lib.errors import CourseInputError
+from course_lib.reference import catalog, store
+from course_lib.reference.__main__ import main
+from course_lib.reference.recipe import differences
+
+MIB = 2 ** 20
+
+
+def test_the_course_ships_reference_models():
+    models = reference.read_manifest()["models"]
+    assert any(key.startswith("flows-u1-u4/") for key in models)
+    assert reference.shipped("flows-u1-u4") and reference.shipped("fashion-classifier")
+
+
+@pytest.mark.parametrize("name", sorted({key.split("/")[0] for key in store.read_manifest()["models"]}))
+def test_every_shipped_model_measures_what_its_manifest_records(name):
+    """The weights load into today's code and every recorded metric is measured again on the CPU, within
+    the recipe's stated tolerance (``python -m course_lib.reference --check`` does the same)."""
+    assert catalog.check([name], say=lambda line: None) == []
+
+
+def test_the_weights_fit_the_budget_and_the_manifest_lists_exactly_the_files_there_are():
+    manifest = reference.read_manifest()
+    files = {str(p.relative_to(store.HOME)) for p in (store.HOME / "weights").glob("*")}
+    assert files == set(manifest["files"])
+    assert sum(record["bytes"] for record in manifest["files"].values()) <= 40 * MIB
+    for key, entry in manifest["models"].items():
+        assert entry["weights"]["file"] in manifest["files"], key
+        assert set(entry["metrics"]) == set(entry["tolerance"]), key
+        assert entry["trained"]["seconds"] > 0 and entry["trained"]["device"], key
+
+
+def test_every_shipped_model_was_trained_by_the_recipe_in_the_code():
+    for key, entry in reference.read_manifest()["models"].items():
+        name, member = key.split("/")
+        assert differences(entry["identity"], reference.get_recipe(name).identity(member)) == [], key
+
+
+def test_a_changed_recipe_is_refused_and_the_message_says_what_changed(monkeypatch):
+    recipe = reference.get_recipe("flows-u1-u4")
+    changed = recipe.with_training(steps=12345)
+    original = catalog.recipes()
+    monkeypatch.setattr(catalog, "recipes", lambda: {**original, changed.name: changed})
+    expected = re.escape(f"training.steps: {recipe.training['steps']} -> 12345")
+    with pytest.raises(reference.ReferenceProblem, match=expected) as e:
+        reference.load("flows-u1-u4")
+    assert "python -m course_lib.reference train flows-u1-u4" in str(e.value)
+
+
+def test_a_recipe_that_ships_nothing_says_how_to_train_it(tmp_path):
+    with pytest.raises(reference.ReferenceProblem, match="needs a GPU|on a GPU") as e:
+        reference.load("beta-vae-dsprites", folder=tmp_path)
+    assert "python -m course_lib.reference train beta-vae-dsprites" in str(e.value)
+    with pytest.raises(CourseInputError, match="no reference recipe 'flows'"):
+        reference.load("flows")
+
+
+def _stand_ins():
+    """Small versions of every recipe (a few steps, a few models), trained in seconds on the CPU."""
+    r = {name: reference.get_recipe(name) for name in catalog.recipes()}
+    small = {"train": 64, "test": 64, "steps": 2, "batch_size": 16}
+    return {
+        "flows-u1-u4": r["flows-u1-u4"].with_training(steps=20, ramp_steps=10, seeds=[0, 1]).with_members(
+            ["planar-K2-u1", "radial-K1-u3"]),
+        "fashion-classifier": r["fashion-classifier"].with_training(steps=20),
+        "beta-vae-dsprites": r["beta-vae-dsprites"].with_training(**small).with_members(
+            ["beta1-seed0", "beta4-seed0", "beta4-seed1"]),
+        "beta-tcvae-dsprites": r["beta-tcvae-dsprites"].with_training(**small).with_members(["beta4-seed0"]),
+        "capacity-dsprites": r["capacity-dsprites"].with_training(**small, ramp_steps=1).with_members(["C5"]),
+        "fashion-vae-gan": r["fashion-vae-gan"].with_training(steps=2, batch_size=16, samples=200),
+    }
+
+
+@pytest.fixture(scope="module")
+def trained_stand_ins(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reference")
+    recipes = _stand_ins()
+    lines = []
+    written = reference.train(list(recipes), folder, device="cpu", progress=False, say=lines.append,
+                              recipe_overrides=recipes)
+    return folder, recipes, written, lines
+
+
+def test_train_writes_weights_and_a_manifest_that_check_then_accepts(trained_stand_ins):
+    folder, recipes, written, lines = trained_stand_ins
+    assert len(written) == sum(len(r.members) for r in recipes.values())
+    manifest = reference.read_manifest(folder)
+    assert set(manifest["models"]) == set(written)
+    for key, entry in manifest["models"].items():
+        assert entry["weights"]["dtype"] in ("float16", "float32")
+        assert entry["identity"] == recipes[key.split("/")[0]].identity(key.split("/")[1])
+    assert "mig" in manifest["models"]["beta-vae-dsprites/beta4-seed1"]["metrics"]
+    assert "feature distance" in manifest["models"]["fashion-vae-gan/vae-gan"]["metrics"]
+    assert any("planar-K2-u1" in line and "kl" in line for line in lines)      # a line per model
+    assert catalog.check(folder=folder, say=lambda line: None, recipe_overrides=recipes) == []
+
+
+def test_check_names_a_model_whose_metric_no_longer_matches(trained_stand_ins, tmp_path, capsys):
+    folder, recipes, _, _ = trained_stand_ins
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["models"]["flows-u1-u4/radial-K1-u3"]["metrics"]["kl"] += 0.5
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    problems = catalog.check(folder=tmp_path, say=lambda line: None, recipe_overrides=recipes)
+    assert len(problems) == 1 and "flows-u1-u4/radial-K1-u3: kl recorded" in problems[0]
+    # the command exits 1 and names what does not match (here the stand-ins' recipes are not the course's)
+    assert main(["--check", "--folder", str(tmp_path)]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+def test_damaged_weights_are_refused(trained_stand_ins, tmp_path):
+    folder, recipes, _, _ = trained_stand_ins
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "manifest.json").write_bytes((folder / "manifest.json").read_bytes())
+    data = bytearray((folder / "weights" / "flows-u1-u4.pt").read_bytes())
+    data[-100] ^= 0xFF
+    (tmp_path / "weights" / "flows-u1-u4.pt").write_bytes(bytes(data))
+    with pytest.raises(reference.ReferenceProblem, match="SHA-256"):
+        reference.load("flows-u1-u4", folder=tmp_path, recipe=recipes["flows-u1-u4"])
+
+
+def test_or_train_loads_in_full_mode_and_trains_in_fast_mode_or_when_asked(monkeypatch, capsys):
+    calls = []
+
+    def train():
+        calls.append(1)
+        return "trained here"
+
+    monkeypatch.setenv("COURSE_LIB_FAST", "1")
+    assert reference.or_train("flows-u1-u4", train) == "trained here"
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    loaded = reference.or_train("flows-u1-u4", train)
+    assert ("planar", "u1", 32) in loaded and loaded["planar", "u1", 32][1] is None
+    assert "Loaded the course's reference models 'flows-u1-u4'" in capsys.readouterr().out
+    assert reference.or_train("flows-u1-u4", train, retrain=True) == "trained here"
+    assert len(calls) == 2
+
+
+def test_or_train_trains_and_says_so_when_the_course_ships_none(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    assert reference.or_train("beta-vae-dsprites", lambda: "small ones", folder=tmp_path) == "small ones"
+    out = capsys.readouterr().out
+    assert "No reference models 'beta-vae-dsprites' ship with the course yet" in out
+    assert "python -m course_lib.reference train beta-vae-dsprites" in out
+
+
+def test_the_list_command_names_every_recipe(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in catalog.recipes():
+        assert name in out
+
+
+def test_train_refuses_an_unknown_name_before_training(capsys):
+    assert main(["train", "no-such-recipe"]) == 2
+    assert "no reference recipe 'no-such-recipe'" in capsys.readouterr().err
+
+
+def test_weights_go_to_float16_only_where_no_metric_moves(trained_stand_ins):
+    folder, recipes, _, _ = trained_stand_ins
+    for key, entry in reference.read_manifest(folder)["models"].items():
+        change = entry["weights"]["fp16 change"]
+        assert set(change) == set(entry["metrics"]), key
+        if entry["weights"]["dtype"] == "float16":
+            assert all(change[k] <= entry["tolerance"][k] / 4 + 1e-9 for k in change), key
+
+
+def test_fp16_rounding_is_measured_not_assumed():
+    model = torch.nn.Linear(3, 3)
+    rounded = catalog._rounded(model)
+    assert torch.equal(rounded.weight, model.weight.half().float())
+    assert not torch.equal(rounded.weight, model.weight)
+
+
+def test_lessons_4_and_8b_tables_and_slider_read_the_shipped_sprite_models(trained_stand_ins, monkeypatch):
+    folder, recipes, _, _ = trained_stand_ins
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    from course_lib.reference import sprites
+    lines = []
+    groups = sprites.seed_table("beta-vae-dsprites", folder=folder, say=lines.append)
+    assert sorted(groups) == [1.0, 4.0] and len(groups[4.0]) == 2               # two seeds of beta = 4
+    recorded = reference.read_manifest(folder)["models"]
+    median = sorted(recorded[f"beta-vae-dsprites/{m}"]["metrics"]["mig"] for m in ("beta4-seed0", "beta4-seed1"))
+    assert any(line.startswith("    4     2") and f"{sum(median) / 2:.3f}" in line for line in lines)
+    assert lines[-1].startswith("best median MIG:")
+    figure = sprites.median_explorer("beta-vae-dsprites", folder=folder)
+    assert figure.controls["value"].options == (1.0, 4.0)
+    table = []
+    assert sprites.capacity_table(folder=folder, say=table.append) is not None
+    assert table[0].split()[:2] == ["C", "rate"] and table[1].split()[0] == "5"
+
+
+def test_lessons_say_how_to_make_the_sprite_models_where_none_ship(tmp_path):
+    lines = []
+    from course_lib.reference import sprites
+    assert sprites.seed_table("beta-tcvae-dsprites", folder=tmp_path, say=lines.append) is None
+    assert sprites.median_explorer("beta-tcvae-dsprites", folder=tmp_path) is None
+    assert "python -m course_lib.reference train beta-tcvae-dsprites" in lines[0] and "GPU" in lines[0]
+
+
+def test_the_table_command_prints_the_readme_tables_from_the_manifest(capsys):
+    assert main(["table"]) == 0
+    out = capsys.readouterr().out
+    kl = reference.read_manifest()["models"]["flows-u1-u4/planar-K32-u1"]["metrics"]["kl"]
+    assert "**flows-u1-u4** (lesson 7)" in out and f"{kl:.3f}" in out.split("| planar | U1 |")[1].split("\n")[0]
+    assert "| classifier |" in out
+
+
+def test_training_some_models_of_a_recipe_keeps_the_others(trained_stand_ins, tmp_path):
+    folder, recipes, _, _ = trained_stand_ins
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    before = reference.read_manifest(tmp_path)["models"]["flows-u1-u4/planar-K2-u1"]
+    reference.train(["flows-u1-u4"], tmp_path, device="cpu", progress=False, say=lambda line: None,
+                    recipe_overrides=recipes, only="radial-*")
+    after = reference.read_manifest(tmp_path)["models"]
+    assert after["flows-u1-u4/planar-K2-u1"]["metrics"] == before["metrics"]
+    assert catalog.check(["flows-u1-u4"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
+    with pytest.raises(CourseInputError, match=re.escape("No model of 'flows-u1-u4' matches 'nothing-*'")):
+        reference.train(["flows-u1-u4"], tmp_path, progress=False, recipe_overrides=recipes, only="nothing-*")
