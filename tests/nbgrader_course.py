@@ -66,7 +66,11 @@ def nbgrader(course, *args):
     env = {**os.environ, "COURSE_LIB_FAST": "1", "PYTHONPATH": str(ROOT),
            "PATH": f"{NBGRADER.parent}{os.pathsep}{os.environ.get('PATH', '')}"}     # it runs alembic from there
     run = subprocess.run([str(NBGRADER), *args], cwd=course, capture_output=True, text=True, env=env, timeout=900)
-    assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    if run.returncode != 0:
+        log = run.stdout + run.stderr
+        first = log.find("| ERROR]")                   # nbgrader logs the cause before its summary lines
+        cause = log[max(0, first - 4000):first + 500] if first >= 0 else ""
+        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{cause}\n...\n{log[-2000:]}")
     return run.stdout + run.stderr
 
 
@@ -77,7 +81,12 @@ def make_course(folder, notebooks):
         "c = get_config()\n"
         "c.CourseDirectory.course_id = 'vae-course'\n"
         f"c.CourseDirectory.root = {str(folder)!r}\n"
-        "c.ExecutePreprocessor.timeout = 600\n")
+        "c.ExecutePreprocessor.timeout = 600\n"
+        # kernels talk over sockets in the course folder, not TCP ports, which the run's other kernels
+        # (nbval's, the browser test's) could take between nbgrader choosing a port and binding it
+        "c.AsyncKernelManager.transport = 'ipc'\n"
+        f"c.AsyncKernelManager.ip = {str(folder / 'sockets' / 'kernel')!r}\n")
+    (folder / "sockets").mkdir()
     for notebook in notebooks:
         source = folder / "source" / lesson_of(notebook)
         source.mkdir(parents=True)
