@@ -206,5 +206,6 @@ def test_growing_adds_a_restart_that_starts_from_the_shallower_flows():
                                      start_from=[flow for flow, _ in shallow], progress=False)
     z = torch.randn(100, 2)
     for (flow, _), (start, _) in zip(deeper, shallow):
+        flow, start = lesson.cpu_copy(flow, torch.float32), lesson.cpu_copy(start, torch.float32)  # from the GPU too
         assert len(flow.transform.transforms) == 2
         torch.testing.assert_close(flow.transform(z)[0], start.transform(z)[0], atol=1e-5, rtol=0)
