@@ -232,3 +232,21 @@ def test_training_some_models_of_a_recipe_keeps_the_others(trained_stand_ins, tm
     assert catalog.check(["flows-u1-u4"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
     with pytest.raises(CourseInputError, match=re.escape("No model of 'flows-u1-u4' matches 'nothing-*'")):
         reference.train(["flows-u1-u4"], tmp_path, progress=False, recipe_overrides=recipes, only="nothing-*")
+
+
+def test_check_of_an_unknown_name_and_a_manifest_without_its_file_record_say_what_is_wrong(trained_stand_ins,
+                                                                                             tmp_path):
+    assert catalog.check(["flows"], say=lambda line: None)[0].startswith("flows: there is no such recipe; there are")
+    folder, recipes, _, _ = trained_stand_ins
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"]["weights/flows-u1-u4.pt"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(reference.ReferenceProblem, match="lists no record of weights/flows-u1-u4.pt"):
+        reference.load("flows-u1-u4", folder=tmp_path, recipe=recipes["flows-u1-u4"])
+
+
+def test_lesson_7_trains_its_own_flows_by_the_recipe_in_fast_mode(monkeypatch):
+    from course_lib.reference import flows
+    monkeypatch.setenv("COURSE_LIB_FAST", "1")
+    trained = flows.train_here(depths=(1,))
+    assert set(trained) == {(kind, name, 1) for kind in ("planar", "radial") for name in ("u1", "u2", "u3", "u4")}

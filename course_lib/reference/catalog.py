@@ -67,6 +67,9 @@ def load(name, folder=None, recipe=None):
                                    f"trained by ({'; '.join(changed[:3])}). Retrain: {retrain_hint(recipe)}")
     states = {}
     for file in sorted({e["weights"]["file"] for e in entries.values()}):
+        if file not in manifest["files"]:
+            raise ReferenceProblem(f"The manifest lists no record of {file}, which {recipe.name}'s models are in; "
+                                   "restore manifest.json (git checkout) or retrain.")
         states.update(load_weights(file, manifest["files"][file], folder))
     models = {}
     for m in recipe.members:
@@ -128,7 +131,8 @@ def check(names=None, folder=None, say=print, recipe_overrides=None):
     problems = []
     for name in names or sorted(groups):
         if name not in known:
-            problems.append(f"{name}: the manifest lists it, but the course has no such recipe")
+            problems.append(f"{name}: " + ("the manifest lists it, but the course has no such recipe" if name in groups
+                                           else f"there is no such recipe; there are {sorted(known)}"))
             continue
         recipe = known[name].with_members([m for m in known[name].members if m in groups.get(name, [])])
         if not recipe.members:

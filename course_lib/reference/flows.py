@@ -14,6 +14,7 @@ share of its draws with z_1 > 0 (1/2 when both modes are kept).
 import time
 
 from ..lessons import flows as lesson
+from ..settings import budget
 from .recipe import Recipe
 
 TRAINING = {"steps": 6000, "ramp_steps": 4000, "batch_size": 256, "lr": 3e-3, "seeds": [0, 1, 2], "pool": 65536,
@@ -58,6 +59,16 @@ def train(recipe, device, progress):
     return out
 
 
+def train_here(depths=lesson.DEPTHS, device=None):
+    """What lesson 7 trains when it does not load these flows (``retrain = True``, or fast mode), cached
+    like every lesson model: by this recipe in full mode (steps, annealing, learning rate, restarts,
+    growth), and with 40 steps from one seed in fast mode.  -> {(kind, target, depth): (flow, history)}"""
+    t = TRAINING
+    steps, ramp, seeds = budget(full=(t["steps"], t["ramp_steps"], t["seeds"]), fast=(40, 20, [0]))
+    return lesson.train_energy_flows(steps, depths=depths, lr=t["lr"], ramp_steps=ramp, seeds=seeds, grow=t["grow"],
+                                     pool=t["pool"], device=device)
+
+
 def measure(flow, member, training=None):
     """KL(q || p) in nats, and for U1 the share of draws right of the axis."""
     metrics = {"kl": lesson.reverse_kl(flow, member["target"], n=20000, seed=1)[0]}
@@ -68,7 +79,9 @@ def measure(flow, member, training=None):
 
 def as_lesson(models):
     """{(kind, target, depth): (flow, None)}, the shape of ``train_energy_flows``'s answer (no history)."""
-    return {(m.split("-")[0], m.split("-")[2], int(m.split("-")[1][1:])): (flow, None) for m, flow in models.items()}
+    settings = _members()
+    return {(settings[m]["kind"], settings[m]["target"], settings[m]["depth"]): (flow, None)
+            for m, flow in models.items()}
 
 
 def summarise(metrics):

@@ -1,11 +1,12 @@
-"""Lesson 8b's reference models on Fashion-MNIST: the course's feature classifier, and a VAE against a
-VAE-GAN with convolutional networks.
+"""Lesson 8b's reference models on Fashion-MNIST: the course's feature classifier, and a convolutional
+VAE against the same VAE trained as a VAE-GAN.
 
 * ``fashion-classifier``: :class:`course_lib.models.classifier.FashionClassifier` trained by
   cross-entropy on the training images the course ships (10,000), measured by its accuracy on the
   2,000 shipped test images.  Its 128 features are the course's yardstick for generated images.
 * ``fashion-vae-gan`` (Larsen et al., 2016): the same convolutional VAE trained as a VAE and as a
-  VAE-GAN (features of the discriminator instead of pixels).  Measured on 2,000 prior samples
+  VAE-GAN (Larsen et al.'s loss: features of the discriminator instead of pixels).  Unlike theirs,
+  the course's discriminator is a fully connected network (:class:`course_lib.models.hybrids.VAEGAN`).  Measured on 2,000 prior samples
   against the 2,000 test images: sharpness over the data's (mean |difference| of neighbouring
   pixels), and the Fréchet distance on the classifier's features (the course's proxy, not FID).
   Only the generator (the VAE) is shipped; the discriminator is not needed to draw samples.

@@ -6,8 +6,9 @@ Recipes, and where they come from:
   convolutions of 32 channels, two fully connected layers of 256, 10 latents, Bernoulli decoder;
 * β-VAE (Higgins et al., 2017): loss = D + β R, β in {1, 2, 4, 8, 16}, three seeds each, because
   single seeds scatter (Locatello et al., 2019);
-* β-TCVAE (Chen et al., 2018): the same β values on the total-correlation term (minibatch-weighted
-  sampling), the same seeds;
+* β-TCVAE (Chen et al., 2018): the same β values on the total-correlation term, estimated on each
+  minibatch with the course's importance-weighted estimator (:mod:`course_lib.models.tcvae`), the
+  same seeds;
 * capacity (Burgess et al., 2018): loss = D + γ |R - C(t)|, γ = 1000, C raised linearly to its final
   value over the first half of training; one model per final C.
 
@@ -118,7 +119,7 @@ BETA_VAE = Recipe(
 TCVAE = Recipe(
     name="beta-tcvae-dsprites", what="β-TCVAEs on dSprites (β = 1 to 16, 3 seeds each)",
     source="Chen et al. (2018), Isolating sources of disentanglement in VAEs; networks of Burgess et al. (2018)",
-    members={f"beta{int(b)}-seed{s}": {"beta": b, "seed": s, "objective": "beta-TCVAE (MWS)", **NETWORK}
+    members={f"beta{int(b)}-seed{s}": {"beta": b, "seed": s, "objective": "beta-TCVAE (importance-weighted TC)", **NETWORK}
              for b in BETAS for s in SEEDS},
     training=TRAINING, train=train_tcvae, **{**_COMMON, "lesson": "8b"})
 
