@@ -209,3 +209,8 @@ def test_growing_adds_a_restart_that_starts_from_the_shallower_flows():
         flow, start = lesson.cpu_copy(flow, torch.float32), lesson.cpu_copy(start, torch.float32)  # from the GPU too
         assert len(flow.transform.transforms) == 2
         torch.testing.assert_close(flow.transform(z)[0], start.transform(z)[0], atol=1e-5, rtol=0)
+
+
+def test_fitting_with_no_restart_at_all_is_refused_with_a_message():
+    with pytest.raises(Exception, match="seeds must hold at least one seed"):
+        lesson.fit_energy_flows("planar", 1, ["u1"], steps=5, ramp_steps=1, seeds=[], pool=64, progress=False)

@@ -250,3 +250,14 @@ def test_lesson_7_trains_its_own_flows_by_the_recipe_in_fast_mode(monkeypatch):
     monkeypatch.setenv("COURSE_LIB_FAST", "1")
     trained = flows.train_here(depths=(1,))
     assert set(trained) == {(kind, name, 1) for kind in ("planar", "radial") for name in ("u1", "u2", "u3", "u4")}
+
+
+def test_the_sprite_table_says_the_budget_and_a_wrong_sweep_name_is_refused(trained_stand_ins, monkeypatch):
+    folder, recipes, _, _ = trained_stand_ins
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    from course_lib.reference import sprites
+    lines = []
+    sprites.seed_table("beta-vae-dsprites", folder=folder, say=lines.append)
+    assert "2 steps of 16 sprites each, from 64 training sprites, trained for" in lines[0]
+    with pytest.raises(CourseInputError, match="over must be one of"):
+        sprites.seed_table("beta-vae-dsprites", over="gamma", folder=folder)

@@ -170,6 +170,8 @@ def fit_energy_flows(kind, depth, targets, *, steps, ramp_steps, lr=1e-2, batch_
         starts = iter([grown(flow, depth) for flow in start_from])     # fit_sweep calls build once per target, in order
         runs.append((f"grown from K = {len(start_from[0].transform.transforms)}", lambda: next(starts),
                      reverse_kl_objective(1), 0))
+    if not runs:
+        raise CourseInputError("seeds must hold at least one seed, or start_from must give flows to grow; got neither.")
     best = [None] * len(values)
     for name, build, objective, seed in runs:
         trained = fit_sweep(build, z0, objective, values, steps=steps, batch_size=batch_size, lr=lr, seed=seed,

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..data.sprites import FACTOR_NAMES, DSpritesGrid, SpritesData, dsprites_factor_values
+from ..errors import check_choice
 from ..lessons import beta_vae as lesson
 from ..models.tcvae import tcvae_sweep_objective
 from ..models.vae import VAE, vae_sweep_objective
@@ -137,6 +138,7 @@ RECIPES = (BETA_VAE, TCVAE, CAPACITY)
 def by_value(name, over="beta", folder=None):
     """The recorded metrics of recipe ``name``'s shipped models, grouped by the swept value (the seeds of
     one value together).  -> {value: [(model name, metrics), ...]}, or None when the course ships none."""
+    check_choice("over", over, ("beta", "capacity"))
     from .catalog import get_recipe, shipped
     from .store import read_manifest
     if not shipped(name, folder):
@@ -152,7 +154,7 @@ def seed_table(name, over="beta", folder=None, say=print):
     """Print, for each swept value, the median MIG over seeds with its range, and the median rate and gaps of
     x, y and scale, from the manifest (``make test`` re-measures every one).  Where the course ships none,
     say so and how to make them.  -> by_value(...) or None"""
-    from .catalog import get_recipe, retrain_hint
+    from .catalog import get_recipe, provenance, retrain_hint
     groups = by_value(name, over, folder)
     recipe = get_recipe(name)
     if groups is None:
@@ -160,7 +162,9 @@ def seed_table(name, over="beta", folder=None, say=print):
             f"To make them: {retrain_hint(recipe)}")
         return None
     symbol = {"beta": "β", "capacity": "C"}[over]
-    say(f"{recipe.what}; trained by: {recipe.source}")
+    t = recipe.training
+    say(f"{recipe.what}: {t['steps']} steps of {t['batch_size']} sprites each, from {t['train']} training sprites, "
+        f"{provenance(name, folder)}; recipe after {recipe.source}")
     say(f"{symbol:>5} {'seeds':>5} {'median MIG':>11} {'range':>13} {'rate':>7} {'gap x':>6} {'gap y':>6} "
         f"{'gap scale':>9}")
     for value, rows in groups.items():
