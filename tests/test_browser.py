@@ -164,12 +164,14 @@ def start_kernel_session(url, work, lesson, timeout=180):
 
 def expected_live_figures(lesson):
     """How many code cells of the lesson build an explorer (a LiveFigure).  A slider over reference
-    models (``median_explorer("<recipe>")``) is there only when the course ships that recipe."""
-    from course_lib import reference
+    models (``median_explorer("<recipe>", over)``) is there only when the course ships one of that recipe's
+    median models."""
+    from course_lib.reference import views
     count = 0
     for source in code_cells(ROOT / "notebooks" / lesson):
-        over_reference = re.search(r'median_explorer\("([^"]+)"', source)
-        if "_explorer(" in source and not (over_reference and not reference.shipped(over_reference.group(1))):
+        over_reference = re.search(r'median_explorer\("([^"]+)"(?:, "(\w+)")?', source)
+        if "_explorer(" in source and not (over_reference and not views.median_models(
+                over_reference.group(1), over_reference.group(2) or "beta")):
             count += 1
     return count
 

@@ -260,3 +260,18 @@ def test_a_dsprites_subset_is_a_stated_random_sample_of_distinct_grid_points():
         grid.factors(torch.tensor([len(grid)]))
     with pytest.raises(CourseInputError, match="at most"):
         grid.sample(len(grid) + 1)
+
+
+def test_the_dsprites_grid_at_32_pixels_draws_the_same_scenes_at_half_the_side():
+    """The CPU reference models train on the grid rendered at 32 x 32: the same factors, the same sprite
+    (its area in pixels a quarter of the 64 x 64 one's), and a bad side is refused with a message."""
+    from course_lib.data import DSpritesGrid
+    big, small = DSpritesGrid(), DSpritesGrid(32)
+    index = torch.randint(len(big), (16,), generator=torch.Generator().manual_seed(1))
+    a, b = big.images(index), small.images(index)
+    assert b.shape == (16, 1, 32, 32) and torch.equal(big.factors(index), small.factors(index))
+    assert torch.allclose(b.sum(dim=(1, 2, 3)), a.sum(dim=(1, 2, 3)) / 4, rtol=0.1)
+    pooled = torch.nn.functional.avg_pool2d(a, 2)
+    assert float((pooled - b).abs().mean()) < 0.02
+    with pytest.raises(CourseInputError, match="image_size"):
+        DSpritesGrid(4)

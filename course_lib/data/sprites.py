@@ -80,12 +80,17 @@ class DSpritesGrid:
 
     Index i runs over the grid in the order shape, scale, orientation, x, y (y fastest), as in
     dSprites' own file.  ``factors(i)`` gives the five factor indices, ``index(factors)`` the way
-    back, ``images(i)`` the pictures (N, 1, 64, 64) in [0, 1], and ``sample(n, seed)`` a stated random
+    back, ``images(i)`` the pictures (N, 1, S, S) in [0, 1], and ``sample(n, seed)`` a stated random
     subset as :class:`SpritesData` (what a lesson trains on).
+
+    image_size: the side S in pixels, 64 as in dSprites; 32 renders the same scenes at half the
+    side (a quarter of the pixels), which a CPU trains on four times faster.
     """
 
     sizes = DSPRITES_SIZES
-    image_size = DSPRITES_IMAGE_SIZE
+
+    def __init__(self, image_size=DSPRITES_IMAGE_SIZE):
+        self.image_size = check_int("image_size", image_size, minimum=8)
 
     def __len__(self):
         return math.prod(self.sizes)
@@ -113,7 +118,7 @@ class DSpritesGrid:
         return index
 
     def images(self, index):
-        """The pictures of grid indices (N,): (N, 1, 64, 64) float32 in [0, 1]."""
+        """The pictures of grid indices (N,): (N, 1, S, S) float32 in [0, 1]."""
         factors = self.factors(index)
         return torch.cat([render_sprites(factors[i:i + 1024], self.image_size, values=dsprites_factor_values())
                           for i in range(0, len(factors), 1024)])

@@ -51,6 +51,8 @@ def main(argv=None):
     parser.add_argument("--device", help="train on this device (default: the best there is)")
     parser.add_argument("--cpu-only", action="store_true", help="train only the recipes that do not need a GPU")
     parser.add_argument("--only", help="train only the models whose names match this pattern, e.g. 'radial-*'")
+    parser.add_argument("--again", action="store_true",
+                        help="train anew the models the manifest already records (by default they are skipped)")
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -64,7 +66,7 @@ def main(argv=None):
             names = args.names or [n for n, r in catalog.recipes().items() if not (args.cpu_only and r.needs_gpu)]
             for name in names:
                 catalog.get_recipe(name)                 # a wrong name fails before any training
-            catalog.train(names, args.folder, args.device, only=args.only)
+            catalog.train(names, args.folder, args.device, only=args.only, again=args.again)
             return 0
         if args.command == "table":
             show_table(args.folder)

@@ -13,19 +13,20 @@ import fnmatch
 import os
 import platform
 import time
+from pathlib import Path
 
 import torch
 
 from ..errors import CourseInputError
 from ..settings import fast_mode
+from . import flows, images, sprites
+from .loading import load_recipe, retrain_hint
 from .recipe import differences
-from .store import ReferenceProblem, load_weights, read_manifest, save_weights, write_manifest
+from .store import HOME, ReferenceProblem, load_weights, read_manifest, save_weights, write_manifest
 
 
 def recipes():
-    """{name: Recipe} of every recipe the course knows (imported here, not at the top, because the
-    recipes import the lessons they serve)."""
-    from . import flows, images, sprites
+    """{name: Recipe} of every recipe the course knows."""
     return {r.name: r for r in (*flows.RECIPES, *sprites.RECIPES, *images.RECIPES)}
 
 
@@ -36,47 +37,15 @@ def get_recipe(name):
     return known[name]
 
 
+def load(name, folder=None, recipe=None, members=None):
+    """The models of recipe ``name`` (see :func:`~course_lib.reference.loading.load_recipe`)."""
+    return load_recipe(recipe or get_recipe(name), folder, members)
+
+
 def shipped(name, folder=None):
     """True when every model of recipe ``name`` is in the manifest."""
     recipe, models = get_recipe(name), read_manifest(folder)["models"]
     return all(f"{name}/{m}" in models for m in recipe.members)
-
-
-def retrain_hint(recipe):
-    where = "on a GPU (hours on a CPU)" if recipe.needs_gpu else "(a CPU will do)"
-    return f"python -m course_lib.reference train {recipe.name}   {where}"
-
-
-def load(name, folder=None, recipe=None):
-    """The models of recipe ``name`` on the CPU in float32, in eval mode.  -> {model name: nn.Module}
-
-    Raises ReferenceProblem when a model is not shipped, when its weights file is damaged, or
-    when the code's recipe differs from the recipe the weights were trained by."""
-    recipe = recipe or get_recipe(name)
-    manifest = read_manifest(folder)
-    entries = {m: manifest["models"].get(f"{recipe.name}/{m}") for m in recipe.members}
-    missing = [m for m, e in entries.items() if e is None]
-    if missing:
-        raise ReferenceProblem(f"No reference model {recipe.name}/{missing[0]} ships with the course"
-                               f"{f' (nor {len(missing) - 1} more of its recipe)' if len(missing) > 1 else ''}. "
-                               f"Train them with: {retrain_hint(recipe)}")
-    for m, entry in entries.items():
-        changed = differences(entry["identity"], recipe.identity(m))
-        if changed:
-            raise ReferenceProblem(f"The recipe of {recipe.name}/{m} is not the one its shipped weights were "
-                                   f"trained by ({'; '.join(changed[:3])}). Retrain: {retrain_hint(recipe)}")
-    states = {}
-    for file in sorted({e["weights"]["file"] for e in entries.values()}):
-        if file not in manifest["files"]:
-            raise ReferenceProblem(f"The manifest lists no record of {file}, which {recipe.name}'s models are in; "
-                                   "restore manifest.json (git checkout) or retrain.")
-        states.update(load_weights(file, manifest["files"][file], folder))
-    models = {}
-    for m in recipe.members:
-        model = recipe.build(recipe.members[m])
-        model.load_state_dict(states[f"{recipe.name}/{m}"])
-        models[m] = model.float().eval()
-    return models
 
 
 def provenance(name, folder=None):
@@ -145,13 +114,17 @@ def check(names=None, folder=None, say=print, recipe_overrides=None):
         if not recipe.members:
             say(f"{name}: nothing shipped yet")
             continue
+        with_weights = [m for m in recipe.members if manifest["models"][f"{name}/{m}"]["weights"].get("shipped", True)]
+        if len(with_weights) < len(recipe.members):
+            say(f"{name}: {len(recipe.members) - len(with_weights)} models' metrics are recorded without their "
+                "weights (not shipped), so they cannot be re-measured here")
         try:
-            models = load(name, folder, recipe=recipe)
+            models = load(name, folder, recipe=recipe, members=with_weights)
         except ReferenceProblem as e:
             problems.append(f"{name}: {e}")
             continue
         start = time.perf_counter()
-        measured = measure_all(recipe, models)
+        measured = measure_all(recipe.with_members(list(models)), models)
         for m, metrics in measured.items():
             entry = manifest["models"][f"{name}/{m}"]
             for metric, recorded in entry["metrics"].items():
@@ -170,61 +143,120 @@ def _device_name(device):
     return f"CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
-def train(names, folder=None, device=None, progress=True, say=print, recipe_overrides=None, only=None):
-    """Train the recipes ``names``, measure every model on the CPU, and write their weights and
-    manifest entries into ``folder`` (this package by default).  Weights are stored in float16 when
-    no metric moves by more than a quarter of its tolerance on rounding, else in float32.
+def trained_already(name, folder=None):
+    """The models of recipe ``name`` that the manifest records as trained by the recipe in the code."""
+    recipe, models = get_recipe(name), read_manifest(folder)["models"]
+    return [m for m in recipe.members if f"{name}/{m}" in models
+            and not differences(models[f"{name}/{m}"]["identity"], recipe.identity(m))]
 
-    only:             a pattern ("radial-*"): train only the models whose names match it; the recipe's
-                      other models already in the folder stay (one weights file holds them all)
+
+def train(names, folder=None, device=None, progress=True, say=print, recipe_overrides=None, only=None, again=False):
+    """Train the recipes ``names``, measure every model on the CPU, and write each model's weights
+    (``weights/<recipe>/<model>.pt``) and manifest entry into ``folder`` (this package by default) as
+    soon as it is trained.  A model the manifest already records, trained by the same recipe, is
+    skipped (``again=True`` trains it anew), so a rerun goes on where an interrupted run stopped.
+    Weights are stored in float16 when no metric moves by more than a quarter of its tolerance on
+    rounding, else in float32.  Where a recipe ships only some weights (``recipe.ships``), the others
+    are removed once that is decided; their metrics stay in the manifest.
+
+    only:             a pattern ("radial-*"): train only the models whose names match it
     recipe_overrides: {name: Recipe} used instead of the course's (a small stand-in, in the tests).
-    -> {"<recipe>/<model>": manifest entry}"""
+    -> {"<recipe>/<model>": manifest entry} of the models trained now"""
     from ..device import get_device
     device = get_device(device)
     written = {}
     for name in names:
         recipe = (recipe_overrides or {}).get(name) or get_recipe(name)
+        chosen = list(recipe.members)
         if only is not None:
             chosen = [m for m in recipe.members if fnmatch.fnmatchcase(m, only)]
             if not chosen:
                 raise CourseInputError(f"No model of {name!r} matches {only!r}; "
                                        f"its models are {sorted(recipe.members)}.")
-            recipe = recipe.with_members(chosen)
-        start = time.perf_counter()
-        trained = recipe.train(recipe, device, progress)
-        say(f"{name}: {len(trained)} models trained in {time.perf_counter() - start:.0f} s on {_device_name(device)}")
-        cpu_models = {m: model for m, (model, _) in trained.items()}
-        full = measure_all(recipe, cpu_models)
-        half = measure_all(recipe, {m: _rounded(model) for m, model in cpu_models.items()})
-        use_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for m in full for k, v in full[m].items())
-        file = f"weights/{name}.pt"
-        manifest = read_manifest(folder)
-        kept = {key: e for key, e in manifest["models"].items() if key.startswith(f"{name}/")
-                and key.split("/", 1)[1] not in cpu_models and e["weights"]["file"] == file}
-        states = load_weights(file, manifest["files"][file], folder) if kept else {}
-        states = {key: states[key] for key in kept}
-        use_half = use_half and all(e["weights"]["dtype"] == "float16" for e in kept.values())
-        dtype = torch.float16 if use_half else torch.float32
-        for e in kept.values():
-            e["weights"]["dtype"] = str(dtype).replace("torch.", "")
-        states.update({f"{name}/{m}": model.state_dict() for m, model in cpu_models.items()})
-        record = save_weights(states, file, folder, dtype)
-        stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
-                 "torch": torch.__version__.split("+")[0]}
-        manifest["files"][file] = record
-        for m, (model, seconds) in trained.items():
-            metrics = half[m] if use_half else full[m]
-            entry = {"lesson": recipe.lesson, "identity": recipe.identity(m),
-                     "trained": {**stamp, "seconds": round(seconds, 2)},
-                     "metrics": {k: round(v, 6) for k, v in metrics.items()},
-                     "tolerance": {k: recipe.tolerance[k] for k in metrics},
-                     "weights": {"file": file, "dtype": str(dtype).replace("torch.", ""),
-                                 "fp16 change": {k: round(abs(half[m][k] - full[m][k]), 6) for k in full[m]}}}
-            manifest["models"][f"{name}/{m}"] = written[f"{name}/{m}"] = entry
-            say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
-        write_manifest(manifest, folder)
-        say(f"{name}: weights in {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {entry['weights']['dtype']})")
+        recorded = read_manifest(folder)["models"]
+        done = [m for m in chosen if not again and f"{name}/{m}" in recorded
+                and not differences(recorded[f"{name}/{m}"]["identity"], recipe.identity(m))]
+        pending = [m for m in chosen if m not in done]
+        if done:
+            say(f"{name}: {len(done)} of {len(chosen)} models already trained by this recipe, kept "
+                f"(again=True, or --again, trains them anew)")
+        units = [[m] for m in pending] if recipe.one_at_a_time else ([pending] if pending else [])
+        for unit in units:
+            part = recipe.with_members(unit)
+            start = time.perf_counter()
+            trained = part.train(part, device, progress)
+            say(f"{name}: {', '.join(trained)} trained in {time.perf_counter() - start:.0f} s on "
+                f"{_device_name(device)}")
+            written.update(_store(part, trained, device, folder, say))
+            _drop_unshipped(recipe, folder, say)
     return written
+
+
+def _store(recipe, trained, device, folder, say):
+    """Measure the trained models of ``recipe``, write each one's weights file, and record them in the
+    manifest (one atomic write after all the weights are on disk)."""
+    cpu_models = {m: model for m, (model, _) in trained.items()}
+    full = measure_all(recipe, cpu_models)
+    half = measure_all(recipe, {m: _rounded(model) for m, model in cpu_models.items()})
+    stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
+             "torch": torch.__version__.split("+")[0]}
+    manifest = read_manifest(folder)
+    written = {}
+    files = {}
+    group_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for m in full for k, v in full[m].items())
+    for m, (model, seconds) in trained.items():
+        use_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for k, v in full[m].items())
+        if not recipe.one_at_a_time:
+            use_half = group_half                   # one file holds them all, in one dtype
+        dtype = torch.float16 if use_half else torch.float32
+        file = f"weights/{recipe.name}.pt" if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
+        files.setdefault(file, (dtype, {}))[1][f"{recipe.name}/{m}"] = model.state_dict()
+        metrics = half[m] if use_half else full[m]
+        entry = {"lesson": recipe.lesson, "identity": recipe.identity(m),
+                 "trained": {**stamp, "seconds": round(seconds, 2)},
+                 "metrics": {k: round(v, 6) for k, v in metrics.items()},
+                 "tolerance": {k: recipe.tolerance[k] for k in metrics},
+                 "weights": {"file": file, "dtype": str(dtype).replace("torch.", ""), "shipped": True,
+                             "fp16 change": {k: round(abs(half[m][k] - full[m][k]), 6) for k in full[m]}}}
+        manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
+        say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
+    for file, (dtype, states) in files.items():
+        if not recipe.one_at_a_time:                # a grouped file keeps the models not trained now
+            old = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == file and k not in states}
+            if old:
+                states = {**load_weights(file, manifest["files"][file], folder), **states}
+                states = {k: v for k, v in states.items() if k in old or k in written}
+        manifest["files"][file] = record = save_weights(states, file, folder, dtype)
+        for key in states:
+            if key in written:
+                written[key]["weights"]["sha256"] = record["sha256"]
+        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {str(dtype).replace('torch.', '')})")
+    write_manifest(manifest, folder)
+    return written
+
+
+def _drop_unshipped(recipe, folder, say):
+    """Remove the weights that ``recipe.ships`` no longer ships (their metrics stay in the manifest)."""
+    if recipe.ships is None:
+        return
+    manifest = read_manifest(folder)
+    metrics = {m: manifest["models"][f"{recipe.name}/{m}"]["metrics"] for m in recipe.members
+               if f"{recipe.name}/{m}" in manifest["models"]}
+    keep = recipe.ships(metrics, recipe.members)
+    dropped = []
+    for m in metrics:
+        entry = manifest["models"][f"{recipe.name}/{m}"]
+        if m in keep or not entry["weights"].get("shipped", True):
+            continue
+        file = entry["weights"]["file"]
+        entry["weights"]["shipped"] = False
+        manifest["files"].pop(file, None)
+        dropped.append((m, file))
+    if dropped:
+        write_manifest(manifest, folder)              # the manifest first: a cut-off run leaves an extra file, no hole
+        for m, file in dropped:
+            (Path(folder or HOME) / file).unlink(missing_ok=True)
+        say(f"{recipe.name}: weights of {', '.join(m for m, _ in dropped)} not shipped (their metrics are kept)")
 
 
 def _rounded(model):

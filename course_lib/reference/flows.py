@@ -102,6 +102,7 @@ ENERGY_FLOWS = Recipe(
     name="flows-u1-u4", lesson="7", what="planar and radial flows, K = 1 to 32, fitted to U1-U4 by annealed reverse KL",
     source="Rezende & Mohamed (2015), Variational inference with normalizing flows, sec. 6.1 and Table 1",
     members=_members(), training=TRAINING, tolerance={"kl": 0.01, "share z1 > 0": 0.01},
-    build=build, train=train, measure=measure, as_lesson=as_lesson, summarise=summarise)
+    build=build, train=train, measure=measure, as_lesson=as_lesson, summarise=summarise,
+    one_at_a_time=False)
 
 RECIPES = (ENERGY_FLOWS,)

@@ -22,6 +22,7 @@ from ..metrics.frechet import frechet_feature_distance
 from ..models.classifier import FashionClassifier, accuracy, features_of
 from ..models.hybrids import VAEGAN
 from ..models.vae import VAE, vae_objective
+from .loading import load_recipe
 from .recipe import Recipe
 
 
@@ -110,8 +111,7 @@ def train_vae_and_vae_gan(recipe, device, progress):
 def measure_generator(vae, member, training):
     """Sharpness of ``training["samples"]`` prior samples over as many test images', and their Fréchet
     distance on the features of the shipped classifier."""
-    from .catalog import load
-    classifier = load("fashion-classifier")["classifier"]
+    classifier = load_recipe(CLASSIFIER)["classifier"]
     x_test = shipped_images().x_test[:training["samples"]]
     torch.manual_seed(0)
     with torch.no_grad():

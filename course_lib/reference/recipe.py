@@ -35,6 +35,11 @@ class Recipe:
     as_lesson:  as_lesson({model name: nn.Module}) -> what the lesson's own training function returns
     summarise:  summarise({model name: recorded metrics}) -> lines of a Markdown table (the README's);
                 by default one row per model
+    ships:      ships({model name: recorded metrics}, members) -> the models whose weights the course
+                ships; by default all.  The others keep their metrics in the manifest, not their weights.
+    one_at_a_time:  True: ``train`` is called for one member at a time, and each model is written as soon
+                as it is trained (an interrupted run loses only the model in progress); False: for all
+                members together (a recipe whose models grow from each other)
     """
     name: str
     lesson: str
@@ -49,6 +54,8 @@ class Recipe:
     needs_gpu: bool = False
     as_lesson: Callable = dict
     summarise: Callable = None
+    ships: Callable = None
+    one_at_a_time: bool = True
 
     def identity(self, member):
         """The dictionary that names one model: recipe, architecture, training.  JSON-safe."""

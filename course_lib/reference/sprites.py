@@ -1,100 +1,116 @@
-"""Lessons 4 and 8b's reference models: β-VAEs, β-TCVAEs and the capacity ramp on dSprites (64 x 64).
+"""Lessons 4 and 8b's reference models: β-VAEs, β-TCVAEs and the capacity ramp on dSprites.
 
-Recipes, and where they come from:
+Two sets of recipes share one design; they differ in image size and so in cost:
 
-* the networks of Burgess et al. (2018, appendix A.1) for dSprites: four 4 x 4 stride-2
-  convolutions of 32 channels, two fully connected layers of 256, 10 latents, Bernoulli decoder;
-* β-VAE (Higgins et al., 2017): loss = D + β R, β in {1, 2, 4, 8, 16}, three seeds each, because
-  single seeds scatter (Locatello et al., 2019);
-* β-TCVAE (Chen et al., 2018): the same β values on the total-correlation term, estimated on each
-  minibatch with the course's importance-weighted estimator (:mod:`course_lib.models.tcvae`), the
-  same seeds;
-* capacity (Burgess et al., 2018): loss = D + γ |R - C(t)|, γ = 1000, C raised linearly to its final
-  value over the first half of training; one model per final C.
+* the CPU recipes (``beta-vae-dsprites``, ``beta-tcvae-dsprites``, ``capacity-dsprites``), which the
+  course ships: dSprites' grid rendered at 32 x 32, three 4 x 4 stride-2 convolutions of 32 channels,
+  two fully connected layers of 256, 10 latents, Bernoulli decoder (Burgess et al.'s networks cut
+  by one layer for the smaller side).  One model takes minutes on a 2-core CPU;
+* the GPU recipes (the same names ending in ``-64``): dSprites' own 64 x 64 and Burgess et al.'s
+  networks as published (2018, appendix A.1), four convolutions; hours on a CPU.
+
+The objectives:
+
+* β-VAE (Higgins et al., 2017): loss = D + β R, three seeds for every β, because single seeds
+  scatter (Locatello et al., 2019);
+* β-TCVAE (Chen et al., 2018): loss = D + R + (β − 1) TC, TC estimated on each minibatch with the
+  course's importance-weighted estimator (:mod:`course_lib.models.tcvae`), the same seeds;
+* capacity (Burgess et al., 2018): loss = D + γ |R − C(t)|, C raised linearly to its final value
+  over the first half of training; one model per final C.  Burgess et al.'s γ = 1000 is for 4,096
+  pixels; at 32 x 32 the distortion sums over a quarter as many, so γ = 250 weighs the same.
 
 Data: a stated random subset of the full dSprites grid (:class:`course_lib.data.DSpritesGrid`,
 737,280 combinations): the first ``train`` points of a seeded permutation for training, the next
 ``test`` for measuring.  Measured on the test points: MIG and each factor's gap, rate and distortion
 (nats), and each factor's largest normalised mutual information with one latent.
+
+Every model is trained on its own (``fit``), so that ``python -m course_lib.reference train``
+can write each one as it finishes and a rerun goes on where an interrupted one stopped.
 """
 import functools
 import time
 
-import numpy as np
 import torch
 
 from ..data.sprites import FACTOR_NAMES, DSpritesGrid, SpritesData, dsprites_factor_values
-from ..errors import check_choice
 from ..lessons import beta_vae as lesson
-from ..models.tcvae import tcvae_sweep_objective
-from ..models.vae import VAE, vae_sweep_objective
+from ..models.tcvae import tcvae_objective
+from ..models.vae import VAE, vae_objective
+from ..schedules import linear_warmup
 from .recipe import Recipe
 
-BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
 SEEDS = (0, 1, 2)
-CAPACITIES = (0.0, 5.0, 10.0, 15.0, 25.0)
-NETWORK = {"latent_dim": 10, "channels": [32, 32, 32, 32], "hidden": [256, 256], "image": 64}
-TRAINING = {"data": "DSpritesGrid 64 x 64, seeded permutation", "split_seed": 0, "train": 100000, "test": 5000,
-            "steps": 20000, "batch_size": 256, "lr": 5e-4, "optimizer": "Adam"}
+BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
+TCVAE_BETAS = (1.0, 2.0, 4.0, 6.0, 10.0)
+CAPACITIES = (2.0, 5.0, 10.0, 15.0, 20.0, 25.0)
+
+# The CPU recipes: 32 x 32.
+NETWORK = {"latent_dim": 10, "channels": [32, 32, 32], "hidden": [256, 256], "image": 32}
+TRAINING = {"data": "DSpritesGrid, seeded permutation", "image": 32, "split_seed": 0, "train": 100000, "test": 5000,
+            "steps": 6000, "batch_size": 256, "lr": 1e-3, "optimizer": "Adam"}
+CAPACITY_TRAINING = {**TRAINING, "steps": 8000, "gamma": 250.0, "ramp_steps": 4000}
+
+# The GPU recipes: dSprites' own 64 x 64 and Burgess et al.'s networks.
+NETWORK_64 = {"latent_dim": 10, "channels": [32, 32, 32, 32], "hidden": [256, 256], "image": 64}
+TRAINING_64 = {"data": "DSpritesGrid, seeded permutation", "image": 64, "split_seed": 0, "train": 100000, "test": 5000,
+               "steps": 20000, "batch_size": 256, "lr": 5e-4, "optimizer": "Adam"}
+CAPACITY_TRAINING_64 = {**TRAINING_64, "gamma": 1000.0, "ramp_steps": TRAINING_64["steps"] // 2}
 
 
-def build(member=None):
-    return VAE.conv((1, NETWORK["image"], NETWORK["image"]), NETWORK["latent_dim"],
-                    channels=NETWORK["channels"], hidden=NETWORK["hidden"])
+def build(member):
+    """A fresh VAE with the member's network (its keys latent_dim, channels, hidden, image)."""
+    side = member["image"]
+    return VAE.conv((1, side, side), member["latent_dim"], channels=member["channels"], hidden=member["hidden"])
 
 
 @functools.lru_cache(maxsize=4)
-def sprites(part, train, test, seed):
+def sprites(part, train, test, seed, image=64):
     """The "train" or the "test" sprites: consecutive slices of one seeded permutation of the grid (the
-    first ``train`` indices, then the next ``test``), rendered on demand.  -> SpritesData"""
-    grid = DSpritesGrid()
+    first ``train`` indices, then the next ``test``), rendered on demand at ``image`` x ``image``.
+    -> SpritesData"""
+    grid = DSpritesGrid(image)
     order = torch.randperm(len(grid), generator=torch.Generator().manual_seed(seed))
     index = order[:train] if part == "train" else order[train:train + test]
     return SpritesData(grid.images(index), grid.factors(index), dsprites_factor_values())
 
 
-def _split(t, part):
-    return sprites(part, t["train"], t["test"], t["split_seed"])
+def split(training, part):
+    """The recipe's "train" or "test" sprites."""
+    t = training
+    return sprites(part, t["train"], t["test"], t["split_seed"], t["image"])
 
 
-def _sweeps(recipe, device, progress, objective, over):
-    """One ``fit_sweep`` per seed over the members' values of ``over``.  -> {model name: (model, seconds)}"""
-    from ..training.sweep import fit_sweep
+def objective(member, training):
+    """The member's loss for ``fit``: β-VAE, β-TCVAE or the capacity ramp."""
+    kind = member["objective"]
+    if kind == "beta-VAE":
+        return vae_objective(beta=member["beta"])
+    if kind == "beta-TCVAE":
+        return tcvae_objective(member["beta"], training["train"])
+    ramp = linear_warmup(training["ramp_steps"], start=0.0, end=member["capacity"])
+    return vae_objective(beta=training["gamma"], capacity=ramp)
+
+
+def train(recipe, device, progress):
+    """Each member on its own, from its own seed.  -> {model name: (model, seconds)}"""
+    from ..training.train import fit
     t = recipe.training
-    x = _split(t, "train").images
-    by_seed = {}
-    for m, member in recipe.members.items():
-        by_seed.setdefault(member.get("seed", 0), []).append(m)
+    x = split(t, "train").images
     out = {}
-    for seed, names in by_seed.items():
+    for m, member in recipe.members.items():
+        torch.manual_seed(member["seed"])
+        model = build(member)
         start = time.perf_counter()
-        trained = fit_sweep(build, x, objective, [recipe.members[m][over] for m in names],
-                            steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"], seed=seed, device=device,
-                            log_every=100, progress=progress, desc=f"{recipe.name}, seed {seed}")
-        seconds = (time.perf_counter() - start) / len(names)
-        out.update({m: (model, seconds) for m, (model, _) in zip(names, trained)})
+        fit(model, x, objective(member, t), steps=t["steps"], batch_size=t["batch_size"], lr=t["lr"],
+            seed=member["seed"], device=device, log_every=100, progress=progress, desc=f"{recipe.name}/{m}")
+        out[m] = (model, time.perf_counter() - start)
     return out
-
-
-def train_beta(recipe, device, progress):
-    return _sweeps(recipe, device, progress, vae_sweep_objective("beta"), "beta")
-
-
-def train_tcvae(recipe, device, progress):
-    return _sweeps(recipe, device, progress, tcvae_sweep_objective(recipe.training["train"]), "beta")
-
-
-def train_capacity(recipe, device, progress):
-    t = recipe.training
-    objective = vae_sweep_objective("capacity", beta=t["gamma"], ramp_steps=t["ramp_steps"])
-    return _sweeps(recipe, device, progress, objective, "capacity")
 
 
 def measure(model, member, t):
     """MIG and each factor's gap, rate and distortion, and each factor's largest normalised MI, on the
     test sprites of the training settings ``t``."""
-    test = _split(t, "test")
-    s = lesson.scores([model], test)
+    s = lesson.scores([model], split(t, "test"))
     out = {"mig": float(s["mig"][0]), "rate": float(s["rate"][0]), "distortion": float(s["distortion"][0])}
     for k, name in enumerate(FACTOR_NAMES):
         out[f"gap {name}"] = float(s["gaps"][0][k])
@@ -102,111 +118,59 @@ def measure(model, member, t):
     return out
 
 
-def as_lesson(models):
-    return models
+def median_seeds(metrics, members, over):
+    """Of each swept value's seeds, the one with the median MIG, once all its seeds are measured.
+    metrics: {model name: recorded metrics} of the models trained so far.  -> {value: model name}"""
+    groups = {}
+    for m, member in members.items():
+        groups.setdefault(member[over], []).append(m)
+    chosen = {}
+    for value, names in groups.items():
+        if all(m in metrics for m in names):
+            ranked = sorted(names, key=lambda m: (metrics[m]["mig"], m))
+            chosen[value] = ranked[len(ranked) // 2]
+    return chosen
+
+
+def ships_medians(over):
+    """A recipe's ``ships``: the weights of each value's median seed, all metrics (the store stays small);
+    a value whose seeds are not all trained keeps every weight until they are."""
+    def ships(metrics, members):
+        chosen = median_seeds(metrics, members, over)
+        return {m for m, member in members.items() if chosen.get(member[over], m) == m}
+    return ships
 
 
 TOLERANCE = {"mig": 0.01, "rate": 0.05, "distortion": 0.5, **{f"gap {f}": 0.01 for f in FACTOR_NAMES},
              **{f"MI {f}": 0.01 for f in FACTOR_NAMES}}
-_COMMON = dict(lesson="4", tolerance=TOLERANCE, build=build, measure=measure, needs_gpu=True, as_lesson=as_lesson)
 
 
-BETA_VAE = Recipe(
-    name="beta-vae-dsprites", what="β-VAEs on dSprites (β = 1 to 16, 3 seeds each)",
-    source="Higgins et al. (2017); networks of Burgess et al. (2018), appendix A.1",
-    members={f"beta{int(b)}-seed{s}": {"beta": b, "seed": s, **NETWORK} for b in BETAS for s in SEEDS},
-    training=TRAINING, train=train_beta, **_COMMON)
-
-TCVAE = Recipe(
-    name="beta-tcvae-dsprites", what="β-TCVAEs on dSprites (β = 1 to 16, 3 seeds each)",
-    source="Chen et al. (2018), Isolating sources of disentanglement in VAEs; networks of Burgess et al. (2018)",
-    members={f"beta{int(b)}-seed{s}": {"beta": b, "seed": s, "objective": "beta-TCVAE (importance-weighted TC)", **NETWORK}
-             for b in BETAS for s in SEEDS},
-    training=TRAINING, train=train_tcvae, **{**_COMMON, "lesson": "8b"})
-
-CAPACITY_TRAINING = {**TRAINING, "gamma": 1000.0, "ramp_steps": TRAINING["steps"] // 2}
-CAPACITY = Recipe(
-    name="capacity-dsprites", what="capacity-controlled VAEs on dSprites (final C = 0 to 25 nats)",
-    source="Burgess et al. (2018), Understanding disentangling in β-VAE, sec. 4 and appendix A",
-    members={f"C{int(c)}": {"capacity": c, "seed": 0, **NETWORK} for c in CAPACITIES},
-    training=CAPACITY_TRAINING, train=train_capacity, **_COMMON)
-
-RECIPES = (BETA_VAE, TCVAE, CAPACITY)
-
-
-# -- what lessons 4 and 8b show of them ------------------------------------------------------------
-def by_value(name, over="beta", folder=None):
-    """The recorded metrics of recipe ``name``'s shipped models, grouped by the swept value (the seeds of
-    one value together).  -> {value: [(model name, metrics), ...]}, or None when the course ships none."""
-    check_choice("over", over, ("beta", "capacity"))
-    from .catalog import get_recipe, shipped
-    from .store import read_manifest
-    if not shipped(name, folder):
-        return None
-    recipe, models = get_recipe(name), read_manifest(folder)["models"]
-    out = {}
-    for m, member in recipe.members.items():
-        out.setdefault(member[over], []).append((m, models[f"{name}/{m}"]["metrics"]))
-    return dict(sorted(out.items()))
+def _recipes(suffix, network, training, capacity_training, gpu, where):
+    common = dict(tolerance=TOLERANCE, build=build, train=train, measure=measure, needs_gpu=gpu)
+    beta_vae = Recipe(
+        name=f"beta-vae-dsprites{suffix}", lesson="4", what=f"β-VAEs on dSprites {where} (β = 1 to 16, 3 seeds each)",
+        source="Higgins et al. (2017); networks after Burgess et al. (2018), appendix A.1",
+        members={f"beta{b:g}-seed{s}": {"objective": "beta-VAE", "beta": b, "seed": s, **network}
+                 for b in BETAS for s in SEEDS},
+        training=training, ships=ships_medians("beta"), **common)
+    tcvae = Recipe(
+        name=f"beta-tcvae-dsprites{suffix}", lesson="8b",
+        what=f"β-TCVAEs on dSprites {where} (β = 1 to 10, 3 seeds each)",
+        source="Chen et al. (2018), Isolating sources of disentanglement in VAEs; networks after Burgess et al. (2018)",
+        members={f"beta{b:g}-seed{s}": {"objective": "beta-TCVAE", "tc estimator": "importance-weighted",
+                                        "beta": b, "seed": s, **network}
+                 for b in TCVAE_BETAS for s in SEEDS},
+        training=training, ships=ships_medians("beta"), **common)
+    capacity = Recipe(
+        name=f"capacity-dsprites{suffix}", lesson="4",
+        what=f"capacity-controlled VAEs on dSprites {where} (final C = 2 to 25 nats)",
+        source="Burgess et al. (2018), Understanding disentangling in β-VAE, sec. 4 and appendix A",
+        members={f"C{c:g}": {"objective": "capacity", "capacity": c, "seed": 0, **network} for c in CAPACITIES},
+        training=capacity_training, **common)
+    return beta_vae, tcvae, capacity
 
 
-def seed_table(name, over="beta", folder=None, say=print):
-    """Print, for each swept value, the median MIG over seeds with its range, and the median rate and gaps of
-    x, y and scale, from the manifest (``make test`` re-measures every one).  Where the course ships none,
-    say so and how to make them.  -> by_value(...) or None"""
-    from .catalog import get_recipe, provenance, retrain_hint
-    groups = by_value(name, over, folder)
-    recipe = get_recipe(name)
-    if groups is None:
-        say(f"No reference models '{name}' ship with the course yet ({recipe.what}). "
-            f"To make them: {retrain_hint(recipe)}")
-        return None
-    symbol = {"beta": "β", "capacity": "C"}[over]
-    t = recipe.training
-    say(f"{recipe.what}: {t['steps']} steps of {t['batch_size']} sprites each, from {t['train']} training sprites, "
-        f"{provenance(name, folder)}; recipe after {recipe.source}")
-    say(f"{symbol:>5} {'seeds':>5} {'median MIG':>11} {'range':>13} {'rate':>7} {'gap x':>6} {'gap y':>6} "
-        f"{'gap scale':>9}")
-    for value, rows in groups.items():
-        mig = np.array([r["mig"] for _, r in rows])
-        med = {k: float(np.median([r[k] for _, r in rows])) for k in ("rate", "gap x", "gap y", "gap scale")}
-        say(f"{value:5g} {len(rows):5d} {np.median(mig):11.3f} {mig.min():6.3f}–{mig.max():<6.3f} {med['rate']:7.1f} "
-            f"{med['gap x']:6.2f} {med['gap y']:6.2f} {med['gap scale']:9.2f}")
-    medians = {value: float(np.median([r["mig"] for _, r in rows])) for value, rows in groups.items()}
-    best = max(medians, key=medians.get)
-    say(f"best median MIG: {medians[best]:.3f} at {symbol} = {best:g}")
-    return groups
-
-
-def median_explorer(name, over="beta", folder=None, n=None):
-    """The lesson's slider over the shipped models of ``name``: for each value the seed with the median MIG,
-    scored again on the recipe's test sprites (``n`` of them; all by default).  None where none ship."""
-    from .catalog import get_recipe, load
-    groups = by_value(name, over, folder)
-    if groups is None:
-        return None
-    recipe = get_recipe(name)
-    models = load(name, folder)
-    chosen = []
-    for rows in groups.values():
-        rows = sorted(rows, key=lambda row: row[1]["mig"])
-        chosen.append(models[rows[len(rows) // 2][0]])
-    test = _split(recipe.training, "test")
-    test = test if n is None else SpritesData(test.images[:n], test.factors[:n], test.factor_values)
-    measured = lesson.scores(chosen, test)
-    return lesson.sweep_explorer(chosen, list(groups), measured, test.images[0], test.factor_names,
-                                 symbol={"beta": "β", "capacity": "C"}[over], target=over == "capacity")
-
-
-def capacity_table(name="capacity-dsprites", folder=None, say=print):
-    """For each final capacity C of the shipped models: the rate reached and, per factor, the largest mutual
-    information of one latent with it over the factor's entropy (1: one latent carries it all), from the
-    manifest.  Where the course ships none, say so and how to make them.  -> by_value(...) or None"""
-    groups = by_value(name, "capacity", folder)
-    if groups is None:
-        return seed_table(name, "capacity", folder, say)
-    say(f"{'C':>5} {'rate':>6} " + " ".join(f"{n:>11}" for n in FACTOR_NAMES))
-    for c, rows in groups.items():
-        metrics = rows[0][1]
-        say(f"{c:5g} {metrics['rate']:6.1f} " + " ".join(f"{metrics['MI ' + n]:11.2f}" for n in FACTOR_NAMES))
-    return groups
+BETA_VAE, TCVAE, CAPACITY = _recipes("", NETWORK, TRAINING, CAPACITY_TRAINING, False, "at 32 x 32")
+BETA_VAE_64, TCVAE_64, CAPACITY_64 = _recipes("-64", NETWORK_64, TRAINING_64, CAPACITY_TRAINING_64, True,
+                                              "at 64 x 64")
+RECIPES = (BETA_VAE, TCVAE, CAPACITY, BETA_VAE_64, TCVAE_64, CAPACITY_64)

@@ -1,0 +1,141 @@
+"""What lessons 4 and 8b show of the reference sprite models: seed tables, the capacity table and the
+slider over each value's median seed, all read from the manifest (``make test`` re-measures the
+models whose weights ship)."""
+import numpy as np
+
+from ..data.sprites import FACTOR_NAMES, SpritesData
+from ..errors import check_choice
+from ..lessons import beta_vae as lesson
+from .catalog import get_recipe, load, provenance, retrain_hint
+from .sprites import median_seeds, split
+from .store import read_manifest
+
+
+def recorded(name, folder=None):
+    """{model name: metrics} of the models of recipe ``name`` that the manifest records."""
+    recipe, models = get_recipe(name), read_manifest(folder)["models"]
+    return {m: models[f"{name}/{m}"]["metrics"] for m in recipe.members if f"{name}/{m}" in models}
+
+
+def by_value(name, over="beta", folder=None):
+    """The recorded metrics of recipe ``name``'s models, grouped by the swept value (the seeds of one value
+    together).  -> {value: [(model name, metrics), ...]}, or None when the manifest records none of them
+    (a recipe still being trained shows the models it has)."""
+    check_choice("over", over, ("beta", "capacity"))
+    metrics = recorded(name, folder)
+    if not metrics:
+        return None
+    recipe = get_recipe(name)
+    out = {}
+    for m, member in recipe.members.items():
+        if m in metrics:
+            out.setdefault(member[over], []).append((m, metrics[m]))
+    return dict(sorted(out.items()))
+
+
+def _not_yet(name, say):
+    recipe = get_recipe(name)
+    say(f"No reference models '{name}' ship with the course yet ({recipe.what}). "
+        f"To make them: {retrain_hint(recipe)}")
+
+
+def _trained_line(name, folder):
+    recipe = get_recipe(name)
+    have = len(recorded(name, folder))
+    if have == len(recipe.members):
+        return provenance(name, folder)
+    return f"{have} of its {len(recipe.members)} models trained so far"
+
+
+def seed_table(name, over="beta", folder=None, say=print):
+    """Print, for each swept value, the median MIG over seeds with its range, and the median rate and gaps of
+    x, y and scale, from the manifest (``make test`` re-measures every one).  Where the course ships none,
+    say so and how to make them.  -> by_value(...) or None"""
+    groups = by_value(name, over, folder)
+    recipe = get_recipe(name)
+    if groups is None:
+        _not_yet(name, say)
+        return None
+    symbol = {"beta": "β", "capacity": "C"}[over]
+    t = recipe.training
+    say(f"{recipe.what}: {t['steps']} steps of {t['batch_size']} sprites each, from {t['train']} training sprites, "
+        f"{_trained_line(name, folder)}; recipe after {recipe.source}")
+    say(f"{symbol:>5} {'seeds':>5} {'median MIG':>11} {'range':>13} {'rate':>7} {'gap x':>6} {'gap y':>6} "
+        f"{'gap scale':>9}")
+    for value, rows in groups.items():
+        mig = np.array([r["mig"] for _, r in rows])
+        med = {k: float(np.median([r[k] for _, r in rows])) for k in ("rate", "gap x", "gap y", "gap scale")}
+        say(f"{value:5g} {len(rows):5d} {np.median(mig):11.3f} {mig.min():6.3f}–{mig.max():<6.3f} {med['rate']:7.1f} "
+            f"{med['gap x']:6.2f} {med['gap y']:6.2f} {med['gap scale']:9.2f}")
+    best, median = best_value(groups)
+    say(f"best median MIG: {median:.3f} at {symbol} = {best:g}")
+    return groups
+
+
+def best_value(groups):
+    """The swept value with the highest median MIG over its seeds.  -> (value, median MIG)"""
+    medians = {value: float(np.median([r["mig"] for _, r in rows])) for value, rows in groups.items()}
+    best = max(medians, key=medians.get)
+    return best, medians[best]
+
+
+def median_models(name, over="beta", folder=None):
+    """For each swept value whose seeds are all trained: (value, model name, metrics) of the seed with the
+    median MIG (the one whose weights ship)."""
+    recipe = get_recipe(name)
+    metrics = recorded(name, folder)
+    chosen = median_seeds(metrics, recipe.members, over)
+    return [(value, m, metrics[m]) for value, m in sorted(chosen.items())]
+
+
+def median_explorer(name, over="beta", folder=None, n=None, say=print):
+    """The lesson's slider over the shipped models of ``name``: for each value the seed with the median MIG,
+    scored again on the recipe's test sprites (``n`` of them; all by default).  One line first says which
+    model each position is and its recorded gaps for x, y and scale.  None where none ship."""
+    medians = median_models(name, over, folder)
+    if not medians:
+        _not_yet(name, say)
+        return None
+    recipe = get_recipe(name)
+    symbol = {"beta": "β", "capacity": "C"}[over]
+    models = load(name, folder, members=[m for _, m, _ in medians])
+    for value, m, metrics in medians:
+        say(f"{symbol} = {value:g}: {m} (median seed), MIG {metrics['mig']:.3f}, gaps x {metrics['gap x']:.2f}, "
+            f"y {metrics['gap y']:.2f}, scale {metrics['gap scale']:.2f}")
+    test = split(recipe.training, "test")
+    test = test if n is None else SpritesData(test.images[:n], test.factors[:n], test.factor_values)
+    chosen = [models[m] for _, m, _ in medians]
+    measured = lesson.scores(chosen, test)
+    return lesson.sweep_explorer(chosen, [v for v, _, _ in medians], measured, test.images[0], test.factor_names,
+                                 symbol=symbol, target=over == "capacity")
+
+
+def capacity_table(name="capacity-dsprites", folder=None, say=print):
+    """For each final capacity C of the shipped models: the rate reached and, per factor, the largest mutual
+    information of one latent with it over the factor's entropy (1: one latent carries it all), from the
+    manifest.  Where the course ships none, say so and how to make them.  -> by_value(...) or None"""
+    groups = by_value(name, "capacity", folder)
+    if groups is None:
+        _not_yet(name, say)
+        return None
+    say(f"{get_recipe(name).what}, {_trained_line(name, folder)}")
+    say(f"{'C':>5} {'rate':>6} " + " ".join(f"{n:>11}" for n in FACTOR_NAMES))
+    for c, rows in groups.items():
+        metrics = rows[0][1]
+        say(f"{c:5g} {metrics['rate']:6.1f} " + " ".join(f"{metrics['MI ' + n]:11.2f}" for n in FACTOR_NAMES))
+    order = factor_order(groups)
+    say("the smallest final C at which one latent carries at least half a factor's entropy: "
+        + ", ".join(f"{f} {'never' if c is None else f'{c:g}'}" for f, c in order))
+    return groups
+
+
+def factor_order(groups, share=0.5):
+    """For each factor, the smallest final capacity C whose model has one latent carrying at least ``share``
+    of the factor's entropy (None if none does), factors sorted by it (Burgess et al.'s order: the
+    factor that buys the most distortion per nat first).  groups: by_value(..., "capacity").
+    -> [(factor name, C or None), ...]"""
+    found = {}
+    for f in FACTOR_NAMES:
+        reached = [c for c, rows in groups.items() if rows[0][1][f"MI {f}"] >= share]
+        found[f] = min(reached) if reached else None
+    return sorted(found.items(), key=lambda item: (item[1] is None, item[1] or 0.0))
