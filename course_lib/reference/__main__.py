@@ -1,10 +1,11 @@
-"""python -m course_lib.reference [list | table | train [NAME ...] | --check [NAME ...]]
+"""python -m course_lib.reference [list | table [--write FILE] | train [NAME ...] | --check [NAME ...]]
 
 See the package's docstring."""
 import argparse
 import sys
+from pathlib import Path
 
-from ..errors import CourseError
+from ..errors import CourseError, CourseInputError
 from . import catalog
 from .store import read_manifest
 
@@ -12,27 +13,31 @@ from .store import read_manifest
 def show_list(folder=None, say=print):
     models = read_manifest(folder)["models"]
     for name, recipe in catalog.recipes().items():
-        have = sum(f"{name}/{m}" in models for m in recipe.members)
-        state = "shipped" if have == len(recipe.members) else f"{have} of {len(recipe.members)} shipped"
+        keys = [f"{name}/{m}" for m in recipe.members if f"{name}/{m}" in models]
+        weights = sum(models[k]["weights"].get("shipped", True) for k in keys)
+        state = "shipped" if len(keys) == len(recipe.members) else f"{len(keys)} of {len(recipe.members)} trained"
+        if keys and weights < len(keys):
+            state += f" (the weights of {weights} ship, the metrics of all)"
         gpu = ", needs a GPU" if recipe.needs_gpu else ""
         say(f"{name:<22} lesson {recipe.lesson:<3} {len(recipe.members):3d} models, {state}{gpu}: {recipe.what}")
 
 
 def show_table(folder=None, say=print):
-    """The README's tables: per shipped recipe, its recorded metrics and what training them took."""
+    """The tables of docs/reference-models.md: per recipe with models recorded, its metrics and what
+    training them took."""
     models = read_manifest(folder)["models"]
     for name, recipe in catalog.recipes().items():
-        keys = [f"{name}/{m}" for m in recipe.members]
-        if not all(k in models for k in keys):
+        entries = {m: models[f"{name}/{m}"] for m in recipe.members if f"{name}/{m}" in models}
+        if not entries:
             continue
-        entries = {m: models[f"{name}/{m}"] for m in recipe.members}
         seconds = sum(e["trained"]["seconds"] for e in entries.values())
         devices = ", ".join(sorted({e["trained"]["device"] for e in entries.values()}))
-        say(f"**{name}** (lesson {recipe.lesson}): {recipe.what}. Trained in {seconds / 60:.1f} min on {devices}; "
-            f"recipe after {recipe.source}.\n")
+        have = "" if len(entries) == len(recipe.members) else f" ({len(entries)} of its {len(recipe.members)} models so far)"
+        say(f"**{name}** (lesson {recipe.lesson}): {recipe.what}{have}. Trained in {seconds / 60:.1f} min on "
+            f"{devices}; recipe after {recipe.source}.\n")
         metrics = {m: e["metrics"] for m, e in entries.items()}
         if recipe.summarise is not None:
-            lines = recipe.summarise(metrics)
+            lines = recipe.summarise(metrics, recipe.members)
         else:
             names = list(next(iter(metrics.values())))
             lines = ["| model | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
@@ -40,6 +45,29 @@ def show_table(folder=None, say=print):
         for line in lines:
             say(line)
         say("")
+
+
+START = "<!-- reference-table: start (python -m course_lib.reference table --write docs/reference-models.md) -->"
+END = "<!-- reference-table: end -->"
+
+
+def table_text(folder=None):
+    lines = []
+    show_table(folder, say=lines.append)
+    return "\n".join(lines).strip() + "\n"
+
+
+def write_table(path, folder=None):
+    """Put the tables between the two marker lines of the Markdown file ``path`` (written atomically)."""
+    from ..io import atomic_open
+    path = Path(path)
+    text = path.read_text() if path.is_file() else ""
+    if START not in text or END not in text:
+        raise CourseInputError(f"{path} has no marker lines {START!r} and {END!r} to write the tables between.")
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    with atomic_open(path) as f:
+        f.write(f"{before}{START}\n{table_text(folder)}{END}{after}".encode())
 
 
 def main(argv=None):
@@ -51,6 +79,7 @@ def main(argv=None):
     parser.add_argument("--device", help="train on this device (default: the best there is)")
     parser.add_argument("--cpu-only", action="store_true", help="train only the recipes that do not need a GPU")
     parser.add_argument("--only", help="train only the models whose names match this pattern, e.g. 'radial-*'")
+    parser.add_argument("--write", metavar="FILE", help="with table: write the tables into FILE between its marker lines")
     parser.add_argument("--again", action="store_true",
                         help="train anew the models the manifest already records (by default they are skipped)")
     args = parser.parse_args(argv)
@@ -69,7 +98,11 @@ def main(argv=None):
             catalog.train(names, args.folder, args.device, only=args.only, again=args.again)
             return 0
         if args.command == "table":
-            show_table(args.folder)
+            if args.write:
+                write_table(args.write, args.folder)
+                print(f"wrote the tables into {args.write}")
+            else:
+                show_table(args.folder)
             return 0
         show_list(args.folder)
         return 0

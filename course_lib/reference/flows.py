@@ -84,7 +84,7 @@ def as_lesson(models):
             for m, flow in models.items()}
 
 
-def summarise(metrics):
+def summarise(metrics, members=None):
     """Markdown rows: KL(q || p) against K for each kind and target, and U1's share right of the axis."""
     depths = sorted({int(m.split("-")[1][1:]) for m in metrics})
     lines = ["| flow | target | " + " | ".join(f"K = {d}" for d in depths) + " |",

@@ -33,8 +33,8 @@ class Recipe:
     measure:    measure(model on the CPU, member settings, training settings) -> {metric: float}
     needs_gpu:  True when training on a CPU would take hours
     as_lesson:  as_lesson({model name: nn.Module}) -> what the lesson's own training function returns
-    summarise:  summarise({model name: recorded metrics}) -> lines of a Markdown table (the README's);
-                by default one row per model
+    summarise:  summarise({model name: recorded metrics}, members) -> lines of a Markdown table (the
+                docs' tables); by default one row per model
     ships:      ships({model name: recorded metrics}, members) -> the models whose weights the course
                 ships; by default all.  The others keep their metrics in the manifest, not their weights.
     one_at_a_time:  True: ``train`` is called for one member at a time, and each model is written as soon

@@ -30,6 +30,7 @@ can write each one as it finishes and a rerun goes on where an interrupted one s
 import functools
 import time
 
+import numpy as np
 import torch
 
 from ..data.sprites import FACTOR_NAMES, DSpritesGrid, SpritesData, dsprites_factor_values
@@ -141,6 +142,46 @@ def ships_medians(over):
     return ships
 
 
+def summarise_seeds(over):
+    """A recipe's ``summarise``: one row per swept value, over the seeds trained so far: their number, the
+    median MIG and its range, the median rate, distortion and gaps of x, y and scale, and the seed whose
+    weights ship."""
+    symbol = {"beta": "β", "capacity": "C"}[over]
+
+    def summarise(metrics, members):
+        chosen = median_seeds(metrics, members, over)
+        groups = {}
+        for m, member in members.items():
+            if m in metrics:
+                groups.setdefault(member[over], []).append(m)
+        lines = [f"| {symbol} | seeds | median MIG | range | rate | distortion | gap x | gap y | gap scale | "
+                 "weights shipped |", "|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+        for value in sorted(groups):
+            names = groups[value]
+
+            def median(key):
+                return float(np.median([metrics[m][key] for m in names]))
+            migs = [metrics[m]["mig"] for m in names]
+            lines.append(f"| {value:g} | {len(names)} | {median('mig'):.3f} | {min(migs):.3f}–{max(migs):.3f} | "
+                         f"{median('rate'):.1f} | {median('distortion'):.1f} | {median('gap x'):.2f} | "
+                         f"{median('gap y'):.2f} | {median('gap scale'):.2f} | "
+                         f"{chosen.get(value, 'all, until every seed is in')} |")
+        return lines
+    return summarise
+
+
+def summarise_capacity(metrics, members):
+    """The capacity recipe's ``summarise``: per final C, the rate reached, MIG and each factor's largest
+    normalised MI with one latent."""
+    lines = ["| final C | rate | distortion | MIG | " + " | ".join(f"MI {f}" for f in FACTOR_NAMES) + " |",
+             "|---:|---:|---:|---:|" + "---:|" * len(FACTOR_NAMES)]
+    for m in sorted(metrics, key=lambda m: members[m]["capacity"]):
+        v = metrics[m]
+        lines.append(f"| {members[m]['capacity']:g} | {v['rate']:.1f} | {v['distortion']:.1f} | {v['mig']:.3f} | "
+                     + " | ".join(f"{v['MI ' + f]:.2f}" for f in FACTOR_NAMES) + " |")
+    return lines
+
+
 TOLERANCE = {"mig": 0.01, "rate": 0.05, "distortion": 0.5, **{f"gap {f}": 0.01 for f in FACTOR_NAMES},
              **{f"MI {f}": 0.01 for f in FACTOR_NAMES}}
 
@@ -152,7 +193,7 @@ def _recipes(suffix, network, training, capacity_training, gpu, where):
         source="Higgins et al. (2017); networks after Burgess et al. (2018), appendix A.1",
         members={f"beta{b:g}-seed{s}": {"objective": "beta-VAE", "beta": b, "seed": s, **network}
                  for b in BETAS for s in SEEDS},
-        training=training, ships=ships_medians("beta"), **common)
+        training=training, ships=ships_medians("beta"), summarise=summarise_seeds("beta"), **common)
     tcvae = Recipe(
         name=f"beta-tcvae-dsprites{suffix}", lesson="8b",
         what=f"β-TCVAEs on dSprites {where} (β = 1 to 10, 3 seeds each)",
@@ -160,13 +201,13 @@ def _recipes(suffix, network, training, capacity_training, gpu, where):
         members={f"beta{b:g}-seed{s}": {"objective": "beta-TCVAE", "tc estimator": "importance-weighted",
                                         "beta": b, "seed": s, **network}
                  for b in TCVAE_BETAS for s in SEEDS},
-        training=training, ships=ships_medians("beta"), **common)
+        training=training, ships=ships_medians("beta"), summarise=summarise_seeds("beta"), **common)
     capacity = Recipe(
         name=f"capacity-dsprites{suffix}", lesson="4",
         what=f"capacity-controlled VAEs on dSprites {where} (final C = 2 to 25 nats)",
         source="Burgess et al. (2018), Understanding disentangling in β-VAE, sec. 4 and appendix A",
         members={f"C{c:g}": {"objective": "capacity", "capacity": c, "seed": 0, **network} for c in CAPACITIES},
-        training=capacity_training, **common)
+        training=capacity_training, summarise=summarise_capacity, **common)
     return beta_vae, tcvae, capacity
 
 
