@@ -343,3 +343,36 @@ def test_the_reference_package_imports_one_way_round():
                 targets = [node.module] if node.module else [a.name for a in node.names]
                 for target in targets:
                     assert order[target] < order[path.stem] or path.stem == "__init__", (path.name, target)
+
+
+def test_lesson_4s_sliders_run_on_each_values_median_reference_model_in_full_mode(trained_stand_ins, monkeypatch):
+    folder, recipes, _, _ = trained_stand_ins
+    from course_lib.reference import sprites, views
+    own = ("the lesson's own models",)
+    lines = []
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    # beta = 1 has one of its seeds only in the stand-in recipe below: the lesson trains its own, and says why
+    partial = dataclasses.replace(recipes["beta-vae-dsprites"], members={
+        m: member for m, member in sprites.BETA_VAE.members.items()
+        if m in ("beta1-seed0", "beta1-seed1", "beta4-seed0", "beta4-seed1", "beta4-seed2")})
+    monkeypatch.setattr(catalog, "recipes", lambda: {**recipes, "beta-vae-dsprites": partial})
+    assert views.lesson_sweep("beta-vae-dsprites", "beta", lambda: own, folder=folder, say=lines.append) == own
+    assert "not all trained yet (4 of 5)" in lines[-1]
+    assert views.best_traversal("beta-vae-dsprites", folder=folder, say=lines.append) is None
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    models, values, sprites = views.lesson_sweep("beta-vae-dsprites", "beta", lambda: own, folder=folder,
+                                                 say=lines.append)
+    medians = dict((v, m) for v, m, _ in views.median_models("beta-vae-dsprites", folder=folder))
+    assert values == [1.0, 4.0] and len(models) == 2 and sprites.images.shape[1:] == (1, 32, 32)
+    assert "Loaded the reference models 'beta-vae-dsprites'" in lines[-1]
+    loaded = reference.load("beta-vae-dsprites", folder, members=[medians[4.0]])[medians[4.0]]
+    assert all(torch.equal(a, b) for a, b in zip(models[1].state_dict().values(), loaded.state_dict().values()))
+    assert views.lesson_sweep("beta-vae-dsprites", "beta", lambda: own, retrain=True, folder=folder,
+                              say=lines.append) == own
+    figure = views.best_traversal("beta-vae-dsprites", folder=folder, n=64, say=lines.append)
+    assert figure is not None and lines[-1].startswith("best median MIG") and "gaps x" in lines[-1]
+    assert [t.get_text().split(":")[1].split("\n")[0].strip() for t in figure.axes[0].get_yticklabels()] == \
+        ["x", "y", "scale"]
+    monkeypatch.setenv("COURSE_LIB_FAST", "1")
+    assert views.lesson_sweep("beta-vae-dsprites", "beta", lambda: own, folder=folder) == own

@@ -46,6 +46,13 @@ def train_sweep(sprites, over, values, steps, gamma=20.0, ramp_steps=None, devic
                         lambda: build_sprite_vae(size), train, device=device)
 
 
+def sweep_models(sprites, over, values, steps, **options):
+    """:func:`train_sweep`'s models with their values and the sprites they trained on, in the shape a
+    lesson's slider takes: (models, values, sprites)."""
+    sweep = train_sweep(sprites, over, values, steps, **options)
+    return [model for model, _ in sweep], [float(v) for v in values], sprites
+
+
 def _seeded_sprite_vae(size):
     """The lesson's model with the initial weights of seed 0 (every single-model training starts there)."""
     torch.manual_seed(0)

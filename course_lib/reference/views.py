@@ -6,6 +6,7 @@ import numpy as np
 from ..data.sprites import FACTOR_NAMES, SpritesData
 from ..errors import check_choice
 from ..lessons import beta_vae as lesson
+from ..settings import fast_mode
 from .catalog import get_recipe, load, provenance, retrain_hint
 from .sprites import median_seeds, split
 from .store import read_manifest
@@ -139,3 +140,75 @@ def factor_order(groups, share=0.5):
         reached = [c for c, rows in groups.items() if rows[0][1][f"MI {f}"] >= share]
         found[f] = min(reached) if reached else None
     return sorted(found.items(), key=lambda item: (item[1] is None, item[1] or 0.0))
+
+
+def complete(name, over="beta", folder=None):
+    """True when every value of recipe ``name`` has all its seeds trained (so each has a median seed)."""
+    recipe = get_recipe(name)
+    return len(median_models(name, over, folder)) == len({member[over] for member in recipe.members.values()})
+
+
+def lesson_sweep(name, over, train_own, *, retrain=False, folder=None, say=print):
+    """What a lesson's β or C slider runs on.  In full mode, where every value of recipe ``name`` has its seeds
+    trained: each value's median-seed reference model and the recipe's test sprites, with one line that says so.
+    Otherwise (fast mode, ``retrain=True``, or reference models still missing, said in one line): ``train_own()``.
+    train_own() -> (models, values, sprites);  -> (models, values, sprites)"""
+    recipe = get_recipe(name)
+    if fast_mode():
+        return train_own()
+    if retrain:
+        say(f"Training the lesson's own sweep here, as asked (retrain=True), instead of loading '{name}'.")
+        return train_own()
+    if not complete(name, over, folder):
+        have = len(recorded(name, folder))
+        say(f"The reference models '{name}' are not all trained yet ({have} of {len(recipe.members)}); the lesson "
+            f"trains its own smaller sweep. To make them: {retrain_hint(recipe)}")
+        return train_own()
+    medians = median_models(name, over, folder)
+    models = load(name, folder, members=[m for _, m, _ in medians])
+    seeds = len(recipe.members) // len(medians)
+    say(f"Loaded the reference models '{name}': for each {over} the median of its {seeds} seed(s), "
+        f"{_trained_line(name, folder)}. retrain = True trains the lesson's own instead.")
+    return [models[m] for _, m, _ in medians], [v for v, _, _ in medians], split(recipe.training, "test")
+
+
+def factor_of_latents(mi):
+    """For each latent, the factor it carries most information about: mi (latents, factors) -> indices."""
+    return np.asarray(mi).argmax(axis=1)
+
+
+def best_traversal(name="beta-vae-dsprites", folder=None, n=2000, say=print):
+    """The median-seed model of the β with the highest median MIG: its recorded gaps, and a traversal of one
+    test sprite along the latent that carries most of each of x, y and scale (rows labelled by factor).
+    -> the matplotlib figure, or None where the recipe's models are not all trained."""
+    import matplotlib.pyplot as plt
+
+    if not complete(name, "beta", folder):
+        _not_yet(name, say)
+        return None
+    best, median = best_value(by_value(name, "beta", folder))
+    (value, member, metrics), = [row for row in median_models(name, "beta", folder) if row[0] == best]
+    model = load(name, folder, members=[member])[member]
+    test = split(get_recipe(name).training, "test")
+    sprites = SpritesData(test.images[:n], test.factors[:n], test.factor_values)
+    s = lesson.scores([model], sprites)
+    mi = s["mi"][0]
+    say(f"best median MIG {median:.3f} at β = {best:g}; its median seed {member}: MIG {metrics['mig']:.3f}, "
+        f"gaps x {metrics['gap x']:.2f}, y {metrics['gap y']:.2f}, scale {metrics['gap scale']:.2f} "
+        "(recorded on the recipe's 5,000 test sprites)")
+    names = list(FACTOR_NAMES)
+    rows, labels = [], []
+    for factor in ("x", "y", "scale"):
+        k = names.index(factor)
+        latent = int(mi[:, k].argmax())
+        rows.append(latent)
+        labels.append(f"z{latent}: {factor}\n{mi[latent, k] / s['entropies'][k]:.0%} of H")
+    grid = lesson.traversal(model, sprites.images[0], rows)
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
+    height = grid.shape[0] / len(rows)
+    ax.set_yticks([(i + 0.5) * height for i in range(len(rows))], labels, fontsize=8)
+    ax.set_xticks([])
+    ax.set(xlabel="latent value −2.5 … 2.5, the others at the sprite's code",
+           title=f"β = {best:g}, {member}: the latent that carries most of each factor")
+    return fig
