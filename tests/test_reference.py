@@ -376,3 +376,26 @@ def test_lesson_4s_sliders_run_on_each_values_median_reference_model_in_full_mod
         ["x", "y", "scale"]
     monkeypatch.setenv("COURSE_LIB_FAST", "1")
     assert views.lesson_sweep("beta-vae-dsprites", "beta", lambda: own, folder=folder) == own
+
+
+def test_lesson_8b_compares_the_two_sprite_families_from_one_source(trained_stand_ins, monkeypatch):
+    """Both from the reference models where both are complete, else both the lesson's own: never a β-VAE from
+    one data set against a β-TCVAE from another."""
+    folder, recipes, _, _ = trained_stand_ins
+    from course_lib.reference import sprites, views
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    requests = [("beta-vae-dsprites", "beta", lambda: "own β-VAEs"), ("beta-tcvae-dsprites", "beta", lambda: "own TC")]
+    lines = []
+    (vae, tc) = views.lesson_sweeps(requests, folder=folder, say=lines.append)
+    assert vae[1] == [1.0, 4.0] and tc[1] == [4.0] and len(tc[0]) == 1
+    best = views.compare_best(folder=folder, say=lines.append)
+    recorded = reference.read_manifest(folder)["models"]["beta-tcvae-dsprites/beta4-seed0"]["metrics"]
+    assert best["beta-tcvae-dsprites"] == (4.0, recorded["mig"], recorded["distortion"])
+    assert lines[-1].startswith("beta-tcvae-dsprites") and "median distortion" in lines[-1]
+    partial = dataclasses.replace(recipes["beta-tcvae-dsprites"], members={
+        m: member for m, member in sprites.TCVAE.members.items() if m in ("beta4-seed0", "beta4-seed1")})
+    monkeypatch.setattr(catalog, "recipes", lambda: {**recipes, "beta-tcvae-dsprites": partial})
+    assert views.lesson_sweeps(requests, folder=folder, say=lines.append) == ["own β-VAEs", "own TC"]
+    assert "beta-tcvae-dsprites are trained yet" in lines[-1]
+    assert views.compare_best(folder=folder, say=lines.append) is None

@@ -270,6 +270,12 @@ def train_tcvae_sweep(sprites, steps, values=beta_vae.BETAS, device=None):
                         [float(v) for v in values], lambda: beta_vae.build_sprite_vae(size), train, device=device)
 
 
+def tcvae_sweep_models(sprites, steps, values=beta_vae.BETAS, device=None):
+    """:func:`train_tcvae_sweep` in the shape a slider takes: (models, values, sprites)."""
+    sweep = train_tcvae_sweep(sprites, steps, values, device=device)
+    return [model for model, _ in sweep], [float(v) for v in values], sprites
+
+
 # -- understanding questions 7 and 8 -----------------------------------------------------------------------------
 def build_point_vae():
     return VAE.mlp(image_shape=(2,), latent_dim=2, hidden=(128, 128), likelihood="gaussian")

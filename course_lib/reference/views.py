@@ -172,9 +172,37 @@ def lesson_sweep(name, over, train_own, *, retrain=False, folder=None, say=print
     return [models[m] for _, m, _ in medians], [v for v, _, _ in medians], split(recipe.training, "test")
 
 
-def factor_of_latents(mi):
-    """For each latent, the factor it carries most information about: mi (latents, factors) -> indices."""
-    return np.asarray(mi).argmax(axis=1)
+def lesson_sweeps(requests, *, retrain=False, folder=None, say=print):
+    """Several sweeps a lesson compares, all from the reference models or all the lesson's own, never a mix
+    (two families measured on different data would not compare).  requests: [(name, over, train_own), ...]
+    as in :func:`lesson_sweep`.  -> [(models, values, sprites), ...]"""
+    if not fast_mode() and not retrain:
+        missing = [name for name, over, _ in requests if not complete(name, over, folder)]
+        if missing:
+            say(f"Not all reference models of {', '.join(missing)} are trained yet; the lesson trains its own "
+                f"smaller sweeps for the comparison. To make them: "
+                + "; ".join(retrain_hint(get_recipe(n)) for n in missing))
+            return [train_own() for _, _, train_own in requests]
+    return [lesson_sweep(name, over, train_own, retrain=retrain, folder=folder, say=say)
+            for name, over, train_own in requests]
+
+
+def compare_best(names=("beta-vae-dsprites", "beta-tcvae-dsprites"), folder=None, say=print):
+    """For each recipe, the β with the highest median MIG, that median, its range and the median distortion of
+    its seeds, from the manifest.  -> {name: (β, median MIG, median distortion)}, or None where any is missing."""
+    out = {}
+    for name in names:
+        groups = by_value(name, "beta", folder)
+        if groups is None or not complete(name, "beta", folder):
+            _not_yet(name, say)
+            return None
+        best, median = best_value(groups)
+        distortion = float(np.median([r["distortion"] for _, r in groups[best]]))
+        migs = [r["mig"] for _, r in groups[best]]
+        out[name] = (best, median, distortion)
+        say(f"{name:<22} best median MIG {median:.3f} (seeds {min(migs):.3f}–{max(migs):.3f}) at β = {best:g}, "
+            f"median distortion {distortion:.1f} nats")
+    return out
 
 
 def best_traversal(name="beta-vae-dsprites", folder=None, n=2000, say=print):
