@@ -24,9 +24,12 @@ def test_bench_prints_images_per_second_and_the_ratio_last(capsys, monkeypatch):
     assert re.fullmatch(r"  fit, eager +[\d,]+ img/s", lines[2])
     assert re.fullmatch(r"  bare step \(the ceiling\) +[\d,]+ img/s", lines[3])
     assert re.fullmatch(r"  fit's share of the ceiling: \d+\.\d\d \(fit, eager\)", lines[4])
-    assert re.fullmatch(r"  8 betas, 2 steps each: one fit [\d.]+ s, 8 separate fits [\d.]+ s, one sweep [\d.]+ s "
-                        r"\(sweep/one [\d.]+, separate/sweep [\d.]+\)", lines[5])
-    assert lines[6] == "  fastest fit: fit, eager"
+    assert re.fullmatch(r"  8 betas, 2 steps each: one fit [\d.]+ s, 8 separate fits [\d.]+ s; fit_sweep stacked "
+                        r"[\d.]+ s, fit_sweep separate [\d.]+ s \(stacked/one [\d.]+, separate fits/stacked [\d.]+\)",
+                        lines[5])
+    assert re.fullmatch(r"  fit_sweep\(strategy='auto'\) on cpu trains separate: \d\.\d\d of the faster one's speed",
+                        lines[6])
+    assert lines[7] == "  fastest fit: fit, eager"
     assert re.fullmatch(r"ratio fit/plain: \d+\.\d\d", lines[-1])
 
 

@@ -7,6 +7,7 @@ import torch
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 import course_lib as cl
+from course_lib.errors import CourseInputError
 from course_lib.models.gans import GAN, BiGAN, InfoGAN, discriminator_loss, generator_loss
 from course_lib.training.adversarial import train_adversarial
 from course_lib.models.hybrids import VAEGAN, UnifiedVAE
@@ -166,3 +167,58 @@ def test_sharpness_is_higher_for_edges_than_for_their_blur():
     blurred = torch.full_like(sharp, 0.5)
     assert lesson.sharpness(sharp) == pytest.approx(0.5)          # rows alternate 0/1: |diff| = 1 down, 0 across
     assert lesson.sharpness(blurred) == 0.0
+
+
+def test_the_balance_of_larsen_et_al_skips_the_winning_discriminator_and_the_losing_generators_term():
+    """equilibrium 0.68, margin 0.35: a discriminator whose real or fake error is below 0.33 is winning and
+    skips its update; above 1.03 it is losing and the decoder drops its adversarial term; both: both train."""
+    model = VAEGAN(cl.VAE.conv((1, 28, 28), 4, channels=(8, 8), hidden=(16,)), discriminator="conv",
+                   channels=(8, 8), balance=(0.68, 0.35))
+    terms = lambda real, fake: {"real error": torch.tensor(real), "fake error": torch.tensor(fake)}  # noqa: E731
+    assert model.players(terms(0.6, 0.7)) == (True, True)
+    assert model.players(terms(0.2, 0.7)) == (False, True)            # winning: the discriminator rests
+    assert model.players(terms(0.6, 1.2)) == (True, False)            # losing: the decoder stops fooling it
+    assert model.players(terms(0.2, 1.2)) == (True, True)             # both: neither rule applies
+    assert not model.capturable and VAEGAN(cl.VAE.mlp(latent_dim=4, hidden=(8,)), hidden=(8,)).capturable
+
+
+def test_a_skipped_discriminator_update_leaves_it_and_its_optimizer_as_they_were(monkeypatch):
+    from course_lib.training.adversarial import AlternatingOptimizers, adversarial_step
+    torch.manual_seed(0)
+    model = VAEGAN(cl.VAE.conv((1, 28, 28), 4, channels=(8, 8), hidden=(16,)), discriminator="conv",
+                   channels=(8, 8), balance=(0.68, 0.35))
+    assert model.discriminator.features(torch.zeros(2, 1, 28, 28)).shape == (2, 8 * 7 * 7)
+    optimizers = AlternatingOptimizers(torch.optim.Adam(model.discriminator_parameters(), lr=1e-2),
+                                       torch.optim.Adam(model.generator_parameters(), lr=1e-2))
+    batch = torch.rand(8, 1, 28, 28)
+    monkeypatch.setattr(model, "players", lambda d_terms: (False, False))
+    before = {k: v.clone() for k, v in model.discriminator.state_dict().items()}
+    decoder = [p.clone() for p in model.vae.decoder.parameters()]
+    names, row = adversarial_step(model, None, optimizers, batch, 0)
+    assert all(torch.equal(before[k], v) for k, v in model.discriminator.state_dict().items())
+    assert not optimizers.discriminator.state                        # no Adam moments were started
+    assert any(not torch.equal(a, b) for a, b in zip(decoder, model.vae.decoder.parameters()))   # features still train it
+    assert row[names.index("discriminator updated")] == 0 and row[names.index("adversarial term on")] == 0
+    monkeypatch.setattr(model, "players", lambda d_terms: (True, True))
+    adversarial_step(model, None, optimizers, batch, 1)
+    assert any(not torch.equal(before[k], v) for k, v in model.discriminator.state_dict().items())
+
+
+def test_a_conv_discriminator_needs_an_image_side_it_can_halve():
+    with pytest.raises(CourseInputError, match="must halve"):
+        VAEGAN(cl.VAE.conv((1, 28, 28), 4, channels=(8, 8), hidden=(16,)), discriminator="conv", channels=(8, 8, 8))
+    with pytest.raises(CourseInputError, match="'mlp' or 'conv'"):
+        VAEGAN(cl.VAE.mlp(latent_dim=4, hidden=(8,)), discriminator="resnet")
+    with pytest.raises(CourseInputError, match="equilibrium, margin"):
+        VAEGAN(cl.VAE.mlp(latent_dim=4, hidden=(8,)), balance=0.68)
+
+
+def test_the_laplacian_variance_of_one_bright_pixel_and_of_its_blur():
+    """One pixel of 1 in a 28 x 28 image: its Laplacian is -4 there and +1 at its four neighbours, 0 on the
+    other pixels of the 26 x 26 interior, so the variance is (16 + 4) / 676 (the mean is 0); blurring the
+    image lowers it."""
+    image = torch.zeros(1, 1, 28, 28)
+    image[0, 0, 14, 14] = 1.0
+    assert lesson.laplacian_variance(image) == pytest.approx(20 / 676, rel=1e-6)
+    blur = torch.nn.functional.avg_pool2d(image, 3, stride=1, padding=1)
+    assert lesson.laplacian_variance(blur) < lesson.laplacian_variance(image) / 10

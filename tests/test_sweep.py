@@ -28,10 +28,11 @@ def data(n=96):
     return torch.cat([x, x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3], dim=1)
 
 
-def test_a_sweep_equals_separate_trainings_with_the_same_start_and_batches():
+@pytest.mark.parametrize("strategy", ["stacked", "separate"])
+def test_a_sweep_equals_separate_trainings_with_the_same_start_and_batches(strategy):
     values = [0.5, 1.0, 3.0]
     swept = fit_sweep(Line, data(), weighted_mse, values, steps=40, batch_size=32, lr=0.05, seed=3,
-                      log_every=10, progress=False)
+                      log_every=10, progress=False, strategy=strategy)
     for value, (model, history) in zip(values, swept):
         torch.manual_seed(3)
         alone = Line()
@@ -76,12 +77,28 @@ def test_a_capacity_sweep_tracks_its_targets():
         assert history.last("rate") == pytest.approx(target, abs=1.0)
 
 
-def test_a_diverging_value_is_named():
+@pytest.mark.parametrize("strategy", ["stacked", "separate"])
+def test_a_diverging_value_is_named(strategy):
     def explode(model, batch, value, step):
         terms = weighted_mse(model, batch, value, step)
         return {"loss": terms["loss"] * value ** 200}          # inf for value 10, fine for value 1
     with pytest.raises(cl.TrainingDiverged, match="value 10"):
-        fit_sweep(Line, data(), explode, [1.0, 10.0], steps=5, log_every=5, progress=False)
+        fit_sweep(Line, data(), explode, [1.0, 10.0], steps=5, log_every=5, progress=False, strategy=strategy)
+
+
+def test_auto_trains_separately_on_a_cpu_and_stacked_on_a_gpu(monkeypatch):
+    """On a CPU the stacked step is no faster than K separate ones (python -m course_lib.bench times both), so
+    "auto" runs K fits there; a GPU keeps the one program for K models."""
+    from course_lib.training import sweep
+    calls = []
+    monkeypatch.setattr(sweep, "_separate", lambda *a, **k: calls.append(k["device"].type) or "separately")
+    assert fit_sweep(Line, data(), weighted_mse, [1.0, 2.0], steps=2, progress=False, device="cpu") == "separately"
+    assert calls == ["cpu"]
+    stacked = fit_sweep(Line, data(), weighted_mse, [1.0, 2.0], steps=2, progress=False, device="cpu",
+                        strategy="stacked")
+    assert len(stacked) == 2 and calls == ["cpu"]
+    with pytest.raises(cl.CourseInputError, match="strategy"):
+        fit_sweep(Line, data(), weighted_mse, [1.0], steps=2, progress=False, strategy="fastest")
 
 
 def test_cached_sweep_trains_only_the_missing_values_together_and_shares_keys_with_cached_fit():
@@ -114,7 +131,7 @@ def test_the_static_sweep_step_trains_exactly_like_the_eager_sweep():
         return cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(32,))
 
     swept = fit_sweep(build, x, loss_fn, values, steps=8, batch_size=64, seed=2, log_every=8, progress=False,
-                      device="cpu")
+                      device="cpu", strategy="stacked")
     models = []
     for _ in values:
         torch.manual_seed(2)

@@ -16,8 +16,10 @@ Fashion-MNIST with batch size 128 and Adam:
                   history, no checks, no batch drawing; on CUDA recorded once as
                   a CUDA graph and replayed (:class:`StaticStep`), on the CPU run
                   eagerly.  ``fit``'s share of it is printed after the rows;
-* sweep           8 models at 8 β values trained as one program
-                  (:func:`course_lib.fit_sweep`) against 8 separate ``fit`` runs.
+* sweep           8 models at 8 β values: :func:`course_lib.fit_sweep` stacked (one
+                  program for all 8), ``fit_sweep`` separate (8 ``fit`` runs inside it),
+                  8 ``fit`` runs by hand, and which of the two ``fit_sweep``'s "auto"
+                  picks on the device.
 
 Throughput is images per second after a warm-up; the sweep rows give seconds
 for all 8 models.  The last line is ``ratio fit/plain: R`` on the last device,
@@ -140,17 +142,23 @@ def bench_device(device, steps, sweep_steps, batch_size=128, n_train=10000, out=
             fit(build_model(), x, vae_objective(beta=beta), steps=sweep_steps, batch_size=batch_size, device=device,
                 progress=False)
 
-    def swept():
-        fit_sweep(build_model, x, vae_sweep_objective("beta"), BETAS, steps=sweep_steps, batch_size=batch_size,
-                  device=device, progress=False)
+    def swept(strategy):
+        return lambda: fit_sweep(build_model, x, vae_sweep_objective("beta"), BETAS, steps=sweep_steps,
+                                 batch_size=batch_size, device=device, progress=False, strategy=strategy)
 
-    fit_sweep(build_model, x, vae_sweep_objective("beta"), BETAS[:2], steps=3, device=device, progress=False)  # warm-up
+    for strategy in ("stacked", "separate"):                                       # warm-up
+        fit_sweep(build_model, x, vae_sweep_objective("beta"), BETAS[:2], steps=3, device=device, progress=False,
+                  strategy=strategy)
     one = seconds(lambda: fit(build_model(), x, vae_objective(), steps=sweep_steps, batch_size=batch_size,
                               device=device, progress=False), device)
-    t_separate, t_sweep = seconds(separate, device), seconds(swept, device)
+    t_separate = seconds(separate, device)
+    t_stacked, t_split = seconds(swept("stacked"), device), seconds(swept("separate"), device)
+    auto = "stacked" if device.type == "cuda" else "separate"
     out(f"  {len(BETAS)} betas, {sweep_steps} steps each: one fit {one:.1f} s, {len(BETAS)} separate fits "
-        f"{t_separate:.1f} s, one sweep {t_sweep:.1f} s (sweep/one {t_sweep / one:.2f}, "
-        f"separate/sweep {t_separate / t_sweep:.2f})")
+        f"{t_separate:.1f} s; fit_sweep stacked {t_stacked:.1f} s, fit_sweep separate {t_split:.1f} s "
+        f"(stacked/one {t_stacked / one:.2f}, separate fits/stacked {t_separate / t_stacked:.2f})")
+    out(f"  fit_sweep(strategy='auto') on {device.type} trains {auto}: "
+        f"{min(t_stacked, t_split) / {'stacked': t_stacked, 'separate': t_split}[auto]:.2f} of the faster one's speed")
     return rows
 
 

@@ -93,15 +93,25 @@ def sharpness(images):
                         + (images[..., :, 1:] - images[..., :, :-1]).abs().mean()))
 
 
+def laplacian_variance(images):
+    """The variance of each image's Laplacian (the 3 x 3 stencil [[0, 1, 0], [1, -4, 1], [0, 1, 0]] on the
+    pixels that have all four neighbours), averaged over the images: a common focus measure, large for
+    sharp edges, small for blur.  (N, 1, H, W) -> float"""
+    images = images.detach().float().cpu()
+    lap = (images[..., 1:-1, :-2] + images[..., 1:-1, 2:] + images[..., :-2, 1:-1] + images[..., 2:, 1:-1]
+           - 4 * images[..., 1:-1, 1:-1])
+    return float(lap.flatten(1).var(dim=1, unbiased=False).mean())
+
+
 @torch.no_grad()
 def image_comparison(models, x_test, n=8, classifier=None):
     """For each model: test reconstructions and prior samples as one picture, the sample proxy (pixel MMD^2
-    against the test images), the samples' sharpness over the test images', and the reconstructions'
-    squared error; with a ``classifier`` (:class:`course_lib.models.classifier.FashionClassifier`), also
+    against the test images), the samples' sharpness over the test images' (the variance of the Laplacian,
+    and the mean difference of neighbouring pixels), and the reconstructions' squared error; with a ``classifier`` (:class:`course_lib.models.classifier.FashionClassifier`), also
     the Fréchet distance between the samples' features and the test images' (the course's proxy, not FID).
     -> (pictures {name: array}, rows {name: {measure: value}})"""
     pictures, rows = {}, {}
-    reference = sharpness(x_test)
+    reference, reference_laplacian = sharpness(x_test), laplacian_variance(x_test)
     test_features = None if classifier is None else features_of(classifier, x_test)
     for name, model in models.items():
         model = cpu_copy(model, torch.float32)
@@ -109,6 +119,7 @@ def image_comparison(models, x_test, n=8, classifier=None):
         samples = model.sample(len(x_test))
         recon = model.reconstruct(x_test)
         rows[name] = {"sample MMD²": sample_quality_proxy(samples, x_test),
+                      "Laplacian var. / data's": laplacian_variance(samples.clamp(0, 1)) / reference_laplacian,
                       "sharpness / data's": sharpness(samples) / reference,
                       "squared error": float((recon - x_test).pow(2).flatten(1).sum(-1).mean())}
         if classifier is not None:

@@ -34,6 +34,35 @@ class FeatureDiscriminator(nn.Module):
         return self.head(self.features(x))
 
 
+class ConvFeatureDiscriminator(nn.Module):
+    """A convolutional d(x) = w . f(x) + b for images, as Larsen et al.'s: f(x) is the output of the last
+    convolution (one 4 x 4 stride-2 convolution per entry of ``channels``, then a 3 x 3 one of
+    ``channels[-1]`` channels, LeakyReLU 0.2), flattened; the learned similarity compares images there.
+    x: (batch, C, H, W) -> logits (batch, 1); ``features(x)`` -> (batch, channels[-1] * (H / 2^L)^2)."""
+
+    def __init__(self, image_shape, channels=(32, 64)):
+        super().__init__()
+        if len(image_shape) != 3:
+            raise CourseInputError(f"image_shape must be (C, H, W), got {tuple(image_shape)}.")
+        c, side, _ = image_shape
+        channels = tuple(check_int("channels", k, minimum=1) for k in channels)
+        if side % 2 ** len(channels):
+            raise CourseInputError(f"the image side {side} must halve {len(channels)} times for channels={channels}.")
+        layers = []
+        for c_in, c_out in zip((c, *channels), channels):
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        layers += [nn.Conv2d(channels[-1], channels[-1], 3, padding=1)]
+        self.body = nn.Sequential(*layers)
+        self.feature_dim = channels[-1] * (side // 2 ** len(channels)) ** 2
+        self.head = nn.Linear(self.feature_dim, 1)
+
+    def features(self, x):
+        return leaky_relu(self.body(x), 0.2).flatten(1)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
 class VAEGAN(AdversarialModel):
     """VAE-GAN: a VAE (``vae``: encoder q(z|x), decoder mean image G(z)) and a discriminator d(x)
     whose hidden features f replace the pixels in the reconstruction term.
@@ -47,23 +76,60 @@ class VAEGAN(AdversarialModel):
     The defaults (lam = 1, pixel_weight = 0) are Larsen et al.'s loss; pixel_weight = 1 adds the
     ordinary VAE reconstruction term, closer to the course text's L_VAE + lam L_GAN.  As in Larsen et al., the adversarial term trains the decoder only (z_q is detached there), and the
     features are a fixed target for the reconstruction term (the discriminator learns only from its loss).
+
+    discriminator:  "mlp" (a fully connected FeatureDiscriminator of widths ``hidden`` and ``feature_dim``
+                    features) or "conv" (a ConvFeatureDiscriminator of ``channels``, Larsen et al.'s kind)
+    balance:        None, or (equilibrium, margin), Larsen et al.'s gating of the two players (their code uses
+                    (0.68, 0.35)).  With e_real = -log D(x) and e_fake = -log(1 - D(G(z_q))) averaged on the
+                    minibatch: if either is below equilibrium - margin the discriminator is winning, and it
+                    skips its update; if either is above equilibrium + margin it is losing, and the decoder
+                    drops the adversarial term for that step; if both would hold, both players train.  The
+                    decision reads the errors on the host, so a balanced model trains eagerly.
     """
 
     capturable = True
 
     discriminator_names = ("discriminator",)
 
-    def __init__(self, vae, feature_dim=256, hidden=(512,), beta=1.0, pixel_weight=0.0, lam=1.0):
+    def __init__(self, vae, feature_dim=256, hidden=(512,), beta=1.0, pixel_weight=0.0, lam=1.0,
+                 discriminator="mlp", channels=(32, 64), balance=None):
         super().__init__()
         if not isinstance(vae, VAE):
             raise CourseInputError(f"vae must be a course_lib.VAE (e.g. VAE.mlp()), got {type(vae).__name__}.")
         self.vae = vae
         self.image_shape, self.latent_dim = vae.image_shape, vae.latent_dim
-        pixels = math.prod(self.image_shape)
-        self.discriminator = FeatureDiscriminator(pixels, hidden, check_int("feature_dim", feature_dim, minimum=1))
+        if discriminator == "conv":
+            self.discriminator = ConvFeatureDiscriminator(self.image_shape, channels)
+        elif discriminator == "mlp":
+            pixels = math.prod(self.image_shape)
+            self.discriminator = FeatureDiscriminator(pixels, hidden, check_int("feature_dim", feature_dim, minimum=1))
+        else:
+            raise CourseInputError(f"discriminator must be 'mlp' or 'conv', got {discriminator!r}.")
         self.beta = check_number("beta", beta, minimum=0.0)
         self.pixel_weight = check_number("pixel_weight", pixel_weight, minimum=0.0)
         self.lam = check_number("lam", lam, minimum=0.0)
+        self.balance = None
+        if balance is not None:
+            if not hasattr(balance, "__len__") or len(balance) != 2:
+                raise CourseInputError(f"balance must be None or (equilibrium, margin), got {balance!r}.")
+            equilibrium = check_number("equilibrium", balance[0], minimum=0.0, strict_minimum=True)
+            margin = check_number("margin", balance[1], minimum=0.0)
+            self.balance = (equilibrium, margin)
+            self.capturable = False
+        self.gan_on = True          # the decoder's adversarial term this step (balance turns it off)
+
+    def players(self, d_terms):
+        """Larsen et al.'s balance, from the discriminator's errors on this minibatch.
+        -> (update the discriminator, use the decoder's adversarial term), both True without ``balance``."""
+        if self.balance is None:
+            return True, True
+        equilibrium, margin = self.balance
+        errors = (float(d_terms["real error"].detach()), float(d_terms["fake error"].detach()))
+        train_d = not any(e < equilibrium - margin for e in errors)
+        train_g = not any(e > equilibrium + margin for e in errors)
+        if not (train_d or train_g):
+            return True, True
+        return train_d, train_g
 
     def _check_x(self, x):
         return self.vae._check_x(x)
@@ -77,8 +143,9 @@ class VAEGAN(AdversarialModel):
             reconstruction = self.decode(self.vae.encoder(x).rsample())
             sample = self.decode(self.prior_sample(len(x)))
         d = self.discriminator
-        loss = softplus(-d(x)).mean() + softplus(d(reconstruction)).mean() + softplus(d(sample)).mean()
-        return {"loss": loss, "discriminator": loss}
+        real, fake = softplus(-d(x)).mean(), softplus(d(reconstruction)).mean()
+        loss = real + fake + softplus(d(sample)).mean()
+        return {"loss": loss, "discriminator": loss, "real error": real, "fake error": fake}
 
     def generator_loss(self, x):
         x = self._check_x(x)
@@ -90,7 +157,7 @@ class VAEGAN(AdversarialModel):
         feature_error = 0.5 * (d.features(decoded.mean) - d.features(x).detach()).pow(2).sum(-1).mean()
         distortion = -decoded.log_prob(x).mean()
         fool = generator_loss(d(self.decode(z.detach()))) + generator_loss(d(self.decode(self.prior_sample(len(x)))))
-        loss = self.beta * kl + feature_error + self.pixel_weight * distortion + self.lam * fool
+        loss = self.beta * kl + feature_error + self.pixel_weight * distortion + (self.lam if self.gan_on else 0.0) * fool
         return {"loss": loss, "rate": kl, "feature error": feature_error, "distortion": distortion, "generator": fool}
 
     @torch.no_grad()

@@ -44,11 +44,23 @@ def adversarial_step(model, loss_fn, optimizers, batch, step, transform=None, bf
         2. every gradient back to zero (the generator's loss also reaches the discriminator);
         3. generator: backpropagate generator_loss(batch)["loss"], step its optimizer.
 
+    A model with a ``balance`` and ``players(d_terms) -> (update the discriminator, use the generator's
+    adversarial term)`` (a balanced VAE-GAN) decides both from step 1's terms: a skipped update leaves the discriminator and
+    its optimizer's state as they were.  Such a model is not ``capturable`` (the decision is read on the host).
+
     -> (names, row): the terms of both losses except ``loss``, as one (n_terms,) tensor on the device.
     """
     d_terms = model.discriminator_loss(batch)
-    d_terms["loss"].backward()
-    optimizers.discriminator.step()
+    balanced = getattr(model, "balance", None) is not None
+    update_d, use_gan = model.players(d_terms) if balanced else (True, True)
+    if update_d:
+        d_terms["loss"].backward()
+        optimizers.discriminator.step()
+    if balanced:
+        model.gan_on = use_gan
+        on = d_terms["loss"].device
+        d_terms = {**d_terms, "discriminator updated": torch.tensor(float(update_d), device=on),
+                   "adversarial term on": torch.tensor(float(use_gan), device=on)}
     for p in model.parameters():
         if p.grad is not None:
             p.grad.zero_()

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from .graph_step import StaticStep, capture_problem, full_batch
-from .train import History, _say_once
+from .train import History, _say_once, fit
 from ..settings import refuse_training
 
 
@@ -127,7 +127,7 @@ def _check_values(values):
 
 
 def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3, seed=0, device=None,
-              transform=None, log_every=50, progress=True, desc="sweep", cuda_graph="auto"):
+              transform=None, log_every=50, progress=True, desc="sweep", cuda_graph="auto", strategy="auto"):
     """Train one model per entry of ``values`` as a single vectorized program.
 
     build():                              -> a fresh ``nn.Module`` (called K times, same seed each time)
@@ -136,6 +136,11 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
     values:                               K numbers (β values, capacities, ...)
 
     cuda_graph:                           "auto" or False, as in :func:`course_lib.fit`
+    strategy:                             "stacked" (the K models as one vectorized program), "separate"
+                                          (K runs of :func:`course_lib.fit`, each from the same start and
+                                          with the same batches), or "auto": stacked on a GPU, where one
+                                          launch for K models pays, separate on a CPU, where the stacked
+                                          step is no faster (``python -m course_lib.bench`` times both)
 
     Returns a list of K ``(model, History)`` pairs, in the order of ``values``.
     """
@@ -152,6 +157,11 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
     lr = check_number("lr", lr, minimum=0.0, strict_minimum=True)
     device = get_device(device)
     check_choice("cuda_graph", cuda_graph, ("auto", False))
+    check_choice("strategy", strategy, ("auto", "stacked", "separate"))
+    if strategy == "separate" or (strategy == "auto" and device.type != "cuda"):
+        return _separate(build, x_train, loss_fn, values, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                         device=device, transform=transform, log_every=log_every, progress=progress, desc=desc,
+                         cuda_graph=cuda_graph)
 
     models = []
     for _ in values:
@@ -206,6 +216,29 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
         history.seconds = seconds / len(values)
         model.eval()
     return list(zip(models, histories))
+
+
+def _separate(build, x_train, loss_fn, values, *, seed, desc, **options):
+    """The sweep as K runs of :func:`course_lib.fit`: model k starts from build() under ``seed`` and trains
+    on loss_fn(model, batch, value_k, step) with the batches of ``seed``, as a stacked sweep's model k does."""
+    out = []
+    device = options["device"]
+    for k, value in enumerate(values):
+        torch.manual_seed(seed)
+        model = build().to(device)
+        v = torch.tensor(float(value), device=device)
+
+        def one(m, batch, step, v=v):
+            return loss_fn(m, batch, v, step)
+        one.capturable = getattr(loss_fn, "capturable", False)
+        try:
+            history = fit(model, x_train, one, seed=seed,
+                          desc=f"{desc} ({k + 1} of {len(values)}: {float(value):g})", **options)
+        except TrainingDiverged as e:
+            raise TrainingDiverged(f"the model with value {float(value):g} diverged: {e}", e.history) from None
+        model.eval()
+        out.append((model, history))
+    return out
 
 
 def _check_terms(terms, k):
