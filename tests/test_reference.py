@@ -399,3 +399,28 @@ def test_lesson_8b_compares_the_two_sprite_families_from_one_source(trained_stan
     assert views.lesson_sweeps(requests, folder=folder, say=lines.append) == ["own β-VAEs", "own TC"]
     assert "beta-tcvae-dsprites are trained yet" in lines[-1]
     assert views.compare_best(folder=folder, say=lines.append) is None
+
+
+def test_the_targets_are_checked_on_the_recorded_metrics_and_can_fail(trained_stand_ins, tmp_path, monkeypatch):
+    folder, recipes, _, _ = trained_stand_ins
+    from course_lib.reference import views
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    assert all(line.endswith("not measured yet") or "not measured yet" in line
+               for line in views.targets(tmp_path))                         # an empty folder: nothing measured
+    lines = views.targets(folder)
+    assert len(lines) == 5 and all(line.endswith((": met", ": NOT met")) for line in lines), lines
+    assert lines[0].endswith("NOT met")                                     # two steps of training disentangle nothing
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    for key, entry in manifest["models"].items():
+        if key.startswith("beta-vae-dsprites/beta4"):
+            entry["metrics"].update({"mig": 0.4, "gap x": 0.5, "gap y": 0.6})
+        if key.startswith("beta-vae-dsprites/beta1"):
+            entry["metrics"]["mig"] = 0.1
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    changed = views.targets(tmp_path)
+    assert changed[0].startswith("β-VAE: best median MIG 0.400 at β = 4") and changed[0].endswith(": met")
+    assert changed[1].endswith(": met") and "gaps x 0.50, y 0.60" in changed[1]

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CourseError, CourseInputError
-from . import catalog
+from . import catalog, views
 from .store import read_manifest
 
 
@@ -54,6 +54,8 @@ END = "<!-- reference-table: end -->"
 def table_text(folder=None):
     lines = []
     show_table(folder, say=lines.append)
+    lines += ["**The targets of lessons 4 and 8b's reference models**, checked on the metrics above:", ""]
+    lines += [f"- {line}" for line in views.targets(folder)]
     return "\n".join(lines).strip() + "\n"
 
 
@@ -102,7 +104,7 @@ def main(argv=None):
                 write_table(args.write, args.folder)
                 print(f"wrote the tables into {args.write}")
             else:
-                show_table(args.folder)
+                print(table_text(args.folder), end="")
             return 0
         show_list(args.folder)
         return 0
