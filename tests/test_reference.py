@@ -22,13 +22,6 @@ def test_the_course_ships_reference_models():
     assert reference.shipped("flows-u1-u4") and reference.shipped("fashion-classifier")
 
 
-@pytest.mark.parametrize("name", sorted({key.split("/")[0] for key in store.read_manifest()["models"]}))
-def test_every_shipped_model_measures_what_its_manifest_records(name):
-    """The weights load into today's code and every recorded metric is measured again on the CPU, within
-    the recipe's stated tolerance (``python -m course_lib.reference --check`` does the same)."""
-    assert catalog.check([name], say=lambda line: None) == []
-
-
 def test_the_weights_fit_the_budget_and_the_manifest_lists_exactly_the_files_there_are():
     manifest = reference.read_manifest()
     files = {p.relative_to(store.HOME).as_posix() for p in (store.HOME / "weights").rglob("*") if p.is_file()}
