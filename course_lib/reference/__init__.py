@@ -3,7 +3,7 @@ recipe and shipped with the course, with the metrics they reached (as torchvisio
 with their measured accuracy).
 
     python -m course_lib.reference list                 what the course knows and what it ships
-    python -m course_lib.reference table                the recorded metrics as Markdown tables (the README's)
+    python -m course_lib.reference table                the recorded metrics as Markdown tables (docs/reference-models.md's)
     python -m course_lib.reference train [NAME ...]      train recipes, write weights and manifest
     python -m course_lib.reference --check               re-measure every shipped model; exit 1 on a mismatch
 
