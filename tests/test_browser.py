@@ -253,19 +253,21 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
                 image = figure.locator("img").first
                 before = image.get_attribute("src")
                 handles.nth(j).focus()
+                shown = {handles.nth(j).get_attribute("aria-valuenow")}
                 for _ in range(3):
                     handles.nth(j).press("ArrowRight")
+                    shown.add(handles.nth(j).get_attribute("aria-valuenow"))
                 wait_for(lambda: image.get_attribute("src") != before, 15,
                          f"figure {i} of {lesson} to change after moving slider {j}")
-                times, misses = timed_moves(page, figure, handles.nth(j), ["ArrowRight", "ArrowLeft", "ArrowLeft"])
+                times, misses = timed_moves(page, figure, handles.nth(j), ["ArrowRight", "ArrowLeft", "ArrowLeft"],
+                                            shown=shown)
                 latencies += times
                 for miss in misses:
                     print(f"\n{lesson}, figure {i}, slider {j}: {miss}")
         assert panel.get_by_text("Error displaying widget").count() == 0
         if latencies:
             LATENCIES[lesson] = latencies
-            print(f"\n{lesson}: key press -> picture, median {statistics.median(latencies):.0f} ms, "
-                  f"slowest {max(latencies):.0f} ms, over {len(latencies)} moves")
+            print(f"\n{lesson}: {latency_line(latencies)}")
         page.screenshot(path=str(shots / f"{lesson}.png"), full_page=True)
     except BaseException:
         page.screenshot(path=str(shots / f"{lesson}-failed.png"), full_page=True)
@@ -275,29 +277,49 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
         shutdown_kernels(url)
 
 
-LATENCIES = {}            # lesson -> the measured key press -> picture times (ms), printed per lesson
+LATENCIES = {}            # lesson -> [(ms, "new" or "back"), ...], the measured key press -> picture times
 
-# In the page: the time of the key press (capture phase, before any handler) and of the first change
-# of the figure's picture after it.
+
+def latency_line(latencies):
+    """One line per lesson: the median wait over moves to positions the slider had not shown before, and over
+    moves back to one it had (whose picture the figure keeps), and the slowest move."""
+    parts = []
+    for kind, what in (("new", "new positions"), ("back", "moves back")):
+        ms = [t for t, k in latencies if k == kind]
+        if ms:
+            parts.append(f"{what} median {statistics.median(ms):.0f} ms over {len(ms)}")
+    return (f"key press -> new picture painted: {'; '.join(parts)}; slowest {max(t for t, _ in latencies):.0f} ms, "
+            f"median of all {statistics.median([t for t, _ in latencies]):.0f} ms")
+
+
+# In the page: the time of the key press (capture phase, before any handler) and of the first frame
+# painted after the figure's picture changed and the new picture was decoded (what a learner sees).
 _WATCH = """([figure]) => {
   const img = figure.querySelector("img");
   window.__pressed = undefined; window.__shown = undefined;
   document.addEventListener("keydown", () => { window.__pressed = performance.now(); }, {capture: true, once: true});
-  const seen = new MutationObserver(() => { if (window.__shown === undefined) { window.__shown = performance.now(); seen.disconnect(); } });
+  const seen = new MutationObserver(() => {
+    seen.disconnect();
+    const painted = () => requestAnimationFrame(() => { window.__shown = performance.now(); });
+    img.decode().then(painted, painted);
+  });
   seen.observe(img, {attributes: true, attributeFilter: ["src"]});
 }"""
 
 
-def timed_moves(page, figure, handle, keys, timeout_ms=30_000):
+def timed_moves(page, figure, handle, keys, timeout_ms=30_000, shown=()):
     """Press each key on a slider's handle and measure, in the page, the time from the key press to
     the picture changing.  Each press waits until the picture has settled (no change for 0.25 s), so
     no earlier move's picture is taken for this one's.  A key that does not move the slider (at the
     end of its range) is not timed; every move that does is, however long it takes (a first visit
     that trains, say), up to ``timeout_ms``: a move whose picture has not changed by then is reported
     in the returned misses (the test's own check that every slider changes its figure is above).
-    -> (list of milliseconds, list of misses)"""
+    A move to a position the slider has not shown during the test (``shown``: the positions it was moved
+    through before) is "new", one to a shown one "back".
+    -> (list of (milliseconds, "new" or "back"), list of misses)"""
     times, misses = [], []
     image = figure.locator("img").first
+    seen = set(shown)
     for key in keys:
         settled, last, end = time.time(), image.get_attribute("src"), time.time() + 10
         while time.time() - settled < 0.25 and time.time() < end:
@@ -307,16 +329,18 @@ def timed_moves(page, figure, handle, keys, timeout_ms=30_000):
                 settled, last = time.time(), now
         page.evaluate(_WATCH, [figure.element_handle()])
         value = handle.get_attribute("aria-valuenow")
+        seen.add(value)
         handle.press(key)
         moved = handle.get_attribute("aria-valuenow")
         if moved == value:
             continue
+        kind = "back" if moved in seen else "new"
         try:
             page.wait_for_function("window.__shown !== undefined", timeout=timeout_ms)
         except Exception:                     # playwright's TimeoutError
             misses.append(f"{key} from {value} to {moved}: no new picture in {timeout_ms / 1000:.0f} s")
             continue
-        times.append(page.evaluate("window.__shown - window.__pressed"))
+        times.append((page.evaluate("window.__shown - window.__pressed"), kind))
     return times, misses
 
 
