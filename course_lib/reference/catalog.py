@@ -143,13 +143,6 @@ def _device_name(device):
     return f"CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
-def trained_already(name, folder=None):
-    """The models of recipe ``name`` that the manifest records as trained by the recipe in the code."""
-    recipe, models = get_recipe(name), read_manifest(folder)["models"]
-    return [m for m in recipe.members if f"{name}/{m}" in models
-            and not differences(models[f"{name}/{m}"]["identity"], recipe.identity(m))]
-
-
 def train(names, folder=None, device=None, progress=True, say=print, recipe_overrides=None, only=None, again=False):
     """Train the recipes ``names``, measure every model on the CPU, and write each model's weights
     (``weights/<recipe>/<model>.pt``) and manifest entry into ``folder`` (this package by default) as
@@ -204,12 +197,16 @@ def _store(recipe, trained, device, folder, say):
     written = {}
     files = {}
     group_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for m in full for k, v in full[m].items())
+    group_file = f"weights/{recipe.name}.pt"
+    others = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == group_file
+              and k.split("/", 1)[1] not in trained} if not recipe.one_at_a_time else {}
+    group_half = group_half and all(e["weights"]["dtype"] == "float16" for e in others.values())
     for m, (model, seconds) in trained.items():
         use_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for k, v in full[m].items())
         if not recipe.one_at_a_time:
             use_half = group_half                   # one file holds them all, in one dtype
         dtype = torch.float16 if use_half else torch.float32
-        file = f"weights/{recipe.name}.pt" if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
+        file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
         files.setdefault(file, (dtype, {}))[1][f"{recipe.name}/{m}"] = model.state_dict()
         metrics = half[m] if use_half else full[m]
         entry = {"lesson": recipe.lesson, "identity": recipe.identity(m),
@@ -221,11 +218,11 @@ def _store(recipe, trained, device, folder, say):
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
         say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
     for file, (dtype, states) in files.items():
-        if not recipe.one_at_a_time:                # a grouped file keeps the models not trained now
-            old = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == file and k not in states}
-            if old:
-                states = {**load_weights(file, manifest["files"][file], folder), **states}
-                states = {k: v for k, v in states.items() if k in old or k in written}
+        if others:                                  # a grouped file keeps the models not trained now
+            states = {**load_weights(file, manifest["files"][file], folder), **states}
+            states = {k: v for k, v in states.items() if k in others or k in written}
+            for e in others.values():
+                e["weights"]["dtype"] = str(dtype).replace("torch.", "")
         manifest["files"][file] = record = save_weights(states, file, folder, dtype)
         for key in states:
             if key in written:
