@@ -201,3 +201,22 @@ def test_a_sweep_over_cases_gives_each_model_its_own_beta_and_capacity():
 def test_a_case_sweep_without_proper_pairs_is_explained(cases):
     with pytest.raises(cl.CourseInputError, match="cases"):
         cl.vae_sweep_objective("case", cases=cases)
+
+
+@pytest.mark.parametrize("strategy", ["stacked", "separate"])
+def test_build_is_called_once_per_value_in_order(strategy):
+    """Lesson 7 grows each target's flow from its own shallower one: its build hands out prepared models in
+    the order of the values, so either strategy must call it exactly once per value, in that order."""
+    made = []
+
+    def build():
+        made.append(len(made))
+        line = Line()
+        with torch.no_grad():
+            line.lin.bias.fill_(float(len(made)))        # tells the models apart
+        return line
+
+    swept = fit_sweep(build, data(), weighted_mse, [1.0, 2.0, 3.0], steps=1, lr=1e-9, progress=False,
+                      strategy=strategy)
+    assert made == [0, 1, 2]
+    assert [round(float(m.lin.bias), 3) for m, _ in swept] == [1.0, 2.0, 3.0]

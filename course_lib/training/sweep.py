@@ -220,13 +220,16 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
 
 def _separate(build, x_train, loss_fn, values, *, seed, desc, **options):
     """The sweep as K runs of :func:`course_lib.fit`: model k starts from build() under ``seed`` and trains
-    on loss_fn(model, batch, value_k, step) with the batches of ``seed``, as a stacked sweep's model k does."""
+    on loss_fn(model, batch, value_k, step) with the batches of ``seed``, as a stacked sweep's model k does.
+    build() is called once per value, in order, as the stacked sweep calls it."""
     device = options["device"]
-    _check_contract(build, x_train, loss_fn, values, seed, device)
-    out = []
-    for k, value in enumerate(values):
+    models = []
+    for _ in values:
         torch.manual_seed(seed)
-        model = build().to(device)
+        models.append(build().to(device))
+    _check_contract(models, x_train, loss_fn, values, device)
+    out = []
+    for k, (model, value) in enumerate(zip(models, values)):
         v = torch.tensor(float(value), device=device)
 
         def one(m, batch, step, v=v):
@@ -242,16 +245,15 @@ def _separate(build, x_train, loss_fn, values, *, seed, desc, **options):
     return out
 
 
-def _check_contract(build, x_train, loss_fn, values, seed, device):
-    """Evaluate loss_fn once as the stacked sweep would (vmapped over the values, on a few examples), so that a
-    loss function that only works one model at a time (float(value), an `if` on it, non-scalar terms) is
-    refused on a CPU as it would be on a GPU.  Draws no random numbers from training's stream."""
+def _check_contract(models, x_train, loss_fn, values, device):
+    """Evaluate loss_fn once as the stacked sweep would (vmapped over the values, on a few examples, with
+    copies of the first two models), so that a loss function that only works one model at a time
+    (float(value), an `if` on it, non-scalar terms) is refused on a CPU as it would be on a GPU.  Draws no
+    random numbers from training's stream."""
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        models = [build().to(device) for _ in values[:2]]
-        stack = Stacked(models, values[:2])
+        stack = Stacked([copy.deepcopy(m) for m in models[:2]], values[:2])
         with torch.no_grad():
-            _check_terms(stack.terms(loss_fn, x_train[:8].to(device), 0), len(models))
+            _check_terms(stack.terms(loss_fn, x_train[:8].to(device), 0), len(stack.values))
 
 
 def _check_terms(terms, k):
