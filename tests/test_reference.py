@@ -268,6 +268,12 @@ def test_the_sprite_table_says_the_budget_and_a_wrong_sweep_name_is_refused(trai
     assert "2 steps of 16 sprites each, from 64 training sprites, trained for" in lines[0]
     with pytest.raises(CourseInputError, match="over must be one of"):
         views.seed_table("beta-vae-dsprites", over="gamma", folder=folder)
+    for call in (views.median_models, views.complete, views.median_explorer):
+        with pytest.raises(CourseInputError, match="over must be one of"):
+            call("beta-vae-dsprites", "gamma", folder=folder)
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    with pytest.raises(CourseInputError, match="over must be one of"):
+        views.lesson_sweep("beta-vae-dsprites", "gamma", lambda: None, folder=folder)
 
 
 def test_only_each_values_median_seed_keeps_its_weights_and_every_metric_stays(trained_stand_ins):

@@ -83,6 +83,7 @@ def best_value(groups):
 def median_models(name, over="beta", folder=None):
     """For each swept value whose seeds are all trained: (value, model name, metrics) of the seed with the
     median MIG (the one whose weights ship)."""
+    check_choice("over", over, ("beta", "capacity"))
     recipe = get_recipe(name)
     metrics = recorded(name, folder)
     chosen = median_seeds(metrics, recipe.members, over)
