@@ -7,7 +7,7 @@ import torch
 
 from ..training.cache import cached_fit, cached_sweep, data_key
 from ..data import sample_toy
-from ..errors import CourseInputError, check_int, check_number
+from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..models.flow_vae import FlowVAE
 from ..models.gans import GAN, BiGAN, InfoGAN
 from ..training.adversarial import train_adversarial
@@ -189,6 +189,17 @@ def known_information(q_sigma=1.5 * SIGMA, n=20000, seed=0, edge=12.0, grid=2000
             "text's E[log Q] - H(c)": float(true_q.mean() - entropy_c)}
 
 
+def build_infogan(lam):
+    """A fresh InfoGAN with 8 code values and weight ``lam`` on its information term, from seed 0."""
+    torch.manual_seed(0)
+    return InfoGAN(lam=lam)
+
+
+def fit_infogan(model, x, steps, device=None, progress=True):
+    """Train an InfoGAN on the points ``x`` as the lesson does (``train_adversarial``'s defaults).  -> History"""
+    return train_adversarial(model, x, steps, device=device, progress=progress, desc=f"InfoGAN λ = {model.lam:g}")
+
+
 def train_infogans(x, steps, lams=INFO_LAMS, device=None):
     """InfoGANs with 8 code values, one per lambda, each cached.  -> list of (model, history)"""
     steps = check_int("steps", steps, minimum=1)
@@ -196,9 +207,8 @@ def train_infogans(x, steps, lams=INFO_LAMS, device=None):
     for lam in lams:
         lam = check_number("lam", lam, minimum=0.0)
         out.append(cached_fit("lesson08b-infogan", {"steps": steps, "data": data_key(x), "lam": lam},
-                              _seeded(lambda lam=lam: InfoGAN(lam=lam)),
-                              lambda m, lam=lam: train_adversarial(m, x, steps, device=device,
-                                                                   desc=f"InfoGAN λ = {lam:g}"), device=device))
+                              lambda lam=lam: build_infogan(lam),
+                              lambda m: fit_infogan(m, x, steps, device=device), device=device))
     return out
 
 
@@ -292,21 +302,37 @@ def build_point_vae():
     return VAE.mlp(image_shape=(2,), latent_dim=2, hidden=(128, 128), likelihood="gaussian")
 
 
+THREE_MODELS = ("VAE", "GAN", "flow")
+
+
+def build_toy_model(name):
+    """A fresh model of question 7, from seed 0: "VAE" (Gaussian decoder, 2 latents), "GAN", or "flow"
+    (Real NVP, 8 couplings)."""
+    check_choice("name", name, THREE_MODELS)
+    torch.manual_seed(0)
+    return {"VAE": build_point_vae, "GAN": GAN, "flow": lambda: build_coupling_flow(8)}[name]()
+
+
+def fit_toy_model(name, model, x, steps, device=None, progress=True):
+    """Train a model of question 7 on the points ``x``: the VAE by the ELBO and the flow by maximum
+    likelihood (batch 256, the flow at learning rate 3e-3), the GAN by ``train_adversarial``.  -> History"""
+    check_choice("name", name, THREE_MODELS)
+    if name == "GAN":
+        return train_adversarial(model, x, steps, device=device, progress=progress, desc="GAN")
+    loss, lr, desc = (vae_objective(), 1e-3, "VAE") if name == "VAE" else (negative_log_likelihood, 3e-3, "Real NVP")
+    return fit(model, x, loss, steps=steps, batch_size=256, lr=lr, seed=0, device=device, progress=progress,
+               desc=desc)
+
+
 def train_three_models(x, steps, device=None):
     """A VAE (Gaussian decoder), a GAN and a Real NVP flow (8 couplings) on the same points, each cached.
     -> {name: (model, history)}"""
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x)}
-    return {
-        "VAE": cached_fit("lesson08b-point-vae", key, _seeded(build_point_vae),
-                          lambda m: fit(m, x, vae_objective(), steps=steps, batch_size=256, seed=0, device=device,
-                                        desc="VAE"), device=device),
-        "GAN": cached_fit("lesson08b-gan", key, _seeded(GAN),
-                          lambda m: train_adversarial(m, x, steps, device=device, desc="GAN"), device=device),
-        "flow": cached_fit("lesson08b-flow", key, _seeded(lambda: build_coupling_flow(8)),
-                           lambda m: fit(m, x, negative_log_likelihood, steps=steps, batch_size=256, lr=3e-3, seed=0,
-                                         device=device, desc="Real NVP"), device=device),
-    }
+    cache = {"VAE": "lesson08b-point-vae", "GAN": "lesson08b-gan", "flow": "lesson08b-flow"}
+    return {name: cached_fit(cache[name], key, lambda name=name: build_toy_model(name),
+                             lambda m, name=name: fit_toy_model(name, m, x, steps, device=device), device=device)
+            for name in THREE_MODELS}
 
 
 @torch.no_grad()
@@ -350,6 +376,18 @@ UNIFIED_PARTS = {"VAE": (0, 0.0, 0.0), "flow posterior": (4, 0.0, 0.0), "adversa
                  "flow + adversarial": (4, 1.0, 0.0), "unified (flow + adv. + consistency)": (4, 1.0, 1.0)}
 
 
+def build_unified_part(name, parts=UNIFIED_PARTS):
+    """A fresh model of question 8's part ``name`` (a key of ``parts``), from seed 0."""
+    check_choice("part", name, tuple(parts))
+    torch.manual_seed(0)
+    return build_unified(*parts[name])
+
+
+def fit_unified_part(name, model, x, steps, device=None, progress=True):
+    """Train one part of the unified objective on the points ``x`` (``train_adversarial``'s defaults).  -> History"""
+    return train_adversarial(model, x, steps, device=device, progress=progress, desc=name)
+
+
 def train_unified_parts(x, steps, parts=UNIFIED_PARTS, device=None):
     """The text's unified objective and each of its parts, on the same points, each cached.
     -> {name: (model, history)}"""
@@ -358,9 +396,8 @@ def train_unified_parts(x, steps, parts=UNIFIED_PARTS, device=None):
     for name, (flow_steps, lam_adv, lam_cons) in parts.items():
         config = {"steps": steps, "data": data_key(x), "flow_steps": flow_steps, "lam_adv": lam_adv,
                   "lam_cons": lam_cons}
-        out[name] = cached_fit("lesson08b-unified", config,
-                               _seeded(lambda f=flow_steps, a=lam_adv, c=lam_cons: build_unified(f, a, c)),
-                               lambda m, name=name: train_adversarial(m, x, steps, device=device, desc=name),
+        out[name] = cached_fit("lesson08b-unified", config, lambda name=name: build_unified_part(name, parts),
+                               lambda m, name=name: fit_unified_part(name, m, x, steps, device=device),
                                device=device)
     return out
 

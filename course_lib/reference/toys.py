@@ -1,0 +1,137 @@
+"""Lesson 8b's reference models on the eight-Gaussians toy: the models its understanding questions and
+its InfoGAN section are computed on.
+
+* ``toy-infogans``: InfoGANs with 8 code values and λ = 0, 0.1, 1 on their information term (Chen et
+  al., 2016), measured by how far the code decides the mode (:func:`course_lib.lessons.hybrids.code_control`);
+* ``toy-three-models``: a VAE, a GAN and a Real NVP flow on the same points (question 7), measured by
+  the test log-likelihood where the model has one (exact for the flow, the IWAE bound for the VAE)
+  and by the sample proxy (MMD² against the test points);
+* ``toy-unified``: the text's unified objective and each of its parts (question 8), measured by the
+  IWAE bound, the sample proxy and the consistency error.
+
+Each model is trained exactly as the lesson trains it in full mode (the lesson's own ``build_*`` and
+``fit_*`` functions, 3,000 steps on its 20,000 training points), so ``retrain = True`` in the lesson
+trains the same models again.  Measured on the first 2,000 of the lesson's test points, as the lesson
+does.
+"""
+import time
+
+from ..lessons import hybrids as lesson
+from .recipe import Recipe
+
+TRAINING = {"data": "eight_gaussians toy: 20,000 training points (seed 0), the first 2,000 of 5,000 test "
+                    "points (seed 1)", "train": 20000, "test": 2000, "steps": 3000, "seed": 0}
+
+
+def toy_points(training):
+    """(training points, test points) of the training settings."""
+    x, x_test = lesson.toy_data(training["train"])
+    return x, x_test[:training["test"]]
+
+
+def _train_each(build, fit):
+    """A recipe's ``train`` that trains each member on its own: ``build(member)`` -> a fresh model,
+    ``fit(member, model, x, steps, device, progress)`` trains it."""
+    def train(recipe, device, progress):
+        x, _ = toy_points(recipe.training)
+        out = {}
+        for m, member in recipe.members.items():
+            model = build(member).to(device)
+            start = time.perf_counter()
+            fit(member, model, x, recipe.training["steps"], device, progress)
+            out[m] = (model, time.perf_counter() - start)
+        return out
+    return train
+
+
+# -- InfoGANs -------------------------------------------------------------------------------------------
+def build_infogan(member):
+    return lesson.build_infogan(member["lam"])
+
+
+def fit_infogan(member, model, x, steps, device, progress):
+    return lesson.fit_infogan(model, x, steps, device=device, progress=progress)
+
+
+def measure_infogan(model, member, training):
+    """Purity, I(c; mode), the InfoGAN bound and the sample MMD², from 1,000 samples per code value."""
+    control = lesson.code_control(model, toy_points(training)[1], n=1000)
+    return {k: control[k] for k in ("purity", "I(c; mode)", "bound", "sample MMD²")}
+
+
+INFOGANS = Recipe(
+    name="toy-infogans", lesson="8b", what="InfoGANs on the eight-Gaussians toy (λ = 0, 0.1, 1)",
+    source="Chen et al. (2016), InfoGAN; the lesson's own networks and training",
+    members={f"lam{lam:g}": {"model": "InfoGAN", "lam": lam, "codes": 8} for lam in lesson.INFO_LAMS},
+    training=TRAINING, tolerance={"purity": 0.01, "I(c; mode)": 0.01, "bound": 0.01, "sample MMD²": 0.001},
+    build=build_infogan, train=_train_each(build_infogan, fit_infogan),
+    measure=measure_infogan,
+    as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.INFO_LAMS])
+
+
+# -- question 7: VAE, GAN, flow --------------------------------------------------------------------------
+def build_toy_model(member):
+    return lesson.build_toy_model(member["model"])
+
+
+def fit_toy_model(member, model, x, steps, device, progress):
+    return lesson.fit_toy_model(member["model"], model, x, steps, device=device, progress=progress)
+
+
+def measure_question7(model, member, training):
+    """The test log-likelihood (the flow's exact, the VAE's IWAE bound with k = 1,000; the GAN has none)
+    and the sample MMD²."""
+    rows, _ = lesson.question7({member["model"]: model}, toy_points(training)[1], k=1000)
+    row = rows[member["model"]]
+    out = {"sample MMD²": row["sample MMD²"]}
+    if member["model"] != "GAN":
+        out["test log-likelihood"] = row["test log-likelihood (nats)"]
+    return out
+
+
+THREE = Recipe(
+    name="toy-three-models", lesson="8b", what="a VAE, a GAN and a Real NVP flow on the eight-Gaussians toy",
+    source="the course's question 7 (the text's understanding questions); Dinh et al. (2017) for Real NVP",
+    members={name.lower(): {"model": name} for name in lesson.THREE_MODELS},
+    training=TRAINING, tolerance={"sample MMD²": 0.001, "test log-likelihood": 0.01},
+    build=build_toy_model, train=_train_each(build_toy_model, fit_toy_model),
+    measure=measure_question7,
+    as_lesson=lambda models: {name: (models[name.lower()], None) for name in lesson.THREE_MODELS})
+
+
+# -- question 8: the unified objective and its parts ------------------------------------------------------
+UNIFIED_NAMES = {"VAE": "vae", "flow posterior": "flow-posterior", "adversarial": "adversarial",
+                 "flow + adversarial": "flow-adversarial", "unified (flow + adv. + consistency)": "unified"}
+
+
+def measure_question8(model, member, training):
+    """The IWAE bound (k = 1,000), the sample MMD² and the consistency error."""
+    rows, _ = lesson.question8({member["part"]: model}, toy_points(training)[1], k=1000)
+    row = rows[member["part"]]
+    return {"test IWAE bound": row["test IWAE bound (nats)"], "sample MMD²": row["sample MMD²"],
+            "consistency error": row["consistency error"]}
+
+
+def build_unified_part(member):
+    return lesson.build_unified_part(member["part"])
+
+
+def fit_unified_part(member, model, x, steps, device, progress):
+    return lesson.fit_unified_part(member["part"], model, x, steps, device=device, progress=progress)
+
+
+def _part(name):
+    flow_steps, lam_adv, lam_cons = lesson.UNIFIED_PARTS[name]
+    return {"part": name, "flow steps": flow_steps, "lam_adv": lam_adv, "lam_cons": lam_cons}
+
+
+UNIFIED = Recipe(
+    name="toy-unified", lesson="8b", what="the unified objective and its four parts on the eight-Gaussians toy",
+    source="the course text's unified objective (flow posterior + adversarial + consistency terms), question 8",
+    members={UNIFIED_NAMES[name]: _part(name) for name in lesson.UNIFIED_PARTS},
+    training=TRAINING, tolerance={"test IWAE bound": 0.01, "sample MMD²": 0.001, "consistency error": 0.01},
+    build=build_unified_part, train=_train_each(build_unified_part, fit_unified_part),
+    measure=measure_question8,
+    as_lesson=lambda models: {name: (models[short], None) for name, short in UNIFIED_NAMES.items()})
+
+RECIPES = (INFOGANS, THREE, UNIFIED)

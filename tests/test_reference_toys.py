@@ -1,0 +1,62 @@
+"""Lesson 8b's toy reference models are the models the lesson itself trains: the same weights from the
+recipe as from the lesson's cached functions, handed to the lesson in the same shapes."""
+import torch
+
+from course_lib import reference
+from course_lib.lessons import hybrids as lesson
+
+STEPS = 3
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _recipe_models(name, members=None):
+    recipe = reference.get_recipe(name).with_training(steps=STEPS)
+    if members:
+        recipe = recipe.with_members(members)
+    trained = recipe.train(recipe, torch.device("cpu"), False)
+    return recipe, {m: model for m, (model, _) in trained.items()}
+
+
+def test_the_infogan_recipe_trains_what_the_lesson_trains():
+    recipe, models = _recipe_models("toy-infogans", ["lam0.1"])
+    x, _ = lesson.toy_data()
+    (own, _), = lesson.train_infogans(x, STEPS, lams=[0.1])
+    assert _same_weights(models["lam0.1"], own)
+
+
+def test_the_question7_recipe_trains_what_the_lesson_trains():
+    recipe, models = _recipe_models("toy-three-models")
+    own = lesson.train_three_models(lesson.toy_data()[0], STEPS)
+    shaped = recipe.as_lesson(models)
+    assert list(shaped) == list(own) == list(lesson.THREE_MODELS)
+    for name in own:
+        assert _same_weights(shaped[name][0], own[name][0]), name
+
+
+def test_the_question8_recipe_trains_what_the_lesson_trains():
+    recipe, models = _recipe_models("toy-unified", ["unified"])
+    name = "unified (flow + adv. + consistency)"
+    own = lesson.train_unified_parts(lesson.toy_data()[0], STEPS, parts={name: lesson.UNIFIED_PARTS[name]})
+    assert _same_weights(models["unified"], own[name][0])
+    assert set(reference.get_recipe("toy-unified").as_lesson(
+        {m: None for m in reference.get_recipe("toy-unified").members})) == set(lesson.UNIFIED_PARTS)
+
+
+def test_the_infogans_come_back_in_the_lessons_order_of_lambda():
+    recipe = reference.get_recipe("toy-infogans")
+    shaped = recipe.as_lesson({m: m for m in recipe.members})
+    assert [model for model, _ in shaped] == [f"lam{lam:g}" for lam in lesson.INFO_LAMS]
+
+
+def test_the_toy_recipes_measure_what_the_lesson_prints():
+    """The metrics a recipe records are the numbers the lesson's own functions compute on the same model."""
+    recipe, models = _recipe_models("toy-three-models", ["vae"])
+    x_test = lesson.toy_data()[1][:recipe.training["test"]]
+    metrics = recipe.measure(models["vae"], recipe.members["vae"], recipe.training)
+    rows, _ = lesson.question7({"VAE": models["vae"]}, x_test, k=1000)
+    assert metrics == {"sample MMD²": rows["VAE"]["sample MMD²"],
+                       "test log-likelihood": rows["VAE"]["test log-likelihood (nats)"]}
