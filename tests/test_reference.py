@@ -79,6 +79,8 @@ def _stand_ins():
         "beta-tcvae-dsprites": r["beta-tcvae-dsprites"].with_training(**small).with_members(["beta4-seed0"]),
         "capacity-dsprites": r["capacity-dsprites"].with_training(**small, ramp_steps=1).with_members(["C5"]),
         "fashion-vae-gan": r["fashion-vae-gan"].with_training(steps=2, batch_size=16, samples=200),
+        "fashion-beta-sweep": r["fashion-beta-sweep"].with_training(steps=2, **{"test images": 50, "iwae k": 4})
+        .with_members(["beta0.05", "beta1"]),
         **{name: r[name].with_training(steps=2, train=200, test=100)
            for name in ("toy-infogans", "toy-three-models", "toy-unified")},
     }
@@ -334,7 +336,7 @@ def test_the_reference_package_imports_one_way_round():
     right, lazily or not (a recipe module that needed the catalog made a circle)."""
     import ast
     from pathlib import Path
-    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2,
+    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2,
              "catalog": 3,
              "views": 4, "__main__": 5, "__init__": 6}
     folder = Path(reference.__file__).parent

@@ -24,10 +24,23 @@ def _check_data(data):
                                f"got {type(data).__name__}.")
 
 
-def train_beta_sweep(data, steps, betas=BETAS, latent_dim=16, hidden=(256,), device=None):
-    """One VAE per β, trained together on dynamically binarized images and cached.
+def build_vae(latent_dim=16, hidden=(256,)):
+    """The lesson's MLP VAE (784 inputs, Bernoulli decoder)."""
+    return VAE.mlp(latent_dim=latent_dim, hidden=tuple(hidden))
 
-    Every model starts from the same weights and sees the same batches; only β differs.
+
+def fit_beta_sweep(x_train, steps, betas=BETAS, latent_dim=16, hidden=(256,), device=None, progress=True):
+    """One VAE per β on dynamically binarized images ``x_train`` (N, 1, 28, 28), trained by
+    ``fit_sweep``: every model starts from the same weights and sees the same batches; only β differs.
+    -> a list of ``(model, history)`` in the order of ``betas``"""
+    return fit_sweep(lambda: build_vae(latent_dim, hidden), x_train, vae_sweep_objective("beta"),
+                     [float(b) for b in betas], steps=steps, transform=dynamic_binarize, seed=0, device=device,
+                     progress=progress, desc="β sweep")
+
+
+def train_beta_sweep(data, steps, betas=BETAS, latent_dim=16, hidden=(256,), device=None):
+    """:func:`fit_beta_sweep` on ``data.x_train``, each model cached.
+
     Returns a list of ``(model, history)`` in the order of ``betas``.
     """
     _check_data(data)
@@ -35,15 +48,9 @@ def train_beta_sweep(data, steps, betas=BETAS, latent_dim=16, hidden=(256,), dev
     device = get_device(device)
     config = {"steps": steps, "latent_dim": latent_dim, "hidden": list(hidden), "data": data.source,
               "n_train": len(data.x_train)}
-
-    def build():
-        return VAE.mlp(latent_dim=latent_dim, hidden=tuple(hidden))
-
-    def train_sweep(values):
-        return fit_sweep(build, data.x_train, vae_sweep_objective("beta"), values, steps=steps,
-                         transform=dynamic_binarize, seed=0, device=device, desc="β sweep")
-
-    return cached_sweep("lesson03-beta", config, "beta", [float(b) for b in betas], build, train_sweep,
+    return cached_sweep("lesson03-beta", config, "beta", [float(b) for b in betas],
+                        lambda: build_vae(latent_dim, hidden),
+                        lambda values: fit_beta_sweep(data.x_train, steps, values, latent_dim, hidden, device=device),
                         device=device)
 
 

@@ -14,7 +14,7 @@ In a lesson, full mode opens on them::
     recipe      what a recipe is, and how a model is known by it (not by a hash of the source)
     store       the manifest and the weights files
     catalog     load, or_train, check, train
-    flows, sprites, images, toys   the recipes of lessons 7, 4 and 8b (and 8b's toy models)
+    rate_distortion, flows, sprites, images, toys   the recipes of lessons 3, 7, 4 and 8b
 """
 from .catalog import check, describe, get_recipe, load, or_train, recipes, shipped, train
 from .recipe import Recipe

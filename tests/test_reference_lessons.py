@@ -1,9 +1,12 @@
-"""Lesson 8b's toy reference models are the models the lesson itself trains: the same weights from the
-recipe as from the lesson's cached functions, handed to the lesson in the same shapes."""
+"""The reference models of lessons 3 and 8b are the models the lessons themselves train in full mode: the
+same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
+the same shapes, and measured as the lesson measures them."""
 import torch
 
 from course_lib import reference
 from course_lib.lessons import hybrids as lesson
+from course_lib.lessons import rate_distortion
+from course_lib.reference.rate_distortion import shipped_images
 
 STEPS = 3
 
@@ -60,3 +63,13 @@ def test_the_toy_recipes_measure_what_the_lesson_prints():
     rows, _ = lesson.question7({"VAE": models["vae"]}, x_test, k=1000)
     assert metrics == {"sample MMD²": rows["VAE"]["sample MMD²"],
                        "test log-likelihood": rows["VAE"]["test log-likelihood (nats)"]}
+
+
+def test_the_beta_sweep_recipe_trains_what_lesson_3_trains():
+    recipe, models = _recipe_models("fashion-beta-sweep", ["beta0.05", "beta4"])
+    own = rate_distortion.train_beta_sweep(shipped_images(), STEPS, betas=[0.05, 4.0])
+    shaped = reference.get_recipe("fashion-beta-sweep").as_lesson(
+        {m: models.get(m) for m in reference.get_recipe("fashion-beta-sweep").members})
+    assert len(shaped) == len(rate_distortion.BETAS)
+    assert _same_weights(models["beta0.05"], own[0][0]) and _same_weights(models["beta4"], own[1][0])
+    assert shaped[rate_distortion.BETAS.index(4.0)][0] is models["beta4"]
