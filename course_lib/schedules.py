@@ -40,6 +40,26 @@ def cyclical(period, ratio=0.5, start=0.0, end=1.0):
     return value
 
 
+def after_warm_start(steps, during, then):
+    """value(step) = ``during`` for the first ``steps`` steps, then ``then`` (a number, or a schedule read at
+    step - steps): e.g. a start as a plain VAE (beta = 1, C = 0) before a capacity ramp, so that the decoder
+    already reads z when the capacity term begins.  ``steps = 0`` is ``then`` itself."""
+    steps = check_int("steps", steps, minimum=0)
+    during = check_number("during", during)
+    if not callable(then):
+        then = check_number("then", then)
+
+    def value(step):
+        later = evaluate(then, step - steps)
+        if isinstance(step, torch.Tensor):
+            return torch.where(step < steps, torch.as_tensor(during, dtype=torch.float32, device=step.device),
+                               torch.as_tensor(later, dtype=torch.float32, device=step.device))
+        return during if step < steps else later
+
+    value.capturable = getattr(then, "capturable", False) if callable(then) else True
+    return value
+
+
 def _at_most_one(t):
     return torch.clamp(t, max=1.0) if isinstance(t, torch.Tensor) else min(t, 1.0)
 

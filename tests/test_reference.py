@@ -81,6 +81,9 @@ def _stand_ins():
         "fashion-vae-gan": r["fashion-vae-gan"].with_training(steps=2, batch_size=16, samples=200),
         "fashion-beta-sweep": r["fashion-beta-sweep"].with_training(steps=2, **{"test images": 50, "iwae k": 4})
         .with_members(["beta0.05", "beta1"]),
+        "fashion-wae": r["fashion-wae"].with_training(steps=2, **{"test images": 40}),
+        "fashion-wae-lambda": r["fashion-wae-lambda"].with_training(steps=2, **{"test images": 40})
+        .with_members(["lam0.1", "lam100"]),
         **{name: r[name].with_training(steps=2, train=200, test=100)
            for name in ("toy-infogans", "toy-three-models", "toy-unified")},
     }
@@ -336,7 +339,7 @@ def test_the_reference_package_imports_one_way_round():
     right, lazily or not (a recipe module that needed the catalog made a circle)."""
     import ast
     from pathlib import Path
-    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2,
+    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2, "wae": 2,
              "catalog": 3,
              "views": 4, "__main__": 5, "__init__": 6}
     folder = Path(reference.__file__).parent
@@ -428,3 +431,30 @@ def test_the_targets_are_checked_on_the_recorded_metrics_and_can_fail(trained_st
     changed = views.targets(tmp_path)
     assert changed[0].startswith("β-VAE: best median MIG 0.400 at β = 4") and changed[0].endswith(": met")
     assert changed[1].endswith(": met") and "gaps x 0.50, y 0.60" in changed[1]
+
+
+def test_the_capacity_recipe_starts_as_a_plain_vae_then_ramps_c_from_its_start():
+    """Its first warm_steps train the ELBO (beta 1, C 0); then D + gamma |R - C(t)| with C(t) rising from
+    start_capacity to the final C over ramp_steps (the ramp that began at C = 0 collapsed)."""
+    from course_lib.models.vae import VAE
+    from course_lib.reference import sprites
+    t = sprites.CAPACITY_TRAINING
+    member = {"objective": "capacity", "capacity": 15.0}
+    loss_fn = sprites.objective(member, t)
+    model = VAE.conv((1, 32, 32), 4, channels=(8, 8, 8), hidden=(16,))
+    x = torch.rand(8, 1, 32, 32).round()
+    half_ramp = t["warm_steps"] + t["ramp_steps"] // 2
+    for step, beta, capacity in [(0, 1.0, 0.0), (t["warm_steps"] - 1, 1.0, 0.0),
+                                 (t["warm_steps"], t["gamma"], t["start_capacity"]),
+                                 (half_ramp, t["gamma"], (t["start_capacity"] + 15.0) / 2),
+                                 (t["steps"], t["gamma"], 15.0)]:
+        torch.manual_seed(0)
+        got = loss_fn(model, x, step)["loss"]
+        torch.manual_seed(0)
+        want = model.loss_terms(x, beta=beta, capacity=capacity)["loss"]
+        torch.testing.assert_close(got, want)
+    small = sprites.objective({"objective": "capacity", "capacity": 0.5}, t)     # a final C below the start
+    torch.manual_seed(0)
+    got = small(model, x, t["warm_steps"])["loss"]
+    torch.manual_seed(0)
+    torch.testing.assert_close(got, model.loss_terms(x, beta=t["gamma"], capacity=0.5)["loss"])

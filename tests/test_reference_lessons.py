@@ -1,4 +1,4 @@
-"""The reference models of lessons 3 and 8b are the models the lessons themselves train in full mode: the
+"""The reference models of lessons 3, 6 and 8b are the models the lessons themselves train in full mode: the
 same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
 the same shapes, and measured as the lesson measures them."""
 import torch
@@ -6,7 +6,8 @@ import torch
 from course_lib import reference
 from course_lib.lessons import hybrids as lesson
 from course_lib.lessons import rate_distortion
-from course_lib.reference.rate_distortion import shipped_images
+from course_lib.lessons import wae
+from course_lib.data.fashion_mnist import load_shipped_subset
 
 STEPS = 3
 
@@ -67,9 +68,22 @@ def test_the_toy_recipes_measure_what_the_lesson_prints():
 
 def test_the_beta_sweep_recipe_trains_what_lesson_3_trains():
     recipe, models = _recipe_models("fashion-beta-sweep", ["beta0.05", "beta4"])
-    own = rate_distortion.train_beta_sweep(shipped_images(), STEPS, betas=[0.05, 4.0])
+    own = rate_distortion.train_beta_sweep(load_shipped_subset(), STEPS, betas=[0.05, 4.0])
     shaped = reference.get_recipe("fashion-beta-sweep").as_lesson(
         {m: models.get(m) for m in reference.get_recipe("fashion-beta-sweep").members})
     assert len(shaped) == len(rate_distortion.BETAS)
     assert _same_weights(models["beta0.05"], own[0][0]) and _same_weights(models["beta4"], own[1][0])
     assert shaped[rate_distortion.BETAS.index(4.0)][0] is models["beta4"]
+
+
+def test_the_wae_recipes_train_what_lesson_6_trains():
+    recipe, models = _recipe_models("fashion-wae", ["wae-gan", "vae"])
+    x = load_shipped_subset().x_train
+    own = wae.train_models(x, STEPS)
+    shaped = reference.get_recipe("fashion-wae").as_lesson(
+        {m: models.get(m) for m in reference.get_recipe("fashion-wae").members})
+    assert list(shaped) == list(own) == list(wae.MODELS)
+    assert _same_weights(shaped["WAE-GAN"][0], own["WAE-GAN"][0]) and _same_weights(shaped["VAE"][0], own["VAE"][0])
+    recipe, models = _recipe_models("fashion-wae-lambda", ["lam1", "lam100"])
+    own = wae.train_lambda_sweep(x, STEPS, values=[1.0, 100.0])
+    assert _same_weights(models["lam1"], own[0][0]) and _same_weights(models["lam100"], own[1][0])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course_lib import VAE, CourseInputError, vae_objective
-from course_lib.schedules import cyclical, linear_warmup
+from course_lib.schedules import after_warm_start, cyclical, linear_warmup
 
 
 @pytest.fixture
@@ -102,6 +102,16 @@ def test_schedules():
     assert [w(s) for s in (0, 5, 10, 50)] == [0.0, 1.0, 2.0, 2.0]
     c = cyclical(10, ratio=0.5)
     assert [c(s) for s in (0, 1, 5, 9, 10, 12)] == [0.0, 0.2, 1.0, 1.0, 0.0, 0.4]
+
+
+def test_a_warm_start_holds_its_value_then_runs_the_schedule_from_its_own_step_zero():
+    ramp = after_warm_start(4, 0.0, linear_warmup(10, 1.0, 6.0))
+    assert [ramp(s) for s in (0, 3, 4, 9, 14, 100)] == [0.0, 0.0, 1.0, 3.5, 6.0, 6.0]
+    steps = torch.tensor([0.0, 3.0, 4.0, 9.0, 14.0])            # the recorded step is a tensor
+    assert [float(ramp(s)) for s in steps] == [0.0, 0.0, 1.0, 3.5, 6.0]
+    beta = after_warm_start(4, 1.0, 25.0)
+    assert [beta(s) for s in (0, 3, 4, 50)] == [1.0, 1.0, 25.0, 25.0] and beta.capturable and ramp.capturable
+    assert after_warm_start(0, 1.0, 25.0)(0) == 25.0
 
 
 @pytest.mark.parametrize("call, message", [

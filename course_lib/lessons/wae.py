@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ..training.cache import data_key
-from ..errors import check_int, check_number, check_tensor
+from ..errors import check_choice, check_int, check_number, check_tensor
 from ..models.wae import mmd2, squared_distances
 
 SIZES = (4, 8, 16, 32, 64, 128)
@@ -113,44 +113,62 @@ def build_vae(seed=0):
     return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
 
-def train_models(x, steps, device=None):
-    """A VAE, WAE-MMD (IMQ and RBF, lambda = 10) and WAE-GAN (lambda = 1) with the same networks,
-    each cached.  -> {name: (model, history)}"""
-    from ..training.cache import cached_fit
+MODELS = ("VAE", "WAE-MMD (IMQ)", "WAE-MMD (RBF)", "WAE-GAN")
+
+
+def build_model(name):
+    """A fresh model of the comparison, from seed 0: the VAE, or the WAE that each WAE objective trains."""
+    check_choice("name", name, MODELS)
+    return build_vae() if name == "VAE" else build_wae()
+
+
+def fit_model(name, model, x, steps, device=None, progress=True):
+    """Train one model of the comparison on the images ``x``: the VAE by the ELBO, WAE-MMD with the IMQ or the
+    RBF kernel at lambda = 10, WAE-GAN at lambda = 1 against a latent discriminator.  -> History"""
     from ..training.train import fit
     from ..models.vae import vae_objective
     from ..models.wae import latent_discriminator, wae_objective
     from ..training.adversarial import train_wae_gan
+    check_choice("name", name, MODELS)
+    if name == "VAE":
+        return fit(model, x, vae_objective(), steps=steps, seed=0, device=device, progress=progress, desc="VAE")
+    if name == "WAE-GAN":
+        return train_wae_gan(model, latent_discriminator(LATENT_DIM), x, steps, lam=1.0, device=device,
+                             progress=progress)
+    kernel = "imq" if "IMQ" in name else "rbf"
+    return fit(model, x, wae_objective(10.0, kernel), steps=steps, seed=0, device=device, progress=progress,
+               desc=f"WAE-MMD ({kernel})")
+
+
+def train_models(x, steps, device=None):
+    """A VAE, WAE-MMD (IMQ and RBF, lambda = 10) and WAE-GAN (lambda = 1) with the same networks,
+    each cached.  -> {name: (model, history)}"""
+    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM}
-    out = {"VAE": cached_fit("lesson06-vae", key, build_vae,
-                             lambda m: fit(m, x, vae_objective(), steps=steps, seed=0, device=device, desc="VAE"),
-                             device=device)}
-    for kernel in ("imq", "rbf"):
-        out[f"WAE-MMD ({kernel.upper()})"] = cached_fit(
-            "lesson06-wae-mmd", {**key, "kernel": kernel, "lam": 10.0}, build_wae,
-            lambda m, k=kernel: fit(m, x, wae_objective(10.0, k), steps=steps, seed=0, device=device,
-                                    desc=f"WAE-MMD ({k})"), device=device)
-    out["WAE-GAN"] = cached_fit(
-        "lesson06-wae-gan", {**key, "lam": 1.0}, build_wae,
-        lambda m: train_wae_gan(m, latent_discriminator(LATENT_DIM), x, steps, lam=1.0, device=device),
-        device=device)
-    return out
+    cache = {"VAE": ("lesson06-vae", key), "WAE-MMD (IMQ)": ("lesson06-wae-mmd", {**key, "kernel": "imq", "lam": 10.0}),
+             "WAE-MMD (RBF)": ("lesson06-wae-mmd", {**key, "kernel": "rbf", "lam": 10.0}),
+             "WAE-GAN": ("lesson06-wae-gan", {**key, "lam": 1.0})}
+    return {name: cached_fit(*cache[name], lambda name=name: build_model(name),
+                             lambda m, name=name: fit_model(name, m, x, steps, device=device), device=device)
+            for name in MODELS}
+
+
+def fit_lambda_sweep(x, steps, values=LAMBDAS, device=None, progress=True):
+    """WAE-MMD (IMQ), one per lambda, from the same start weights and batches.  -> list of (model, history)"""
+    from ..training.sweep import fit_sweep
+    from ..models.wae import wae_sweep_objective
+    return fit_sweep(build_wae, x, wae_sweep_objective("imq"), [float(v) for v in values], steps=steps, seed=0,
+                     device=device, progress=progress, desc="λ sweep")
 
 
 def train_lambda_sweep(x, steps, values=LAMBDAS, device=None):
-    """WAE-MMD (IMQ) for several lambda, trained together and cached.  -> list of (model, history)."""
+    """:func:`fit_lambda_sweep`, each model cached.  -> list of (model, history)."""
     from ..training.cache import cached_sweep
-    from ..training.sweep import fit_sweep
-    from ..models.wae import wae_sweep_objective
     steps = check_int("steps", steps, minimum=1)
-
-    def train(values):
-        return fit_sweep(build_wae, x, wae_sweep_objective("imq"), values, steps=steps, seed=0, device=device,
-                         desc="λ sweep")
-
     return cached_sweep("lesson06-lambda", {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM},
-                        "lam", [float(v) for v in values], build_wae, train, device=device)
+                        "lam", [float(v) for v in values], build_wae,
+                        lambda values: fit_lambda_sweep(x, steps, values, device=device), device=device)
 
 
 @torch.no_grad()

@@ -39,9 +39,10 @@ def show_table(folder=None, say=print):
         if recipe.summarise is not None:
             lines = recipe.summarise(metrics, recipe.members)
         else:
-            names = list(next(iter(metrics.values())))
+            names = list(dict.fromkeys(k for v in metrics.values() for k in v))   # a model may lack one: "—"
             lines = ["| model | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-            lines += [f"| {m} | " + " | ".join(f"{v[k]:.4g}" for k in names) + " |" for m, v in metrics.items()]
+            lines += [f"| {m} | " + " | ".join(f"{v[k]:.4g}" if k in v else "—" for k in names) + " |"
+                      for m, v in metrics.items()]
         for line in lines:
             say(line)
         say("")

@@ -17,7 +17,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from ..data.fashion_mnist import load_fashion_mnist
+from ..data.fashion_mnist import load_shipped_subset
 from ..lessons.hybrids import laplacian_variance, sharpness
 from ..metrics.frechet import frechet_feature_distance
 from ..models.classifier import FashionClassifier, accuracy, features_of
@@ -25,12 +25,6 @@ from ..models.hybrids import VAEGAN
 from ..models.vae import VAE, vae_objective
 from .loading import load_recipe
 from .recipe import Recipe
-
-
-def shipped_images():
-    """The Fashion-MNIST images the course ships (whatever else this machine has), so that a recipe
-    trains and measures on the same pictures everywhere."""
-    return load_fashion_mnist(n_train="all", n_test="all", source="subset")
 
 
 # -- the classifier ------------------------------------------------------------------------------
@@ -42,7 +36,7 @@ def train_classifier(recipe, device, progress):
     """A plain loop: random minibatches, cross-entropy, Adam; half the images flipped left-right."""
     from tqdm.auto import tqdm
     t = recipe.training
-    data = shipped_images()
+    data = load_shipped_subset()
     x, y = data.x_train.to(device), data.y_train.to(device)
     torch.manual_seed(t["seed"])
     model = FashionClassifier().to(device)
@@ -62,7 +56,7 @@ def train_classifier(recipe, device, progress):
 
 
 def measure_classifier(model, member, training=None):
-    data = shipped_images()
+    data = load_shipped_subset()
     return {"test accuracy": accuracy(model, data.x_test, data.y_test)}
 
 
@@ -101,7 +95,7 @@ def train_vae_and_vae_gan(recipe, device, progress):
     from ..training.adversarial import train_adversarial
     from ..training.train import fit
     t = recipe.training
-    x = shipped_images().x_train
+    x = load_shipped_subset().x_train
     out = {}
     for m, member in recipe.members.items():
         torch.manual_seed(t["seed"])
@@ -126,7 +120,7 @@ def measure_generator(vae, member, training):
     as the data), and the Fréchet distance on the features of the shipped classifier; and the squared
     error of the test images' reconstructions (per image)."""
     classifier = load_recipe(CLASSIFIER)["classifier"]
-    x_test = shipped_images().x_test[:training["samples"]]
+    x_test = load_shipped_subset().x_test[:training["samples"]]
     torch.manual_seed(0)
     with torch.no_grad():
         samples = vae.sample(len(x_test)).clamp(0, 1)

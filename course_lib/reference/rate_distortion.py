@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ..data.fashion_mnist import load_fashion_mnist
+from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import rate_distortion as lesson
 from .recipe import Recipe
 
@@ -22,11 +22,6 @@ TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), d
 NETWORK = {"latent_dim": 16, "hidden": [256]}
 METRICS = ("rate", "distortion", "iwae", "active_units", "probe_accuracy", "squared_error", "information",
            "marginal_kl")
-
-
-def shipped_images():
-    """The Fashion-MNIST images the course ships, whatever else this machine has."""
-    return load_fashion_mnist(n_train="all", n_test="all", source="subset")
 
 
 def build(member):
@@ -39,14 +34,14 @@ def train(recipe, device, progress):
     names = list(recipe.members)
     member = recipe.members[names[0]]
     start = time.perf_counter()
-    sweep = lesson.fit_beta_sweep(shipped_images().x_train, t["steps"], [recipe.members[m]["beta"] for m in names],
+    sweep = lesson.fit_beta_sweep(load_shipped_subset().x_train, t["steps"], [recipe.members[m]["beta"] for m in names],
                                   member["latent_dim"], member["hidden"], device=device, progress=progress)
     seconds = (time.perf_counter() - start) / len(names)
     return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
 
 
 def measure(model, member, training):
-    measured = lesson.measure_sweep([model], shipped_images(), n_test=training["test images"], k=training["iwae k"])
+    measured = lesson.measure_sweep([model], load_shipped_subset(), n_test=training["test images"], k=training["iwae k"])
     return {key: float(np.asarray(measured[key])[0]) for key in METRICS}
 
 

@@ -1,0 +1,73 @@
+"""Lesson 6's reference models on Fashion-MNIST: a VAE against WAE-MMD (IMQ and RBF kernels) and WAE-GAN
+with the same networks, and WAE-MMD (IMQ) for four weights λ.
+
+Trained exactly as the lesson trains them in full mode (:func:`course_lib.lessons.wae.fit_model` and
+:func:`~course_lib.lessons.wae.fit_lambda_sweep`, 3,000 steps), on the Fashion-MNIST images the course
+ships.  Measured as the lesson measures them (:func:`~course_lib.lessons.wae.compare`) on the 2,000
+shipped test images: the squared error of reconstructions, the sample proxy (pixel MMD²), the MMD²
+between the codes and prior draws, and a linear probe's accuracy on the codes.
+"""
+import time
+
+from ..data.fashion_mnist import load_shipped_subset
+from ..lessons import wae as lesson
+from .recipe import Recipe
+
+TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test)", "steps": 3000, "batch_size": 128,
+            "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000}
+NETWORK = {"latent_dim": lesson.LATENT_DIM, "hidden": [256]}
+METRICS = ("squared error", "sample MMD²", "codes vs prior MMD²", "probe accuracy")
+TOLERANCE = {"squared error": 0.1, "sample MMD²": 0.001, "codes vs prior MMD²": 0.001, "probe accuracy": 0.005}
+SHORT = {"VAE": "vae", "WAE-MMD (IMQ)": "wae-mmd-imq", "WAE-MMD (RBF)": "wae-mmd-rbf", "WAE-GAN": "wae-gan"}
+
+
+def measure(model, member, training):
+    data = load_shipped_subset()
+    n = training["test images"]
+    row = lesson.compare({"model": model}, data.x_test[:n], data.y_test[:n])["model"]
+    return {key: float(row[key]) for key in METRICS}
+
+
+def build_model(member):
+    return lesson.build_model(member["model"])
+
+
+def train_models(recipe, device, progress):
+    """Each member on its own.  -> {model name: (model, seconds)}"""
+    x = load_shipped_subset().x_train
+    out = {}
+    for m, member in recipe.members.items():
+        model = build_model(member).to(device)
+        start = time.perf_counter()
+        lesson.fit_model(member["model"], model, x, recipe.training["steps"], device=device, progress=progress)
+        out[m] = (model, time.perf_counter() - start)
+    return out
+
+
+MODELS = Recipe(
+    name="fashion-wae", lesson="6", what="a VAE, WAE-MMD (IMQ, RBF; λ = 10) and WAE-GAN (λ = 1) on Fashion-MNIST",
+    source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
+    members={SHORT[name]: {"model": name, **NETWORK} for name in lesson.MODELS},
+    training=TRAINING, tolerance=TOLERANCE, build=build_model, train=train_models, measure=measure,
+    as_lesson=lambda models: {name: (models[SHORT[name]], None) for name in lesson.MODELS})
+
+
+def train_sweep(recipe, device, progress):
+    """All the members' λ in one ``fit_lambda_sweep``.  -> {model name: (model, seconds)}"""
+    names = list(recipe.members)
+    start = time.perf_counter()
+    sweep = lesson.fit_lambda_sweep(load_shipped_subset().x_train, recipe.training["steps"],
+                                    [recipe.members[m]["lam"] for m in names], device=device, progress=progress)
+    seconds = (time.perf_counter() - start) / len(names)
+    return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
+
+
+LAMBDA_SWEEP = Recipe(
+    name="fashion-wae-lambda", lesson="6", what="WAE-MMD (IMQ) on Fashion-MNIST, one per λ from 0.1 to 100",
+    source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
+    members={f"lam{lam:g}": {"model": "WAE-MMD (IMQ)", "lam": float(lam), **NETWORK} for lam in lesson.LAMBDAS},
+    training=TRAINING, tolerance=TOLERANCE, build=lambda member: lesson.build_wae(), train=train_sweep,
+    measure=measure, one_at_a_time=False,
+    as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.LAMBDAS])
+
+RECIPES = (MODELS, LAMBDA_SWEEP)
