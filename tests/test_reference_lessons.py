@@ -1,4 +1,4 @@
-"""The reference models of lessons 3, 6 and 8b are the models the lessons themselves train in full mode: the
+"""The reference models of lessons 3, 5, 6 and 8b are the models the lessons themselves train in full mode: the
 same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
 the same shapes, and measured as the lesson measures them."""
 import torch
@@ -6,7 +6,7 @@ import torch
 from course_lib import reference
 from course_lib.lessons import hybrids as lesson
 from course_lib.lessons import rate_distortion
-from course_lib.lessons import wae
+from course_lib.lessons import hierarchical, wae
 from course_lib.data.fashion_mnist import load_shipped_subset
 
 STEPS = 3
@@ -87,3 +87,19 @@ def test_the_wae_recipes_train_what_lesson_6_trains():
     recipe, models = _recipe_models("fashion-wae-lambda", ["lam1", "lam100"])
     own = wae.train_lambda_sweep(x, STEPS, values=[1.0, 100.0])
     assert _same_weights(models["lam1"], own[0][0]) and _same_weights(models["lam100"], own[1][0])
+
+
+def test_the_hierarchical_recipes_train_what_lesson_5_trains():
+    x = load_shipped_subset().x_train
+    recipe, models = _recipe_models("fashion-hierarchical", ["ladder-L2", "bottom_up-L3"])
+    own = hierarchical.train_variants(x, STEPS)
+    assert set(reference.get_recipe("fashion-hierarchical").as_lesson(
+        {m: None for m in reference.get_recipe("fashion-hierarchical").members})) == set(own)
+    assert _same_weights(models["ladder-L2"], own[("ladder", 2)][0])
+    assert _same_weights(models["bottom_up-L3"], own[("bottom_up", 3)][0])
+    recipe, models = _recipe_models("fashion-free-bits", ["fb0.5", "fb2"])
+    sweep = hierarchical.train_free_bits_sweep(x, STEPS, values=[0.5, 2.0])
+    assert _same_weights(models["fb0.5"], sweep[0][0]) and _same_weights(models["fb2"], sweep[1][0])
+    recipe, models = _recipe_models("fashion-flat-vaes", ["flat-ladder"])
+    flat, _ = hierarchical.train_flat(x, own[("ladder", 2)][0], STEPS)
+    assert _same_weights(models["flat-ladder"], flat)

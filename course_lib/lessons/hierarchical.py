@@ -202,42 +202,49 @@ def build_model(inference, levels, seed=0):
 
 
 
+def fit_variant(model, x, steps, device=None, progress=True):
+    """Train a hierarchical VAE of :func:`build_model` on the negative ELBO, on dynamically binarized images
+    ``x``.  -> History"""
+    from ..data import dynamic_binarize
+    from ..models.hierarchical import hierarchical_objective
+    from ..training.train import fit
+    return fit(model, x, hierarchical_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
+               progress=progress, desc=f"{model.inference}, L = {model.levels}")
+
+
 def train_variants(x, steps, device=None):
     """Bottom-up and ladder inference, L = 2 and 3, each trained on the negative ELBO (cached).
     -> {(inference, L): (model, history)}"""
     from ..training.cache import cached_fit
-    from ..data import dynamic_binarize
-    from ..models.hierarchical import hierarchical_objective
-    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for levels in LEVEL_SIZES:
         for inference in ("bottom_up", "ladder"):
-            def train(model, inference=inference, levels=levels):
-                return fit(model, x, hierarchical_objective(), steps=steps, transform=dynamic_binarize, seed=0,
-                           device=device, desc=f"{inference}, L = {levels}")
             config = {"inference": inference, "levels": levels, "steps": steps, "data": data_key(x)}
             out[(inference, levels)] = cached_fit("lesson05-variant", config,
-                                                  lambda i=inference, L=levels: build_model(i, L), train,
-                                                  device=device)
+                                                  lambda i=inference, L=levels: build_model(i, L),
+                                                  lambda m: fit_variant(m, x, steps, device=device), device=device)
     return out
 
 
-def train_free_bits_sweep(x, steps, values=FREE_BITS, device=None):
-    """Ladder VAEs with L = 3, one per free-bits threshold (nats per level), trained together and cached.
-    -> list of (model, history) in the order of ``values``."""
-    from ..training.cache import cached_sweep
+def fit_free_bits_sweep(x, steps, values=FREE_BITS, device=None, progress=True):
+    """Ladder VAEs with L = 3, one per free-bits threshold (nats per level), from the same start weights and
+    batches.  -> list of (model, history) in the order of ``values``"""
     from ..data import dynamic_binarize
     from ..models.hierarchical import free_bits_sweep_objective
     from ..training.sweep import fit_sweep
+    return fit_sweep(lambda: build_model("ladder", 3), x, free_bits_sweep_objective(), [float(v) for v in values],
+                     steps=steps, transform=dynamic_binarize, seed=0, device=device, progress=progress,
+                     desc="free-bits sweep")
+
+
+def train_free_bits_sweep(x, steps, values=FREE_BITS, device=None):
+    """:func:`fit_free_bits_sweep`, each model cached.  -> list of (model, history) in the order of ``values``."""
+    from ..training.cache import cached_sweep
     steps = check_int("steps", steps, minimum=1)
-
-    def train(values):
-        return fit_sweep(lambda: build_model("ladder", 3), x, free_bits_sweep_objective(), values, steps=steps,
-                         transform=dynamic_binarize, seed=0, device=device, desc="free-bits sweep")
-
     return cached_sweep("lesson05-free-bits", {"steps": steps, "data": data_key(x)}, "free_bits",
-                        [float(v) for v in values], lambda: build_model("ladder", 3), train, device=device)
+                        [float(v) for v in values], lambda: build_model("ladder", 3),
+                        lambda values: fit_free_bits_sweep(x, steps, values, device=device), device=device)
 
 
 @torch.no_grad()
@@ -346,22 +353,25 @@ def matched_flat_vae(reference, latent_dim):
     return VAE.mlp(latent_dim=latent_dim, hidden=(width, width))
 
 
+def fit_flat(model, x, steps, device=None, progress=True):
+    """Train a flat VAE like the hierarchical variants: the negative ELBO on dynamically binarized ``x``.
+    -> History"""
+    from ..data import dynamic_binarize
+    from ..training.train import fit
+    from ..models.vae import vae_objective
+    return fit(model, x, vae_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
+               progress=progress, desc=f"flat VAE, {model.latent_dim} latents")
+
+
 def train_flat(x, reference, steps, device=None):
     """The flat VAE matched to ``reference`` (as many latents in total, as many parameters),
     trained like the hierarchical variants (cached).  -> (model, history)"""
     from ..training.cache import cached_fit
-    from ..data import dynamic_binarize
-    from ..training.train import fit
-    from ..models.vae import vae_objective
     latent_dim = sum(reference.latent_dims)
     width = matched_flat_vae(reference, latent_dim).encoder.net[0].out_features
-
-    def train(model):
-        return fit(model, x, vae_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
-                   desc=f"flat VAE, {latent_dim} latents")
-
     config = {"latent_dim": latent_dim, "width": width, "steps": steps, "data": data_key(x)}
-    return cached_fit("lesson05-flat", config, lambda: matched_flat_vae(reference, latent_dim), train, device=device)
+    return cached_fit("lesson05-flat", config, lambda: matched_flat_vae(reference, latent_dim),
+                      lambda m: fit_flat(m, x, steps, device=device), device=device)
 
 
 @torch.no_grad()
