@@ -107,7 +107,7 @@ def test_train_writes_weights_and_a_manifest_that_check_then_accepts(trained_sta
     manifest = reference.read_manifest(folder)
     assert set(manifest["models"]) == set(written)
     for key, entry in manifest["models"].items():
-        assert entry["weights"]["dtype"] in ("float16", "float32")
+        assert entry["weights"]["dtype"] in ("int8", "float16", "float32")
         assert entry["identity"] == recipes[key.split("/")[0]].identity(key.split("/")[1])
     assert "mig" in manifest["models"]["beta-vae-dsprites/beta4-seed1"]["metrics"]
     assert "feature distance" in manifest["models"]["fashion-vae-gan/vae-gan"]["metrics"]
@@ -179,20 +179,42 @@ def test_train_refuses_an_unknown_name_before_training(capsys):
     assert "no reference recipe 'no-such-recipe'" in capsys.readouterr().err
 
 
-def test_weights_go_to_float16_only_where_no_metric_moves(trained_stand_ins):
+def test_weights_go_to_int8_or_float16_only_where_no_metric_moves(trained_stand_ins):
     folder, recipes, _, _ = trained_stand_ins
     for key, entry in reference.read_manifest(folder)["models"].items():
-        change = entry["weights"]["fp16 change"]
-        assert set(change) == set(entry["metrics"]), key
-        if entry["weights"]["dtype"] == "float16":
-            assert all(change[k] <= entry["tolerance"][k] / 4 + 1e-9 for k in change), key
+        weights = entry["weights"]
+        for dtype, record in (("float16", "fp16 change"), ("int8", "int8 change")):
+            change = weights[record]
+            assert set(change) == set(entry["metrics"]), key
+            if weights["dtype"] == dtype:
+                assert all(change[k] <= entry["tolerance"][k] / 4 + 1e-9 for k in change), key
+        if weights["dtype"] != "int8":       # int8 is tried first: a larger dtype means it moved a metric
+            assert any(weights["int8 change"][k] > entry["tolerance"][k] / 4 for k in entry["metrics"]) or \
+                any(e["weights"]["file"] == weights["file"] and e is not entry
+                    for e in reference.read_manifest(folder)["models"].values()), key
 
 
-def test_fp16_rounding_is_measured_not_assumed():
+def test_storage_rounding_is_measured_not_assumed():
     model = torch.nn.Linear(3, 3)
-    rounded = catalog._rounded(model)
+    rounded = catalog._as_stored(model, torch.float16)
     assert torch.equal(rounded.weight, model.weight.half().float())
     assert not torch.equal(rounded.weight, model.weight)
+    quantized = catalog._as_stored(model, torch.int8)
+    scale = model.weight.detach().abs().amax(1, keepdim=True) / 127
+    assert (quantized.weight - model.weight).abs().le(scale * 0.51 + 1e-6).all()    # half a step, fp16 scale
+    assert torch.equal(quantized.bias, model.bias.half().float())                  # vectors stay float16
+
+
+def test_int8_weights_load_back_as_they_were_measured(tmp_path):
+    torch.manual_seed(0)
+    state = {"weight": torch.randn(64, 32, 3), "bias": torch.randn(64), "steps": torch.tensor(7)}
+    record = store.save_weights({"m": state}, "w.pt", tmp_path, torch.int8)
+    loaded = store.load_weights("w.pt", record, tmp_path)["m"]
+    want = store.as_stored(state, torch.int8)
+    assert loaded.keys() == want.keys() and all(torch.equal(loaded[k], want[k]) for k in want)
+    assert loaded["steps"].item() == 7
+    size16 = store.save_weights({"m": state}, "h.pt", tmp_path, torch.float16)["bytes"]
+    assert record["bytes"] < size16
 
 
 def test_lessons_4_and_8b_tables_and_slider_read_the_shipped_sprite_models(trained_stand_ins, monkeypatch):

@@ -22,7 +22,7 @@ from ..settings import fast_mode
 from . import flows, hierarchical, images, rate_distortion, sprites, toys, wae
 from .loading import load_recipe, retrain_hint
 from .recipe import differences
-from .store import HOME, ReferenceProblem, load_weights, read_manifest, save_weights, write_manifest
+from .store import HOME, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights, write_manifest
 
 
 def recipes():
@@ -149,8 +149,8 @@ def train(names, folder=None, device=None, progress=True, say=print, recipe_over
     (``weights/<recipe>/<model>.pt``) and manifest entry into ``folder`` (this package by default) as
     soon as it is trained.  A model the manifest already records, trained by the same recipe, is
     skipped (``again=True`` trains it anew), so a rerun goes on where an interrupted run stopped.
-    Weights are stored in float16 when no metric moves by more than a quarter of its tolerance on
-    rounding, else in float32.  Where a recipe ships only some weights (``recipe.ships``), the others
+    Weights are stored in int8 (with a scale per row) or float16 when no metric moves by more than a
+    quarter of its tolerance on that round trip, else in float32.  Where a recipe ships only some weights (``recipe.ships``), the others
     are removed once that is decided; their metrics stay in the manifest.
 
     only:             a pattern ("radial-*"): train only the models whose names match it
@@ -186,36 +186,50 @@ def train(names, folder=None, device=None, progress=True, say=print, recipe_over
     return written
 
 
+STORAGE = (torch.int8, torch.float16)     # tried in this order; float32 where neither keeps every metric
+PRECISION = {"int8": 0, "float16": 1, "float32": 2}
+
+
+def _name(dtype):
+    return str(dtype).replace("torch.", "")
+
+
 def _store(recipe, trained, device, folder, say):
     """Measure the trained models of ``recipe``, write each one's weights file, and record them in the
-    manifest (one atomic write after all the weights are on disk)."""
+    manifest (one atomic write after all the weights are on disk).  Each model is stored in the smallest
+    dtype of :data:`STORAGE` whose round trip moves no metric by more than a quarter of its tolerance
+    (measured, not assumed), else in float32."""
     cpu_models = {m: model for m, (model, _) in trained.items()}
     full = measure_all(recipe, cpu_models)
-    half = measure_all(recipe, {m: _rounded(model) for m, model in cpu_models.items()})
+    after = {dtype: measure_all(recipe, {m: _as_stored(model, dtype) for m, model in cpu_models.items()})
+             for dtype in STORAGE}
+
+    def keeps(dtype, m):
+        return all(abs(after[dtype][m][k] - v) <= recipe.tolerance[k] / 4 for k, v in full[m].items())
+
     stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
              "torch": torch.__version__.split("+")[0]}
     manifest = read_manifest(folder)
     written = {}
     files = {}
-    group_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for m in full for k, v in full[m].items())
     group_file = f"weights/{recipe.name}.pt"
     others = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == group_file
               and k.split("/", 1)[1] not in trained} if not recipe.one_at_a_time else {}
-    group_half = group_half and all(e["weights"]["dtype"] == "float16" for e in others.values())
+    floor = max((PRECISION[e["weights"]["dtype"]] for e in others.values()), default=0)   # never below theirs
+    group_dtype = next((d for d in STORAGE if PRECISION[_name(d)] >= floor and all(keeps(d, m) for m in full)),
+                       torch.float32)
     for m, (model, seconds) in trained.items():
-        use_half = all(abs(half[m][k] - v) <= recipe.tolerance[k] / 4 for k, v in full[m].items())
-        if not recipe.one_at_a_time:
-            use_half = group_half                   # one file holds them all, in one dtype
-        dtype = torch.float16 if use_half else torch.float32
+        dtype = group_dtype if not recipe.one_at_a_time else next((d for d in STORAGE if keeps(d, m)), torch.float32)
         file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
         files.setdefault(file, (dtype, {}))[1][f"{recipe.name}/{m}"] = model.state_dict()
-        metrics = half[m] if use_half else full[m]
+        metrics = after[dtype][m] if dtype in after else full[m]
         entry = {"lesson": recipe.lesson, "identity": recipe.identity(m),
                  "trained": {**stamp, "seconds": round(seconds, 2)},
                  "metrics": {k: round(v, 6) for k, v in metrics.items()},
                  "tolerance": {k: recipe.tolerance[k] for k in metrics},
-                 "weights": {"file": file, "dtype": str(dtype).replace("torch.", ""), "shipped": True,
-                             "fp16 change": {k: round(abs(half[m][k] - full[m][k]), 6) for k in full[m]}}}
+                 "weights": {"file": file, "dtype": _name(dtype), "shipped": True,
+                             **{f"{'fp16' if d == torch.float16 else _name(d)} change":
+                                {k: round(abs(after[d][m][k] - full[m][k]), 6) for k in full[m]} for d in STORAGE}}}
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
         say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
     for file, (dtype, states) in files.items():
@@ -223,12 +237,12 @@ def _store(recipe, trained, device, folder, say):
             states = {**load_weights(file, manifest["files"][file], folder), **states}
             states = {k: v for k, v in states.items() if k in others or k in written}
             for e in others.values():
-                e["weights"]["dtype"] = str(dtype).replace("torch.", "")
+                e["weights"]["dtype"] = _name(dtype)
         manifest["files"][file] = record = save_weights(states, file, folder, dtype)
         for key in states:
             if key in written:
                 written[key]["weights"]["sha256"] = record["sha256"]
-        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {str(dtype).replace('torch.', '')})")
+        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {_name(dtype)})")
     write_manifest(manifest, folder)
     return written
 
@@ -257,12 +271,9 @@ def _drop_unshipped(recipe, folder, say):
         say(f"{recipe.name}: weights of {', '.join(m for m, _ in dropped)} not shipped (their metrics are kept)")
 
 
-def _rounded(model):
-    """A copy of ``model`` whose floating weights went through float16 and back."""
+def _as_stored(model, dtype):
+    """A copy of ``model`` whose weights went through storage in ``dtype`` and back (what a lesson would load)."""
     import copy
     copy_ = copy.deepcopy(model)
-    with torch.no_grad():
-        for p in copy_.state_dict().values():
-            if p.is_floating_point():
-                p.copy_(p.half().float())
+    copy_.load_state_dict(as_stored(model.state_dict(), dtype))
     return copy_

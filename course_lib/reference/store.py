@@ -6,11 +6,16 @@ manifest.json:
          "lesson": "7", "identity": {...recipe, model and training settings...},
          "trained": {"device": ..., "seconds": ..., "date": ..., "torch": ...},
          "metrics": {"kl": 0.031, ...}, "tolerance": {"kl": 0.02, ...},
-         "weights": {"file": "weights/<recipe>.pt", "dtype": "float16", "fp16 change": 0.0004}}},
+         "weights": {"file": "weights/<recipe>.pt", "dtype": "int8", "int8 change": {...},
+                     "fp16 change": {...}}}},
      "files": {"weights/<recipe>.pt": {"bytes": ..., "sha256": ...}}}
 
-One weights file per recipe holds {model name: state dict}.  Every write goes through a
-temporary file and a rename, so an interrupted training leaves the old files as they were.
+One weights file per recipe (or per model) holds {model name: state dict}.  Every write goes through
+a temporary file and a rename, so an interrupted training leaves the old files as they were.
+
+Stored dtypes: float32, float16, or int8, where each weight matrix (a floating tensor of two or more
+dimensions) is kept as whole numbers q in [-127, 127] with one scale per output row,
+w ≈ q · max|w_row| / 127, and the rest (biases, norms) in float16: a quarter of float32's bytes.
 """
 import hashlib
 import io
@@ -54,12 +59,41 @@ def write_manifest(manifest, folder=None):
         f.write(text.encode())
 
 
+def quantize_int8(w):
+    """A weight matrix (out, ...) as int8 with one float16 scale per output row.  -> {"q": int8, "scale": (out,)}"""
+    rows = w.detach().to("cpu", torch.float32).reshape(len(w), -1)
+    scale = (rows.abs().amax(1) / 127).clamp(min=1e-12).half()
+    q = torch.round(rows / scale.float()[:, None]).clamp(-127, 127).to(torch.int8)
+    return {"q": q.reshape(w.shape), "scale": scale}
+
+
+def dequantize_int8(packed):
+    """The float32 tensor that :func:`quantize_int8` stored."""
+    q, scale = packed["q"], packed["scale"].float()
+    return (q.float().reshape(len(q), -1) * scale[:, None]).reshape(q.shape)
+
+
+def _stored(v, dtype):
+    """One tensor as it is written: int8 with row scales (weight matrices, dtype int8), or ``dtype``."""
+    v = v.detach().to("cpu")
+    if not v.is_floating_point():
+        return v.contiguous()
+    if dtype == torch.int8:
+        return quantize_int8(v) if v.dim() >= 2 else v.to(torch.float16).contiguous()
+    return v.to(dtype).contiguous()
+
+
+def as_stored(state_dict, dtype):
+    """``state_dict`` after a round trip through storage in ``dtype`` (float32 again): what a lesson loads."""
+    return {k: (dequantize_int8(s) if isinstance(s, dict) else s.float() if s.is_floating_point() else s)
+            for k, s in ((k, _stored(v, dtype)) for k, v in state_dict.items())}
+
+
 def save_weights(state_dicts, relative, folder=None, dtype=torch.float32):
-    """Write {model name: state dict} to ``folder/relative`` with floating tensors in ``dtype``.
-    -> {"bytes", "sha256"} of the file."""
+    """Write {model name: state dict} to ``folder/relative`` with floating tensors in ``dtype`` (float32,
+    float16, or int8: see the module's docstring).  -> {"bytes", "sha256"} of the file."""
     buffer = io.BytesIO()
-    torch.save({name: {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
-                       for k, v in sd.items()} for name, sd in state_dicts.items()}, buffer)
+    torch.save({name: {k: _stored(v, dtype) for k, v in sd.items()} for name, sd in state_dicts.items()}, buffer)
     data = buffer.getvalue()
     with atomic_open(Path(folder or HOME) / relative) as f:
         f.write(data)
@@ -76,5 +110,6 @@ def load_weights(relative, record, folder=None):
         raise ReferenceProblem(f"{path} is not the file the manifest records (its SHA-256 differs): it was "
                                "changed or damaged. Restore it (git checkout) or retrain.")
     loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    return {name: {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    return {name: {k: dequantize_int8(v) if isinstance(v, dict) else v.float() if v.is_floating_point() else v
+                   for k, v in sd.items()}
             for name, sd in loaded.items()}
