@@ -1,4 +1,4 @@
-"""The reference models of lessons 3, 5, 6 and 8b are the models the lessons themselves train in full mode: the
+"""The reference models of lessons 3, 5, 6, 7b and 8b are the models the lessons themselves train in full mode: the
 same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
 the same shapes, and measured as the lesson measures them."""
 import torch
@@ -6,7 +6,7 @@ import torch
 from course_lib import reference
 from course_lib.lessons import hybrids as lesson
 from course_lib.lessons import rate_distortion
-from course_lib.lessons import hierarchical, wae
+from course_lib.lessons import flow_vae, hierarchical, wae
 from course_lib.data.fashion_mnist import load_shipped_subset
 
 STEPS = 3
@@ -103,3 +103,13 @@ def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     recipe, models = _recipe_models("fashion-flat-vaes", ["flat-ladder"])
     flat, _ = hierarchical.train_flat(x, own[("ladder", 2)][0], STEPS)
     assert _same_weights(models["flat-ladder"], flat)
+
+
+def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():
+    recipe, models = _recipe_models("fashion-flow-vaes", ["gaussian-K0", "iaf-K2"])
+    own = flow_vae.train_flow_vaes(load_shipped_subset().x_train, STEPS, flow_steps=(0, 2), kinds=("iaf",))
+    assert _same_weights(models["gaussian-K0"], own[("iaf", 0)][0]) and _same_weights(models["iaf-K2"], own[("iaf", 2)][0])
+    full = reference.get_recipe("fashion-flow-vaes")
+    shaped = full.as_lesson({m: m for m in full.members})
+    assert shaped[("planar", 0)][0] == shaped[("iaf", 0)][0] == "gaussian-K0"      # one Gaussian VAE for both
+    assert set(shaped) == {(kind, k) for kind in flow_vae.KINDS for k in flow_vae.FLOW_STEPS}

@@ -180,29 +180,36 @@ def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=
 
 # -- a VAE with a flow posterior on Fashion-MNIST -------------------------------------------------
 
+def build_flow_vae(kind, k):
+    """A fresh FlowVAE (latent 16, one hidden layer of 256) with K steps of ``kind`` ("planar" or "iaf") in
+    its posterior, from seed 0; K = 0 is the Gaussian VAE."""
+    from ..models.flow_vae import FlowVAE
+    torch.manual_seed(0)
+    return FlowVAE(latent_dim=LATENT_DIM, flow=kind, steps=k)
+
+
+def fit_flow_vae(model, x, steps, device=None, progress=True):
+    """Train a FlowVAE on its ELBO, on dynamically binarized images ``x``.  -> History"""
+    from ..data import dynamic_binarize
+    from ..models.flow_vae import flow_vae_objective
+    from ..training.train import fit
+    return fit(model, x, flow_vae_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
+               progress=progress, desc=f"VAE, {model.kind} posterior, K = {model.steps}")
+
+
 def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
     """FlowVAEs (latent 16, one hidden layer of 256) for each kind and number of steps K, each cached;
     K = 0 is the Gaussian VAE, shared by both kinds.  -> {(kind, K): (model, history)}"""
     from ..training.cache import cached_fit
-    from ..data import dynamic_binarize
-    from ..models.flow_vae import FlowVAE, flow_vae_objective
-    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for kind in kinds:
         for k in flow_steps:
             name = "planar" if k == 0 else kind                 # K = 0: one Gaussian VAE for both
-
-            def build(name=name, k=k):
-                torch.manual_seed(0)
-                return FlowVAE(latent_dim=LATENT_DIM, flow=name, steps=k)
-
-            def train(model, name=name, k=k):
-                return fit(model, x, flow_vae_objective(), steps=steps, transform=dynamic_binarize, seed=0,
-                           device=device, desc=f"VAE, {name} posterior, K = {k}")
-
             out[kind, k] = cached_fit("lesson07b-flow-vae", {"steps": steps, "data": data_key(x), "kind": name,
-                                                             "K": k, "latent": LATENT_DIM}, build, train, device=device)
+                                                             "K": k, "latent": LATENT_DIM},
+                                      lambda name=name, k=k: build_flow_vae(name, k),
+                                      lambda m: fit_flow_vae(m, x, steps, device=device), device=device)
     return out
 
 

@@ -19,7 +19,7 @@ import torch
 
 from ..errors import CourseInputError
 from ..settings import fast_mode
-from . import flows, hierarchical, images, rate_distortion, sprites, toys, wae
+from . import flow_vae, flows, hierarchical, images, rate_distortion, sprites, toys, wae
 from .loading import load_recipe, retrain_hint
 from .recipe import differences
 from .store import HOME, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights, write_manifest
@@ -28,7 +28,8 @@ from .store import HOME, ReferenceProblem, as_stored, load_weights, read_manifes
 def recipes():
     """{name: Recipe} of every recipe the course knows."""
     return {r.name: r for r in (*flows.RECIPES, *sprites.RECIPES, *images.RECIPES, *toys.RECIPES,
-                                 *rate_distortion.RECIPES, *wae.RECIPES, *hierarchical.RECIPES)}
+                                 *rate_distortion.RECIPES, *wae.RECIPES, *hierarchical.RECIPES,
+                                 *flow_vae.RECIPES)}
 
 
 def get_recipe(name):

@@ -1,0 +1,59 @@
+"""Lesson 7b's reference models on Fashion-MNIST: VAEs whose posterior is a Gaussian pushed through K
+planar or IAF steps (K = 0, 2, 8; K = 0 is the Gaussian VAE, shared by both kinds).
+
+Trained exactly as the lesson trains them in full mode (:func:`course_lib.lessons.flow_vae.fit_flow_vae`:
+the ELBO on dynamically binarized images, 3,000 steps), on the Fashion-MNIST images the course ships.
+Measured as the lesson measures them (:func:`~course_lib.lessons.flow_vae.bounds`) on the first 1,000
+shipped test images binarized once (seed 0): the ELBO (16 draws per image) and IWAE_256, in nats.
+"""
+import time
+
+import torch
+
+from ..data import dynamic_binarize
+from ..data.fashion_mnist import load_shipped_subset
+from ..lessons import flow_vae as lesson
+from .recipe import Recipe
+
+TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
+            "steps": 3000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
+            "iwae k": 256}
+
+
+def _name(kind, k):
+    return "gaussian-K0" if k == 0 else f"{kind}-K{k}"
+
+
+def build(member):
+    return lesson.build_flow_vae(member["kind"], member["K"])
+
+
+def train(recipe, device, progress):
+    """Each member on its own.  -> {model name: (model, seconds)}"""
+    x = load_shipped_subset().x_train
+    out = {}
+    for m, member in recipe.members.items():
+        model = build(member).to(device)
+        start = time.perf_counter()
+        lesson.fit_flow_vae(model, x, recipe.training["steps"], device=device, progress=progress)
+        out[m] = (model, time.perf_counter() - start)
+    return out
+
+
+def measure(model, member, training):
+    torch.manual_seed(0)
+    x = dynamic_binarize(load_shipped_subset().x_test[:training["test images"]])
+    elbo, iwae = lesson.bounds(model, x, k_iwae=training["iwae k"])
+    return {"elbo": elbo, "iwae": iwae}
+
+
+FLOW_VAES = Recipe(
+    name="fashion-flow-vaes", lesson="7b", what="VAEs with planar and IAF posteriors (K = 0, 2, 8) on Fashion-MNIST",
+    source="Rezende & Mohamed (2015); Kingma et al. (2016), IAF; the lesson's own networks",
+    members={_name(kind, k): {"kind": "planar" if k == 0 else kind, "K": k, "latent_dim": lesson.LATENT_DIM}
+             for kind in lesson.KINDS for k in lesson.FLOW_STEPS},
+    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build, train=train, measure=measure,
+    as_lesson=lambda models: {(kind, k): (models[_name(kind, k)], None)
+                              for kind in lesson.KINDS for k in lesson.FLOW_STEPS})
+
+RECIPES = (FLOW_VAES,)
