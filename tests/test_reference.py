@@ -86,6 +86,9 @@ def _stand_ins():
         .with_members(["lam0.1", "lam100"]),
         **{name: r[name].with_training(steps=2, **{"test images": 30, "iwae k": 4})
            for name in ("fashion-hierarchical", "fashion-free-bits", "fashion-flat-vaes")},
+        "fashion-vae": r["fashion-vae"].with_training(steps=2, **{"test images": 20}),
+        "fashion-latent-sizes": r["fashion-latent-sizes"].with_training(steps=2, **{"test images": 20})
+        .with_members(["latent2", "latent8"]),
         "fashion-flow-vaes": r["fashion-flow-vaes"].with_training(steps=2, **{"test images": 20, "iwae k": 4})
         .with_members(["gaussian-K0", "iaf-K2"]),
         **{name: r[name].with_training(steps=2, train=200, test=100)
@@ -189,9 +192,9 @@ def test_weights_go_to_int8_or_float16_only_where_no_metric_moves(trained_stand_
             change = weights[record]
             assert set(change) == set(entry["metrics"]), key
             if weights["dtype"] == dtype:
-                assert all(change[k] <= entry["tolerance"][k] / 4 + 1e-9 for k in change), key
+                assert all(change[k] <= entry["tolerance"][k] + 1e-9 for k in change), key
         if weights["dtype"] != "int8":       # int8 is tried first: a larger dtype means it moved a metric
-            assert any(weights["int8 change"][k] > entry["tolerance"][k] / 4 for k in entry["metrics"]) or \
+            assert any(weights["int8 change"][k] > entry["tolerance"][k] for k in entry["metrics"]) or \
                 any(e["weights"]["file"] == weights["file"] and e is not entry
                     for e in reference.read_manifest(folder)["models"].values()), key
 
@@ -365,7 +368,7 @@ def test_the_reference_package_imports_one_way_round():
     right, lazily or not (a recipe module that needed the catalog made a circle)."""
     import ast
     from pathlib import Path
-    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2, "wae": 2, "hierarchical": 2, "flow_vae": 2,
+    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2, "wae": 2, "hierarchical": 2, "flow_vae": 2, "elbo": 2,
              "catalog": 3,
              "views": 4, "__main__": 5, "__init__": 6}
     folder = Path(reference.__file__).parent
@@ -484,3 +487,26 @@ def test_the_capacity_recipe_starts_as_a_plain_vae_then_ramps_c_from_its_start()
     got = small(model, x, t["warm_steps"])["loss"]
     torch.manual_seed(0)
     torch.testing.assert_close(got, model.loss_terms(x, beta=t["gamma"], capacity=0.5)["loss"])
+
+
+def test_a_recipe_with_history_hands_the_lesson_its_models_training_history(trained_stand_ins, monkeypatch,
+                                                                              tmp_path):
+    """Lesson 1 plots its VAE's training curves: the manifest keeps them, and or_train gives them back."""
+    import shutil
+    shared, recipes, _, _ = trained_stand_ins
+    folder = tmp_path / "reference"
+    shutil.copytree(shared, folder)
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    entry = reference.read_manifest(folder)["models"]["fashion-vae/vae"]
+    assert entry["history"]["steps"] and set(entry["history"]["terms"]) >= {"rate", "distortion"}
+    vae, history = reference.or_train("fashion-vae", lambda: "trained here", folder=folder)
+    assert history.steps == entry["history"]["steps"]
+    assert history.last("rate") == entry["history"]["terms"]["rate"][-1]
+    sizes = reference.or_train("fashion-latent-sizes", lambda: "trained here", folder=folder)
+    assert set(sizes) == {2, 8} and all(h.steps for _, h in sizes.values())
+    manifest = reference.read_manifest(folder)
+    manifest["models"]["fashion-vae/vae"].pop("history")
+    store.write_manifest(manifest, folder)
+    with pytest.raises(reference.ReferenceProblem, match="keeps no training history of fashion-vae/vae"):
+        reference.or_train("fashion-vae", lambda: "trained here", folder=folder)

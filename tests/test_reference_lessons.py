@@ -1,12 +1,13 @@
-"""The reference models of lessons 3, 5, 6, 7b and 8b are the models the lessons themselves train in full mode: the
+"""The reference models of lessons 1, 3, 5, 6, 7b and 8b are the models the lessons themselves train in full mode: the
 same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
 the same shapes, and measured as the lesson measures them."""
+import pytest
 import torch
 
 from course_lib import reference
 from course_lib.lessons import hybrids as lesson
 from course_lib.lessons import rate_distortion
-from course_lib.lessons import flow_vae, hierarchical, wae
+from course_lib.lessons import elbo, flow_vae, hierarchical, wae
 from course_lib.data.fashion_mnist import load_shipped_subset
 
 STEPS = 3
@@ -22,7 +23,7 @@ def _recipe_models(name, members=None):
     if members:
         recipe = recipe.with_members(members)
     trained = recipe.train(recipe, torch.device("cpu"), False)
-    return recipe, {m: model for m, (model, _) in trained.items()}
+    return recipe, {m: value[0] for m, value in trained.items()}
 
 
 def test_the_infogan_recipe_trains_what_the_lesson_trains():
@@ -113,3 +114,25 @@ def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():
     shaped = full.as_lesson({m: m for m in full.members})
     assert shaped[("planar", 0)][0] == shaped[("iaf", 0)][0] == "gaussian-K0"      # one Gaussian VAE for both
     assert set(shaped) == {(kind, k) for kind in flow_vae.KINDS for k in flow_vae.FLOW_STEPS}
+
+
+def test_the_lesson_1_recipes_train_what_its_notebook_and_slider_train():
+    """The notebook's own VAE: VAE.mlp(latent_dim=16) from seed 0, fit with dynamic binarization and seed 0."""
+    import course_lib as cl
+    recipe, models = _recipe_models("fashion-vae")
+    x = load_shipped_subset().x_train
+    torch.manual_seed(0)
+    own = cl.VAE.mlp(latent_dim=16)
+    history = cl.fit(own, x, steps=STEPS, transform=cl.dynamic_binarize, seed=0, progress=False)
+    assert _same_weights(models["vae"], own)
+    trained = recipe.train(recipe, torch.device("cpu"), False)
+    assert trained["vae"][2].terms.keys() == history.terms.keys()
+    recipe, models = _recipe_models("fashion-latent-sizes", ["latent4"])
+    figure = elbo.latent_size_explorer(load_shipped_subset(), STEPS)
+    figure.set(latent_dim=4)                       # trains the slider's own model with 4 latents, cached
+    from course_lib.training.cache import cached_fit
+    data = load_shipped_subset()
+    own, _ = cached_fit("lesson01-latent", {"latent_dim": 4, "steps": STEPS, "data": data.source,
+                                           "n_train": len(data.x_train)}, lambda: elbo.build_vae(4),
+                        lambda m: pytest.fail("the slider's model should be in the cache"))
+    assert _same_weights(models["latent4"], own)

@@ -186,20 +186,34 @@ def elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, sigma2_values):
 LATENT_SIZES = (2, 4, 8, 16, 32)
 
 
-def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, cache_directory=None):
+def build_vae(latent_dim=16):
+    """The lesson's Fashion-MNIST VAE (``VAE.mlp``, Bernoulli decoder) with ``latent_dim`` latents, from seed 0."""
+    from ..models.vae import VAE
+    torch.manual_seed(0)
+    return VAE.mlp(latent_dim=latent_dim)
+
+
+def fit_vae(model, x, steps, device=None, progress=True, desc=None):
+    """Train it on the negative ELBO, on dynamically binarized images ``x`` (``fit``'s defaults).  -> History"""
+    from ..data import dynamic_binarize
+    return fit(model, x, steps=steps, transform=dynamic_binarize, seed=0, device=device, progress=progress,
+               desc=desc or f"training the VAE with {model.latent_dim} latent dimensions")
+
+
+def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, cache_directory=None, trained=None):
     """A slider over the latent size of a Fashion-MNIST VAE that *trains* on a new value.
 
     Training shows a progress bar under the figure; each trained model is cached
     (:func:`course_lib.cached_fit`), so returning to a size is instant.  Panels:
     test images over their reconstructions, samples, and the final rate and
     distortion of every size trained so far.  ``cache_directory`` overrides the
-    usual model cache folder.
+    usual model cache folder.  ``trained``: {latent size: (model, history)} already
+    trained (the course's reference models), used instead of training; when it
+    holds every size, the slider draws all of them ahead, as the other sliders do.
     """
     from ..training.cache import cached_fit
-    from ..data import dynamic_binarize
     from ..device import get_device
     from ..figures.plots import image_grid
-    from ..models.vae import VAE
 
     steps = check_int("steps", steps, minimum=1)
     if not all(hasattr(data, a) for a in ("x_train", "x_test")):
@@ -208,20 +222,17 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
     device = get_device(device)
     x_show = data.x_test[:8]
     results = {}
+    trained = dict(trained or {})
 
     def train_for(latent_dim):
+        if latent_dim in trained:
+            model, history = trained[latent_dim]
+            return model.to(device), history
         config = {"latent_dim": latent_dim, "steps": steps, "data": data.source,
                   "n_train": len(data.x_train)}
-
-        def build():
-            torch.manual_seed(0)
-            return VAE.mlp(latent_dim=latent_dim)
-
-        def train(model):
-            return fit(model, data.x_train, steps=steps, transform=dynamic_binarize, seed=0, device=device,
-                       desc=f"training the VAE with {latent_dim} latent dimensions")
-
-        return cached_fit("lesson01-latent", config, build, train, device=device, directory=cache_directory)
+        return cached_fit("lesson01-latent", config, lambda: build_vae(latent_dim),
+                          lambda model: fit_vae(model, data.x_train, steps, device=device), device=device,
+                          directory=cache_directory)
 
     fig, (ax_r, ax_s, ax_c) = new_figure(3, 1, width=3.6, height=3.4)
     blank = image_grid(torch.zeros(16, 1, 28, 28), ncol=4)
@@ -254,5 +265,6 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
         top = max(max(r, d) for r, d in results.values())
         ax_c.set_ylim(0, 1.3 * top)
 
+    every_one_trained = all(k in trained for k in latent_sizes)
     return LiveFigure(fig, update, {"latent_dim": choice_slider("latent dimensions", latent_sizes, value=8)},
-                      predraw=False)           # a first visit trains a model: only visited sizes are drawn
+                      predraw=every_one_trained)   # else a first visit trains a model: only visited sizes are drawn

@@ -14,8 +14,8 @@ In a lesson, full mode opens on them::
     recipe      what a recipe is, and how a model is known by it (not by a hash of the source)
     store       the manifest and the weights files
     catalog     load, or_train, check, train
-    flows, sprites, images, toys, rate_distortion, wae, hierarchical, flow_vae
-                the recipes of lessons 7, 4, 8b, 3, 6, 5 and 7b
+    flows, sprites, images, toys, rate_distortion, wae, hierarchical, flow_vae, elbo
+                the recipes of lessons 7, 4, 8b, 3, 6, 5, 7b and 1
 """
 from .catalog import check, describe, get_recipe, load, or_train, recipes, shipped, train
 from .recipe import Recipe

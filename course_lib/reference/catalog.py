@@ -19,8 +19,8 @@ import torch
 
 from ..errors import CourseInputError
 from ..settings import fast_mode
-from . import flow_vae, flows, hierarchical, images, rate_distortion, sprites, toys, wae
-from .loading import load_recipe, retrain_hint
+from . import elbo, flow_vae, flows, hierarchical, images, rate_distortion, sprites, toys, wae
+from .loading import load_histories, load_recipe, retrain_hint
 from .recipe import differences
 from .store import HOME, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights, write_manifest
 
@@ -29,7 +29,7 @@ def recipes():
     """{name: Recipe} of every recipe the course knows."""
     return {r.name: r for r in (*flows.RECIPES, *sprites.RECIPES, *images.RECIPES, *toys.RECIPES,
                                  *rate_distortion.RECIPES, *wae.RECIPES, *hierarchical.RECIPES,
-                                 *flow_vae.RECIPES)}
+                                 *flow_vae.RECIPES, *elbo.RECIPES)}
 
 
 def get_recipe(name):
@@ -84,6 +84,8 @@ def or_train(name, train, *, retrain=False, folder=None):
         return train()
     models = load(name, folder)
     print(describe(name, folder))
+    if recipe.history:
+        return recipe.as_lesson(models, load_histories(recipe, folder))
     return recipe.as_lesson(models)
 
 
@@ -150,8 +152,8 @@ def train(names, folder=None, device=None, progress=True, say=print, recipe_over
     (``weights/<recipe>/<model>.pt``) and manifest entry into ``folder`` (this package by default) as
     soon as it is trained.  A model the manifest already records, trained by the same recipe, is
     skipped (``again=True`` trains it anew), so a rerun goes on where an interrupted run stopped.
-    Weights are stored in int8 (with a scale per row) or float16 when no metric moves by more than a
-    quarter of its tolerance on that round trip, else in float32.  Where a recipe ships only some weights (``recipe.ships``), the others
+    Weights are stored in int8 (with a scale per row) or float16 when no metric moves by more than its
+    tolerance on that round trip, else in float32.  Where a recipe ships only some weights (``recipe.ships``), the others
     are removed once that is decided; their metrics stay in the manifest.
 
     only:             a pattern ("radial-*"): train only the models whose names match it
@@ -198,15 +200,18 @@ def _name(dtype):
 def _store(recipe, trained, device, folder, say):
     """Measure the trained models of ``recipe``, write each one's weights file, and record them in the
     manifest (one atomic write after all the weights are on disk).  Each model is stored in the smallest
-    dtype of :data:`STORAGE` whose round trip moves no metric by more than a quarter of its tolerance
-    (measured, not assumed), else in float32."""
+    dtype of :data:`STORAGE` whose round trip moves no metric by more than its tolerance (the margin
+    within which ``check`` calls two measurements the same model; measured, not assumed), else in
+    float32.  The metrics recorded are those of the stored weights."""
+    histories = {m: value[2] for m, value in trained.items() if len(value) == 3}
+    trained = {m: value[:2] for m, value in trained.items()}
     cpu_models = {m: model for m, (model, _) in trained.items()}
     full = measure_all(recipe, cpu_models)
     after = {dtype: measure_all(recipe, {m: _as_stored(model, dtype) for m, model in cpu_models.items()})
              for dtype in STORAGE}
 
     def keeps(dtype, m):
-        return all(abs(after[dtype][m][k] - v) <= recipe.tolerance[k] / 4 for k, v in full[m].items())
+        return all(abs(after[dtype][m][k] - v) <= recipe.tolerance[k] for k, v in full[m].items())
 
     stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
              "torch": torch.__version__.split("+")[0]}
@@ -231,6 +236,8 @@ def _store(recipe, trained, device, folder, say):
                  "weights": {"file": file, "dtype": _name(dtype), "shipped": True,
                              **{f"{'fp16' if d == torch.float16 else _name(d)} change":
                                 {k: round(abs(after[d][m][k] - full[m][k]), 6) for k in full[m]} for d in STORAGE}}}
+        if m in histories:
+            entry["history"] = histories[m].to_dict()
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
         say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
     for file, (dtype, states) in files.items():

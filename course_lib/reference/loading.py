@@ -62,3 +62,18 @@ def shipped_weights(recipe, folder=None):
     models = read_manifest(folder)["models"]
     return [m for m in recipe.members if f"{recipe.name}/{m}" in models
             and models[f"{recipe.name}/{m}"]["weights"].get("shipped", True)]
+
+
+def load_histories(recipe, folder=None):
+    """{model name: History} of the training the manifest recorded for each of ``recipe``'s models (a recipe
+    with ``history=True``)."""
+    from ..training.train import History
+    models = read_manifest(folder)["models"]
+    out = {}
+    for m in recipe.members:
+        entry = models.get(f"{recipe.name}/{m}", {})
+        if "history" not in entry:
+            raise ReferenceProblem(f"The manifest keeps no training history of {recipe.name}/{m}. "
+                                   f"Retrain: {retrain_hint(recipe)}")
+        out[m] = History.from_dict(entry["history"])
+    return out

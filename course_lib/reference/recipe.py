@@ -40,6 +40,8 @@ class Recipe:
     one_at_a_time:  True: ``train`` is called for one member at a time, and each model is written as soon
                 as it is trained (an interrupted run loses only the model in progress); False: for all
                 members together (a recipe whose models grow from each other)
+    history:    True: ``train`` gives (model, seconds, History) for each model, the manifest keeps each
+                training history (a lesson plots it), and ``as_lesson(models, histories)`` gets them
     """
     name: str
     lesson: str
@@ -56,6 +58,7 @@ class Recipe:
     summarise: Callable = None
     ships: Callable = None
     one_at_a_time: bool = True
+    history: bool = False
 
     def identity(self, member):
         """The dictionary that names one model: recipe, architecture, training.  JSON-safe."""

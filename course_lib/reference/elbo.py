@@ -1,0 +1,66 @@
+"""Lesson 1's reference models on Fashion-MNIST: its VAE with 16 latents, and the VAEs behind its
+latent-size slider (2 to 32 latents).
+
+Trained exactly as the lesson trains them in full mode (:func:`course_lib.lessons.elbo.fit_vae`: the
+negative ELBO on dynamically binarized images, Adam at 1e-3, batch 128; 6,000 steps for the VAE,
+3,000 for each slider model), on the Fashion-MNIST images the course ships; the manifest keeps each
+training history, which the lesson plots.  Measured on the first 1,000 shipped test images binarized
+once (seed 1), as the lesson measures its VAE: IWAE_k for k = 1, 8 and 64, in nats per image.
+"""
+import time
+
+import torch
+
+from ..data.fashion_mnist import load_shipped_subset
+from ..lessons import elbo as lesson
+from .recipe import Recipe
+
+TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
+            "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
+            "iwae k": [1, 8, 64]}
+
+
+def build(member):
+    return lesson.build_vae(member["latent_dim"])
+
+
+def train(recipe, device, progress):
+    """Each member on its own, keeping its history.  -> {model name: (model, seconds, History)}"""
+    x = load_shipped_subset().x_train
+    out = {}
+    for m, member in recipe.members.items():
+        model = build(member).to(device)
+        start = time.perf_counter()
+        history = lesson.fit_vae(model, x, recipe.training["steps"], device=device, progress=progress)
+        out[m] = (model, time.perf_counter() - start, history)
+    return out
+
+
+@torch.no_grad()
+def measure(model, member, training):
+    torch.manual_seed(1)
+    x = torch.bernoulli(load_shipped_subset().x_test[:training["test images"]])
+    out = {}
+    for k in training["iwae k"]:
+        nll, _ = model.nll(x, k=k)
+        out[f"iwae k{k}"] = float(-nll.mean())
+    return out
+
+
+TOLERANCE = {"iwae k1": 0.1, "iwae k8": 0.1, "iwae k64": 0.1}
+
+VAE = Recipe(
+    name="fashion-vae", lesson="1", what="the lesson's MLP VAE with 16 latents on Fashion-MNIST",
+    source="Kingma & Welling (2014), Auto-encoding variational Bayes; the lesson's own network",
+    members={"vae": {"latent_dim": 16}}, training={**TRAINING, "steps": 6000}, tolerance=TOLERANCE,
+    build=build, train=train, measure=measure, history=True,
+    as_lesson=lambda models, histories: (models["vae"], histories["vae"]))
+
+LATENT_SIZES = Recipe(
+    name="fashion-latent-sizes", lesson="1", what="MLP VAEs on Fashion-MNIST with 2 to 32 latents",
+    source="the lesson's latent-size slider; its own network",
+    members={f"latent{k}": {"latent_dim": k} for k in lesson.LATENT_SIZES}, training={**TRAINING, "steps": 3000},
+    tolerance=TOLERANCE, build=build, train=train, measure=measure, history=True,
+    as_lesson=lambda models, histories: {int(m[len("latent"):]): (models[m], histories[m]) for m in models})
+
+RECIPES = (VAE, LATENT_SIZES)
