@@ -89,6 +89,7 @@ def _stand_ins():
         "fashion-vae": r["fashion-vae"].with_training(steps=2, **{"test images": 20}),
         "fashion-latent-sizes": r["fashion-latent-sizes"].with_training(steps=2, **{"test images": 20})
         .with_members(["latent2", "latent8"]),
+        "fashion-image-flow": r["fashion-image-flow"].with_training(steps=2, **{"test images": 20}),
         "fashion-flow-vaes": r["fashion-flow-vaes"].with_training(steps=2, **{"test images": 20, "iwae k": 4})
         .with_members(["gaussian-K0", "iaf-K2"]),
         **{name: r[name].with_training(steps=2, train=200, test=100)

@@ -136,3 +136,9 @@ def test_the_lesson_1_recipes_train_what_its_notebook_and_slider_train():
                                            "n_train": len(data.x_train)}, lambda: elbo.build_vae(4),
                         lambda m: pytest.fail("the slider's model should be in the cache"))
     assert _same_weights(models["latent4"], own)
+
+
+def test_the_image_flow_recipe_trains_what_lesson_7b_trains():
+    recipe, models = _recipe_models("fashion-image-flow")
+    own, history = flow_vae.train_image_flow(load_shipped_subset().x_train, STEPS)
+    assert _same_weights(models["flow"], own) and history.steps

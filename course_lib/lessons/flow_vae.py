@@ -306,19 +306,25 @@ def image_nll_objective(flow, y, step=None):
 image_nll_objective.capturable = False          # ActNorm initialises itself on the first batch
 
 
-def train_image_flow(x, steps, device=None):
-    from ..training.cache import cached_fit
+def fit_image_flow(flow, x, steps, device=None, progress=True):
+    """Train the image flow by maximum likelihood on dequantized images ``x`` (batch 64, Adam 1e-3).  -> History"""
     from ..training.train import fit
+    return fit(flow, x, image_nll_objective, steps=steps, batch_size=64, lr=1e-3, transform=dequantize, seed=0,
+               device=device, progress=progress, desc="Glow-style flow")
+
+
+def seeded_image_flow():
+    """:func:`build_image_flow` from seed 0."""
+    torch.manual_seed(0)
+    return build_image_flow()
+
+
+def train_image_flow(x, steps, device=None):
+    """:func:`fit_image_flow` on a fresh flow, cached.  -> (flow, history)"""
+    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
-
-    def build():
-        torch.manual_seed(0)
-        return build_image_flow()
-
-    return cached_fit("lesson07b-image-flow", {"steps": steps, "data": data_key(x)}, build,
-                      lambda flow: fit(flow, x, image_nll_objective, steps=steps, batch_size=64, lr=1e-3,
-                                       transform=dequantize, seed=0, device=device, desc="Glow-style flow"),
-                      device=device)
+    return cached_fit("lesson07b-image-flow", {"steps": steps, "data": data_key(x)}, seeded_image_flow,
+                      lambda flow: fit_image_flow(flow, x, steps, device=device), device=device)
 
 
 @torch.no_grad()
