@@ -74,3 +74,21 @@ def test_lesson_8bs_shipped_infogans_let_the_code_decide_the_mode_only_when_its_
     information = [metrics[m]["I(c; mode)"] for m in ordered]
     assert all(a < b for a, b in zip(purity, purity[1:])), purity
     assert all(a < b for a, b in zip(information, information[1:])), information
+
+
+def test_lesson_1s_shipped_vaes_bounds_tighten_with_k():
+    """IWAE_k can only rise with k in expectation (Burda et al., 2016); the recorded bounds of lesson 1's VAE
+    and of every latent size, on the same 1,000 test images, do."""
+    for name in ("fashion-vae", "fashion-latent-sizes"):
+        _, metrics = _recorded(name)
+        for m, v in metrics.items():
+            assert v["iwae k1"] < v["iwae k8"] < v["iwae k64"], (name, m, v)
+
+
+@pytest.mark.parametrize("name", ["fashion-hierarchical", "fashion-free-bits", "fashion-flat-vaes",
+                                  "fashion-flow-vaes"])
+def test_lessons_5_and_7bs_shipped_models_iwae_bound_lies_above_their_elbo(name):
+    """IWAE with many draws is the tighter bound on log p(x): it lies above each model's ELBO (lessons 5, 7b)."""
+    _, metrics = _recorded(name)
+    for m, v in metrics.items():
+        assert v["iwae"] > v["elbo"], (name, m, v)

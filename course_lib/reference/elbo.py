@@ -7,13 +7,16 @@ negative ELBO on dynamically binarized images, Adam at 1e-3, batch 128; 6,000 st
 training history, which the lesson plots.  Measured on the first 1,000 shipped test images binarized
 once (seed 1), as the lesson measures its VAE: IWAE_k for k = 1, 8 and 64, in nats per image.
 """
-import time
-
 import torch
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import elbo as lesson
-from .recipe import Recipe
+from .recipe import Recipe, each_on_its_own
+
+
+def training_images(training):
+    return load_shipped_subset().x_train
+
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
@@ -24,16 +27,8 @@ def build(member):
     return lesson.build_vae(member["latent_dim"])
 
 
-def train(recipe, device, progress):
-    """Each member on its own, keeping its history.  -> {model name: (model, seconds, History)}"""
-    x = load_shipped_subset().x_train
-    out = {}
-    for m, member in recipe.members.items():
-        model = build(member).to(device)
-        start = time.perf_counter()
-        history = lesson.fit_vae(model, x, recipe.training["steps"], device=device, progress=progress)
-        out[m] = (model, time.perf_counter() - start, history)
-    return out
+def fit(member, model, x, steps, device, progress):
+    return lesson.fit_vae(model, x, steps, device=device, progress=progress)
 
 
 @torch.no_grad()
@@ -53,14 +48,16 @@ VAE = Recipe(
     name="fashion-vae", lesson="1", what="the lesson's MLP VAE with 16 latents on Fashion-MNIST",
     source="Kingma & Welling (2014), Auto-encoding variational Bayes; the lesson's own network",
     members={"vae": {"latent_dim": 16}}, training={**TRAINING, "steps": 6000}, tolerance=TOLERANCE,
-    build=build, train=train, measure=measure, history=True,
+    build=build, train=each_on_its_own(training_images, fit), measure=measure,
+    history=True,
     as_lesson=lambda models, histories: (models["vae"], histories["vae"]))
 
 LATENT_SIZES = Recipe(
     name="fashion-latent-sizes", lesson="1", what="MLP VAEs on Fashion-MNIST with 2 to 32 latents",
     source="the lesson's latent-size slider; its own network",
     members={f"latent{k}": {"latent_dim": k} for k in lesson.LATENT_SIZES}, training={**TRAINING, "steps": 3000},
-    tolerance=TOLERANCE, build=build, train=train, measure=measure, history=True,
+    tolerance=TOLERANCE, build=build, train=each_on_its_own(training_images, fit), measure=measure,
+    history=True,
     as_lesson=lambda models, histories: {int(m[len("latent"):]): (models[m], histories[m]) for m in models})
 
 RECIPES = (VAE, LATENT_SIZES)

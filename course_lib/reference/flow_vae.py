@@ -8,14 +8,17 @@ the ELBO on dynamically binarized images, 3,000 steps), on the Fashion-MNIST ima
 Measured as the lesson measures them (:func:`~course_lib.lessons.flow_vae.bounds`) on the first 1,000
 shipped test images binarized once (seed 0): the ELBO (16 draws per image) and IWAE_256, in nats.
 """
-import time
-
 import torch
 
 from ..data import dynamic_binarize
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import flow_vae as lesson
-from .recipe import Recipe
+from .recipe import Recipe, each_on_its_own
+
+
+def training_images(training):
+    return load_shipped_subset().x_train
+
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 3000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
@@ -30,16 +33,8 @@ def build(member):
     return lesson.build_flow_vae(member["kind"], member["K"])
 
 
-def train(recipe, device, progress):
-    """Each member on its own.  -> {model name: (model, seconds)}"""
-    x = load_shipped_subset().x_train
-    out = {}
-    for m, member in recipe.members.items():
-        model = build(member).to(device)
-        start = time.perf_counter()
-        lesson.fit_flow_vae(model, x, recipe.training["steps"], device=device, progress=progress)
-        out[m] = (model, time.perf_counter() - start)
-    return out
+def fit(member, model, x, steps, device, progress):
+    return lesson.fit_flow_vae(model, x, steps, device=device, progress=progress)
 
 
 def measure(model, member, training):
@@ -54,17 +49,13 @@ FLOW_VAES = Recipe(
     source="Rezende & Mohamed (2015); Kingma et al. (2016), IAF; the lesson's own networks",
     members={_name(kind, k): {"kind": "planar" if k == 0 else kind, "K": k, "latent_dim": lesson.LATENT_DIM}
              for kind in lesson.KINDS for k in lesson.FLOW_STEPS},
-    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build, train=train, measure=measure,
+    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build,
+    train=each_on_its_own(training_images, fit), measure=measure,
     as_lesson=lambda models: {(kind, k): (models[_name(kind, k)], None)
                               for kind in lesson.KINDS for k in lesson.FLOW_STEPS})
 
-def train_image_flow(recipe, device, progress):
-    """-> {"flow": (flow, seconds, History)}"""
-    x = load_shipped_subset().x_train
-    flow = lesson.seeded_image_flow().to(device)
-    start = time.perf_counter()
-    history = lesson.fit_image_flow(flow, x, recipe.training["steps"], device=device, progress=progress)
-    return {"flow": (flow, time.perf_counter() - start, history)}
+def fit_image_flow(member, flow, x, steps, device, progress):
+    return lesson.fit_image_flow(flow, x, steps, device=device, progress=progress)
 
 
 def measure_image_flow(flow, member, training):
@@ -77,8 +68,8 @@ IMAGE_FLOW = Recipe(
     members={"flow": {"model": "build_image_flow", "steps per scale": 4, "hidden": 32}},
     training={"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dequantized", "steps": 1500,
               "batch_size": 64, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000},
-    tolerance={"bits per dim": 0.005}, build=lambda member: lesson.seeded_image_flow(), train=train_image_flow,
-    measure=measure_image_flow, history=True,
+    tolerance={"bits per dim": 0.005}, build=lambda member: lesson.seeded_image_flow(),
+    train=each_on_its_own(training_images, fit_image_flow), measure=measure_image_flow, history=True,
     as_lesson=lambda models, histories: (models["flow"], histories["flow"]))
 
 RECIPES = (FLOW_VAES, IMAGE_FLOW)

@@ -15,12 +15,24 @@ import torch
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import hierarchical as lesson
-from .recipe import Recipe
+from .recipe import Recipe, each_on_its_own
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 2500, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000,
             "iwae k": 64}
 INFERENCES = ("bottom_up", "ladder")
+
+
+def training_images(training):
+    return load_shipped_subset().x_train
+
+
+def fit_variant(member, model, x, steps, device, progress):
+    return lesson.fit_variant(model, x, steps, device=device, progress=progress)
+
+
+def fit_flat(member, model, x, steps, device, progress):
+    return lesson.fit_flat(model, x, steps, device=device, progress=progress)
 
 
 def test_images(training):
@@ -33,20 +45,6 @@ def measure_hierarchical(model, member, training):
     for level, (kl, active) in enumerate(zip(r["kl"], r["active"]), start=1):
         out[f"kl {level}"], out[f"active {level}"] = kl, float(active)
     return out
-
-
-def _timed(fit_one):
-    """A recipe's ``train`` that builds and fits each member on its own."""
-    def train(recipe, device, progress):
-        x = load_shipped_subset().x_train
-        out = {}
-        for m, member in recipe.members.items():
-            model = recipe.build(member).to(device)
-            start = time.perf_counter()
-            fit_one(model, x, recipe.training["steps"], device=device, progress=progress)
-            out[m] = (model, time.perf_counter() - start)
-        return out
-    return train
 
 
 def build_variant(member):
@@ -62,7 +60,7 @@ VARIANTS = Recipe(
              for levels in lesson.LEVEL_SIZES for inference in INFERENCES},
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1, **{f"kl {l}": 0.05 for l in (1, 2, 3)},
                                   **{f"active {l}": 0.5 for l in (1, 2, 3)}},
-    build=build_variant, train=_timed(lesson.fit_variant), measure=measure_hierarchical,
+    build=build_variant, train=each_on_its_own(training_images, fit_variant), measure=measure_hierarchical,
     as_lesson=lambda models: {(inference, levels): (models[f"{inference}-L{levels}"], None)
                               for levels in lesson.LEVEL_SIZES for inference in INFERENCES})
 
@@ -111,8 +109,8 @@ FLAT = Recipe(
     source="the lesson's question: does a hierarchy beat a flat VAE of the same size?",
     members={f"flat-{inference}": {"matched to": inference, "latent_dim": sum(lesson.LEVEL_SIZES[2])}
              for inference in INFERENCES},
-    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build_flat, train=_timed(lesson.fit_flat),
-    measure=measure_flat,
+    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build_flat,
+    train=each_on_its_own(training_images, fit_flat), measure=measure_flat,
     as_lesson=lambda models: {inference: (models[f"flat-{inference}"], None) for inference in INFERENCES})
 
 RECIPES = (VARIANTS, FREE_BITS, FLAT)

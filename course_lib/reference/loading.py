@@ -4,7 +4,7 @@ This module knows one :class:`~course_lib.reference.recipe.Recipe` at a time, ne
 all recipes (that is :mod:`course_lib.reference.catalog`, above it), so a recipe module may load
 another recipe's models (lesson 8b's measure loads the classifier) without a circle of imports:
 
-    recipe, store  <  loading  <  flows, images, sprites  <  catalog  <  views  <  __main__
+    recipe, store  <  loading  <  the recipe modules (flows, sprites, images, ...)  <  catalog  <  views  <  __main__
 """
 from ..errors import CourseInputError
 from .recipe import differences

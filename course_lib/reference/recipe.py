@@ -10,6 +10,7 @@ A recipe trains its models together (one ``fit_sweep`` per shared setting) and m
 one on held-out data, on the CPU, so that the measurement can be repeated anywhere.
 """
 import json
+import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -76,6 +77,24 @@ class Recipe:
         if missing:
             raise CourseInputError(f"{self.name!r} has no model(s) {missing}.")
         return replace(self, members={n: self.members[n] for n in names})
+
+
+def each_on_its_own(data, fit):
+    """A recipe's ``train`` for members trained one after another, each from ``recipe.build(member)``:
+    ``data(training)`` gives the training tensor, ``fit(member, model, x, steps, device, progress)`` trains
+    the model in place and returns its History.  -> train(recipe, device, progress) giving
+    {model name: (model, seconds)}, or (model, seconds, History) for a recipe with ``history=True``."""
+    def train(recipe, device, progress):
+        x = data(recipe.training)
+        out = {}
+        for m, member in recipe.members.items():
+            model = recipe.build(member).to(device)
+            start = time.perf_counter()
+            history = fit(member, model, x, recipe.training["steps"], device, progress)
+            seconds = time.perf_counter() - start
+            out[m] = (model, seconds, history) if recipe.history else (model, seconds)
+        return out
+    return train
 
 
 def canonical(obj):

@@ -14,10 +14,8 @@ Each model is trained exactly as the lesson trains it in full mode (the lesson's
 trains the same models again.  Measured on the first 2,000 of the lesson's test points, as the lesson
 does.
 """
-import time
-
 from ..lessons import hybrids as lesson
-from .recipe import Recipe
+from .recipe import Recipe, each_on_its_own
 
 TRAINING = {"data": "eight_gaussians toy: 20,000 training points (seed 0), the first 2,000 of 5,000 test "
                     "points (seed 1)", "train": 20000, "test": 2000, "steps": 3000, "seed": 0}
@@ -29,19 +27,8 @@ def toy_points(training):
     return x, x_test[:training["test"]]
 
 
-def _train_each(build, fit):
-    """A recipe's ``train`` that trains each member on its own: ``build(member)`` -> a fresh model,
-    ``fit(member, model, x, steps, device, progress)`` trains it."""
-    def train(recipe, device, progress):
-        x, _ = toy_points(recipe.training)
-        out = {}
-        for m, member in recipe.members.items():
-            model = build(member).to(device)
-            start = time.perf_counter()
-            fit(member, model, x, recipe.training["steps"], device, progress)
-            out[m] = (model, time.perf_counter() - start)
-        return out
-    return train
+def training_points(training):
+    return toy_points(training)[0]
 
 
 # -- InfoGANs -------------------------------------------------------------------------------------------
@@ -64,7 +51,7 @@ INFOGANS = Recipe(
     source="Chen et al. (2016), InfoGAN; the lesson's own networks and training",
     members={f"lam{lam:g}": {"model": "InfoGAN", "lam": lam, "codes": 8} for lam in lesson.INFO_LAMS},
     training=TRAINING, tolerance={"purity": 0.01, "I(c; mode)": 0.01, "bound": 0.01, "sample MMD²": 0.001},
-    build=build_infogan, train=_train_each(build_infogan, fit_infogan),
+    build=build_infogan, train=each_on_its_own(training_points, fit_infogan),
     measure=measure_infogan,
     as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.INFO_LAMS])
 
@@ -94,7 +81,7 @@ THREE = Recipe(
     source="the course's question 7 (the text's understanding questions); Dinh et al. (2017) for Real NVP",
     members={name.lower(): {"model": name} for name in lesson.THREE_MODELS},
     training=TRAINING, tolerance={"sample MMD²": 0.001, "test log-likelihood": 0.01},
-    build=build_toy_model, train=_train_each(build_toy_model, fit_toy_model),
+    build=build_toy_model, train=each_on_its_own(training_points, fit_toy_model),
     measure=measure_question7,
     as_lesson=lambda models: {name: (models[name.lower()], None) for name in lesson.THREE_MODELS})
 
@@ -130,7 +117,7 @@ UNIFIED = Recipe(
     source="the course text's unified objective (flow posterior + adversarial + consistency terms), question 8",
     members={UNIFIED_NAMES[name]: _part(name) for name in lesson.UNIFIED_PARTS},
     training=TRAINING, tolerance={"test IWAE bound": 0.01, "sample MMD²": 0.001, "consistency error": 0.01},
-    build=build_unified_part, train=_train_each(build_unified_part, fit_unified_part),
+    build=build_unified_part, train=each_on_its_own(training_points, fit_unified_part),
     measure=measure_question8,
     as_lesson=lambda models: {name: (models[short], None) for name, short in UNIFIED_NAMES.items()})
 

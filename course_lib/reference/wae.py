@@ -11,7 +11,12 @@ import time
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import wae as lesson
-from .recipe import Recipe
+from .recipe import Recipe, each_on_its_own
+
+
+def training_images(training):
+    return load_shipped_subset().x_train
+
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test)", "steps": 3000, "batch_size": 128,
             "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000}
@@ -32,23 +37,16 @@ def build_model(member):
     return lesson.build_model(member["model"])
 
 
-def train_models(recipe, device, progress):
-    """Each member on its own.  -> {model name: (model, seconds)}"""
-    x = load_shipped_subset().x_train
-    out = {}
-    for m, member in recipe.members.items():
-        model = build_model(member).to(device)
-        start = time.perf_counter()
-        lesson.fit_model(member["model"], model, x, recipe.training["steps"], device=device, progress=progress)
-        out[m] = (model, time.perf_counter() - start)
-    return out
+def fit_model(member, model, x, steps, device, progress):
+    return lesson.fit_model(member["model"], model, x, steps, device=device, progress=progress)
 
 
 MODELS = Recipe(
     name="fashion-wae", lesson="6", what="a VAE, WAE-MMD (IMQ, RBF; λ = 10) and WAE-GAN (λ = 1) on Fashion-MNIST",
     source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
     members={SHORT[name]: {"model": name, **NETWORK} for name in lesson.MODELS},
-    training=TRAINING, tolerance=TOLERANCE, build=build_model, train=train_models, measure=measure,
+    training=TRAINING, tolerance=TOLERANCE, build=build_model,
+    train=each_on_its_own(training_images, fit_model), measure=measure,
     as_lesson=lambda models: {name: (models[SHORT[name]], None) for name in lesson.MODELS})
 
 
