@@ -190,7 +190,7 @@ def train(names, folder=None, device=None, progress=True, say=print, recipe_over
 
 
 STORAGE = (torch.int8, torch.float16)     # tried in this order; float32 where neither keeps every metric
-PRECISION = {"int8": 0, "float16": 1, "float32": 2}
+DTYPES = {"int8": torch.int8, "float16": torch.float16, "float32": torch.float32}
 
 
 def _name(dtype):
@@ -221,13 +221,10 @@ def _store(recipe, trained, device, folder, say):
     group_file = f"weights/{recipe.name}.pt"
     others = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == group_file
               and k.split("/", 1)[1] not in trained} if not recipe.one_at_a_time else {}
-    floor = max((PRECISION[e["weights"]["dtype"]] for e in others.values()), default=0)   # never below theirs
-    group_dtype = next((d for d in STORAGE if PRECISION[_name(d)] >= floor and all(keeps(d, m) for m in full)),
-                       torch.float32)
     for m, (model, seconds) in trained.items():
-        dtype = group_dtype if not recipe.one_at_a_time else next((d for d in STORAGE if keeps(d, m)), torch.float32)
+        dtype = next((d for d in STORAGE if keeps(d, m)), torch.float32)
         file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
-        files.setdefault(file, (dtype, {}))[1][f"{recipe.name}/{m}"] = model.state_dict()
+        files.setdefault(file, {})[f"{recipe.name}/{m}"] = (dtype, model.state_dict())
         metrics = after[dtype][m] if dtype in after else full[m]
         entry = {"lesson": recipe.lesson, "identity": recipe.identity(m),
                  "trained": {**stamp, "seconds": round(seconds, 2)},
@@ -240,17 +237,17 @@ def _store(recipe, trained, device, folder, say):
             entry["history"] = histories[m].to_dict()
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
         say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
-    for file, (dtype, states) in files.items():
-        if others:                                  # a grouped file keeps the models not trained now
-            states = {**load_weights(file, manifest["files"][file], folder), **states}
-            states = {k: v for k, v in states.items() if k in others or k in written}
-            for e in others.values():
-                e["weights"]["dtype"] = _name(dtype)
-        manifest["files"][file] = record = save_weights(states, file, folder, dtype)
+    for file, states in files.items():
+        if others:                                  # a grouped file keeps the models not trained now, as stored
+            kept = load_weights(file, manifest["files"][file], folder)
+            states = {**{k: (DTYPES[e["weights"]["dtype"]], kept[k]) for k, e in others.items()}, **states}
+        manifest["files"][file] = record = save_weights({k: sd for k, (_, sd) in states.items()}, file, folder,
+                                                        {k: dtype for k, (dtype, _) in states.items()})
         for key in states:
             if key in written:
                 written[key]["weights"]["sha256"] = record["sha256"]
-        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {_name(dtype)})")
+        dtypes = sorted({_name(dtype) for dtype, _ in states.values()})
+        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {', '.join(dtypes)})")
     write_manifest(manifest, folder)
     return written
 

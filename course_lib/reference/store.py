@@ -91,9 +91,12 @@ def as_stored(state_dict, dtype):
 
 def save_weights(state_dicts, relative, folder=None, dtype=torch.float32):
     """Write {model name: state dict} to ``folder/relative`` with floating tensors in ``dtype`` (float32,
-    float16, or int8: see the module's docstring).  -> {"bytes", "sha256"} of the file."""
+    float16, or int8: see the module's docstring), or in ``dtype[model name]`` when it is a dict (the
+    models of one file may differ).  -> {"bytes", "sha256"} of the file."""
     buffer = io.BytesIO()
-    torch.save({name: {k: _stored(v, dtype) for k, v in sd.items()} for name, sd in state_dicts.items()}, buffer)
+    dtypes = dtype if isinstance(dtype, dict) else {name: dtype for name in state_dicts}
+    torch.save({name: {k: _stored(v, dtypes[name]) for k, v in sd.items()} for name, sd in state_dicts.items()},
+               buffer)
     data = buffer.getvalue()
     with atomic_open(Path(folder or HOME) / relative) as f:
         f.write(data)
