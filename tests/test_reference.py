@@ -87,8 +87,6 @@ def _stand_ins():
         **{name: r[name].with_training(steps=2, **{"test images": 30, "iwae k": 4})
            for name in ("fashion-hierarchical", "fashion-free-bits", "fashion-flat-vaes")},
         "fashion-vae": r["fashion-vae"].with_training(steps=2, **{"test images": 20}),
-        "fashion-latent-sizes": r["fashion-latent-sizes"].with_training(steps=2, **{"test images": 20})
-        .with_members(["latent2", "latent8"]),
         "fashion-image-flow": r["fashion-image-flow"].with_training(steps=2, **{"test images": 20}),
         "fashion-flow-vaes": r["fashion-flow-vaes"].with_training(steps=2, **{"test images": 20, "iwae k": 4})
         .with_members(["gaussian-K0", "iaf-K2"]),
@@ -506,8 +504,6 @@ def test_a_recipe_with_history_hands_the_lesson_its_models_training_history(trai
     vae, history = reference.or_train("fashion-vae", lambda: "trained here", folder=folder)
     assert history.steps == entry["history"]["steps"]
     assert history.last("rate") == entry["history"]["terms"]["rate"][-1]
-    sizes = reference.or_train("fashion-latent-sizes", lambda: "trained here", folder=folder)
-    assert set(sizes) == {2, 8} and all(h.steps for _, h in sizes.values())
     manifest = reference.read_manifest(folder)
     manifest["models"]["fashion-vae/vae"].pop("history")
     store.write_manifest(manifest, folder)

@@ -77,12 +77,11 @@ def test_lesson_8bs_shipped_infogans_let_the_code_decide_the_mode_only_when_its_
 
 
 def test_lesson_1s_shipped_vaes_bounds_tighten_with_k():
-    """IWAE_k can only rise with k in expectation (Burda et al., 2016); the recorded bounds of lesson 1's VAE
-    and of every latent size, on the same 1,000 test images, do."""
-    for name in ("fashion-vae", "fashion-latent-sizes"):
-        _, metrics = _recorded(name)
-        for m, v in metrics.items():
-            assert v["iwae k1"] < v["iwae k8"] < v["iwae k64"], (name, m, v)
+    """IWAE_k can only rise with k in expectation (Burda et al., 2016); the recorded bounds of lesson 1's VAE,
+    on the same 1,000 test images, do."""
+    _, metrics = _recorded("fashion-vae")
+    v = metrics["vae"]
+    assert v["iwae k1"] < v["iwae k8"] < v["iwae k64"], v
 
 
 @pytest.mark.parametrize("name", ["fashion-hierarchical", "fashion-free-bits", "fashion-flat-vaes",

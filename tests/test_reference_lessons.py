@@ -116,7 +116,7 @@ def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():
     assert set(shaped) == {(kind, k) for kind in flow_vae.KINDS for k in flow_vae.FLOW_STEPS}
 
 
-def test_the_lesson_1_recipes_train_what_its_notebook_and_slider_train():
+def test_the_lesson_1_recipe_trains_what_its_notebook_trains():
     """The notebook's own VAE: VAE.mlp(latent_dim=16) from seed 0, fit with dynamic binarization and seed 0."""
     import course_lib as cl
     recipe, models = _recipe_models("fashion-vae")
@@ -127,15 +127,6 @@ def test_the_lesson_1_recipes_train_what_its_notebook_and_slider_train():
     assert _same_weights(models["vae"], own)
     trained = recipe.train(recipe, torch.device("cpu"), False)
     assert trained["vae"][2].terms.keys() == history.terms.keys()
-    recipe, models = _recipe_models("fashion-latent-sizes", ["latent4"])
-    figure = elbo.latent_size_explorer(load_shipped_subset(), STEPS)
-    figure.set(latent_dim=4)                       # trains the slider's own model with 4 latents, cached
-    from course_lib.training.cache import cached_fit
-    data = load_shipped_subset()
-    own, _ = cached_fit("lesson01-latent", {"latent_dim": 4, "steps": STEPS, "data": data.source,
-                                           "n_train": len(data.x_train)}, lambda: elbo.build_vae(4),
-                        lambda m: pytest.fail("the slider's model should be in the cache"))
-    assert _same_weights(models["latent4"], own)
 
 
 def test_the_image_flow_recipe_trains_what_lesson_7b_trains():

@@ -200,16 +200,14 @@ def fit_vae(model, x, steps, device=None, progress=True, desc=None):
                desc=desc or f"training the VAE with {model.latent_dim} latent dimensions")
 
 
-def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, cache_directory=None, trained=None):
+def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, cache_directory=None):
     """A slider over the latent size of a Fashion-MNIST VAE that *trains* on a new value.
 
     Training shows a progress bar under the figure; each trained model is cached
     (:func:`course_lib.cached_fit`), so returning to a size is instant.  Panels:
     test images over their reconstructions, samples, and the final rate and
     distortion of every size trained so far.  ``cache_directory`` overrides the
-    usual model cache folder.  ``trained``: {latent size: (model, history)} already
-    trained (the course's reference models), used instead of training; when it
-    holds every size, the slider draws all of them ahead, as the other sliders do.
+    usual model cache folder.
     """
     from ..training.cache import cached_fit
     from ..device import get_device
@@ -222,12 +220,8 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
     device = get_device(device)
     x_show = data.x_test[:8]
     results = {}
-    trained = dict(trained or {})
 
     def train_for(latent_dim):
-        if latent_dim in trained:
-            model, history = trained[latent_dim]
-            return model.to(device), history
         config = {"latent_dim": latent_dim, "steps": steps, "data": data.source,
                   "n_train": len(data.x_train)}
         return cached_fit("lesson01-latent", config, lambda: build_vae(latent_dim),
@@ -265,6 +259,5 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
         top = max(max(r, d) for r, d in results.values())
         ax_c.set_ylim(0, 1.3 * top)
 
-    every_one_trained = all(k in trained for k in latent_sizes)
     return LiveFigure(fig, update, {"latent_dim": choice_slider("latent dimensions", latent_sizes, value=8)},
-                      predraw=every_one_trained)   # else a first visit trains a model: only visited sizes are drawn
+                      predraw=False)           # a first visit trains a model: only visited sizes are drawn
