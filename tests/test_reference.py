@@ -87,6 +87,7 @@ def _stand_ins():
         **{name: r[name].with_training(steps=2, **{"test images": 30, "iwae k": 4})
            for name in ("fashion-hierarchical", "fashion-free-bits", "fashion-flat-vaes")},
         "fashion-vae": r["fashion-vae"].with_training(steps=2, **{"test images": 20}),
+        "toy-posteriors": r["toy-posteriors"].with_training(steps=2).with_members(["two-modes-K2", "logistic-K0"]),
         "fashion-image-flow": r["fashion-image-flow"].with_training(steps=2, **{"test images": 20}),
         "fashion-flow-vaes": r["fashion-flow-vaes"].with_training(steps=2, **{"test images": 20, "iwae k": 4})
         .with_members(["gaussian-K0", "iaf-K2"]),

@@ -133,3 +133,13 @@ def test_the_image_flow_recipe_trains_what_lesson_7b_trains():
     recipe, models = _recipe_models("fashion-image-flow")
     own, history = flow_vae.train_image_flow(load_shipped_subset().x_train, STEPS)
     assert _same_weights(models["flow"], own) and history.steps
+
+
+def test_the_posterior_recipe_fits_what_question_6_fits_and_the_lesson_uses_it_as_given():
+    recipe, models = _recipe_models("toy-posteriors", ["two-modes-K2"])
+    own, gap = flow_vae.fit_posterior("two modes", "planar", 2, STEPS)
+    assert _same_weights(models["two-modes-K2"], own)
+    trained = reference.get_recipe("toy-posteriors").as_lesson(models)
+    assert list(trained) == [("two modes", 2)]
+    assert flow_vae.question6(STEPS, depths=(2,), cases=("two modes",), trained=trained) == {("two modes", 2): gap}
+    assert recipe.measure(own, recipe.members["two-modes-K2"], recipe.training) == {"gap": gap}

@@ -105,48 +105,73 @@ def build_posterior(kind, depth):
     return Flow(Composite([gaussian] + [step(2) for _ in range(check_int("depth", depth, minimum=0))]), 2)
 
 
-def fit_posterior(case, kind, depth, steps, seed=0):
-    """Maximise the ELBO of q for the one observation of ``case`` (cached); returns (q, gap) where
-    gap = log p(x) - ELBO = KL(q || p(z|x)) (ELBO from 20,000 draws, log p(x) from the grid)."""
-    from ..training.cache import cached_fit
+def seeded_posterior(kind, depth, seed=0):
+    """:func:`build_posterior` from ``seed``."""
+    torch.manual_seed(seed)
+    return build_posterior(kind, depth)
+
+
+def base_draws(seed=0, n=65536):
+    """The fixed pool of N(0, I) draws that a posterior of question 6 is trained on.  -> (n, 2)"""
+    return torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+
+
+def fit_q(q, case, z0, steps, seed=0, progress=False):
+    """Maximise the ELBO of q for the one observation of ``case`` (the reverse KL to the unnormalised
+    posterior) on the base draws ``z0``: batch 256, Adam at 1e-2.  -> History"""
     from ..training.train import fit
-    steps = check_int("steps", steps, minimum=1)
     target = posterior_target(case)
+    return fit(q, z0, lambda flow, batch, step: reverse_kl_terms(flow, batch, target), steps=steps,
+               batch_size=256, lr=1e-2, seed=seed, device="cpu", progress=progress,
+               log_every=max(1, min(100, steps)))
 
-    def build():
-        torch.manual_seed(seed)
-        return build_posterior(kind, depth)
 
-    def train(q):
-        z0 = torch.randn(65536, 2, generator=torch.Generator().manual_seed(seed))
-        return fit(q, z0, lambda flow, batch, step: reverse_kl_terms(flow, batch, target), steps=steps,
-                   batch_size=256, lr=1e-2, seed=seed, device="cpu", progress=False,
-                   log_every=max(1, min(100, steps)))
+@torch.no_grad()
+def posterior_gap(q, case, seed=0):
+    """log p(x) - ELBO = KL(q || p(z|x)) for ``case``: the ELBO from 20,000 draws of q (seed + 1), log p(x)
+    from the grid."""
+    torch.manual_seed(seed + 1)
+    x, log_q = copy.deepcopy(q).double().sample_and_log_prob(20000)
+    elbo = float((posterior_target(case)(x) - log_q).mean())
+    return exact_log_evidence(case) - elbo
 
+
+def fit_posterior(case, kind, depth, steps, seed=0):
+    """:func:`fit_q` on a fresh posterior (cached); returns (q, gap), gap = log p(x) - ELBO = KL(q || p(z|x))."""
+    from ..training.cache import cached_fit
+    steps = check_int("steps", steps, minimum=1)
     q, _ = cached_fit("lesson07b-posterior", {"case": case, "kind": kind, "depth": depth, "steps": steps,
-                                               "seed": seed}, build, train, device="cpu")
-    with torch.no_grad():
-        torch.manual_seed(seed + 1)
-        x, log_q = copy.deepcopy(q).double().sample_and_log_prob(20000)
-        elbo = float((target(x) - log_q).mean())
-    return q, exact_log_evidence(case) - elbo
+                                               "seed": seed}, lambda: seeded_posterior(kind, depth, seed),
+                      lambda q: fit_q(q, case, base_draws(seed), steps, seed), device="cpu")
+    return q, posterior_gap(q, case, seed)
 
 
-def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic")):
-    """The gap log p(x) - ELBO for planar posteriors of each depth on each case.  -> {(case, depth): gap}"""
-    return {(case, depth): fit_posterior(case, "planar", depth, steps)[1] for case in cases for depth in depths}
+def _posterior(case, depth, steps, trained):
+    """(q, gap) of question 6's planar posterior: from ``trained`` {(case, depth): q} where it has one,
+    else fitted here (cached)."""
+    if trained and (case, depth) in trained:
+        q = trained[case, depth]
+        return q, posterior_gap(q, case)
+    return fit_posterior(case, "planar", depth, steps)
 
 
-def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=141):
+def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic"), trained=None):
+    """The gap log p(x) - ELBO for planar posteriors of each depth on each case.  ``trained``: {(case, depth): q}
+    already fitted (the course's reference posteriors), used instead of fitting.  -> {(case, depth): gap}"""
+    return {(case, depth): _posterior(case, depth, steps, trained)[1] for case in cases for depth in depths}
+
+
+def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=141, trained=None):
     """A flow-depth slider over trained posteriors of question 6's ``case``: q_K(z|x) (shaded) against the
     exact posterior p(z|x) (contours, from the grid), and the gap log p(x) - ELBO = KL(q_K || p(z|x))
-    against K.  Each depth's q_K is fitted once and cached (:func:`fit_posterior`)."""
+    against K.  Each depth's q_K is fitted once and cached (:func:`fit_posterior`), or taken from
+    ``trained`` {(case, depth): q}."""
     from ..figures.plots import plain_log_ticks
     from ..figures.widgets import LiveFigure, choice_slider, new_figure
     depths = [check_int("depth", d, minimum=0) for d in depths]
     points, _ = grid(edge, n)
     exact = (posterior_target(case)(points) - exact_log_evidence(case)).exp().reshape(n, n).numpy()
-    fitted = {d: fit_posterior(case, "planar", d, steps) for d in depths}
+    fitted = {d: _posterior(case, d, steps, trained) for d in depths}
     densities = {}
     with torch.no_grad():
         for d, (q, _) in fitted.items():

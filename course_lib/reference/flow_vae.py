@@ -72,4 +72,31 @@ IMAGE_FLOW = Recipe(
     train=each_on_its_own(training_images, fit_image_flow), measure=measure_image_flow, history=True,
     as_lesson=lambda models, histories: (models["flow"], histories["flow"]))
 
-RECIPES = (FLOW_VAES, IMAGE_FLOW)
+# -- question 6: planar posteriors of one observation -------------------------------------------------
+POSTERIOR_CASES = {"two modes": "two-modes", "logistic": "logistic"}
+POSTERIOR_DEPTHS = {"two modes": tuple(range(9)), "logistic": (0, 2, 8)}   # the slider's depths; question 6's
+
+
+POSTERIOR_MEMBERS = {f"{POSTERIOR_CASES[case]}-K{d}": {"case": case, "kind": "planar", "depth": d}
+                     for case, depths in POSTERIOR_DEPTHS.items() for d in depths}
+
+
+def fit_posterior(member, q, z0, steps, device, progress):
+    return lesson.fit_q(q, member["case"], z0, steps, seed=0, progress=progress)
+
+
+POSTERIORS = Recipe(
+    name="toy-posteriors", lesson="7b",
+    what="planar-flow posteriors q_K(z|x) of question 6's two observations (K = 0 to 8)",
+    source="Rezende & Mohamed (2015); the course's question 6 (when does a flow posterior help?)",
+    members=POSTERIOR_MEMBERS,
+    training={"data": "a fixed pool of 65,536 N(0, I) draws (seed 0)", "steps": 1500, "batch_size": 256,
+              "lr": 1e-2, "optimizer": "Adam", "seed": 0, "objective": "reverse KL to the unnormalised posterior"},
+    tolerance={"gap": 0.002},
+    build=lambda member: lesson.seeded_posterior(member["kind"], member["depth"]),
+    train=each_on_its_own(lambda training: lesson.base_draws(training["seed"]), fit_posterior),
+    measure=lambda q, member, training: {"gap": lesson.posterior_gap(q, member["case"])},
+    as_lesson=lambda models: {(POSTERIOR_MEMBERS[m]["case"], POSTERIOR_MEMBERS[m]["depth"]): q
+                              for m, q in models.items()})
+
+RECIPES = (FLOW_VAES, IMAGE_FLOW, POSTERIORS)
