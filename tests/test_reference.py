@@ -510,3 +510,10 @@ def test_a_recipe_with_history_hands_the_lesson_its_models_training_history(trai
     store.write_manifest(manifest, folder)
     with pytest.raises(reference.ReferenceProblem, match="keeps no training history of fashion-vae/vae"):
         reference.or_train("fashion-vae", lambda: "trained here", folder=folder)
+
+
+def test_check_takes_recipe_names_and_a_name_without_a_command_is_refused(capsys):
+    assert main(["--check", "no-such-recipe"]) == 1
+    assert "MISMATCH no-such-recipe: there is no such recipe" in capsys.readouterr().out
+    assert main(["flows-u1-u4"]) == 2
+    assert "'flows-u1-u4' is not a command; use one of list, train, table" in capsys.readouterr().err

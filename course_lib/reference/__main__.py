@@ -75,8 +75,8 @@ def write_table(path, folder=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_lib.reference", description=__doc__)
-    parser.add_argument("command", nargs="?", choices=("list", "train", "table"), default="list")
-    parser.add_argument("names", nargs="*", help="recipe names (default: all)")
+    parser.add_argument("words", nargs="*", metavar="[list | train | table] [NAME ...]",
+                        help="a command (list by default) and recipe names (default: all)")
     parser.add_argument("--check", action="store_true", help="re-measure every shipped model on the CPU")
     parser.add_argument("--folder", help="read and write the manifest and weights here instead of in the package")
     parser.add_argument("--device", help="train on this device (default: the best there is)")
@@ -86,6 +86,15 @@ def main(argv=None):
     parser.add_argument("--again", action="store_true",
                         help="train anew the models the manifest already records (by default they are skipped)")
     args = parser.parse_args(argv)
+    commands = ("list", "train", "table")
+    words = args.words
+    args.command = words[0] if words and words[0] in commands else None
+    args.names = words[1:] if args.command else words
+    if args.command is None and args.names and not args.check:
+        print(f"error: {args.names[0]!r} is not a command; use one of {', '.join(commands)} "
+              "(or --check NAME ... to re-measure some recipes)", file=sys.stderr)
+        return 2
+    args.command = args.command or "list"
     try:
         if args.check:
             problems = catalog.check(args.names or None, args.folder)
