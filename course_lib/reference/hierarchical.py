@@ -9,13 +9,11 @@ ships.  Measured on the 2,000 shipped test images binarized once (seed 0): the E
 k = 64 (nats per image), and for the hierarchical models each level's KL and active units, as the
 lesson's :func:`~course_lib.lessons.hierarchical.evaluate` gives them.
 """
-import time
-
 import torch
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import hierarchical as lesson
-from .recipe import Recipe, each_on_its_own
+from .recipe import Recipe, all_at_once, each_on_its_own
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 2500, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000,
@@ -65,15 +63,8 @@ VARIANTS = Recipe(
                               for levels in lesson.LEVEL_SIZES for inference in INFERENCES})
 
 
-def train_free_bits(recipe, device, progress):
-    """All the members' thresholds in one ``fit_free_bits_sweep``.  -> {model name: (model, seconds)}"""
-    names = list(recipe.members)
-    start = time.perf_counter()
-    sweep = lesson.fit_free_bits_sweep(load_shipped_subset().x_train, recipe.training["steps"],
-                                       [recipe.members[m]["free_bits"] for m in names], device=device,
-                                       progress=progress)
-    seconds = (time.perf_counter() - start) / len(names)
-    return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
+def fit_free_bits_sweep(x, steps, thresholds, device, progress):
+    return lesson.fit_free_bits_sweep(x, steps, thresholds, device=device, progress=progress)
 
 
 FREE_BITS = Recipe(
@@ -81,7 +72,8 @@ FREE_BITS = Recipe(
     source="Kingma et al. (2016), free bits; Sønderby et al. (2016), ladder VAEs; the lesson's own networks",
     members={f"fb{v:g}": {"inference": "ladder", "levels": 3, "free_bits": float(v),
                           "latent_dims": list(lesson.LEVEL_SIZES[3]), "hidden": 256} for v in lesson.FREE_BITS},
-    training=TRAINING, tolerance=VARIANTS.tolerance, build=build_variant, train=train_free_bits,
+    training=TRAINING, tolerance=VARIANTS.tolerance, build=build_variant,
+    train=all_at_once(training_images, fit_free_bits_sweep, "free_bits"),
     measure=measure_hierarchical, one_at_a_time=False,
     as_lesson=lambda models: [(models[f"fb{v:g}"], None) for v in lesson.FREE_BITS])
 

@@ -8,13 +8,11 @@ on 1,000 test images binarized once: rate and distortion (nats), the IWAE bound 
 active units, a linear probe's accuracy on the latent means, the squared error of the mean
 reconstruction, and the estimates of I(x; z) and KL(q(z) ‖ p(z)).
 """
-import time
-
 import numpy as np
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import rate_distortion as lesson
-from .recipe import Recipe
+from .recipe import Recipe, all_at_once
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 2000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0,
@@ -24,24 +22,22 @@ METRICS = ("rate", "distortion", "iwae", "active_units", "probe_accuracy", "squa
            "marginal_kl")
 
 
+def training_images(training):
+    return load_shipped_subset().x_train
+
+
 def build(member):
     return lesson.build_vae(member["latent_dim"], member["hidden"])
 
 
-def train(recipe, device, progress):
-    """All the members' β values in one ``fit_beta_sweep``.  -> {model name: (model, seconds)}"""
-    t = recipe.training
-    names = list(recipe.members)
-    member = recipe.members[names[0]]
-    start = time.perf_counter()
-    sweep = lesson.fit_beta_sweep(load_shipped_subset().x_train, t["steps"], [recipe.members[m]["beta"] for m in names],
-                                  member["latent_dim"], member["hidden"], device=device, progress=progress)
-    seconds = (time.perf_counter() - start) / len(names)
-    return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
+def fit_sweep(x, steps, betas, device, progress):
+    return lesson.fit_beta_sweep(x, steps, betas, NETWORK["latent_dim"], NETWORK["hidden"], device=device,
+                                 progress=progress)
 
 
 def measure(model, member, training):
-    measured = lesson.measure_sweep([model], load_shipped_subset(), n_test=training["test images"], k=training["iwae k"])
+    measured = lesson.measure_sweep([model], load_shipped_subset(), n_test=training["test images"],
+                                    k=training["iwae k"])
     return {key: float(np.asarray(measured[key])[0]) for key in METRICS}
 
 
@@ -63,7 +59,8 @@ BETA_SWEEP = Recipe(
     training=TRAINING,
     tolerance={"rate": 0.05, "distortion": 0.1, "iwae": 0.1, "active_units": 0.5, "probe_accuracy": 0.005,
                "squared_error": 0.1, "information": 0.05, "marginal_kl": 0.05},
-    build=build, train=train, measure=measure, summarise=summarise, one_at_a_time=False,
+    build=build, train=all_at_once(training_images, fit_sweep, "beta"), measure=measure, summarise=summarise,
+    one_at_a_time=False,
     as_lesson=lambda models: [(models[f"beta{b:g}"], None) for b in lesson.BETAS])
 
 RECIPES = (BETA_SWEEP,)

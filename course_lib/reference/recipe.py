@@ -97,6 +97,21 @@ def each_on_its_own(data, fit):
     return train
 
 
+def all_at_once(data, fit_sweep, over):
+    """A recipe's ``train`` for members trained together as one sweep that differs in the setting ``over``
+    (β, λ, free bits): ``fit_sweep(x, steps, values, device, progress)`` returns one (model, History) per
+    value, in order.  Each model's time is the sweep's divided among them.  -> train(recipe, device, progress)
+    giving {model name: (model, seconds)}"""
+    def train(recipe, device, progress):
+        names = list(recipe.members)
+        start = time.perf_counter()
+        sweep = fit_sweep(data(recipe.training), recipe.training["steps"], [recipe.members[m][over] for m in names],
+                          device, progress)
+        seconds = (time.perf_counter() - start) / len(names)
+        return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
+    return train
+
+
 def canonical(obj):
     """``obj`` as JSON would give it back (tuples become lists, keys sorted), so two recipes
     compare equal exactly when their JSON texts do."""

@@ -7,11 +7,9 @@ ships.  Measured as the lesson measures them (:func:`~course_lib.lessons.wae.com
 shipped test images: the squared error of reconstructions, the sample proxy (pixel MMD²), the MMD²
 between the codes and prior draws, and a linear probe's accuracy on the codes.
 """
-import time
-
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import wae as lesson
-from .recipe import Recipe, each_on_its_own
+from .recipe import Recipe, all_at_once, each_on_its_own
 
 
 def training_images(training):
@@ -50,21 +48,16 @@ MODELS = Recipe(
     as_lesson=lambda models: {name: (models[SHORT[name]], None) for name in lesson.MODELS})
 
 
-def train_sweep(recipe, device, progress):
-    """All the members' λ in one ``fit_lambda_sweep``.  -> {model name: (model, seconds)}"""
-    names = list(recipe.members)
-    start = time.perf_counter()
-    sweep = lesson.fit_lambda_sweep(load_shipped_subset().x_train, recipe.training["steps"],
-                                    [recipe.members[m]["lam"] for m in names], device=device, progress=progress)
-    seconds = (time.perf_counter() - start) / len(names)
-    return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
+def fit_lambda_sweep(x, steps, lams, device, progress):
+    return lesson.fit_lambda_sweep(x, steps, lams, device=device, progress=progress)
 
 
 LAMBDA_SWEEP = Recipe(
     name="fashion-wae-lambda", lesson="6", what="WAE-MMD (IMQ) on Fashion-MNIST, one per λ from 0.1 to 100",
     source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
     members={f"lam{lam:g}": {"model": "WAE-MMD (IMQ)", "lam": float(lam), **NETWORK} for lam in lesson.LAMBDAS},
-    training=TRAINING, tolerance=TOLERANCE, build=lambda member: lesson.build_wae(), train=train_sweep,
+    training=TRAINING, tolerance=TOLERANCE, build=lambda member: lesson.build_wae(),
+    train=all_at_once(training_images, fit_lambda_sweep, "lam"),
     measure=measure, one_at_a_time=False,
     as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.LAMBDAS])
 
