@@ -102,8 +102,10 @@ def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     sweep = hierarchical.train_free_bits_sweep(x, STEPS, values=[0.5, 2.0])
     assert _same_weights(models["fb0.5"], sweep[0][0]) and _same_weights(models["fb2"], sweep[1][0])
     recipe, models = _recipe_models("fashion-flat-vaes", ["flat-ladder"])
-    flat, _ = hierarchical.train_flat(x, own[("ladder", 2)][0], STEPS)
-    assert _same_weights(models["flat-ladder"], flat)
+    flats = hierarchical.train_flats(x, own, STEPS)
+    assert set(flats) == set(reference.get_recipe("fashion-flat-vaes").as_lesson(
+        {m: None for m in reference.get_recipe("fashion-flat-vaes").members}))
+    assert _same_weights(models["flat-ladder"], flats["ladder"][0])
 
 
 def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():

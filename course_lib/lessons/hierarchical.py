@@ -374,6 +374,14 @@ def train_flat(x, reference, steps, device=None):
                       lambda m: fit_flat(m, x, steps, device=device), device=device)
 
 
+def train_flats(x, variants, steps, device=None):
+    """For each inference of the two-level variants ({(inference, L): (model, history)} from
+    :func:`train_variants`), the flat VAE matched to it (:func:`train_flat`, cached).
+    -> {inference: (model, history)}"""
+    return {inference: train_flat(x, variants[(inference, 2)][0], steps, device=device)
+            for inference in ("bottom_up", "ladder")}
+
+
 @torch.no_grad()
 def compare_with_flat(reference, flat, x, k=64, seed=0):
     """IWAE_k of a hierarchical model and of a flat one on the same images, and their paired difference.
