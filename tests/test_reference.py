@@ -517,3 +517,15 @@ def test_check_takes_recipe_names_and_a_name_without_a_command_is_refused(capsys
     assert "MISMATCH no-such-recipe: there is no such recipe" in capsys.readouterr().out
     assert main(["flows-u1-u4"]) == 2
     assert "'flows-u1-u4' is not a command; use one of list, train, table" in capsys.readouterr().err
+
+
+def test_or_train_puts_the_loaded_models_on_the_lessons_device(trained_stand_ins, monkeypatch):
+    """A lesson passes its device, so that reference models sit where its own trained ones would (a
+    GPU on a GPU machine); the meta device stands in for one here."""
+    folder, recipes, _, _ = trained_stand_ins
+    monkeypatch.setattr(catalog, "recipes", lambda: recipes)
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    vae, history = reference.or_train("fashion-vae", lambda: None, folder=folder, device=torch.device("meta"))
+    assert {p.device.type for p in vae.parameters()} == {"meta"} and history.steps
+    on_cpu, _ = reference.or_train("fashion-vae", lambda: None, folder=folder)
+    assert {p.device.type for p in on_cpu.parameters()} == {"cpu"}

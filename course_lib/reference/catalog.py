@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import CourseInputError
+from ..device import get_device
 from ..settings import fast_mode
 from . import elbo, flow_vae, flows, hierarchical, images, rate_distortion, sprites, toys, wae
 from .loading import load_histories, load_recipe, retrain_hint
@@ -68,10 +69,11 @@ def describe(name, folder=None):
             f"retrain = True trains the lesson's own instead; these are retrained by: {retrain_hint(recipe)}")
 
 
-def or_train(name, train, *, retrain=False, folder=None):
+def or_train(name, train, *, retrain=False, folder=None, device=None):
     """What a lesson calls: in full mode the reference models of ``name`` in the shape the lesson
     uses (``recipe.as_lesson``), with one line that says so; in fast mode, with ``retrain=True``,
-    or when the course ships none (a line says why), ``train()``."""
+    or when the course ships none (a line says why), ``train()``.  ``device``: where the loaded models
+    go (the lesson's device, as its own trained models would be); by default they stay on the CPU."""
     recipe = get_recipe(name)
     if fast_mode():
         return train()
@@ -83,6 +85,8 @@ def or_train(name, train, *, retrain=False, folder=None):
               f"own smaller ones. To make them: {retrain_hint(recipe)}")
         return train()
     models = load(name, folder)
+    if device is not None:
+        models = {m: model.to(get_device(device)) for m, model in models.items()}
     print(describe(name, folder))
     if recipe.history:
         return recipe.as_lesson(models, load_histories(recipe, folder))
@@ -159,7 +163,6 @@ def train(names, folder=None, device=None, progress=True, say=print, recipe_over
     only:             a pattern ("radial-*"): train only the models whose names match it
     recipe_overrides: {name: Recipe} used instead of the course's (a small stand-in, in the tests).
     -> {"<recipe>/<model>": manifest entry} of the models trained now"""
-    from ..device import get_device
     device = get_device(device)
     written = {}
     for name in names:
