@@ -51,9 +51,9 @@ def after_warm_start(steps, during, then):
 
     def value(step):
         later = evaluate(then, step - steps)
-        if isinstance(step, torch.Tensor):
-            return torch.where(step < steps, torch.as_tensor(during, dtype=torch.float32, device=step.device),
-                               torch.as_tensor(later, dtype=torch.float32, device=step.device))
+        if isinstance(step, torch.Tensor):        # arithmetic on the step only: nothing new is copied to the
+            before = (step < steps).float()       # device, so a CUDA graph can record it
+            return later + (during - later) * before
         return during if step < steps else later
 
     value.capturable = getattr(then, "capturable", False) if callable(then) else True

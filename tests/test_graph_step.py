@@ -21,7 +21,9 @@ def test_full_batch_fills_a_short_last_batch_from_the_start_of_the_order():
     assert full_batch(order, 2, 2).tolist() == [1, 4]
 
 
-@pytest.mark.parametrize("schedule", [schedules.linear_warmup(10, 0.5, 2.0), schedules.cyclical(8, 0.25, 1.0, 3.0)])
+@pytest.mark.parametrize("schedule", [schedules.linear_warmup(10, 0.5, 2.0), schedules.cyclical(8, 0.25, 1.0, 3.0),
+                                      schedules.after_warm_start(5, 1.0, 25.0),
+                                      schedules.after_warm_start(5, 0.0, schedules.linear_warmup(10, 1.0, 6.0))])
 def test_schedules_give_the_same_values_for_a_tensor_step(schedule):
     for step in range(0, 25):
         assert float(schedule(torch.tensor(float(step)))) == pytest.approx(schedule(step), abs=1e-6)
@@ -111,6 +113,10 @@ def _capturable_trainings():
     return {
         "VAE, beta and C schedules": lambda: cl.fit(vae(), images, cl.vae_objective(warmup, schedules.cyclical(4)),
                                                     transform=cl.dynamic_binarize, **small),
+        "VAE, a capacity ramp after a warm start (the sprite recipe's)": lambda: cl.fit(
+            vae(), images, cl.vae_objective(schedules.after_warm_start(2, 1.0, 25.0),
+                                            schedules.after_warm_start(2, 0.0, schedules.linear_warmup(3, 1.0, 5.0))),
+            transform=cl.dynamic_binarize, **small),
         "VAE, score function": lambda: cl.fit(vae(), images, estimators.score_function_vae_objective(),
                                               transform=cl.dynamic_binarize, **small),
         "sweep over beta": lambda: fit_sweep(vae, images, cl.vae_sweep_objective("beta"), [0.5, 2.0], **small),
