@@ -92,7 +92,13 @@ def _stand_ins():
         "fashion-flow-vaes": r["fashion-flow-vaes"].with_training(steps=2, **{"test images": 20, "iwae k": 4})
         .with_members(["gaussian-K0", "iaf-K2"]),
         **{name: r[name].with_training(steps=2, train=200, test=100)
-           for name in ("toy-infogans", "toy-three-models", "toy-unified")},
+           for name in ("toy-infogans", "toy-three-models", "toy-unified", "toy-bigan")},
+        "fashion-ais-vae": r["fashion-ais-vae"].with_training(steps=2, **{"test images": 20}),
+        "fashion-estimators": r["fashion-estimators"].with_training(steps=2, **{"test images": 20})
+        .with_members(["pathwise", "score-function"]),
+        "toy-couplings": r["toy-couplings"].with_training(steps=2, train=200).with_members(["two_moons-x2"]),
+        **{name: r[name].with_training(steps=2, train=200, test=100)
+           for name in ("sprites-cases", "sprites-control-vae")},
     }
 
 
@@ -118,6 +124,37 @@ def test_train_writes_weights_and_a_manifest_that_check_then_accepts(trained_sta
     assert "feature distance" in manifest["models"]["fashion-vae-gan/vae-gan"]["metrics"]
     assert any("planar-K2-u1" in line and "kl" in line for line in lines)      # a line per model
     assert catalog.check(folder=folder, say=lambda line: None, recipe_overrides=recipes) == []
+
+
+def test_requantize_stores_in_int8_the_float16_models_whose_metrics_int8_keeps(trained_stand_ins, tmp_path):
+    """Models stored in float16 before int8 was tried: requantize moves to int8 those whose re-measured metrics
+    stay within their tolerances, keeps the others in float16, records the change either way, and check
+    then accepts every model."""
+    import torch
+    folder, recipes, _, _ = trained_stand_ins
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    manifest = store.read_manifest(tmp_path)
+    keys = ["fashion-ais-vae/vae", "toy-bigan/bigan"]
+    for key in keys:                                  # as a model stored before int8 existed
+        entry = manifest["models"][key]
+        file = entry["weights"]["file"]
+        states = store.load_weights(file, manifest["files"][file], tmp_path)
+        manifest["files"][file] = record = store.save_weights(states, file, tmp_path, torch.float16)
+        entry["weights"].update(dtype="float16", sha256=record["sha256"])
+        entry["weights"].pop("int8 change")
+    manifest["models"]["toy-bigan/bigan"]["tolerance"] = {k: 0.0 for k in manifest["models"]["toy-bigan/bigan"]["tolerance"]}
+    store.write_manifest(manifest, tmp_path)
+    before = store.read_manifest(tmp_path)["files"]["weights/fashion-ais-vae/vae.pt"]["bytes"]
+    tried = catalog.requantize(folder=tmp_path, say=lambda line: None, recipe_overrides=recipes)
+    assert tried == {"fashion-ais-vae/vae": "int8", "toy-bigan/bigan": "float16"}
+    after = store.read_manifest(tmp_path)
+    assert after["files"]["weights/fashion-ais-vae/vae.pt"]["bytes"] < 0.6 * before
+    assert all("int8 change" in after["models"][k]["weights"] for k in keys)
+    assert catalog.requantize(folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == {}  # done once
+    assert catalog.check(["fashion-ais-vae"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
 
 
 def test_check_names_a_model_whose_metric_no_longer_matches(trained_stand_ins, tmp_path, capsys):
@@ -370,7 +407,7 @@ def test_the_reference_package_imports_one_way_round():
     right, lazily or not (a recipe module that needed the catalog made a circle)."""
     import ast
     from pathlib import Path
-    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2, "wae": 2, "hierarchical": 2, "flow_vae": 2, "elbo": 2,
+    order = {"recipe": 0, "store": 0, "loading": 1, "flows": 2, "images": 2, "sprites": 2, "toys": 2, "rate_distortion": 2, "wae": 2, "hierarchical": 2, "flow_vae": 2, "elbo": 2, "divergences": 2, "reparam": 2, "control": 2,
              "catalog": 3,
              "views": 4, "__main__": 5, "__init__": 6}
     folder = Path(reference.__file__).parent

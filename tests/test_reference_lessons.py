@@ -130,8 +130,6 @@ def test_the_lesson_1_recipe_trains_what_its_notebook_trains():
     own = cl.VAE.mlp(latent_dim=16)
     history = cl.fit(own, x, steps=STEPS, transform=cl.dynamic_binarize, seed=0, progress=False)
     assert _same_weights(models["vae"], own)
-    # The lesson's functions train on the default device (the emulated GPU in CI's second pass), so the recipe
-    # trains there too: the same device, the same arithmetic, the same weights.
     trained = recipe.train(recipe, get_device(), False)
     assert trained["vae"][2].terms.keys() == history.terms.keys()
 
@@ -150,3 +148,95 @@ def test_the_posterior_recipe_fits_what_question_6_fits_and_the_lesson_uses_it_a
     assert list(trained) == [("two modes", 2)]
     assert flow_vae.question6(STEPS, depths=(2,), cases=("two modes",), trained=trained) == {("two modes", 2): gap}
     assert recipe.measure(own, recipe.members["two-modes-K2"], recipe.training) == {"gap": gap}
+
+
+def test_the_ais_vae_recipe_trains_what_lesson_8_trains_and_measures_what_it_prints():
+    from course_lib.lessons import divergences
+    recipe, models = _recipe_models("fashion-ais-vae")
+    x = load_shipped_subset().x_train
+    own, _ = divergences.train_vae(x, STEPS)
+    assert _same_weights(models["vae"], own)
+    vae, history = reference.get_recipe("fashion-ais-vae").as_lesson(models)
+    assert vae is models["vae"] and history is None
+    torch.manual_seed(1)
+    x_test = torch.bernoulli(load_shipped_subset().x_test[:recipe.training["test images"]])
+    printed = divergences.iwae_values(own.cpu(), x_test, ks=recipe.training["iwae k"])
+    assert recipe.measure(models["vae"].cpu(), recipe.members["vae"], recipe.training) == \
+        {f"iwae k{k}": value for k, value in printed.items()}
+
+
+def test_the_coupling_recipe_fits_what_lesson_7_fits_each_on_its_own_toy():
+    from course_lib.lessons import flows
+    recipe, models = _recipe_models("toy-couplings", ["two_moons-x2", "eight_gaussians-x1"])
+    own = flows.train_coupling_flows(STEPS, depths=(1, 2))
+    shaped = reference.get_recipe("toy-couplings").as_lesson(models)
+    assert set(shaped) == {("two_moons", 2), ("eight_gaussians", 1)}
+    for key, (flow, history) in shaped.items():
+        assert _same_weights(flow, own[key][0]) and history is None, key
+    assert not _same_weights(shaped["two_moons", 2][0], own["eight_gaussians", 2][0])   # each toy its own data
+    full = reference.get_recipe("toy-couplings")
+    assert set(full.as_lesson({m: None for m in full.members})) == \
+        {(toy, depth) for toy in flows.TOYS for depth in flows.COUPLING_DEPTHS}
+
+
+def test_the_bigan_recipe_trains_what_lesson_8b_trains_with_the_history_it_plots():
+    bigan = reference.get_recipe("toy-bigan")
+    recipe = bigan.with_training(steps=STEPS)
+    model, _, history = recipe.train(recipe, get_device(), False)["bigan"]
+    x, x_test = lesson.toy_data()
+    own, own_history = lesson.train_bigan(x, x_test, STEPS, log_every=bigan.members["bigan"]["log_every"])
+    assert _same_weights(model, own)
+    assert history.steps == own_history.steps and list(history["latent"]) == list(own_history["latent"])
+    assert bigan.as_lesson({"bigan": model}, {"bigan": history}) == (model, history)
+
+
+def test_the_quickstart_trains_what_lesson_1s_reference_recipe_trains():
+    """Notebook 0 opens on ``fashion-vae`` in full mode: its own ``train_here`` (run here from the notebook's
+    cell, in fast mode's 60 steps) must give the recipe's weights."""
+    import json
+    from pathlib import Path
+    import course_lib as cl
+    cells = json.loads((Path(__file__).parents[1] / "notebooks" / "00_quickstart.ipynb").read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells if "def train_here" in "".join(c["source"]))
+    namespace = {"cl": cl, "torch": torch, "data": load_shipped_subset(), "device": get_device()}
+    exec(source[:source.index("retrain =")], namespace)
+    own, history = namespace["train_here"]()
+    steps = history.steps[-1]
+    recipe = reference.get_recipe("fashion-vae").with_training(steps=steps)
+    model, _, _ = recipe.train(recipe, get_device(), False)["vae"]
+    assert _same_weights(model, own)
+
+
+def test_the_estimator_recipe_trains_what_lesson_2_trains_with_the_curves_it_plots():
+    from course_lib.lessons import reparam
+    estimators = reference.get_recipe("fashion-estimators")
+    recipe = estimators.with_training(steps=STEPS).with_members(["score-function-baseline"])
+    model, _, history = recipe.train(recipe, get_device(), False)["score-function-baseline"]
+    own = reparam.train_with_each_estimator(load_shipped_subset().x_train, STEPS)
+    own_model, own_history = own["score function + baseline"]
+    assert _same_weights(model, own_model) and not _same_weights(model, own["pathwise"][0])
+    assert history.steps == own_history.steps and list(history["elbo"]) == list(own_history["elbo"])
+    shaped = estimators.as_lesson({m: m for m in estimators.members}, {m: m for m in estimators.members})
+    assert list(shaped) == list(own)
+
+
+def test_the_lesson_4_case_and_control_recipes_train_what_the_lesson_trains():
+    import course_lib as cl
+    from course_lib.lessons import beta_vae
+    cases = reference.get_recipe("sprites-cases")
+    recipe = cases.with_training(steps=STEPS)
+    trained = recipe.train(recipe, get_device(), False)
+    sprites = cl.make_sprites(cases.training["train"], seed=0)
+    own = beta_vae.train_cases(sprites, list(beta_vae.CASES.values()), STEPS)
+    shaped = cases.as_lesson({m: model for m, (model, _) in trained.items()})
+    assert len(shaped) == len(own) == len(beta_vae.CASES)
+    for (model, _), (own_model, _) in zip(shaped, own):
+        assert _same_weights(model, own_model)
+    assert not _same_weights(shaped[0][0], shaped[-1][0])
+    control = reference.get_recipe("sprites-control-vae")
+    recipe = control.with_training(steps=STEPS)
+    model, _, history = recipe.train(recipe, get_device(), False)["control"]
+    member = control.members["control"]
+    own_model, own_history = beta_vae.train_control_vae(sprites, member["set_point"], STEPS,
+                                                        log_every=member["log_every"])
+    assert _same_weights(model, own_model) and list(history["beta"]) == list(own_history["beta"])

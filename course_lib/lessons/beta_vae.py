@@ -17,6 +17,11 @@ CAPACITIES = (0.0, 2.0, 5.0, 10.0, 15.0, 25.0)
 LATENT_DIM = 8
 
 
+# Section 5's settled limits of D + γ|R − C|: the lesson's name of each case -> (γ, C)
+CASES = {"plain VAE (β = 1, C = 0)": (1.0, 0.0), "C = 0, γ = 0.5": (0.5, 0.0), "C = 0, γ = 20": (20.0, 0.0),
+         "C = 200, γ = 20": (20.0, 200.0)}
+
+
 def build_sprite_vae(image_size=32):
     """The lesson's model: an MLP VAE for sprites, 8 latents."""
     return VAE.mlp(image_shape=(1, image_size, image_size), latent_dim=LATENT_DIM, hidden=(256,))
@@ -53,7 +58,7 @@ def sweep_models(sprites, over, values, steps, **options):
     return [model for model, _ in sweep], [float(v) for v in values], sprites
 
 
-def _seeded_sprite_vae(size):
+def seeded_sprite_vae(size):
     """The lesson's model with the initial weights of seed 0 (every single-model training starts there)."""
     torch.manual_seed(0)
     return build_sprite_vae(size)
@@ -64,23 +69,40 @@ def _check_sprites(sprites):
         raise CourseInputError(f"sprites must be SpritesData (make_sprites()), got {type(sprites).__name__}.")
 
 
-def train_cases(sprites, cases, steps, device=None):
-    """One sprite VAE per (γ, C) pair, each trained on D + γ|R − C| with a fixed C (C = 0: a β-VAE
-    with β = γ), all of them together as one sweep and cached.  Every model starts from the
-    weights of seed 0.  Returns a list of ``(model, history)`` in the order of ``cases``."""
+def fit_cases(sprites, cases, steps, device=None, progress=True, indices=None):
+    """One sprite VAE per (γ, C) pair, each trained on D + γ|R − C| with a fixed C (C = 0: a β-VAE with
+    β = γ), all of them together as one sweep, every one from the weights of seed 0.  ``indices``: only
+    the cases at these positions (all by default).
+    -> a list of ``(model, history)`` in the order of ``cases`` (or of ``indices``)"""
     _check_sprites(sprites)
     objective = vae_sweep_objective("case", cases=cases)          # checks every pair
+    steps = check_int("steps", steps, minimum=1)
+    size = sprites.images.shape[-1]
+    indices = [float(i) for i in (range(len(cases)) if indices is None else indices)]
+    return fit_sweep(lambda: build_sprite_vae(size), sprites.images, objective, indices, steps=steps, seed=0,
+                     device=device, progress=progress, desc="γ and C cases")
+
+
+def train_cases(sprites, cases, steps, device=None):
+    """:func:`fit_cases`, cached.  Returns a list of ``(model, history)`` in the order of ``cases``."""
+    _check_sprites(sprites)
+    vae_sweep_objective("case", cases=cases)                      # checks every pair before the cache is asked
     cases = [(float(gamma), float(capacity)) for gamma, capacity in cases]
     steps = check_int("steps", steps, minimum=1)
     size = sprites.images.shape[-1]
-
-    def train(indices):
-        return fit_sweep(lambda: build_sprite_vae(size), sprites.images, objective, indices, steps=steps, seed=0,
-                         device=device, desc="γ and C cases")
-
     return cached_sweep("lesson04-cases", {"steps": steps, "n": len(sprites), "size": size, "cases": cases},
-                        "case", [float(i) for i in range(len(cases))], lambda: build_sprite_vae(size), train,
+                        "case", [float(i) for i in range(len(cases))], lambda: build_sprite_vae(size),
+                        lambda indices: fit_cases(sprites, cases, steps, device=device, indices=indices),
                         device=device)
+
+
+def fit_control_vae(model, sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0, log_every=20, device=None,
+                    progress=True):
+    """Train ``model`` on the β-VAE loss with β set by ControlVAE's PI controller (starting at β = 1).
+    -> History, with ``beta`` recorded next to ``rate``"""
+    controller = PIController(set_point=set_point, kp=kp, ki=ki, beta_min=0.0, beta_max=beta_max, beta_start=1.0)
+    return fit(model, sprites.images, control_vae_objective(controller), steps=steps, log_every=log_every,
+               seed=0, device=device, progress=progress, desc="ControlVAE")
 
 
 def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0, log_every=20, device=None):
@@ -93,13 +115,12 @@ def train_control_vae(sprites, set_point, steps, kp=0.5, ki=0.002, beta_max=4.0,
     size = sprites.images.shape[-1]
 
     def train(model):
-        controller = PIController(set_point=set_point, kp=kp, ki=ki, beta_min=0.0, beta_max=beta_max, beta_start=1.0)
-        return fit(model, sprites.images, control_vae_objective(controller), steps=steps, log_every=log_every,
-                   seed=0, device=device, desc="ControlVAE")
+        return fit_control_vae(model, sprites, set_point, steps, kp=kp, ki=ki, beta_max=beta_max,
+                               log_every=log_every, device=device)
 
     config = {"set_point": set_point, "steps": steps, "kp": kp, "ki": ki, "beta_max": beta_max,
               "log_every": log_every, "n": len(sprites), "size": size}
-    return cached_fit("lesson04-control", config, lambda: _seeded_sprite_vae(size), train, device=device)
+    return cached_fit("lesson04-control", config, lambda: seeded_sprite_vae(size), train, device=device)
 
 
 def scores(models, sprites, n=None, bins=20):

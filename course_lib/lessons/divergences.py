@@ -138,21 +138,27 @@ def ais_sandbox(steps=AIS_STEPS, chains=200, seed=0):
     return out, model.log_marginal(x).numpy()
 
 
-def train_vae(x, steps, device=None):
-    """The Fashion-MNIST VAE that AIS and the decomposition are measured on (latent 8, one hidden layer)."""
-    from ..training.cache import cached_fit
+def build_vae():
+    """The Fashion-MNIST VAE that AIS and the decomposition are measured on (latent 8, one hidden layer of 256),
+    with the initial weights of seed 0."""
+    from ..models.vae import VAE
+    torch.manual_seed(0)
+    return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
+
+
+def fit_vae(model, x, steps, device=None, progress=True):
+    """Train it on the negative ELBO, on dynamically binarized images ``x`` (``fit``'s defaults).  -> History"""
     from ..data import dynamic_binarize
     from ..training.train import fit
-    from ..models.vae import VAE
+    return fit(model, x, steps=steps, transform=dynamic_binarize, seed=0, device=device, progress=progress,
+               desc="VAE for AIS")
 
-    def build():
-        torch.manual_seed(0)
-        return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
+def train_vae(x, steps, device=None):
+    """:func:`build_vae` trained by :func:`fit_vae` for ``steps`` steps, cached.  -> (model, history)"""
+    from ..training.cache import cached_fit
     key = {"steps": check_int("steps", steps, minimum=1), "data": data_key(x)}
-    return cached_fit("lesson08-vae", key, build,
-                      lambda m: fit(m, x, steps=steps, transform=dynamic_binarize, seed=0, device=device,
-                                    desc="VAE for AIS"), device=device)
+    return cached_fit("lesson08-vae", key, build_vae, lambda m: fit_vae(m, x, steps, device=device), device=device)
 
 
 def ais_on_vae(model, x, steps=AIS_STEPS, chains=50, step_size=0.25):

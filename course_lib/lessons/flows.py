@@ -351,26 +351,37 @@ def negative_log_likelihood(flow, x, step=None):
 negative_log_likelihood.capturable = True
 
 
+def seeded_coupling_flow(depth):
+    """:func:`build_coupling_flow` with the initial weights of seed 0 (every coupling flow starts there)."""
+    torch.manual_seed(0)
+    return build_coupling_flow(depth)
+
+
+def coupling_training_points(toy, n=20000):
+    """The points a coupling flow is fitted to: ``n`` draws of the toy, seed 0."""
+    return sample_toy(toy, n, seed=0)
+
+
+def fit_coupling_flow(flow, x, steps, device=None, progress=False, desc="Real NVP"):
+    """Maximum likelihood on the points ``x``: Adam at 3e-3, batch 256, seed 0.  -> History"""
+    from ..training.train import fit
+    return fit(flow, x, negative_log_likelihood, steps=steps, batch_size=256, lr=3e-3, seed=0, device=device,
+               log_every=max(1, min(100, steps)), desc=desc, progress=progress)
+
+
 def train_coupling_flows(steps, depths=COUPLING_DEPTHS, toys=TOYS, n=20000, device=None):
     """Real NVP flows of each depth fitted to each toy data set, each cached.  -> {(toy, depth): (flow, history)}"""
     from ..training.cache import cached_fit
-    from ..training.train import fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for toy in toys:
-        x = sample_toy(toy, n, seed=0)
+        x = coupling_training_points(toy, n)
         for depth in depths:
-            def build(depth=depth):
-                torch.manual_seed(0)
-                return build_coupling_flow(depth)
-
             def train(flow, x=x, depth=depth, toy=toy):
-                return fit(flow, x, negative_log_likelihood, steps=steps, batch_size=256, lr=3e-3, seed=0,
-                           device=device, log_every=max(1, min(100, steps)), desc=f"Real NVP x{depth} on {toy}",
-                           progress=False)
+                return fit_coupling_flow(flow, x, steps, device=device, desc=f"Real NVP x{depth} on {toy}")
 
             out[toy, depth] = cached_fit("lesson07-coupling", {"steps": steps, "toy": toy, "depth": depth, "n": n},
-                                         build, train, device=device)
+                                         lambda depth=depth: seeded_coupling_flow(depth), train, device=device)
     return out
 
 

@@ -130,18 +130,26 @@ def image_comparison(models, x_test, n=8, classifier=None):
 
 
 # -- BiGAN ---------------------------------------------------------------------------------------------------
-def train_bigan(x, x_test, steps, log_every=50, device=None):
-    """A BiGAN on the toy, with its cycle errors on 1,000 test points recorded every ``log_every`` steps.
-    -> (model, history)"""
-    steps = check_int("steps", steps, minimum=1)
+def build_bigan():
+    """The lesson's BiGAN on the toy, with the initial weights of seed 0."""
+    return _seeded(BiGAN)()
+
+
+def fit_bigan(model, x, x_test, steps, log_every=50, device=None, progress=True):
+    """Train it on the points ``x`` (``train_adversarial``'s defaults), recording its cycle errors on the first
+    1,000 of ``x_test`` every ``log_every`` steps.  -> History"""
     probe = x_test[:1000]
+    return train_adversarial(model, x, steps, device=device, log_every=log_every, desc="BiGAN", progress=progress,
+                             snapshot=lambda m, step: m.cycle_errors(probe))
 
-    def train(model):
-        return train_adversarial(model, x, steps, device=device, log_every=log_every, desc="BiGAN",
-                                 snapshot=lambda m, step: m.cycle_errors(probe))
 
+def train_bigan(x, x_test, steps, log_every=50, device=None):
+    """A BiGAN on the toy, with its cycle errors on 1,000 test points recorded every ``log_every`` steps,
+    cached.  -> (model, history)"""
+    steps = check_int("steps", steps, minimum=1)
     return cached_fit("lesson08b-bigan", {"steps": steps, "data": data_key(x), "log_every": log_every},
-                      _seeded(BiGAN), train, device=device)
+                      build_bigan, lambda model: fit_bigan(model, x, x_test, steps, log_every, device=device),
+                      device=device)
 
 
 # -- InfoGAN -------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from ..errors import CourseInputError, check_int, check_number
+from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..estimators.gradients import pathwise_samples, score_function_samples
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
 
@@ -206,10 +206,22 @@ def estimator_objectives():
             "score function + baseline": score_function_vae_objective(baseline="decoded_mean")}
 
 
-def _build_vae(latent_dim, seed):
+def build_vae(latent_dim=8, seed=0):
+    """The lesson's Fashion-MNIST VAE (``VAE.mlp``, one hidden layer of 256), with the initial weights of ``seed``."""
     from ..models.vae import VAE
     torch.manual_seed(seed)
     return VAE.mlp(latent_dim=latent_dim, hidden=(256,))
+
+
+def fit_with_estimator(name, model, x_train, steps, lr=1e-3, seed=0, device=None, progress=True):
+    """Train ``model`` on dynamically binarized ``x_train`` with the encoder gradient of estimator ``name``
+    (a key of :func:`estimator_objectives`), logging 40 points of its curve.  -> History"""
+    from ..data import dynamic_binarize
+    from ..training.train import fit
+    objectives = estimator_objectives()
+    check_choice("estimator", name, tuple(objectives))
+    return fit(model, x_train, objectives[name], steps=steps, lr=lr, transform=dynamic_binarize, seed=seed,
+               log_every=max(1, steps // 40), desc=name, device=device, progress=progress)
 
 
 def train_with_each_estimator(x_train, steps, latent_dim=8, lr=1e-3, seed=0, device=None):
@@ -219,18 +231,15 @@ def train_with_each_estimator(x_train, steps, latent_dim=8, lr=1e-3, seed=0, dev
     again is instant.  -> {estimator: (model, history)}
     """
     from ..training.cache import cached_fit
-    from ..data import dynamic_binarize
-    from ..training.train import fit
     results = {}
-    for name, objective in estimator_objectives().items():
+    for name in estimator_objectives():
         config = {"estimator": name, "steps": steps, "latent_dim": latent_dim, "lr": lr, "seed": seed,
                   "data": [len(x_train), round(float(x_train.double().sum()), 3)]}
 
-        def train(model, objective=objective, name=name):
-            return fit(model, x_train, objective, steps=steps, lr=lr, transform=dynamic_binarize, seed=seed,
-                       log_every=max(1, steps // 40), desc=name, device=device)
+        def train(model, name=name):
+            return fit_with_estimator(name, model, x_train, steps, lr=lr, seed=seed, device=device)
 
-        results[name] = cached_fit("lesson02-estimators", config, lambda: _build_vae(latent_dim, seed), train,
+        results[name] = cached_fit("lesson02-estimators", config, lambda: build_vae(latent_dim, seed), train,
                                    device=device)
     return results
 
@@ -238,7 +247,7 @@ def train_with_each_estimator(x_train, steps, latent_dim=8, lr=1e-3, seed=0, dev
 def encoder_gradient_spread(x, reps=20, latent_dim=8, seed=0):
     """Total variance (sum over parameters) of the encoder's gradient under each estimator,
     over ``reps`` draws of z for the same batch ``x``, at the initial weights.  -> {estimator: float}"""
-    model = _build_vae(latent_dim, seed)
+    model = build_vae(latent_dim, seed)
     params = list(model.encoder.parameters())
     spread = {}
     for name, objective in estimator_objectives().items():

@@ -1,4 +1,4 @@
-"""python -m course_lib.reference [list | table [--write FILE] | train [NAME ...] | --check [NAME ...]]
+"""python -m course_lib.reference [list | table [--write FILE] | train [NAME ...] | requantize [NAME ...] | --check [NAME ...]]
 
 See the package's docstring."""
 import argparse
@@ -75,7 +75,7 @@ def write_table(path, folder=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_lib.reference", description=__doc__)
-    parser.add_argument("words", nargs="*", metavar="[list | train | table] [NAME ...]",
+    parser.add_argument("words", nargs="*", metavar="[list | train | table | requantize] [NAME ...]",
                         help="a command (list by default) and recipe names (default: all)")
     parser.add_argument("--check", action="store_true", help="re-measure every shipped model on the CPU")
     parser.add_argument("--folder", help="read and write the manifest and weights here instead of in the package")
@@ -86,7 +86,7 @@ def main(argv=None):
     parser.add_argument("--again", action="store_true",
                         help="train anew the models the manifest already records (by default they are skipped)")
     args = parser.parse_args(argv)
-    commands = ("list", "train", "table")
+    commands = ("list", "train", "table", "requantize")
     words = args.words
     args.command = words[0] if words and words[0] in commands else None
     args.names = words[1:] if args.command else words
@@ -108,6 +108,12 @@ def main(argv=None):
             for name in names:
                 catalog.get_recipe(name)                 # a wrong name fails before any training
             catalog.train(names, args.folder, args.device, only=args.only, again=args.again)
+            return 0
+        if args.command == "requantize":
+            for name in args.names:
+                catalog.get_recipe(name)
+            tried = catalog.requantize(args.names or None, args.folder)
+            print(f"{sum(d == 'int8' for d in tried.values())} of {len(tried)} float16 models now stored in int8")
             return 0
         if args.command == "table":
             if args.write:

@@ -20,7 +20,7 @@ import torch
 from ..errors import CourseInputError
 from ..device import get_device
 from ..settings import fast_mode
-from . import elbo, flow_vae, flows, hierarchical, images, rate_distortion, sprites, toys, wae
+from . import control, divergences, elbo, flow_vae, flows, hierarchical, images, rate_distortion, reparam, sprites, toys, wae
 from .loading import load_histories, load_recipe, retrain_hint
 from .recipe import differences
 from .store import HOME, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights, write_manifest
@@ -30,7 +30,8 @@ def recipes():
     """{name: Recipe} of every recipe the course knows."""
     return {r.name: r for r in (*flows.RECIPES, *sprites.RECIPES, *images.RECIPES, *toys.RECIPES,
                                  *rate_distortion.RECIPES, *wae.RECIPES, *hierarchical.RECIPES,
-                                 *flow_vae.RECIPES, *elbo.RECIPES)}
+                                 *flow_vae.RECIPES, *elbo.RECIPES, *divergences.RECIPES,
+                                 *reparam.RECIPES, *control.RECIPES)}
 
 
 def get_recipe(name):
@@ -253,6 +254,47 @@ def _store(recipe, trained, device, folder, say):
         say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {', '.join(dtypes)})")
     write_manifest(manifest, folder)
     return written
+
+
+def requantize(names=None, folder=None, say=print, recipe_overrides=None):
+    """Store in int8 the shipped float16 models that were stored before int8 was tried (their manifest
+    entry has no "int8 change"), where the int8 copy re-measures every recorded metric within its
+    tolerance; the others stay float16, with the int8 change they showed recorded.  The int8 copy is made
+    from the float16 weights (the float32 ones were not kept), and its change is measured against the
+    recorded metrics, which is what :func:`check` compares with.  -> {"<recipe>/<model>": "int8" or
+    "float16"} for every model tried"""
+    manifest = read_manifest(folder)
+    known = {**recipes(), **(recipe_overrides or {})}
+    tried = {}
+    for key, entry in manifest["models"].items():
+        name, m = key.split("/", 1)
+        weights = entry["weights"]
+        if (names and name not in names) or name not in known or not weights.get("shipped", True) \
+                or weights["dtype"] != "float16" or "int8 change" in weights:
+            continue
+        recipe = known[name]
+        model = load(name, folder, recipe=recipe.with_members([m]))[m]
+        after = measure_all(recipe.with_members([m]), {m: _as_stored(model, torch.int8)})[m]
+        change = {k: round(abs(after[k] - v), 6) for k, v in entry["metrics"].items()}
+        weights["int8 change"] = change
+        if all(change[k] <= entry["tolerance"][k] for k in change):
+            weights["dtype"] = "int8"
+            entry["metrics"] = {k: round(after[k], 6) for k in entry["metrics"]}   # the stored weights' metrics
+        tried[key] = weights["dtype"]
+        worst = max(change, key=lambda k: change[k] - entry["tolerance"][k])
+        say(f"  {key:<40} {weights['dtype']:<8} in int8 {worst} moves {change[worst]:.4g} "
+            f"(tolerance {entry['tolerance'][worst]:g})")
+    for file in sorted({manifest["models"][k]["weights"]["file"] for k, d in tried.items() if d == "int8"}):
+        keys = [k for k, e in manifest["models"].items() if e["weights"].get("file") == file]
+        states = load_weights(file, manifest["files"][file], folder)
+        record = save_weights(states, file, folder,
+                              {k: DTYPES[manifest["models"][k]["weights"]["dtype"]] for k in keys})
+        manifest["files"][file] = record
+        for k in keys:
+            manifest["models"][k]["weights"]["sha256"] = record["sha256"]
+        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB)")
+    write_manifest(manifest, folder)     # after every file is written: a cut-off run leaves the old manifest and
+    return tried                         # a file whose hash it refuses (git checkout restores it), never a mix
 
 
 def _drop_unshipped(recipe, folder, say):

@@ -7,13 +7,17 @@ its InfoGAN section are computed on.
   the test log-likelihood where the model has one (exact for the flow, the IWAE bound for the VAE)
   and by the sample proxy (MMD² against the test points);
 * ``toy-unified``: the text's unified objective and each of its parts (question 8), measured by the
-  IWAE bound, the sample proxy and the consistency error.
+  IWAE bound, the sample proxy and the consistency error;
+* ``toy-bigan``: the BiGAN whose cycle errors the lesson plots (its training history ships with it),
+  measured by both cycle errors on the test points.
 
 Each model is trained exactly as the lesson trains it in full mode (the lesson's own ``build_*`` and
 ``fit_*`` functions, 3,000 steps on its 20,000 training points), so ``retrain = True`` in the lesson
 trains the same models again.  Measured on the first 2,000 of the lesson's test points, as the lesson
 does.
 """
+import torch
+
 from ..lessons import hybrids as lesson
 from .recipe import Recipe, each_on_its_own
 
@@ -121,4 +125,31 @@ UNIFIED = Recipe(
     measure=measure_question8,
     as_lesson=lambda models: {name: (models[short], None) for name, short in UNIFIED_NAMES.items()})
 
-RECIPES = (INFOGANS, THREE, UNIFIED)
+
+# -- the BiGAN and its cycle errors -----------------------------------------------------------------------
+def build_bigan(member):
+    return lesson.build_bigan()
+
+
+def fit_bigan(member, model, x, steps, device, progress):
+    """The lesson's BiGAN training; its history records the cycle errors on the first 1,000 test points."""
+    return lesson.fit_bigan(model, x, lesson.toy_data()[1], steps, log_every=member["log_every"], device=device,
+                            progress=progress)
+
+
+def measure_bigan(model, member, training):
+    """Both cycle errors (per coordinate) on the test points, with the prior draws of seed 1."""
+    torch.manual_seed(1)
+    errors = model.cycle_errors(toy_points(training)[1])
+    return {"latent cycle error": errors["latent"], "data cycle error": errors["data"]}
+
+
+BIGAN = Recipe(
+    name="toy-bigan", lesson="8b", what="a BiGAN (encoder, generator, joint discriminator) on the eight-Gaussians toy",
+    source="Donahue et al. (2017), Adversarial feature learning; Dumoulin et al. (2017), ALI",
+    members={"bigan": {"log_every": 50}}, training=TRAINING,
+    tolerance={"latent cycle error": 0.001, "data cycle error": 0.001},
+    build=build_bigan, train=each_on_its_own(training_points, fit_bigan), measure=measure_bigan, history=True,
+    as_lesson=lambda models, histories: (models["bigan"], histories["bigan"]))
+
+RECIPES = (INFOGANS, THREE, UNIFIED, BIGAN)
