@@ -377,3 +377,57 @@ def test_a_static_page_refuses_a_position_it_cannot_draw_instead_of_showing_anot
         live.static_html()
     with pytest.raises(CourseInputError, match="max_frames"):
         LiveFigure(fig, update, {"k": choice_slider("k", [1, 2])}, max_frames="many")
+
+
+def _float_figure(fresh=False):
+    from course_lib.figures.widgets import choice_slider, float_slider
+    fig, ax = new_figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    ax.set_ylim(-3, 3)
+    calls = []
+
+    def update(fig, m, log_s, k):
+        calls.append((m, log_s, k))
+        line.set_ydata([0, m * log_s * k])
+
+    controls = {"m": float_slider("m", -1.0, 1.0, 0.0, step=0.1), "log_s": float_slider("s", 0.1, 10.0, 1.0, log=True),
+                "k": choice_slider("k", [1, 2, 3], value=1)}
+    return LiveFigure(fig, update, controls, fresh=fresh), calls
+
+
+def test_float_sliders_draw_ahead_the_positions_one_step_away_and_find_them_after_the_browsers_arithmetic():
+    live, calls = _float_figure()
+    neighbours = live.neighbours()
+    assert sorted(round(v["m"], 12) for v in neighbours if v["m"] != 0.0) == [-0.1, 0.1]
+    assert sorted(round(v["log_s"], 9) for v in neighbours if v["log_s"] != 1.0) == [round(10 ** -0.05, 9),
+                                                                                     round(10 ** 0.05, 9)]
+    assert [v["k"] for v in neighbours if v["k"] != 1] == [2]          # k = 0 is out of range
+    assert live.predraw_all() == 5 and live.predraw_all() == 0
+    fresh, _ = _float_figure(fresh=True)
+    before = len(calls)
+    for move in (dict(m=0.1), dict(m=0.0), dict(log_s=10 ** 0.05), dict(log_s=1.0), dict(k=2)):
+        live.set(**move)
+        fresh.set(**move)
+        assert bytes(live.image.value) == bytes(fresh.image.value), move
+    assert len(calls) == before                                        # every move found its frame
+    live.set(m=0.1 + 0.2)                                              # 0.30000000000000004, as a browser adds
+    assert live._position()[0] == 0.3
+    live.set(m=0.0)
+    calls.clear()
+    live.set(m=0.3)
+    assert not calls                                                   # the same frame
+    fresh_only, fresh_calls = _float_figure(fresh=True)
+    assert fresh_only.predraw_all() == 0 and len(fresh_calls) == 1     # a fresh figure draws nothing ahead
+
+
+def test_after_a_move_only_the_moved_sliders_next_positions_are_drawn_ahead_the_same_way_first():
+    live, calls = _float_figure()
+    live._missing_values = lambda: [dict(zip(live.controls, p)) for p in live._missing()]
+    live.set(m=0.5)
+    assert live._heading == ("m", 1)
+    assert [round(v["m"], 9) for v in live._missing_values()] == [0.6, 0.4]
+    live.set(m=0.4)
+    assert live._heading == ("m", -1) and [round(v["m"], 9) for v in live._missing_values()] == [0.3]  # 0.5 is kept
+    live.set(k=3)
+    assert live._heading == ("k", 1) and [v["k"] for v in live._missing_values()] == [2]
+    assert live.predraw_all() == 1 and calls[-2:] == [(0.4, 1.0, 2), (0.4, 1.0, 3)]   # k = 2 drawn, then back

@@ -13,7 +13,9 @@ every position it has drawn (at most ``max_frames``, 256 by default: a few MB; t
 dropped first), so moving back to a position sends bytes it already has.  When every control is a
 choice slider (trained sweeps, small grids) and the grid fits, it also draws all the other positions
 once, in the background after it is first shown, one frame at a time between the kernel's messages,
-so a learner's move never waits for it.  ``fresh=True`` (sliders that draw new random numbers: a new
+so a learner's move never waits for it.  Where there is no such grid (float sliders), it draws ahead
+only the positions one step of one control away (what an arrow key gives), the same way after each
+move.  ``fresh=True`` (sliders that draw new random numbers: a new
 Monte Carlo run is a new picture) turns both off; ``predraw=False`` keeps the frames but draws only
 positions a learner visits (sliders that train a model on their first visit).
 
@@ -93,8 +95,9 @@ class LiveFigure:
               which makes a busy figure several times faster
     fresh:    True if ``update`` draws new random numbers (or otherwise gives a new picture for the
               same values): no frame is kept or drawn ahead
-    predraw:  draw every position of an all-choice-slider grid in the background (default True);
-              False for sliders whose first visit trains a model
+    predraw:  draw ahead in the background (default True): every position of an all-choice-slider
+              grid, else the positions one step from the current one; False for sliders whose first
+              visit trains a model
     max_frames: how many drawn frames are kept (PNG bytes, oldest dropped first)
     """
 
@@ -112,6 +115,7 @@ class LiveFigure:
         self.frames = OrderedDict()          # position (tuple of values) -> PNG bytes
         self.frames_predrawn = 0
         self._predraw_started = False
+        self._heading = None                 # (control, +1 or -1) of the last move: where to draw ahead
         fig.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(fig)
         self._layout_frozen = False
@@ -136,8 +140,36 @@ class LiveFigure:
             self.controls[name].value = value
 
     def _position(self, values=None):
+        """The key of a frame: the controls' values, floats to 10 significant digits (the browser's
+        arithmetic for a step, 0.1 + 0.2, and this kernel's, may differ in the last bits)."""
         values = self.values if values is None else values
-        return tuple(values[name] for name in self.controls)
+        return tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in (values[n] for n in self.controls))
+
+    def neighbours(self, heading=None):
+        """The positions one step of one control away from the current one: a choice slider's adjacent
+        options, a float slider's value plus or minus its step (a log slider's: its exponent's step),
+        within its range.  ``heading`` = (name, +1 or -1), the last move: only that control's two, the
+        one further the same way first (a learner pressing an arrow key goes on).  -> a list of
+        {name: value}"""
+        out = []
+        for name, control in self.controls.items():
+            if heading is not None and name != heading[0]:
+                continue
+            if isinstance(control, widgets.SelectionSlider):
+                options = list(control.options)
+                i = options.index(control.value)
+                moves = [options[j] for j in (i - 1, i + 1) if 0 <= j < len(options)]
+            elif isinstance(control, widgets.FloatLogSlider):
+                exponent = math.log(control.value, control.base)
+                moves = [control.base ** e for e in (exponent - control.step, exponent + control.step)
+                         if control.min - 1e-9 <= e <= control.max + 1e-9]
+            else:
+                moves = [v for v in (control.value - control.step, control.value + control.step)
+                         if control.min - 1e-9 <= v <= control.max + 1e-9]
+            if heading is not None and heading[1] > 0:
+                moves = moves[::-1]                       # the step up first
+            out += [{**self.values, name: v} for v in moves]
+        return out
 
     def redraw(self):
         """Show the frame of the controls' current values: the kept one, or a newly drawn one."""
@@ -175,6 +207,7 @@ class LiveFigure:
         return buffer.getvalue()
 
     def _keep(self, position, png):
+        position = self._position(dict(zip(self.controls, position)))
         self.frames[position] = png
         self.frames.move_to_end(position)
         while len(self.frames) > self.max_frames:
@@ -218,13 +251,17 @@ class LiveFigure:
         return len(todo)
 
     def _missing(self):
-        grid = self.grid()
-        if self.fresh or not self.predraw or grid is None or len(grid) > self.max_frames:
+        """The positions still to draw ahead: the grid's, or where there is none, the neighbours'."""
+        if self.fresh or not self.predraw:
             return []
-        return [p for p in grid if p not in self.frames]
+        grid = self.grid()
+        if grid is None or len(grid) > self.max_frames:
+            grid = [tuple(v[n] for n in self.controls) for v in self.neighbours(self._heading)]
+        return [p for p in grid if self._position(dict(zip(self.controls, p))) not in self.frames]
 
     def _start_predraw(self):
-        """Draw the missing frames one by one on the kernel's event loop, between its messages."""
+        """Draw the missing frames one by one on the kernel's event loop, between its messages; called
+        when the figure is shown and after every move (a move re-aims it at the new position's neighbours)."""
         if self._predraw_started or not self._missing():
             return
         try:
@@ -237,6 +274,7 @@ class LiveFigure:
             todo = self._missing()
             if not todo:
                 self.update(self.fig, **self.values)      # leave the figure as the controls say
+                self._predraw_started = False
                 return
             if self.draw_position(todo[0]) is None:      # it prints or fails there: not a pure picture,
                 self.predraw = False                      # so nothing more is drawn ahead
@@ -246,6 +284,20 @@ class LiveFigure:
             loop.call_later(0.01, step)
 
         loop.call_later(0.05, step)
+
+    def _heading_of(self, change):
+        """(control name, +1 or -1) of a move, from the widget's change event; None if it cannot be told."""
+        name = next((n for n, c in self.controls.items() if c is change.get("owner")), None)
+        control = self.controls.get(name)
+        old, new = change.get("old"), change.get("new")
+        if control is None or old is None or new is None:
+            return None
+        if isinstance(control, widgets.SelectionSlider):
+            options = list(control.options)
+            if old not in options or new not in options:
+                return None
+            old, new = options.index(old), options.index(new)
+        return (name, 1 if new > old else -1) if new != old else None
 
     def _render(self):
         """Draw the figure on the Agg canvas.  With ``animated``, everything else is drawn once and kept
@@ -266,7 +318,9 @@ class LiveFigure:
 
     def _changed(self, change):
         try:
+            self._heading = self._heading_of(change)
             self.redraw()
+            self._start_predraw()
         except KeyboardInterrupt:        # the learner stopped a slow update (e.g. a training)
             self.message = ("Interrupted: the figure still shows the previous setting. "
                             "Move the slider to try again.")
