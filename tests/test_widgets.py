@@ -152,6 +152,16 @@ def test_a_training_slider_trains_once_per_value_and_moving_back_is_cached(monke
     assert bytes(live.image.value) != first
     live.set(latent_dim=8)                                   # back to the first value: no new training
     assert len(calls) == 2 and live.message is None
+    # Where only trained models may be used (make site), it says which sizes it would train instead of training;
+    # with every size trained it is the live figure again.
+    monkeypatch.setenv("COURSE_LIB_CACHED_ONLY", "1")
+    note = elbo.latent_size_explorer(data, steps=2)
+    assert "live only in JupyterLab" in note.data and "4, 16, 32" in note.data and len(calls) == 2
+    monkeypatch.delenv("COURSE_LIB_CACHED_ONLY")
+    for k in (4, 16, 32):
+        live.set(latent_dim=k)
+    monkeypatch.setenv("COURSE_LIB_CACHED_ONLY", "1")
+    assert isinstance(elbo.latent_size_explorer(data, steps=2), elbo.LiveFigure)
 
 
 

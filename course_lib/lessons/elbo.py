@@ -11,6 +11,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import CourseInputError, check_int
+from ..settings import cached_only
 from ..models.linear_gaussian import LinearGaussianModel
 from ..training.train import fit
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
@@ -221,12 +222,24 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
     x_show = data.x_test[:8]
     results = {}
 
+    def config(latent_dim):
+        return {"latent_dim": latent_dim, "steps": steps, "data": data.source, "n_train": len(data.x_train)}
+
     def train_for(latent_dim):
-        config = {"latent_dim": latent_dim, "steps": steps, "data": data.source,
-                  "n_train": len(data.x_train)}
-        return cached_fit("lesson01-latent", config, lambda: build_vae(latent_dim),
+        return cached_fit("lesson01-latent", config(latent_dim), lambda: build_vae(latent_dim),
                           lambda model: fit_vae(model, data.x_train, steps, device=device), device=device,
                           directory=cache_directory)
+
+    if cached_only():            # only trained models may be used (make site): say so rather than train
+        from ..training.cache import is_cached
+        missing = [k for k in latent_sizes if not is_cached("lesson01-latent", config(k), cache_directory)]
+        if missing:
+            from IPython.display import Markdown
+            return Markdown(
+                "*The latent-size slider trains a VAE for each size the first time it is moved there "
+                "(a progress bar shows the training), so it is live only in JupyterLab: the course ships no "
+                "models for it (five would take an eighth of its store), and this page was built from trained "
+                f"models only. Sizes with no trained model here: {', '.join(map(str, missing))}.*")
 
     fig, (ax_r, ax_s, ax_c) = new_figure(3, 1, width=3.6, height=3.4)
     blank = image_grid(torch.zeros(16, 1, 28, 28), ncol=4)

@@ -129,6 +129,13 @@ def cached_sweep(name, config, over, values, build, train_sweep, *, directory=No
     return results
 
 
+def is_cached(name, config, directory=None):
+    """True when ``cached_fit(name, config, ...)`` would load a model rather than train one (a file in the
+    learner's cache or the class's shared folder, or this session's memory).  Nothing is loaded."""
+    entry = _Entry(name, config, directory)
+    return entry.key in _MEMORY or any(path is not None and path.exists() for path in (entry.shared_path, entry.path))
+
+
 class _Entry:
     """One trained model's place in the cache: in memory under its key, on disk at ``path``."""
 
