@@ -153,6 +153,7 @@ def test_requantize_stores_in_int8_the_float16_models_whose_metrics_int8_keeps(t
     after = store.read_manifest(tmp_path)
     assert after["files"]["weights/fashion-ais-vae/vae.pt"]["bytes"] < 0.6 * before
     assert all("int8 change" in after["models"][k]["weights"] for k in keys)
+    assert all(after["models"][k]["metrics"] == manifest["models"][k]["metrics"] for k in keys)   # as recorded
     assert catalog.requantize(folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == {}  # done once
     assert catalog.check(["fashion-ais-vae"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
 

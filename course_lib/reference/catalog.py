@@ -261,7 +261,8 @@ def requantize(names=None, folder=None, say=print, recipe_overrides=None):
     entry has no "int8 change"), where the int8 copy re-measures every recorded metric within its
     tolerance; the others stay float16, with the int8 change they showed recorded.  The int8 copy is made
     from the float16 weights (the float32 ones were not kept), and its change is measured against the
-    recorded metrics, which is what :func:`check` compares with.  -> {"<recipe>/<model>": "int8" or
+    recorded metrics, which is what :func:`check` compares with; the recorded metrics are kept (a recipe's
+    choice of the weights it ships, a β's median seed, was made on them).  -> {"<recipe>/<model>": "int8" or
     "float16"} for every model tried"""
     manifest = read_manifest(folder)
     known = {**recipes(), **(recipe_overrides or {})}
@@ -278,8 +279,7 @@ def requantize(names=None, folder=None, say=print, recipe_overrides=None):
         change = {k: round(abs(after[k] - v), 6) for k, v in entry["metrics"].items()}
         weights["int8 change"] = change
         if all(change[k] <= entry["tolerance"][k] for k in change):
-            weights["dtype"] = "int8"
-            entry["metrics"] = {k: round(after[k], 6) for k in entry["metrics"]}   # the stored weights' metrics
+            weights["dtype"] = "int8"       # the recorded metrics stay (which model is a β's median hangs on them)
         tried[key] = weights["dtype"]
         worst = max(change, key=lambda k: change[k] - entry["tolerance"][k])
         say(f"  {key:<40} {weights['dtype']:<8} in int8 {worst} moves {change[worst]:.4g} "
