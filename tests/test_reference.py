@@ -39,6 +39,18 @@ def test_the_weights_fit_the_budget_and_the_manifest_lists_exactly_the_files_the
         assert entry["trained"]["seconds"] > 0 and entry["trained"]["device"], key
 
 
+def test_the_weights_that_ship_are_those_each_recipe_chooses_on_its_recorded_metrics():
+    """A recipe that ships some weights (a β's median seed) chose them on the recorded metrics: were those
+    changed afterwards, a lesson would ask for a median model whose weights are not there."""
+    models = reference.read_manifest()["models"]
+    for name, recipe in catalog.recipes().items():
+        recorded = {m: models[f"{name}/{m}"] for m in recipe.members if f"{name}/{m}" in models}
+        if recipe.ships is None or not recorded:
+            continue
+        chosen = set(recipe.ships({m: e["metrics"] for m, e in recorded.items()}, recipe.members)) & set(recorded)
+        assert chosen == {m for m, e in recorded.items() if e["weights"].get("shipped", True)}, name
+
+
 def test_every_shipped_model_was_trained_by_the_recipe_in_the_code():
     for key, entry in reference.read_manifest()["models"].items():
         name, member = key.split("/")
