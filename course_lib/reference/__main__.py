@@ -113,7 +113,7 @@ def main(argv=None):
             for name in args.names:
                 catalog.get_recipe(name)
             tried = catalog.requantize(args.names or None, args.folder)
-            print(f"{sum(d == 'int8' for d in tried.values())} of {len(tried)} float16 models now stored in int8")
+            print(f"{sum(d != 'float16' for d in tried.values())} of {len(tried)} float16 models now stored in int8")
             return 0
         if args.command == "table":
             if args.write:

@@ -23,7 +23,8 @@ from ..settings import fast_mode
 from . import control, divergences, elbo, flow_vae, flows, hierarchical, images, rate_distortion, reparam, sprites, toys, wae
 from .loading import load_histories, load_recipe, retrain_hint
 from .recipe import differences
-from .store import HOME, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights, write_manifest
+from .store import (HOME, INT8_GROUPS, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights,
+                    write_manifest)
 
 
 def recipes():
@@ -193,12 +194,16 @@ def train(names, folder=None, device=None, progress=True, say=print, recipe_over
     return written
 
 
-STORAGE = (torch.int8, torch.float16)     # tried in this order; float32 where neither keeps every metric
-DTYPES = {"int8": torch.int8, "float16": torch.float16, "float32": torch.float32}
+STORAGE = (torch.int8, INT8_GROUPS, torch.float16)   # tried in this order; float32 where none keeps every metric
+DTYPES = {"int8": torch.int8, INT8_GROUPS: INT8_GROUPS, "float16": torch.float16, "float32": torch.float32}
 
 
 def _name(dtype):
-    return str(dtype).replace("torch.", "")
+    return dtype if isinstance(dtype, str) else str(dtype).replace("torch.", "")
+
+
+def _change_key(dtype):
+    return "fp16 change" if dtype == torch.float16 else f"{_name(dtype)} change"
 
 
 def _store(recipe, trained, device, folder, say):
@@ -212,10 +217,15 @@ def _store(recipe, trained, device, folder, say):
     cpu_models = {m: model for m, (model, _) in trained.items()}
     full = measure_all(recipe, cpu_models)
     after = {dtype: measure_all(recipe, {m: _as_stored(model, dtype) for m, model in cpu_models.items()})
-             for dtype in STORAGE}
+             for dtype in (torch.int8, torch.float16)}
 
     def keeps(dtype, m):
-        return all(abs(after[dtype][m][k] - v) <= recipe.tolerance[k] for k, v in full[m].items())
+        return m in after[dtype] and all(abs(after[dtype][m][k] - v) <= recipe.tolerance[k]
+                                         for k, v in full[m].items())
+
+    # int8 with a scale per run of 64 weights, measured only where int8 with a scale per row moved a metric too far
+    after[INT8_GROUPS] = measure_all(recipe, {m: _as_stored(model, INT8_GROUPS) for m, model in cpu_models.items()
+                                              if not keeps(torch.int8, m)})
 
     stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
              "torch": torch.__version__.split("+")[0]}
@@ -235,8 +245,8 @@ def _store(recipe, trained, device, folder, say):
                  "metrics": {k: round(v, 6) for k, v in metrics.items()},
                  "tolerance": {k: recipe.tolerance[k] for k in metrics},
                  "weights": {"file": file, "dtype": _name(dtype), "shipped": True,
-                             **{f"{'fp16' if d == torch.float16 else _name(d)} change":
-                                {k: round(abs(after[d][m][k] - full[m][k]), 6) for k in full[m]} for d in STORAGE}}}
+                             **{_change_key(d): {k: round(abs(after[d][m][k] - full[m][k]), 6) for k in full[m]}
+                                for d in STORAGE if m in after[d]}}}
         if m in histories:
             entry["history"] = histories[m].to_dict()
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
@@ -257,34 +267,38 @@ def _store(recipe, trained, device, folder, say):
 
 
 def requantize(names=None, folder=None, say=print, recipe_overrides=None):
-    """Store in int8 the shipped float16 models that were stored before int8 was tried (their manifest
-    entry has no "int8 change"), where the int8 copy re-measures every recorded metric within its
-    tolerance; the others stay float16, with the int8 change they showed recorded.  The int8 copy is made
-    from the float16 weights (the float32 ones were not kept), and its change is measured against the
-    recorded metrics, which is what :func:`check` compares with; the recorded metrics are kept (a recipe's
-    choice of the weights it ships, a β's median seed, was made on them).  -> {"<recipe>/<model>": "int8" or
-    "float16"} for every model tried"""
+    """Store in int8 the shipped float16 models whose int8 round trips were not all tried (stored before
+    int8, or before int8 with a scale per run of 64 weights, :data:`~course_lib.reference.store.INT8_GROUPS`):
+    each untried scheme, in :data:`STORAGE`'s order, is measured, and the first that re-measures every
+    recorded metric within its tolerance is kept; otherwise the model stays float16.  Every change measured
+    is recorded.  The int8 copy is made from the float16 weights (the float32 ones were not kept), and its
+    change is measured against the recorded metrics, which is what :func:`check` compares with; the recorded
+    metrics are kept (a recipe's choice of the weights it ships, a β's median seed, was made on them).
+    -> {"<recipe>/<model>": the dtype it is stored in now} for every model tried"""
     manifest = read_manifest(folder)
     known = {**recipes(), **(recipe_overrides or {})}
     tried = {}
     for key, entry in manifest["models"].items():
         name, m = key.split("/", 1)
         weights = entry["weights"]
-        if (names and name not in names) or name not in known or not weights.get("shipped", True) \
-                or weights["dtype"] != "float16" or "int8 change" in weights:
+        untried = [d for d in (torch.int8, INT8_GROUPS) if _change_key(d) not in weights]
+        if (names and name not in names) or name not in known or known[name].measures_others \
+                or not weights.get("shipped", True) or weights["dtype"] != "float16" or not untried:
             continue
         recipe = known[name]
         model = load(name, folder, recipe=recipe.with_members([m]))[m]
-        after = measure_all(recipe.with_members([m]), {m: _as_stored(model, torch.int8)})[m]
-        change = {k: round(abs(after[k] - v), 6) for k, v in entry["metrics"].items()}
-        weights["int8 change"] = change
-        if all(change[k] <= entry["tolerance"][k] for k in change):
-            weights["dtype"] = "int8"       # the recorded metrics stay (which model is a β's median hangs on them)
+        for dtype in untried:
+            after = measure_all(recipe.with_members([m]), {m: _as_stored(model, dtype)})[m]
+            change = {k: round(abs(after[k] - v), 6) for k, v in entry["metrics"].items()}
+            weights[_change_key(dtype)] = change
+            worst = max(change, key=lambda k: change[k] - entry["tolerance"][k])
+            say(f"  {key:<40} in {_name(dtype):<8} {worst} moves {change[worst]:.4g} "
+                f"(tolerance {entry['tolerance'][worst]:g})")
+            if all(change[k] <= entry["tolerance"][k] for k in change):
+                weights["dtype"] = _name(dtype)   # the recorded metrics stay (a β's median seed hangs on them)
+                break
         tried[key] = weights["dtype"]
-        worst = max(change, key=lambda k: change[k] - entry["tolerance"][k])
-        say(f"  {key:<40} {weights['dtype']:<8} in int8 {worst} moves {change[worst]:.4g} "
-            f"(tolerance {entry['tolerance'][worst]:g})")
-    for file in sorted({manifest["models"][k]["weights"]["file"] for k, d in tried.items() if d == "int8"}):
+    for file in sorted({manifest["models"][k]["weights"]["file"] for k, d in tried.items() if d != "float16"}):
         keys = [k for k, e in manifest["models"].items() if e["weights"].get("file") == file]
         states = load_weights(file, manifest["files"][file], folder)
         record = save_weights(states, file, folder,

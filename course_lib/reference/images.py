@@ -66,7 +66,7 @@ CLASSIFIER = Recipe(
     members={"classifier": {"architecture": "FashionClassifier", "features": 128}},
     training=CLASSIFIER_TRAINING, tolerance={"test accuracy": 0.002},
     build=lambda member: FashionClassifier(member["features"]), train=train_classifier,
-    measure=measure_classifier)
+    measure=measure_classifier, measures_others=True)
 
 
 # -- VAE against VAE-GAN -------------------------------------------------------------------------

@@ -43,6 +43,8 @@ class Recipe:
                 members together (a recipe whose models grow from each other)
     history:    True: ``train`` gives (model, seconds, History) for each model, the manifest keeps each
                 training history (a lesson plots it), and ``as_lesson(models, histories)`` gets them
+    measures_others:  True for a model that other recipes measure with (the feature classifier): ``requantize``
+                leaves its stored weights as they are, since new ones would move the others' recorded metrics
     """
     name: str
     lesson: str
@@ -60,6 +62,7 @@ class Recipe:
     ships: Callable = None
     one_at_a_time: bool = True
     history: bool = False
+    measures_others: bool = False
 
     def identity(self, member):
         """The dictionary that names one model: recipe, architecture, training.  JSON-safe."""

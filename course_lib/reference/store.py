@@ -16,6 +16,8 @@ a temporary file and a rename, so an interrupted training leaves the old files a
 Stored dtypes: float32, float16, or int8, where each weight matrix (a floating tensor of two or more
 dimensions) is kept as whole numbers q in [-127, 127] with one scale per output row,
 w ≈ q · max|w_row| / 127, and the rest (biases, norms) in float16: a quarter of float32's bytes.
+"int8/64" is the same with one scale per run of 64 weights of a row (:data:`GROUP`), a sixty-fourth
+more bytes and a finer grid where a row holds a few large weights among many small ones.
 """
 import hashlib
 import io
@@ -59,27 +61,45 @@ def write_manifest(manifest, folder=None):
         f.write(text.encode())
 
 
-def quantize_int8(w):
-    """A weight matrix (out, ...) as int8 with one float16 scale per output row.  -> {"q": int8, "scale": (out,)}"""
+INT8_GROUPS = "int8/64"     # the storage name of int8 with a scale per GROUP weights of a row
+GROUP = 64
+
+
+def quantize_int8(w, grouped=False):
+    """A weight matrix (out, ...) as int8 with one float16 scale per output row, or (``grouped``) per run of
+    :data:`GROUP` weights of a row (the last run of a row may be shorter).
+    -> {"q": int8 (w's shape), "scale": (out,) or (out, runs)}"""
     rows = w.detach().to("cpu", torch.float32).reshape(len(w), -1)
-    scale = (rows.abs().amax(1) / 127).clamp(min=1e-12).half()
-    q = torch.round(rows / scale.float()[:, None]).clamp(-127, 127).to(torch.int8)
-    return {"q": q.reshape(w.shape), "scale": scale}
+    if not grouped:
+        scale = (rows.abs().amax(1) / 127).clamp(min=1e-12).half()
+        q = torch.round(rows / scale.float()[:, None])
+    else:
+        runs = -(-rows.shape[1] // GROUP)
+        padded = torch.nn.functional.pad(rows, (0, runs * GROUP - rows.shape[1])).reshape(len(rows), runs, GROUP)
+        scale = (padded.abs().amax(2) / 127).clamp(min=1e-12).half()
+        q = torch.round(padded / scale.float()[:, :, None]).reshape(len(rows), -1)[:, :rows.shape[1]]
+    return {"q": q.clamp(-127, 127).to(torch.int8).reshape(w.shape), "scale": scale}
 
 
 def dequantize_int8(packed):
-    """The float32 tensor that :func:`quantize_int8` stored."""
+    """The float32 tensor that :func:`quantize_int8` stored (a scale per row, or per run of :data:`GROUP`)."""
     q, scale = packed["q"], packed["scale"].float()
-    return (q.float().reshape(len(q), -1) * scale[:, None]).reshape(q.shape)
+    rows = q.float().reshape(len(q), -1)
+    if scale.dim() == 1:
+        return (rows * scale[:, None]).reshape(q.shape)
+    return (rows * scale.repeat_interleave(GROUP, 1)[:, :rows.shape[1]]).reshape(q.shape)
 
 
 def _stored(v, dtype):
-    """One tensor as it is written: int8 with row scales (weight matrices, dtype int8), or ``dtype``."""
+    """One tensor as it is written: int8 with row scales (weight matrices, dtype int8), int8 with a scale per
+    run of :data:`GROUP` (dtype :data:`INT8_GROUPS`), or ``dtype``."""
     v = v.detach().to("cpu")
     if not v.is_floating_point():
         return v.contiguous()
-    if dtype == torch.int8:
-        return quantize_int8(v) if v.dim() >= 2 else v.to(torch.float16).contiguous()
+    if dtype in (torch.int8, INT8_GROUPS):
+        if v.dim() < 2:
+            return v.to(torch.float16).contiguous()
+        return quantize_int8(v, grouped=dtype == INT8_GROUPS)
     return v.to(dtype).contiguous()
 
 
