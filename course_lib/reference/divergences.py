@@ -10,11 +10,7 @@ import torch
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import divergences as lesson
-from .recipe import Recipe, each_on_its_own
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
+from .recipe import Recipe, each_on_its_own, shipped_training_images
 
 
 def build(member):
@@ -40,7 +36,7 @@ AIS_VAE = Recipe(
               "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "steps": 3000,
               "test images": 1000, "iwae k": [1, 64]},
     tolerance={"iwae k1": 0.1, "iwae k64": 0.1},
-    build=build, train=each_on_its_own(training_images, fit), measure=measure,
+    build=build, train=each_on_its_own(shipped_training_images, fit), measure=measure,
     as_lesson=lambda models: (models["vae"], None))
 
 RECIPES = (AIS_VAE,)

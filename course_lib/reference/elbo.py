@@ -8,15 +8,8 @@ Fashion-MNIST images the course ships; the manifest keeps its training history, 
 plots.  Measured on the first 1,000 shipped test images binarized once (seed 1), as the lesson
 measures it: IWAE_k for k = 1, 8 and 64, in nats per image.
 """
-import torch
-
-from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import elbo as lesson
-from .recipe import Recipe, each_on_its_own
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
+from .recipe import Recipe, each_on_its_own, iwae_on_shipped_test_images, shipped_training_images
 
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
@@ -32,15 +25,8 @@ def fit(member, model, x, steps, device, progress):
     return lesson.fit_vae(model, x, steps, device=device, progress=progress)
 
 
-@torch.no_grad()
 def measure(model, member, training):
-    torch.manual_seed(1)
-    x = torch.bernoulli(load_shipped_subset().x_test[:training["test images"]])
-    out = {}
-    for k in training["iwae k"]:
-        nll, _ = model.nll(x, k=k)
-        out[f"iwae k{k}"] = float(-nll.mean())
-    return out
+    return iwae_on_shipped_test_images(model, training)
 
 
 TOLERANCE = {"iwae k1": 0.1, "iwae k8": 0.1, "iwae k64": 0.1}
@@ -49,7 +35,7 @@ VAE = Recipe(
     name="fashion-vae", lesson="1", what="the lesson's MLP VAE with 16 latents on Fashion-MNIST",
     source="Kingma & Welling (2014), Auto-encoding variational Bayes; the lesson's own network",
     members={"vae": {"latent_dim": 16}}, training={**TRAINING, "steps": 6000}, tolerance=TOLERANCE,
-    build=build, train=each_on_its_own(training_images, fit), measure=measure,
+    build=build, train=each_on_its_own(shipped_training_images, fit), measure=measure,
     history=True,
     as_lesson=lambda models, histories: (models["vae"], histories["vae"]))
 

@@ -13,11 +13,7 @@ import torch
 from ..data import dynamic_binarize
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import flow_vae as lesson
-from .recipe import Recipe, each_on_its_own
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
+from .recipe import Recipe, each_on_its_own, shipped_training_images
 
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
@@ -50,7 +46,7 @@ FLOW_VAES = Recipe(
     members={_name(kind, k): {"kind": "planar" if k == 0 else kind, "K": k, "latent_dim": lesson.LATENT_DIM}
              for kind in lesson.KINDS for k in lesson.FLOW_STEPS},
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build,
-    train=each_on_its_own(training_images, fit), measure=measure,
+    train=each_on_its_own(shipped_training_images, fit), measure=measure,
     as_lesson=lambda models: {(kind, k): (models[_name(kind, k)], None)
                               for kind in lesson.KINDS for k in lesson.FLOW_STEPS})
 
@@ -69,7 +65,7 @@ IMAGE_FLOW = Recipe(
     training={"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dequantized", "steps": 1500,
               "batch_size": 64, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000},
     tolerance={"bits per dim": 0.005}, build=lambda member: lesson.seeded_image_flow(),
-    train=each_on_its_own(training_images, fit_image_flow), measure=measure_image_flow, history=True,
+    train=each_on_its_own(shipped_training_images, fit_image_flow), measure=measure_image_flow, history=True,
     as_lesson=lambda models, histories: (models["flow"], histories["flow"]))
 
 # -- question 6: planar posteriors of one observation -------------------------------------------------

@@ -13,16 +13,12 @@ import torch
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import hierarchical as lesson
-from .recipe import Recipe, all_at_once, each_on_its_own
+from .recipe import Recipe, all_at_once, each_on_its_own, shipped_training_images
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 2500, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000,
             "iwae k": 64}
 INFERENCES = ("bottom_up", "ladder")
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
 
 
 def fit_variant(member, model, x, steps, device, progress):
@@ -58,7 +54,7 @@ VARIANTS = Recipe(
              for levels in lesson.LEVEL_SIZES for inference in INFERENCES},
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1, **{f"kl {l}": 0.05 for l in (1, 2, 3)},
                                   **{f"active {l}": 0.5 for l in (1, 2, 3)}},
-    build=build_variant, train=each_on_its_own(training_images, fit_variant), measure=measure_hierarchical,
+    build=build_variant, train=each_on_its_own(shipped_training_images, fit_variant), measure=measure_hierarchical,
     as_lesson=lambda models: {(inference, levels): (models[f"{inference}-L{levels}"], None)
                               for levels in lesson.LEVEL_SIZES for inference in INFERENCES})
 
@@ -73,7 +69,7 @@ FREE_BITS = Recipe(
     members={f"fb{v:g}": {"inference": "ladder", "levels": 3, "free_bits": float(v),
                           "latent_dims": list(lesson.LEVEL_SIZES[3]), "hidden": 256} for v in lesson.FREE_BITS},
     training=TRAINING, tolerance=VARIANTS.tolerance, build=build_variant,
-    train=all_at_once(training_images, fit_free_bits_sweep, "free_bits"),
+    train=all_at_once(shipped_training_images, fit_free_bits_sweep, "free_bits"),
     measure=measure_hierarchical, one_at_a_time=False,
     as_lesson=lambda models: [(models[f"fb{v:g}"], None) for v in lesson.FREE_BITS])
 
@@ -102,7 +98,7 @@ FLAT = Recipe(
     members={f"flat-{inference}": {"matched to": inference, "latent_dim": sum(lesson.LEVEL_SIZES[2])}
              for inference in INFERENCES},
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build_flat,
-    train=each_on_its_own(training_images, fit_flat), measure=measure_flat,
+    train=each_on_its_own(shipped_training_images, fit_flat), measure=measure_flat,
     as_lesson=lambda models: {inference: (models[f"flat-{inference}"], None) for inference in INFERENCES})
 
 RECIPES = (VARIANTS, FREE_BITS, FLAT)

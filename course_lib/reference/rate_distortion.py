@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import rate_distortion as lesson
-from .recipe import Recipe, all_at_once
+from .recipe import Recipe, all_at_once, shipped_training_images
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 2000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0,
@@ -20,10 +20,6 @@ TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), d
 NETWORK = {"latent_dim": 16, "hidden": [256]}
 METRICS = ("rate", "distortion", "iwae", "active_units", "probe_accuracy", "squared_error", "information",
            "marginal_kl")
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
 
 
 def build(member):
@@ -59,7 +55,7 @@ BETA_SWEEP = Recipe(
     training=TRAINING,
     tolerance={"rate": 0.05, "distortion": 0.1, "iwae": 0.1, "active_units": 0.5, "probe_accuracy": 0.005,
                "squared_error": 0.1, "information": 0.05, "marginal_kl": 0.05},
-    build=build, train=all_at_once(training_images, fit_sweep, "beta"), measure=measure, summarise=summarise,
+    build=build, train=all_at_once(shipped_training_images, fit_sweep, "beta"), measure=measure, summarise=summarise,
     one_at_a_time=False,
     as_lesson=lambda models: [(models[f"beta{b:g}"], None) for b in lesson.BETAS])
 

@@ -82,6 +82,23 @@ class Recipe:
         return replace(self, members={n: self.members[n] for n in names})
 
 
+def shipped_training_images(training):
+    """The training images of the Fashion-MNIST subset the course ships (a recipe's ``data``)."""
+    from ..data.fashion_mnist import load_shipped_subset
+    return load_shipped_subset().x_train
+
+
+def iwae_on_shipped_test_images(model, training):
+    """IWAE_k in nats per image for each k of ``training["iwae k"]``, on the first ``training["test images"]``
+    shipped Fashion-MNIST test images binarized once (seed 1).  -> {"iwae k<k>": float}"""
+    import torch
+    from ..data.fashion_mnist import load_shipped_subset
+    torch.manual_seed(1)
+    x = torch.bernoulli(load_shipped_subset().x_test[:training["test images"]])
+    with torch.no_grad():
+        return {f"iwae k{k}": float(-model.nll(x, k=k)[0].mean()) for k in training["iwae k"]}
+
+
 def each_on_its_own(data, fit):
     """A recipe's ``train`` for members trained one after another, each from ``recipe.build(member)``:
     ``data(training)`` gives the training tensor, ``fit(member, model, x, steps, device, progress)`` trains

@@ -9,18 +9,11 @@ steps), on the Fashion-MNIST images the course ships; the manifest keeps each tr
 the first 1,000 shipped test images binarized once (seed 1): IWAE_k for k = 1 (the ELBO, one draw) and 64,
 in nats per image.
 """
-import torch
-
-from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import reparam as lesson
-from .recipe import Recipe, each_on_its_own
+from .recipe import Recipe, each_on_its_own, iwae_on_shipped_test_images, shipped_training_images
 
 NAMES = {"pathwise": "pathwise", "score function": "score-function",
          "score function + baseline": "score-function-baseline"}     # the lesson's name -> the model's
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
 
 
 def build(member):
@@ -31,15 +24,8 @@ def fit(member, model, x, steps, device, progress):
     return lesson.fit_with_estimator(member["estimator"], model, x, steps, device=device, progress=progress)
 
 
-@torch.no_grad()
 def measure(model, member, training):
-    torch.manual_seed(1)
-    x = torch.bernoulli(load_shipped_subset().x_test[:training["test images"]])
-    out = {}
-    for k in training["iwae k"]:
-        nll, _ = model.nll(x, k=k)
-        out[f"iwae k{k}"] = float(-nll.mean())
-    return out
+    return iwae_on_shipped_test_images(model, training)
 
 
 ESTIMATORS = Recipe(
@@ -51,7 +37,7 @@ ESTIMATORS = Recipe(
               "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "steps": 3000, "hidden": [256],
               "test images": 1000, "iwae k": [1, 64]},
     tolerance={"iwae k1": 0.2, "iwae k64": 0.1},
-    build=build, train=each_on_its_own(training_images, fit), measure=measure, history=True,
+    build=build, train=each_on_its_own(shipped_training_images, fit), measure=measure, history=True,
     as_lesson=lambda models, histories: {name: (models[short], histories[short]) for name, short in NAMES.items()})
 
 RECIPES = (ESTIMATORS,)

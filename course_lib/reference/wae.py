@@ -9,11 +9,7 @@ between the codes and prior draws, and a linear probe's accuracy on the codes.
 """
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import wae as lesson
-from .recipe import Recipe, all_at_once, each_on_its_own
-
-
-def training_images(training):
-    return load_shipped_subset().x_train
+from .recipe import Recipe, all_at_once, each_on_its_own, shipped_training_images
 
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test)", "steps": 3000, "batch_size": 128,
@@ -44,7 +40,7 @@ MODELS = Recipe(
     source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
     members={SHORT[name]: {"model": name, **NETWORK} for name in lesson.MODELS},
     training=TRAINING, tolerance=TOLERANCE, build=build_model,
-    train=each_on_its_own(training_images, fit_model), measure=measure,
+    train=each_on_its_own(shipped_training_images, fit_model), measure=measure,
     as_lesson=lambda models: {name: (models[SHORT[name]], None) for name in lesson.MODELS})
 
 
@@ -57,7 +53,7 @@ LAMBDA_SWEEP = Recipe(
     source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
     members={f"lam{lam:g}": {"model": "WAE-MMD (IMQ)", "lam": float(lam), **NETWORK} for lam in lesson.LAMBDAS},
     training=TRAINING, tolerance=TOLERANCE, build=lambda member: lesson.build_wae(),
-    train=all_at_once(training_images, fit_lambda_sweep, "lam"),
+    train=all_at_once(shipped_training_images, fit_lambda_sweep, "lam"),
     measure=measure, one_at_a_time=False,
     as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.LAMBDAS])
 
