@@ -9,14 +9,13 @@ steps with set point 8 nats), on the lesson's 10,000 sprites (``make_sprites``, 
 lesson measures them: rate and distortion on the first 5,000 of those sprites.
 """
 import functools
-import time
 
 import torch
 
 from ..data.sprites import make_sprites
 from ..lessons import beta_vae as lesson
 from ..metrics.information import rate_distortion_terms
-from .recipe import Recipe, each_on_its_own
+from .recipe import Recipe, all_at_once, each_on_its_own
 
 TRAINING = {"data": "the lesson's sprites: make_sprites(10,000, seed 0) at 32 x 32; measured on the first 5,000",
             "train": 10000, "test": 5000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0,
@@ -46,14 +45,8 @@ def measure(model, member, training):
     return {"rate": terms["rate"], "distortion": terms["distortion"]}
 
 
-def train_cases(recipe, device, progress):
-    """The cases as one sweep, as the lesson trains them.  -> {model name: (model, seconds)}"""
-    names = list(recipe.members)
-    start = time.perf_counter()
-    sweep = lesson.fit_cases(sprites(recipe.training), [recipe.members[m]["case"] for m in names],
-                             recipe.training["steps"], device=device, progress=progress)
-    seconds = (time.perf_counter() - start) / len(names)
-    return {m: (model, seconds) for m, (model, _) in zip(names, sweep)}
+def fit_cases(data, steps, cases, device, progress):
+    return lesson.fit_cases(data, cases, steps, device=device, progress=progress)
 
 
 CASES = Recipe(
@@ -61,7 +54,7 @@ CASES = Recipe(
     source="Burgess et al. (2018), Understanding disentangling in β-VAE; the course text's C = 0 and C = ∞",
     members={short: {"case": list(lesson.CASES[name])} for name, short in CASE_NAMES.items()},
     training={**TRAINING, "steps": 1500}, tolerance={"rate": 0.05, "distortion": 0.1},
-    build=build, train=train_cases, measure=measure, one_at_a_time=False,
+    build=build, train=all_at_once(sprites, fit_cases, "case"), measure=measure, one_at_a_time=False,
     as_lesson=lambda models: [(models[short], None) for short in CASE_NAMES.values()])
 
 

@@ -8,9 +8,8 @@ first 1,000 shipped test images binarized once (seed 1) by the lesson's own
 """
 import torch
 
-from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import divergences as lesson
-from .recipe import Recipe, each_on_its_own, shipped_training_images
+from .recipe import Recipe, binarized_shipped_test_images, each_on_its_own, shipped_training_images
 
 
 def build(member):
@@ -23,8 +22,7 @@ def fit(member, model, x, steps, device, progress):
 
 @torch.no_grad()
 def measure(model, member, training):
-    torch.manual_seed(1)
-    x = torch.bernoulli(load_shipped_subset().x_test[:training["test images"]])
+    x = binarized_shipped_test_images(training["test images"])
     return {f"iwae k{k}": value for k, value in lesson.iwae_values(model, x, ks=training["iwae k"]).items()}
 
 

@@ -88,13 +88,20 @@ def shipped_training_images(training):
     return load_shipped_subset().x_train
 
 
-def iwae_on_shipped_test_images(model, training):
-    """IWAE_k in nats per image for each k of ``training["iwae k"]``, on the first ``training["test images"]``
-    shipped Fashion-MNIST test images binarized once (seed 1).  -> {"iwae k<k>": float}"""
+def binarized_shipped_test_images(n):
+    """The first ``n`` shipped Fashion-MNIST test images, binarized once with the draws of seed 1 (what a
+    recipe measures its likelihood bounds on)."""
     import torch
     from ..data.fashion_mnist import load_shipped_subset
     torch.manual_seed(1)
-    x = torch.bernoulli(load_shipped_subset().x_test[:training["test images"]])
+    return torch.bernoulli(load_shipped_subset().x_test[:n])
+
+
+def iwae_on_shipped_test_images(model, training):
+    """IWAE_k in nats per image for each k of ``training["iwae k"]``, on
+    :func:`binarized_shipped_test_images` (``training["test images"]`` of them).  -> {"iwae k<k>": float}"""
+    import torch
+    x = binarized_shipped_test_images(training["test images"])
     with torch.no_grad():
         return {f"iwae k{k}": float(-model.nll(x, k=k)[0].mean()) for k in training["iwae k"]}
 
