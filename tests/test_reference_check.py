@@ -91,3 +91,47 @@ def test_lessons_5_and_7bs_shipped_models_iwae_bound_lies_above_their_elbo(name)
     _, metrics = _recorded(name)
     for m, v in metrics.items():
         assert v["iwae"] > v["elbo"], (name, m, v)
+
+
+def test_lesson_2s_shipped_runs_learn_more_slowly_the_noisier_their_encoder_gradient():
+    """Same model, batches and steps: the pathwise estimator ends with the highest test ELBO, the score function
+    with a baseline next, the plain score function last (lesson 2's curves, on its shipped runs)."""
+    _, metrics = _recorded("fashion-estimators")
+    elbo = {m: v["iwae k1"] for m, v in metrics.items()}
+    assert elbo["pathwise"] > elbo["score-function-baseline"] > elbo["score-function"], elbo
+
+
+def test_lesson_4s_shipped_cases_settle_where_the_capacity_objective_says():
+    """D + γ|R − C| with C = 0 is a β-VAE with β = γ: γ = 20 keeps less rate than the plain VAE and γ = 0.5
+    more; a C beyond reach rewards rate, so C = 200 spends more than the plain VAE; ControlVAE holds the KL
+    near its set point (within 1 nat on the lesson's sprites)."""
+    _, cases = _recorded("sprites-cases")
+    rate = {m: v["rate"] for m, v in cases.items()}
+    assert rate["C0-gamma20"] < rate["plain"] < rate["C0-gamma0.5"] < rate["C200-gamma20"], rate
+    recipe, control = _recorded("sprites-control-vae")
+    assert abs(control["control"]["rate"] - recipe.members["control"]["set_point"]) < 1.0, control
+
+
+def test_lesson_7s_shipped_couplings_fit_better_with_depth():
+    """More affine couplings, a lower test NLL on each toy (lesson 7's Real NVP flows)."""
+    recipe, metrics = _recorded("toy-couplings")
+    for toy in {member["toy"] for member in recipe.members.values()}:
+        ordered = sorted((member["depth"], metrics[m]["test nll"]) for m, member in recipe.members.items()
+                         if member["toy"] == toy)
+        nll = [v for _, v in ordered]
+        assert all(a > b for a, b in zip(nll, nll[1:])), (toy, ordered)
+
+
+def test_lesson_8s_shipped_vae_has_a_tighter_bound_with_more_samples():
+    _, metrics = _recorded("fashion-ais-vae")
+    assert metrics["vae"]["iwae k1"] < metrics["vae"]["iwae k64"], metrics
+
+
+def test_lesson_8bs_shipped_bigan_inverts_better_than_a_constant_guess():
+    """E(G(z)) and G(E(x)) closer than guessing the mean: below z's variance (1) and the test points' variance
+    (what the lesson's dotted lines show), yet far from the zero of the global optimum."""
+    from course_lib.lessons import hybrids
+    _, metrics = _recorded("toy-bigan")
+    data_variance = float(hybrids.toy_data()[1].var(0).mean())
+    v = metrics["bigan"]
+    assert 0.05 < v["latent cycle error"] < 1.0 and 0.05 < v["data cycle error"] < data_variance, (v, data_variance)
