@@ -238,7 +238,7 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
             return Markdown(
                 "*The latent-size slider trains a VAE for each size the first time it is moved there "
                 "(a progress bar shows the training), so it is live only in JupyterLab: the course ships no "
-                "models for it (five would take an eighth of its store), and this page was built from trained "
+                "models for it, and this page was built from trained "
                 f"models only. Sizes with no trained model here: {', '.join(map(str, missing))}.*")
 
     fig, (ax_r, ax_s, ax_c) = new_figure(3, 1, width=3.6, height=3.4)

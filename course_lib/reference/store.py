@@ -16,8 +16,9 @@ a temporary file and a rename, so an interrupted training leaves the old files a
 Stored dtypes: float32, float16, or int8, where each weight matrix (a floating tensor of two or more
 dimensions) is kept as whole numbers q in [-127, 127] with one scale per output row,
 w ≈ q · max|w_row| / 127, and the rest (biases, norms) in float16: a quarter of float32's bytes.
-"int8/64" is the same with one scale per run of 64 weights of a row (:data:`GROUP`), a sixty-fourth
-more bytes and a finer grid where a row holds a few large weights among many small ones.
+"int8/64" is the same with one scale per run of 64 weights of a row (:data:`GROUP`): a two-byte scale
+for every 64 one-byte weights (a thirty-second more bytes), and a finer grid where a row holds a few
+large weights among many small ones.
 """
 import hashlib
 import io
