@@ -78,3 +78,33 @@ def test_control_vae_training_records_beta_and_moves_the_kl_towards_the_set_poin
                      progress=False, device="cpu")
     assert "beta" in history.terms and len(history["beta"]) == 5
     assert abs(history["rate"][-1] - 4.0) < abs(history["rate"][0] - 4.0)
+
+
+def test_a_starting_integral_holds_beta_near_its_start_and_a_scheduled_set_point_is_tracked():
+    """integral = -(beta0 - beta_min - kp) / ki starts beta at beta0 (the KL far above its set point); with a set point that ramps, the plant's
+    KL follows the ramp (the capacity recipe's controller)."""
+    controller = PIController(set_point=0.5, kp=0.01, ki=0.005, beta_max=5.0, integral=-(4.0 - 0.01) / 0.005)
+    assert controller.beta == 5.0                              # beta_start defaults to beta_max
+    error = 0.5 - 1.5                                          # the KL a nat above the set point
+    controller.update(1.5)
+    assert controller.beta == pytest.approx(0.01 / (1 + np.exp(error)) + 3.99 - 0.005 * error, abs=1e-12)
+    ramp = cl.schedules.linear_warmup(2000, start=0.5, end=6.0)
+    model = _PlantModel()
+    loss_fn = control_vae_objective(controller, set_point=ramp)
+    kls = []
+    for step in range(4000):
+        terms = loss_fn(model, None, step)
+        kls.append(float(terms["rate"]))
+        model.kl = plant(controller.beta)
+    assert float(terms["set point"]) == 6.0
+    assert kls[-1] == pytest.approx(6.0, abs=0.05)
+    assert abs(kls[1000] - ramp(1000)) < 1.0                  # it follows the ramp on the way
+
+
+class _PlantModel:
+    """Stands in for a VAE in control_vae_objective: its 'rate' is the plant's KL."""
+    kl = 0.0
+
+    def loss_terms(self, x, beta):
+        rate = torch.tensor(self.kl)
+        return {"loss": beta * rate, "rate": rate}

@@ -544,31 +544,49 @@ def test_the_targets_are_checked_on_the_recorded_metrics_and_can_fail(trained_st
     assert changed[1].endswith(": met") and "gaps x 0.50, y 0.60" in changed[1]
 
 
-def test_the_capacity_recipe_starts_as_a_plain_vae_then_ramps_c_from_its_start():
-    """Its first warm_steps train the ELBO (beta 1, C 0); then D + gamma |R - C(t)| with C(t) rising from
-    start_capacity to the final C over ramp_steps (the ramp that began at C = 0 collapsed)."""
+def test_the_cpu_capacity_recipe_steers_the_rate_along_c_t_with_a_controlled_beta():
+    """The CPU recipe: loss = D + beta(t) R, the set point C(t) rising from start_capacity to the final C over
+    ramp_steps and then held, beta starting at the controller's beta_max and falling while the rate is below
+    C(t)."""
     from course_lib.models.vae import VAE
     from course_lib.reference import sprites
     t = sprites.CAPACITY_TRAINING
-    member = {"objective": "capacity", "capacity": 15.0}
-    loss_fn = sprites.objective(member, t)
+    c = t["controller"]
     model = VAE.conv((1, 32, 32), 4, channels=(8, 8, 8), hidden=(16,))
     x = torch.rand(8, 1, 32, 32).round()
-    half_ramp = t["warm_steps"] + t["ramp_steps"] // 2
-    for step, beta, capacity in [(0, 1.0, 0.0), (t["warm_steps"] - 1, 1.0, 0.0),
-                                 (t["warm_steps"], t["gamma"], t["start_capacity"]),
-                                 (half_ramp, t["gamma"], (t["start_capacity"] + 15.0) / 2),
-                                 (t["steps"], t["gamma"], 15.0)]:
+    loss_fn = sprites.objective({"objective": "capacity", "capacity": 8.0}, t)
+    torch.manual_seed(0)
+    first = loss_fn(model, x, 0)
+    torch.manual_seed(0)
+    torch.testing.assert_close(first["loss"], model.loss_terms(x, beta=c["beta_max"])["loss"])
+    assert float(first["beta"]) == c["beta_max"] and float(first["set point"]) == t["start_capacity"]
+
+    class SilentCode:                                         # its rate is 0, below every C(t)
+        def loss_terms(self, x, beta):
+            return {"loss": torch.tensor(0.0), "rate": torch.tensor(0.0)}
+    steered = sprites.objective({"objective": "capacity", "capacity": 8.0}, t)
+    betas = [float(steered(SilentCode(), x, step)["beta"]) for step in range(4)]
+    assert betas[0] == c["beta_max"] and betas[1] > betas[2] > betas[3], betas    # a rate below C: beta comes down
+    for step, want in [(t["ramp_steps"] // 2, (t["start_capacity"] + 8.0) / 2), (t["ramp_steps"], 8.0),
+                       (t["steps"], 8.0)]:
+        assert float(loss_fn(model, x, step)["set point"]) == pytest.approx(want)
+    small = sprites.objective({"objective": "capacity", "capacity": 0.25}, t)     # a final C below the start
+    assert float(small(model, x, 0)["set point"]) == 0.25
+
+
+def test_the_gpu_capacity_recipe_keeps_burgess_penalty_with_c_from_zero_over_half_the_steps():
+    """The GPU recipe as published: D + gamma |R - C(t)|, C(t) from 0 to the final C over ramp_steps."""
+    from course_lib.models.vae import VAE
+    from course_lib.reference import sprites
+    t = sprites.CAPACITY_TRAINING_64
+    loss_fn = sprites.objective({"objective": "capacity", "capacity": 25.0}, t)
+    model = VAE.conv((1, 32, 32), 4, channels=(8, 8, 8), hidden=(16,))
+    x = torch.rand(8, 1, 32, 32).round()
+    for step, capacity in [(0, 0.0), (t["ramp_steps"] // 2, 12.5), (t["steps"], 25.0)]:
         torch.manual_seed(0)
         got = loss_fn(model, x, step)["loss"]
         torch.manual_seed(0)
-        want = model.loss_terms(x, beta=beta, capacity=capacity)["loss"]
-        torch.testing.assert_close(got, want)
-    small = sprites.objective({"objective": "capacity", "capacity": 0.5}, t)     # a final C below the start
-    torch.manual_seed(0)
-    got = small(model, x, t["warm_steps"])["loss"]
-    torch.manual_seed(0)
-    torch.testing.assert_close(got, model.loss_terms(x, beta=t["gamma"], capacity=0.5)["loss"])
+        torch.testing.assert_close(got, model.loss_terms(x, beta=t["gamma"], capacity=capacity)["loss"])
 
 
 def test_a_recipe_with_history_hands_the_lesson_its_models_training_history(trained_stand_ins, monkeypatch,

@@ -27,21 +27,32 @@ def _complete(name, over):
     return views.by_value(name, over)
 
 
-@pytest.mark.parametrize("name", ["beta-vae-dsprites", "beta-tcvae-dsprites"])
-def test_the_shipped_sweeps_rate_falls_as_beta_grows(name):
-    """What lesson 4 teaches first: at the optimum the rate cannot rise with β (its medians over seeds here)."""
+def test_the_shipped_beta_vae_sweeps_rate_falls_as_beta_grows():
+    """What lesson 4 teaches first: at the optimum the rate cannot rise with β (its medians over seeds here).
+    Not asked of the β-TCVAEs: their β weighs only the total correlation, D + R + (β − 1) TC, so their rate
+    need not fall (β = 10's median rate is a tenth of a nat above β = 6's)."""
     import numpy as np
-    groups = _complete(name, "beta")
+    groups = _complete("beta-vae-dsprites", "beta")
     rates = [float(np.median([m["rate"] for _, m in rows])) for rows in groups.values()]
     assert all(a > b for a, b in zip(rates, rates[1:])), dict(zip(groups, rates))
 
 
 def test_the_shipped_capacity_models_reach_their_targets():
-    """D + γ|R − C| holds the rate at the final C (within 1.5 nats on the test sprites): an encoder can always
-    spend more nats by narrowing its posterior, so even a C above what a β = 1 VAE spends is reached."""
+    """The controlled β holds the rate at the final C (within 1.5 nats on the test sprites): an encoder can
+    always spend more nats by narrowing its posterior (β below 1), so even a C above what a β = 1 VAE spends
+    is reached; below, β stops at its bound (20), which leaves C = 1 about 1.4 nats short."""
     groups = _complete("capacity-dsprites", "capacity")
     for c, rows in groups.items():
         assert abs(rows[0][1]["rate"] - c) <= 1.5, (c, rows[0][1]["rate"])
+
+
+def test_the_shipped_capacity_models_let_the_factors_in_in_burgess_order():
+    """Lesson 4's order: position (x and y) gets half its entropy into one latent at a final C no larger than
+    scale does, and scale (which must get there at some C) no later than shape and orientation."""
+    from course_lib.reference import views
+    order = dict(views.factor_order(_complete("capacity-dsprites", "capacity")))
+    c = {f: float("inf") if v is None else v for f, v in order.items()}
+    assert c["scale"] < float("inf") and max(c["x"], c["y"]) <= c["scale"] <= min(c["shape"], c["orientation"]), order
 
 
 def _recorded(name):

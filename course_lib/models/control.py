@@ -20,18 +20,23 @@ import math
 import torch
 
 from ..errors import check_number
+from ..schedules import evaluate
 
 
 class PIController:
     """β(t) from the measured KL; call :meth:`update` once per training step."""
 
-    def __init__(self, set_point, kp=0.01, ki=0.0001, beta_min=0.0, beta_max=1.0, beta_start=None):
+    def __init__(self, set_point, kp=0.01, ki=0.0001, beta_min=0.0, beta_max=1.0, beta_start=None, integral=0.0):
+        """``beta_start`` is the β of the first step only; the next comes from the formula.  ``integral`` is
+        Σ e(s) at the start: −(β₀ − β_min − K_p) / K_i makes β = β₀ while the KL is far above its set point
+        (the P term at its largest, K_p) and lower as soon as the KL nears it, so β starts at β₀ and moves
+        from there (used to start a capacity ramp at a large β)."""
         self.set_point = check_number("set_point", set_point, minimum=0.0)
         self.kp = check_number("kp", kp, minimum=0.0)
         self.ki = check_number("ki", ki, minimum=0.0)
         self.beta_min = check_number("beta_min", beta_min, minimum=0.0)
         self.beta_max = check_number("beta_max", beta_max, minimum=self.beta_min, strict_minimum=True)
-        self.integral = 0.0
+        self.integral = check_number("integral", integral)
         self.beta = self.beta_max if beta_start is None else check_number(
             "beta_start", beta_start, minimum=self.beta_min, maximum=self.beta_max)
 
@@ -47,15 +52,21 @@ class PIController:
         return self.beta
 
 
-def control_vae_objective(controller):
+def control_vae_objective(controller, set_point=None):
     """A loss for :func:`course_lib.fit`: D + β(t)·R, with β(t) from ``controller`` after every step.
 
-    Records ``beta`` as a loss term.  (Not capturable as a CUDA graph: the controller
-    reads the KL on the host every step.)
+    ``set_point``: None keeps the controller's; a schedule (a number or a function of the step,
+    e.g. :func:`course_lib.schedules.linear_warmup`) moves it every step, so the KL is steered
+    along a capacity ramp C(t).  Records ``beta`` (and ``set point`` when scheduled) as loss terms.
+    (Not capturable as a CUDA graph: the controller reads the KL on the host every step.)
     """
     def loss_fn(model, x, step):
+        if set_point is not None:
+            controller.set_point = check_number("set point", evaluate(set_point, step), minimum=0.0)
         terms = model.loss_terms(x, beta=controller.beta)
         terms["beta"] = torch.tensor(controller.beta, device=terms["rate"].device)
+        if set_point is not None:
+            terms["set point"] = torch.tensor(controller.set_point, device=terms["rate"].device)
         kl = terms["rate"].item()
         if math.isfinite(kl):            # a NaN or inf is left to fit's guard, which restores the last good state
             controller.update(kl)

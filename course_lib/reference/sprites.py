@@ -15,13 +15,15 @@ The objectives:
   scatter (Locatello et al., 2019);
 * β-TCVAE (Chen et al., 2018): loss = D + R + (β − 1) TC, TC estimated on each minibatch with the
   course's importance-weighted estimator (:mod:`course_lib.models.tcvae`), the same seeds;
-* capacity (Burgess et al., 2018): loss = D + γ |R − C(t)|, one model per final C.  On the CPU
-  recipe the first 500 steps train a plain VAE (the ELBO), so that the decoder reads z before the
-  capacity term begins; then C rises linearly from 1 nat to its final value over 4,000 steps, with
-  γ = 25 (1Konny's dSprites setting γ = 100 at 64 x 64, for a quarter as many pixels).  Started at
-  C = 0 from fresh weights, the ramp collapsed at γ = 250, 25 and 10: the rate met C with a
-  posterior that told the decoder nothing (docs/reference-models.md, the search table).  The GPU
-  recipe keeps Burgess et al.'s published schedule: C from 0 over half the steps, γ = 1000.
+* capacity (Burgess et al., 2018): the rate steered along a ramp C(t), one model per final C.  The
+  GPU recipe keeps Burgess et al.'s published form, loss = D + γ |R − C(t)| with C from 0 over half
+  the steps and γ = 1000.  On the CPU recipe that penalty failed at every setting tried (the search
+  table in docs/reference-models.md): started at C = 0 the rate met C with a posterior that told the
+  decoder nothing, and started from a plain VAE no factor ever got half a latent.  So the CPU
+  recipe holds the rate to C(t) with a feedback-set β instead (Shao et al., 2020, who use it for
+  this ramp): loss = D + β(t) R, β(t) from a PI controller (:mod:`course_lib.models.control`) that
+  starts at β = 20 and lowers β as C(t) rises linearly from 0.5 nat to its final value over 4,000
+  steps, then holds it.
 
 Data: a stated random subset of the full dSprites grid (:class:`course_lib.data.DSpritesGrid`,
 737,280 combinations): the first ``train`` points of a seeded permutation for training, the next
@@ -39,6 +41,7 @@ import torch
 
 from ..data.sprites import FACTOR_NAMES, DSpritesGrid, SpritesData, dsprites_factor_values
 from ..lessons import beta_vae as lesson
+from ..models.control import PIController, control_vae_objective
 from ..models.tcvae import tcvae_objective
 from ..models.vae import VAE, vae_objective
 from ..schedules import after_warm_start, linear_warmup
@@ -47,14 +50,15 @@ from .recipe import Recipe
 SEEDS = (0, 1, 2)
 BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
 TCVAE_BETAS = (1.0, 2.0, 4.0, 6.0, 10.0)
-CAPACITIES = (2.0, 5.0, 10.0, 15.0, 20.0, 25.0)
+CAPACITIES = (1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 16.0)          # the CPU recipe: 32 x 32 spends fewer nats
+CAPACITIES_64 = (2.0, 5.0, 10.0, 15.0, 20.0, 25.0)
 
 # The CPU recipes: 32 x 32.
 NETWORK = {"latent_dim": 10, "channels": [32, 32, 32], "hidden": [256, 256], "image": 32}
 TRAINING = {"data": "DSpritesGrid, seeded permutation", "image": 32, "split_seed": 0, "train": 100000, "test": 5000,
             "steps": 6000, "batch_size": 256, "lr": 1e-3, "optimizer": "Adam"}
-CAPACITY_TRAINING = {**TRAINING, "steps": 8000, "gamma": 25.0, "warm_steps": 500, "start_capacity": 1.0,
-                     "ramp_steps": 4000}
+CAPACITY_TRAINING = {**TRAINING, "steps": 5500, "start_capacity": 0.5, "ramp_steps": 4000,
+                     "controller": {"kp": 1.0, "ki": 0.005, "beta_min": 0.0, "beta_max": 20.0}}
 
 # The GPU recipes: dSprites' own 64 x 64 and Burgess et al.'s networks.
 NETWORK_64 = {"latent_dim": 10, "channels": [32, 32, 32, 32], "hidden": [256, 256], "image": 64}
@@ -93,9 +97,14 @@ def objective(member, training):
         return vae_objective(beta=member["beta"])
     if kind == "beta-TCVAE":
         return tcvae_objective(member["beta"], training["train"])
-    warm = training.get("warm_steps", 0)             # first a plain VAE: beta = 1, C = 0
     start = min(training.get("start_capacity", 0.0), member["capacity"])
     ramp = linear_warmup(training["ramp_steps"], start=start, end=member["capacity"])
+    if "controller" in training:                     # β(t) set so that the rate follows C(t)
+        c = training["controller"]
+        controller = PIController(start, kp=c["kp"], ki=c["ki"], beta_min=c["beta_min"], beta_max=c["beta_max"],
+                                  integral=-(c["beta_max"] - c["beta_min"] - c["kp"]) / c["ki"])  # from beta_max
+        return control_vae_objective(controller, set_point=ramp)
+    warm = training.get("warm_steps", 0)             # first a plain VAE: beta = 1, C = 0
     return vae_objective(beta=after_warm_start(warm, 1.0, training["gamma"]),
                          capacity=after_warm_start(warm, 0.0, ramp))
 
@@ -194,7 +203,7 @@ TOLERANCE = {"mig": 0.01, "rate": 0.05, "distortion": 0.5, **{f"gap {f}": 0.01 f
              **{f"MI {f}": 0.01 for f in FACTOR_NAMES}}
 
 
-def _recipes(suffix, network, training, capacity_training, gpu, where):
+def _recipes(suffix, network, training, capacity_training, capacities, gpu, where):
     common = dict(tolerance=TOLERANCE, build=build, train=train, measure=measure, needs_gpu=gpu)
     beta_vae = Recipe(
         name=f"beta-vae-dsprites{suffix}", lesson="4", what=f"β-VAEs on dSprites {where} (β = 1 to 16, 3 seeds each)",
@@ -212,14 +221,16 @@ def _recipes(suffix, network, training, capacity_training, gpu, where):
         training=training, ships=ships_medians("beta"), summarise=summarise_seeds("beta"), **common)
     capacity = Recipe(
         name=f"capacity-dsprites{suffix}", lesson="4",
-        what=f"capacity-controlled VAEs on dSprites {where} (final C = 2 to 25 nats)",
-        source="Burgess et al. (2018), Understanding disentangling in β-VAE, sec. 4 and appendix A",
-        members={f"C{c:g}": {"objective": "capacity", "capacity": c, "seed": 0, **network} for c in CAPACITIES},
+        what=f"capacity-controlled VAEs on dSprites {where} (final C = {capacities[0]:g} to {capacities[-1]:g} nats)",
+        source="Burgess et al. (2018), Understanding disentangling in β-VAE, sec. 4 and appendix A"
+               + ("; the rate held to C(t) by Shao et al. (2020)'s PI controller" if "controller" in capacity_training
+                  else ""),
+        members={f"C{c:g}": {"objective": "capacity", "capacity": c, "seed": 0, **network} for c in capacities},
         training=capacity_training, summarise=summarise_capacity, **common)
     return beta_vae, tcvae, capacity
 
 
-BETA_VAE, TCVAE, CAPACITY = _recipes("", NETWORK, TRAINING, CAPACITY_TRAINING, False, "at 32 x 32")
-BETA_VAE_64, TCVAE_64, CAPACITY_64 = _recipes("-64", NETWORK_64, TRAINING_64, CAPACITY_TRAINING_64, True,
-                                              "at 64 x 64")
+BETA_VAE, TCVAE, CAPACITY = _recipes("", NETWORK, TRAINING, CAPACITY_TRAINING, CAPACITIES, False, "at 32 x 32")
+BETA_VAE_64, TCVAE_64, CAPACITY_64 = _recipes("-64", NETWORK_64, TRAINING_64, CAPACITY_TRAINING_64, CAPACITIES_64,
+                                              True, "at 64 x 64")
 RECIPES = (BETA_VAE, TCVAE, CAPACITY, BETA_VAE_64, TCVAE_64, CAPACITY_64)
