@@ -219,4 +219,4 @@ def test_build_is_called_once_per_value_in_order(strategy):
     swept = fit_sweep(build, data(), weighted_mse, [1.0, 2.0, 3.0], steps=1, lr=1e-9, progress=False,
                       strategy=strategy)
     assert made == [0, 1, 2]
-    assert [round(float(m.lin.bias), 3) for m, _ in swept] == [1.0, 2.0, 3.0]
+    assert [round(float(m.lin.bias.detach()), 3) for m, _ in swept] == [1.0, 2.0, 3.0]
