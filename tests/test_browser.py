@@ -388,6 +388,8 @@ def test_make_site_renders_every_lesson_with_its_figures(site):
         assert figures == live, f"{path.name}: {figures} live figures on the page for {live} in the lesson"
         assert pictures >= figures + static, f"{path.name}: {pictures} pictures, expected at least {figures + static}"
         assert "Read-only rendering" in text and "Traceback" not in text
+        assert 'executeResult" data-mime-type="text/plain"' not in text, \
+            f"{path.name}: a cell ends on an expression whose repr lands on the page (end that line with ';')"
         assert not re.search(r'<(script|link|img)[^>]*(src|href)="https?:', text), f"{path.name} fetches from the web"
         assert page.stat().st_size <= PAGE_BUDGET, f"{path.name}: {page.stat().st_size} bytes, over the page budget"
     assert sorted(p.name for p in out.iterdir()) == sorted(["assets", "index.html"] +
