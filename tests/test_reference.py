@@ -323,6 +323,11 @@ def test_lessons_4_and_8b_tables_and_slider_read_the_shipped_sprite_models(train
     assert views.capacity_table(folder=folder, say=table.append) is not None
     assert table[1].split()[:2] == ["C", "rate"] and table[2].split()[0] == "5"
     assert table[-1].startswith("the smallest final C at which one latent carries")
+    assert "steps each (C raised over the first" in table[0]
+    order = dict(views.factor_order(groups := views.by_value("capacity-dsprites", "capacity", folder)))
+    for factor, c in order.items():                      # each factor's C is shown with the rate its model reached
+        shown = "never" if c is None else f"{c:g} ({groups[c][0][1]['rate']:.1f} nats)"
+        assert f"{factor} {shown}" in table[-1], (factor, table[-1])
 
 
 def test_lessons_say_how_to_make_the_sprite_models_where_none_ship(tmp_path):

@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+import torch
+
+from ..data.fashion_mnist import load_shipped_subset
 from ..errors import CourseInputError
 
 
@@ -84,15 +87,12 @@ class Recipe:
 
 def shipped_training_images(training):
     """The training images of the Fashion-MNIST subset the course ships (a recipe's ``data``)."""
-    from ..data.fashion_mnist import load_shipped_subset
     return load_shipped_subset().x_train
 
 
 def binarized_shipped_test_images(n):
     """The first ``n`` shipped Fashion-MNIST test images, binarized once with the draws of seed 1 (what a
     recipe measures its likelihood bounds on)."""
-    import torch
-    from ..data.fashion_mnist import load_shipped_subset
     torch.manual_seed(1)
     return torch.bernoulli(load_shipped_subset().x_test[:n])
 
@@ -100,7 +100,6 @@ def binarized_shipped_test_images(n):
 def iwae_on_shipped_test_images(model, training):
     """IWAE_k in nats per image for each k of ``training["iwae k"]``, on
     :func:`binarized_shipped_test_images` (``training["test images"]`` of them).  -> {"iwae k<k>": float}"""
-    import torch
     x = binarized_shipped_test_images(training["test images"])
     with torch.no_grad():
         return {f"iwae k{k}": float(-model.nll(x, k=k)[0].mean()) for k in training["iwae k"]}

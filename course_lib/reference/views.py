@@ -120,14 +120,18 @@ def capacity_table(name="capacity-dsprites", folder=None, say=print):
     if groups is None:
         _not_yet(name, say)
         return None
-    say(f"{get_recipe(name).what}, {_trained_line(name, folder)}")
+    recipe = get_recipe(name)
+    t = recipe.training
+    say(f"{recipe.what}, {t['steps']:,} steps each (C raised over the first {t['ramp_steps']:,}), "
+        f"{_trained_line(name, folder)}")
     say(f"{'C':>5} {'rate':>6} " + " ".join(f"{n:>11}" for n in FACTOR_NAMES))
     for c, rows in groups.items():
         metrics = rows[0][1]
         say(f"{c:5g} {metrics['rate']:6.1f} " + " ".join(f"{metrics['MI ' + n]:11.2f}" for n in FACTOR_NAMES))
     order = factor_order(groups)
-    say("the smallest final C at which one latent carries at least half a factor's entropy: "
-        + ", ".join(f"{f} {'never' if c is None else f'{c:g}'}" for f, c in order))
+    say("the smallest final C at which one latent carries at least half a factor's entropy (and the rate that "
+        "model reached): " + ", ".join(f"{f} never" if c is None else f"{f} {c:g} ({groups[c][0][1]['rate']:.1f} nats)"
+                                       for f, c in order))
     return groups
 
 
