@@ -9,7 +9,8 @@ Typical use in a notebook::
 
 The package, bottom to top (a module imports only from its own level or below):
 
-    errors, settings, io, device           leaves: course errors, fast mode, atomic writes, the device
+    errors, settings, io, device, claims   leaves: course errors, fast mode, atomic writes, the device,
+                                           a lesson's readings of its results with their checks
     distributions, nets, objectives,       the maths every model uses: Gaussian and Bernoulli
     schedules, data                        densities, networks, ELBO / IWAE, beta schedules, data sets
     flows/, metrics/, estimators/          normalizing flows; metrics and information estimates;
@@ -26,7 +27,8 @@ Everything a notebook types as ``cl.<name>`` is re-exported here.
 """
 __version__ = "0.1.0"
 
-from . import data, estimators, figures, flows, metrics, models, schedules, training
+from . import claims, data, estimators, figures, flows, metrics, models, schedules, training
+from .claims import claim
 from .data import (ImageData, SpritesData, dynamic_binarize, load_dataset, load_fashion_mnist,
                    make_sprites, sample_toy, unnormalized_log_density)
 from .device import get_device, seed_everything
