@@ -22,6 +22,20 @@ def quadratic(z):
     return (z - 1) ** 2
 
 
+def quadratic_variances(mean, log_std):
+    """Per-sample variances of the three estimators of d/dmu E_q[(z - 1)^2], q = N(mu, sigma^2), in closed
+    form (a = mu - 1; moments of a standard normal: E eps^4 = 3, E eps^6 = 15):
+
+        pathwise                      f'(z) = 2(a + sigma eps)                     4 sigma^2
+        score function                f(z) eps / sigma                             a^4/sigma^2 + 14 a^2 + 15 sigma^2
+        score function + baseline     (f(z) - E_q f) eps / sigma                   8 a^2 + 10 sigma^2
+
+    -> {estimator: float}.  The three are ordered the same way for every (mu, sigma)."""
+    a, var = check_number("mean", mean) - 1.0, math.exp(2 * check_number("log_std", log_std))
+    return {"pathwise": 4 * var, "score function": a ** 4 / var + 14 * a ** 2 + 15 * var,
+            "score function + baseline": 8 * a ** 2 + 10 * var}
+
+
 def _whole_numbers(name, values):
     values = [check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(values)]
     if not values:
@@ -195,6 +209,52 @@ def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0, blit=True):
     changing = [bar for stack in stacks for bar in stack] + list(mean_bars) + [ax_m.title]
     return LiveFigure(fig, update, {"tau": float_slider("temperature τ", 0.05, 5.0, 0.5, log=True)},
                       animated=(lambda: changing) if blit else None)
+
+
+def relaxed_gradient_moments(taus, probs=(0.1, 0.2, 0.3, 0.4), weights=(1.0, 0.0, 2.0, -1.0), n=20000, seed=0):
+    """The gradient of E[f(y)] with respect to the logits, f(y) = w . y, through the Gumbel-softmax relaxation
+    y = softmax((log pi + g) / tau), against the exact gradient of E_{k ~ Categorical(pi)}[w_k], which is
+    pi_k (w_k - pi . w).  Per-sample gradients by the chain rule, (1/tau)(y * w - y (y . w)), from the same
+    Gumbel noise at every tau.  -> {"tau": array, "variance": total variance of a per-sample gradient,
+    "bias": ||mean gradient - exact||} for each tau in ``taus``."""
+    taus = [check_number(f"taus[{i}]", t, minimum=0.0, strict_minimum=True) for i, t in enumerate(taus)]
+    pi = torch.tensor([check_number("probs", p, minimum=0.0, strict_minimum=True) for p in probs], dtype=torch.float64)
+    w = torch.tensor([check_number("weights", v) for v in weights], dtype=torch.float64)
+    if len(pi) != len(w) or abs(float(pi.sum()) - 1.0) > 1e-6:
+        raise CourseInputError(f"probs must sum to 1 and have as many entries as weights; got {list(probs)}, "
+                               f"{list(weights)}.")
+    u = torch.rand(check_int("n", n, minimum=2), len(pi), generator=torch.Generator().manual_seed(seed),
+                   dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+    gumbel = -torch.log(-torch.log(u))
+    exact = pi * (w - (pi * w).sum())
+    variance, bias = [], []
+    for tau in taus:
+        y = torch.softmax((pi.log() + gumbel) / tau, dim=-1)
+        grads = (y * w - y * (y * w).sum(-1, keepdim=True)) / tau
+        variance.append(float(grads.var(0).sum()))
+        bias.append(float((grads.mean(0) - exact).norm()))
+    return {"tau": np.array(taus), "variance": np.array(variance), "bias": np.array(bias)}
+
+
+def training_curves(runs):
+    """Two panels of the ELBO on training batches against the step: (a) all three estimators, (b) only the
+    two that train well, on an axis of their own, so that the few nats between them can be seen.
+    runs: {estimator: (model, History)}.  -> the figure"""
+    import matplotlib.pyplot as plt
+    fig, (ax_all, ax_two) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, (_, history) in runs.items():
+        ax_all.plot(history.steps, history["elbo"], color=COLORS[name], label=name)
+        if name != "score function":
+            ax_two.plot(history.steps, history["elbo"], color=COLORS[name], label=name)
+    ax_all.set(xlabel="step", ylabel="ELBO on training batches (nats)", title="(a) all three estimators")
+    ax_all.legend(fontsize=8)
+    tail = [h["elbo"][len(h.steps) // 4:] for name, (_, h) in runs.items() if name != "score function"]
+    low, high = min(float(t.min()) for t in tail), max(float(t.max()) for t in tail)
+    ax_two.set(xlabel="step", ylim=(low - 0.1 * (high - low), high + 0.1 * (high - low)),
+               title="(b) pathwise and score function + baseline")
+    ax_two.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def estimator_objectives():
