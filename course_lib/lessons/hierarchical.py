@@ -191,6 +191,8 @@ def gradient_flow_check(depth=8, l=3, width=16, seed=0):
 # -- trained hierarchical VAEs on Fashion-MNIST ------------------------------------------
 LEVEL_SIZES = {2: (16, 8), 3: (16, 8, 4)}
 FREE_BITS = (0.0, 0.25, 0.5, 1.0, 2.0)
+WARMUP = 1000                          # steps of KL warm-up (β from 0 to 1) in the warm-up comparison
+WARMUP_SEEDS = (0, 1, 2)
 ACTIVE = 0.01                          # nats: a unit with less KL than this is inactive
 
 
@@ -202,14 +204,17 @@ def build_model(inference, levels, seed=0):
 
 
 
-def fit_variant(model, x, steps, device=None, progress=True):
+def fit_variant(model, x, steps, device=None, progress=True, warmup=0, seed=0):
     """Train a hierarchical VAE of :func:`build_model` on the negative ELBO, on dynamically binarized images
-    ``x``.  -> History"""
+    ``x``; with ``warmup`` > 0, on D + β(t) Σ_l KL_l with β rising linearly from 0 to 1 over the first
+    ``warmup`` steps (Sønderby et al.'s KL warm-up), then the negative ELBO.  -> History"""
     from ..data import dynamic_binarize
     from ..models.hierarchical import hierarchical_objective
+    from ..schedules import linear_warmup
     from ..training.train import fit
-    return fit(model, x, hierarchical_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
-               progress=progress, desc=f"{model.inference}, L = {model.levels}")
+    objective = hierarchical_objective(beta=linear_warmup(warmup)) if warmup else hierarchical_objective()
+    return fit(model, x, objective, steps=steps, transform=dynamic_binarize, seed=seed, device=device,
+               progress=progress, desc=f"{model.inference}, L = {model.levels}" + (", warm-up" if warmup else ""))
 
 
 def train_variants(x, steps, device=None):

@@ -59,6 +59,30 @@ VARIANTS = Recipe(
                               for levels in lesson.LEVEL_SIZES for inference in INFERENCES})
 
 
+def build_seeded(member):
+    return lesson.build_model(member["inference"], member["levels"], seed=member["seed"])
+
+
+def fit_warmup(member, model, x, steps, device, progress):
+    return lesson.fit_variant(model, x, steps, device=device, progress=progress, warmup=member["warm-up steps"],
+                              seed=member["seed"])
+
+
+WARMUP = Recipe(
+    name="fashion-warmup", lesson="5",
+    what="three-level VAEs on Fashion-MNIST, ladder and bottom-up inference, trained with KL warm-up, three seeds",
+    source="Sønderby et al. (2016): ladder inference with KL warm-up keeps more units active (their Table 2 and "
+           "Figure 5, with batch normalization and far longer training); the lesson's own networks",
+    members={f"{inference}-L3-seed{seed}": {"inference": inference, "levels": 3, "seed": seed,
+                                            "warm-up steps": lesson.WARMUP, "latent_dims": list(lesson.LEVEL_SIZES[3]),
+                                            "hidden": 256}
+             for inference in INFERENCES for seed in lesson.WARMUP_SEEDS},
+    training=TRAINING, tolerance=VARIANTS.tolerance, build=build_seeded,
+    train=each_on_its_own(shipped_training_images, fit_warmup), measure=measure_hierarchical,
+    as_lesson=lambda models: {(inference, seed): models[f"{inference}-L3-seed{seed}"]
+                              for inference in INFERENCES for seed in lesson.WARMUP_SEEDS})
+
+
 def fit_free_bits_sweep(x, steps, thresholds, device, progress):
     return lesson.fit_free_bits_sweep(x, steps, thresholds, device=device, progress=progress)
 
@@ -101,4 +125,4 @@ FLAT = Recipe(
     train=each_on_its_own(shipped_training_images, fit_flat), measure=measure_flat,
     as_lesson=lambda models: {inference: (models[f"flat-{inference}"], None) for inference in INFERENCES})
 
-RECIPES = (VARIANTS, FREE_BITS, FLAT)
+RECIPES = (VARIANTS, WARMUP, FREE_BITS, FLAT)
