@@ -232,6 +232,23 @@ def train_variants(x, steps, device=None):
     return out
 
 
+def train_warmup_variants(x, steps, warmup=WARMUP, seeds=WARMUP_SEEDS, device=None):
+    """Three-level models, ladder and bottom-up, each trained with KL warm-up over the first ``warmup`` steps
+    (:func:`fit_variant`), one per seed, each cached.  -> {(inference, seed): (model, history)}"""
+    from ..training.cache import cached_fit
+    steps = check_int("steps", steps, minimum=1)
+    warmup = min(check_int("warmup", warmup, minimum=1), steps)
+    out = {}
+    for inference in ("ladder", "bottom_up"):
+        for seed in seeds:
+            config = {"inference": inference, "levels": 3, "steps": steps, "warmup": warmup, "seed": seed,
+                      "data": data_key(x)}
+            out[(inference, seed)] = cached_fit(
+                "lesson05-warmup", config, lambda i=inference, s=seed: build_model(i, 3, seed=s),
+                lambda m, s=seed: fit_variant(m, x, steps, device=device, warmup=warmup, seed=s), device=device)
+    return out
+
+
 def fit_free_bits_sweep(x, steps, values=FREE_BITS, device=None, progress=True):
     """Ladder VAEs with L = 3, one per free-bits threshold (nats per level), from the same start weights and
     batches.  -> list of (model, history) in the order of ``values``"""

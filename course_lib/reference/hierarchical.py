@@ -79,8 +79,8 @@ WARMUP = Recipe(
              for inference in INFERENCES for seed in lesson.WARMUP_SEEDS},
     training=TRAINING, tolerance=VARIANTS.tolerance, build=build_seeded,
     train=each_on_its_own(shipped_training_images, fit_warmup), measure=measure_hierarchical,
-    as_lesson=lambda models: {(inference, seed): models[f"{inference}-L3-seed{seed}"]
-                              for inference in INFERENCES for seed in lesson.WARMUP_SEEDS})
+    as_lesson=lambda models: {(inference, seed): (models[f"{inference}-L3-seed{seed}"], None)
+                              for inference in ("ladder", "bottom_up") for seed in lesson.WARMUP_SEEDS})
 
 
 def fit_free_bits_sweep(x, steps, thresholds, device, progress):
