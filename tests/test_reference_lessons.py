@@ -46,12 +46,17 @@ def test_the_question7_recipe_trains_what_the_lesson_trains():
 
 
 def test_the_question8_recipe_trains_what_the_lesson_trains():
-    recipe, models = _recipe_models("toy-unified", ["unified"])
+    """Seed 0 (the names the models were first trained under) and a later seed, whose own batches differ."""
+    recipe, models = _recipe_models("toy-unified", ["unified", "consistency-seed1"])
+    x = lesson.toy_data()[0]
     name = "unified (flow + adv. + consistency)"
-    own = lesson.train_unified_parts(lesson.toy_data()[0], STEPS, parts={name: lesson.UNIFIED_PARTS[name]})
-    assert _same_weights(models["unified"], own[name][0])
-    assert set(reference.get_recipe("toy-unified").as_lesson(
-        {m: None for m in reference.get_recipe("toy-unified").members})) == set(lesson.UNIFIED_PARTS)
+    own = lesson.train_unified_parts(x, STEPS, parts={name: lesson.UNIFIED_PARTS[name]}, seeds=(0,))
+    assert _same_weights(models["unified"], own[name, 0][0])
+    own = lesson.train_unified_parts(x, STEPS, parts={"consistency": lesson.UNIFIED_PARTS["consistency"]}, seeds=(1,))
+    assert _same_weights(models["consistency-seed1"], own["consistency", 1][0])
+    assert not _same_weights(models["consistency-seed1"], models["unified"])
+    shaped = reference.get_recipe("toy-unified").as_lesson({m: None for m in reference.get_recipe("toy-unified").members})
+    assert set(shaped) == {(name, seed) for name in lesson.UNIFIED_PARTS for seed in lesson.UNIFIED_SEEDS}
 
 
 def test_the_infogans_come_back_in_the_lessons_order_of_lambda():

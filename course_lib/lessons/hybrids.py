@@ -12,7 +12,7 @@ from ..models.flow_vae import FlowVAE
 from ..models.gans import GAN, BiGAN, InfoGAN
 from ..training.adversarial import train_adversarial
 from ..models.hybrids import VAEGAN, UnifiedVAE
-from ..metrics import frechet_feature_distance, variational_information_bound
+from ..metrics import frechet_feature_distance, laplacian_variance, variational_information_bound
 from ..models.classifier import features_of
 from ..figures.plots import image_grid
 from ..training.sweep import fit_sweep
@@ -91,16 +91,6 @@ def sharpness(images):
     images = images.detach().float().cpu()
     return float(0.5 * ((images[..., 1:, :] - images[..., :-1, :]).abs().mean()
                         + (images[..., :, 1:] - images[..., :, :-1]).abs().mean()))
-
-
-def laplacian_variance(images):
-    """The variance of each image's Laplacian (the 3 x 3 stencil [[0, 1, 0], [1, -4, 1], [0, 1, 0]] on the
-    pixels that have all four neighbours), averaged over the images: a common focus measure, large for
-    sharp edges, small for blur.  (N, 1, H, W) -> float"""
-    images = images.detach().float().cpu()
-    lap = (images[..., 1:-1, :-2] + images[..., 1:-1, 2:] + images[..., :-2, 1:-1] + images[..., 2:, 1:-1]
-           - 4 * images[..., 1:-1, 1:-1])
-    return float(lap.flatten(1).var(dim=1, unbiased=False).mean())
 
 
 @torch.no_grad()
@@ -381,32 +371,37 @@ def build_unified(steps, lam_adv, lam_cons):
 
 
 UNIFIED_PARTS = {"VAE": (0, 0.0, 0.0), "flow posterior": (4, 0.0, 0.0), "adversarial": (0, 1.0, 0.0),
-                 "flow + adversarial": (4, 1.0, 0.0), "unified (flow + adv. + consistency)": (4, 1.0, 1.0)}
+                 "consistency": (0, 0.0, 1.0), "flow + adversarial": (4, 1.0, 0.0),
+                 "unified (flow + adv. + consistency)": (4, 1.0, 1.0)}
+UNIFIED_SEEDS = (0, 1, 2)
 
 
-def build_unified_part(name, parts=UNIFIED_PARTS):
-    """A fresh model of question 8's part ``name`` (a key of ``parts``), from seed 0."""
+def build_unified_part(name, parts=UNIFIED_PARTS, seed=0):
+    """A fresh model of question 8's part ``name`` (a key of ``parts``), from ``seed``."""
     check_choice("part", name, tuple(parts))
-    torch.manual_seed(0)
+    torch.manual_seed(check_int("seed", seed, minimum=0))
     return build_unified(*parts[name])
 
 
-def fit_unified_part(name, model, x, steps, device=None, progress=True):
-    """Train one part of the unified objective on the points ``x`` (``train_adversarial``'s defaults).  -> History"""
-    return train_adversarial(model, x, steps, device=device, progress=progress, desc=name)
+def fit_unified_part(name, model, x, steps, device=None, progress=True, seed=0):
+    """Train one part of the unified objective on the points ``x`` (``train_adversarial``'s defaults, its batches
+    drawn from ``seed``).  -> History"""
+    return train_adversarial(model, x, steps, seed=seed, device=device, progress=progress, desc=name)
 
 
-def train_unified_parts(x, steps, parts=UNIFIED_PARTS, device=None):
-    """The text's unified objective and each of its parts, on the same points, each cached.
-    -> {name: (model, history)}"""
+def train_unified_parts(x, steps, parts=UNIFIED_PARTS, seeds=UNIFIED_SEEDS, device=None):
+    """The text's unified objective and each of its parts, on the same points, once per seed, each cached.
+    -> {(name, seed): (model, history)}"""
     steps = check_int("steps", steps, minimum=1)
     out = {}
-    for name, (flow_steps, lam_adv, lam_cons) in parts.items():
-        config = {"steps": steps, "data": data_key(x), "flow_steps": flow_steps, "lam_adv": lam_adv,
-                  "lam_cons": lam_cons}
-        out[name] = cached_fit("lesson08b-unified", config, lambda name=name: build_unified_part(name, parts),
-                               lambda m, name=name: fit_unified_part(name, m, x, steps, device=device),
-                               device=device)
+    for seed in seeds:
+        for name, (flow_steps, lam_adv, lam_cons) in parts.items():
+            config = {"steps": steps, "data": data_key(x), "flow_steps": flow_steps, "lam_adv": lam_adv,
+                      "lam_cons": lam_cons, "seed": seed}
+            out[name, seed] = cached_fit(
+                "lesson08b-unified", config, lambda name=name, seed=seed: build_unified_part(name, parts, seed),
+                lambda m, name=name, seed=seed: fit_unified_part(name, m, x, steps, device=device, seed=seed),
+                device=device)
     return out
 
 

@@ -113,13 +113,29 @@ def build_vae(seed=0):
     return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
 
-MODELS = ("VAE", "WAE-MMD (IMQ)", "WAE-MMD (RBF)", "WAE-GAN")
+def build_squared_error_vae(seed=0):
+    """The VAE matched to the WAEs' cost and decoder: p(x|z) = N(x; G(z), ½ I) with G the WAE's decoder network
+    (one hidden layer, sigmoid output), so −log p(x|z) = ‖x − G(z)‖² + const, and the negative ELBO is the
+    WAE's squared error plus the KL (where WAE-MMD adds λ MMD²)."""
+    from torch import nn
+    from ..models.vae import VAE, GaussianDecoder, GaussianEncoder
+    from ..nets import MLP
+    torch.manual_seed(seed)
+    pixels = 28 * 28
+    encoder = GaussianEncoder(MLP(pixels, (256,), 2 * LATENT_DIM), LATENT_DIM)
+    decoder = GaussianDecoder(nn.Sequential(MLP(LATENT_DIM, (256,), pixels), nn.Sigmoid()), (1, 28, 28),
+                              log_var=math.log(0.5), learn_var=False)
+    return VAE(encoder, decoder, LATENT_DIM, (1, 28, 28))
+
+
+MODELS = ("VAE", "VAE (squared error)", "WAE-MMD (IMQ)", "WAE-MMD (RBF)", "WAE-GAN")
 
 
 def build_model(name):
-    """A fresh model of the comparison, from seed 0: the VAE, or the WAE that each WAE objective trains."""
+    """A fresh model of the comparison, from seed 0: the VAE (Bernoulli decoder), the VAE matched to the WAEs'
+    squared error, or the WAE that each WAE objective trains."""
     check_choice("name", name, MODELS)
-    return build_vae() if name == "VAE" else build_wae()
+    return {"VAE": build_vae, "VAE (squared error)": build_squared_error_vae}.get(name, build_wae)()
 
 
 def fit_model(name, model, x, steps, device=None, progress=True):
@@ -130,8 +146,8 @@ def fit_model(name, model, x, steps, device=None, progress=True):
     from ..models.wae import latent_discriminator, wae_objective
     from ..training.adversarial import train_wae_gan
     check_choice("name", name, MODELS)
-    if name == "VAE":
-        return fit(model, x, vae_objective(), steps=steps, seed=0, device=device, progress=progress, desc="VAE")
+    if name.startswith("VAE"):
+        return fit(model, x, vae_objective(), steps=steps, seed=0, device=device, progress=progress, desc=name)
     if name == "WAE-GAN":
         return train_wae_gan(model, latent_discriminator(LATENT_DIM), x, steps, lam=1.0, device=device,
                              progress=progress)
@@ -146,7 +162,8 @@ def train_models(x, steps, device=None):
     from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM}
-    cache = {"VAE": ("lesson06-vae", key), "WAE-MMD (IMQ)": ("lesson06-wae-mmd", {**key, "kernel": "imq", "lam": 10.0}),
+    cache = {"VAE": ("lesson06-vae", key), "VAE (squared error)": ("lesson06-vae-squared-error", key),
+             "WAE-MMD (IMQ)": ("lesson06-wae-mmd", {**key, "kernel": "imq", "lam": 10.0}),
              "WAE-MMD (RBF)": ("lesson06-wae-mmd", {**key, "kernel": "rbf", "lam": 10.0}),
              "WAE-GAN": ("lesson06-wae-gan", {**key, "lam": 1.0})}
     return {name: cached_fit(*cache[name], lambda name=name: build_model(name),
@@ -197,20 +214,26 @@ def sample_quality_proxy(samples, images, scale=None):
 
 @torch.no_grad()
 def compare(models, x_test, labels, n_train_probe=None):
-    """For each model: squared error of reconstructions (per image), the sample proxy, MMD^2 between the
-    codes and N(0, I) (IMQ, U-statistic), and a linear probe's accuracy on the codes (classes, half/half)."""
-    from ..metrics import linear_probe_accuracy
+    """For each model: squared error of reconstructions (per image: fidelity), their sharpness (the variance of
+    their Laplacian over the test images'), the sample proxy, MMD^2 between the codes and N(0, I) (IMQ with
+    C = 2d, U-statistic: WAE-MMD (IMQ)'s own training criterion), the kernel-free KL of a Gaussian fitted to the
+    codes from N(0, I) (:func:`~course_lib.metrics.gaussian_fit_kl`), and a linear probe's accuracy on the codes
+    (classes, half/half)."""
+    from ..metrics import gaussian_fit_kl, laplacian_variance, linear_probe_accuracy
     half = len(x_test) // 2 if n_train_probe is None else n_train_probe
+    data_sharpness = laplacian_variance(x_test)
     rows = {}
     for name, model in models.items():
         torch.manual_seed(0)
-        error = float((reconstructions(model, x_test) - x_test).pow(2).flatten(1).sum(-1).mean())
+        recon = reconstructions(model, x_test)
+        error = float((recon - x_test).pow(2).flatten(1).sum(-1).mean())
         samples = model.sample(len(x_test)).cpu()
         z = codes(model, x_test)
-        rows[name] = {"squared error": error,
+        rows[name] = {"squared error": error, "sharpness / data's": laplacian_variance(recon) / data_sharpness,
                       "sample MMD²": sample_quality_proxy(samples, x_test),
                       "codes vs prior MMD²": float(mmd2(z, torch.randn(len(z), z.shape[1],
                                                                        generator=torch.Generator().manual_seed(1)))),
+                      "codes: Gaussian-fit KL": gaussian_fit_kl(z),
                       "probe accuracy": linear_probe_accuracy(z[:half], labels[:half], z[half:], labels[half:])}
     return rows
 

@@ -6,6 +6,7 @@
     probe            how much a linear classifier can read off the latent means
     disentanglement  latent-factor mutual information and the Mutual Information Gap (MIG)
     frechet          the Fréchet distance between two feature sets, each summarised by a Gaussian
+    images           sharpness of images (variance of the Laplacian); a kernel-free distance of codes to N(0, I)
 """
 from .information import (active_units, importance_weighted_total_correlation, latent_means,
                           marginal_kl_and_information, mws_total_correlation, rate_distortion_terms,
@@ -13,3 +14,4 @@ from .information import (active_units, importance_weighted_total_correlation, l
 from .probe import linear_probe_accuracy
 from .disentanglement import factor_entropies, mig, mutual_information_matrix
 from .frechet import feature_statistics, frechet_distance, frechet_feature_distance
+from .images import gaussian_fit_kl, laplacian_variance

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ..data.fashion_mnist import load_shipped_subset
-from ..lessons.hybrids import laplacian_variance, sharpness
+from ..lessons.hybrids import sharpness
+from ..metrics import laplacian_variance
 from ..metrics.frechet import frechet_feature_distance
 from ..models.classifier import FashionClassifier, accuracy, features_of
 from ..models.hybrids import VAEGAN

@@ -92,7 +92,14 @@ THREE = Recipe(
 
 # -- question 8: the unified objective and its parts ------------------------------------------------------
 UNIFIED_NAMES = {"VAE": "vae", "flow posterior": "flow-posterior", "adversarial": "adversarial",
-                 "flow + adversarial": "flow-adversarial", "unified (flow + adv. + consistency)": "unified"}
+                 "consistency": "consistency", "flow + adversarial": "flow-adversarial",
+                 "unified (flow + adv. + consistency)": "unified"}
+
+
+def _unified_member(name, seed):
+    """A model's name in the recipe: the part's short name, and "-seed<s>" after it for the seeds after the first
+    (seed 0's models keep the names they were first trained under)."""
+    return UNIFIED_NAMES[name] + (f"-seed{seed}" if seed else "")
 
 
 def measure_question8(model, member, training):
@@ -104,26 +111,31 @@ def measure_question8(model, member, training):
 
 
 def build_unified_part(member):
-    return lesson.build_unified_part(member["part"])
+    return lesson.build_unified_part(member["part"], seed=member.get("seed", 0))
 
 
 def fit_unified_part(member, model, x, steps, device, progress):
-    return lesson.fit_unified_part(member["part"], model, x, steps, device=device, progress=progress)
+    return lesson.fit_unified_part(member["part"], model, x, steps, device=device, progress=progress,
+                                   seed=member.get("seed", 0))
 
 
-def _part(name):
+def _part(name, seed):
     flow_steps, lam_adv, lam_cons = lesson.UNIFIED_PARTS[name]
-    return {"part": name, "flow steps": flow_steps, "lam_adv": lam_adv, "lam_cons": lam_cons}
+    return {"part": name, "flow steps": flow_steps, "lam_adv": lam_adv, "lam_cons": lam_cons,
+            **({"seed": seed} if seed else {})}
 
 
 UNIFIED = Recipe(
-    name="toy-unified", lesson="8b", what="the unified objective and its four parts on the eight-Gaussians toy",
+    name="toy-unified", lesson="8b",
+    what="the unified objective and each of its parts on the eight-Gaussians toy, three seeds each",
     source="the course text's unified objective (flow posterior + adversarial + consistency terms), question 8",
-    members={UNIFIED_NAMES[name]: _part(name) for name in lesson.UNIFIED_PARTS},
+    members={_unified_member(name, seed): _part(name, seed) for seed in lesson.UNIFIED_SEEDS
+             for name in lesson.UNIFIED_PARTS},
     training=TRAINING, tolerance={"test IWAE bound": 0.01, "sample MMD²": 0.001, "consistency error": 0.01},
     build=build_unified_part, train=each_on_its_own(training_points, fit_unified_part),
     measure=measure_question8,
-    as_lesson=lambda models: {name: (models[short], None) for name, short in UNIFIED_NAMES.items()})
+    as_lesson=lambda models: {(name, seed): (models[_unified_member(name, seed)], None)
+                              for seed in lesson.UNIFIED_SEEDS for name in lesson.UNIFIED_PARTS})
 
 
 # -- the BiGAN and its cycle errors -----------------------------------------------------------------------
