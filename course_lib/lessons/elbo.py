@@ -106,10 +106,7 @@ def iwae_explorer(model=None, x=None, reps=200):
     reps = check_int("reps", reps, minimum=2)
     if model is None:
         model, x = lesson_model()
-    post_mean, post_cov = model.posterior(x)
-    # a poor q: shifted by one posterior standard deviation and too wide
-    q_mean = post_mean + post_cov.sqrt()
-    q_log_var = torch.log(post_cov.reshape(1, 1)) + 0.5
+    q_mean, q_log_var = poor_q(model, x)            # shifted by one posterior standard deviation and too wide
     log_px = model.log_marginal(x).item()
     elbo = model.elbo(x, q_mean, q_log_var).item()
     draws = iwae_draws(model, x, q_mean, q_log_var, reps=reps)
@@ -173,15 +170,54 @@ def best_mean_field(model, x):
     return mean, q_log_var.clone(), gap
 
 
-def elbo_and_log_px_over_sigma2(model, x, q_mean, q_log_var, sigma2_values):
-    """With q fixed, scan the model's noise variance sigma^2 (a parameter theta):
-    returns arrays ELBO(theta) and log p_theta(x) for each value."""
-    elbos, log_pxs = [], []
+def best_elbo_and_log_px(model, x):
+    """The ELBO of the best diagonal q for each row of ``x`` (:func:`best_mean_field`), and log p(x), each summed
+    over the rows.  -> (float, float)"""
+    q_mean, q_log_var, _ = best_mean_field(model, x)
+    return model.elbo(x, q_mean, q_log_var).sum().item(), model.log_marginal(x).sum().item()
+
+
+def rotation(angle):
+    """The 2 x 2 rotation R(t) = [[cos t, −sin t], [sin t, cos t]] (float64)."""
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
+
+
+def rotation_scan(model, x, angles):
+    """Models that differ only by a rotation of the latent space, W -> W R(t), for a model with two latents.
+
+    Every one gives the data the same density, since W R Rᵀ Wᵀ = W Wᵀ: log p(x) is flat in t.  The posterior
+    turns with R, and with it what a diagonal q can match: the best ELBO moves, and is highest where the
+    columns of W R are orthogonal (then the posterior's covariance is diagonal, as Tipping & Bishop's form).
+    -> dict of arrays over ``angles``: "best elbo", "log p" (summed over the rows of x) and "column cosine"
+    (the cosine of the angle between the two columns of W R)."""
+    if model.k != 2:
+        raise CourseInputError(f"the rotation scan needs a model with two latents, got k = {model.k}.")
+    out = {"best elbo": [], "log p": [], "column cosine": []}
+    for t in angles:
+        W = model.W @ rotation(float(t))
+        e, lp = best_elbo_and_log_px(LinearGaussianModel(W, model.b, model.sigma2), x)
+        out["best elbo"].append(e)
+        out["log p"].append(lp)
+        out["column cosine"].append(float(W[:, 0] @ W[:, 1] / (W[:, 0].norm() * W[:, 1].norm())))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def sigma2_scan(model, x, sigma2_values):
+    """The noise variance σ² scanned with the best diagonal q for every value (q re-fitted, not held fixed).
+    -> dict of arrays over ``sigma2_values``: "best elbo" and "log p" (summed over the rows of x)."""
+    out = {"best elbo": [], "log p": []}
     for s2 in sigma2_values:
-        m = LinearGaussianModel(model.W, model.b, float(s2))
-        elbos.append(m.elbo(x, q_mean, q_log_var).sum().item())
-        log_pxs.append(m.log_marginal(x).sum().item())
-    return np.array(elbos), np.array(log_pxs)
+        e, lp = best_elbo_and_log_px(LinearGaussianModel(model.W, model.b, float(s2)), x)
+        out["best elbo"].append(e)
+        out["log p"].append(lp)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def poor_q(model, x):
+    """The q of the IWAE figure: the posterior shifted by one standard deviation and made wider.  -> (mean, log var)"""
+    post_mean, post_cov = model.posterior(x)
+    return post_mean + post_cov.sqrt(), torch.log(post_cov.reshape(1, 1)) + 0.5
 
 
 LATENT_SIZES = (2, 4, 8, 16, 32)
