@@ -120,6 +120,25 @@ def alpha_explorer(alphas=ALPHAS, vr=None):
 
 
 # -- AIS ------------------------------------------------------------------------------------------------------
+def alpha_vae_counterexample(x=4.0, noise_var=0.1, alpha=0.5):
+    """The course text's "α-VAE objective" E_q[log p(x|z)] − D_α(q ‖ p(z)) on a model where everything is exact:
+    z ~ N(0, 1), x | z ~ N(z, noise_var), one observation x, and q = the exact posterior
+    N(x / (1 + v), v / (1 + v)), v = noise_var.  -> dict: "log p(x)" (x ~ N(0, 1 + v)), "E_q log p(x|z)",
+    "D_alpha(q || p(z))" (Amari's, closed form) and "text's objective" (their difference).
+
+    For 0 < α < 1, Amari's D_α is at most 1/(α(1 − α)) however far apart q and p(z) are, so the text's
+    penalty cannot pay for the KL that the ELBO charges, and its objective can exceed log p(x)."""
+    v = float(noise_var)
+    if not v > 0:
+        raise CourseInputError(f"noise_var must be > 0, got {noise_var}.")
+    mean, var = x / (1 + v), v / (1 + v)
+    log_px = -0.5 * (math.log(2 * math.pi * (1 + v)) + x ** 2 / (1 + v))
+    expected = -0.5 * math.log(2 * math.pi * v) - ((x - mean) ** 2 + var) / (2 * v)
+    divergence = alpha_divergence_gaussians(mean, math.sqrt(var), 0.0, 1.0, alpha)
+    return {"log p(x)": log_px, "E_q log p(x|z)": expected, "D_alpha(q || p(z))": divergence,
+            "text's objective": expected - divergence}
+
+
 def _standard_normal(z):
     """log N(z; 0, I) over the last axis."""
     return DiagonalGaussian.standard(z.shape[-1]).log_prob(z)
