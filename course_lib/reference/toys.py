@@ -83,7 +83,8 @@ def measure_question7(model, member, training):
 THREE = Recipe(
     name="toy-three-models", lesson="8b", what="a VAE, a GAN and a Real NVP flow on the eight-Gaussians toy",
     source="the course's question 7 (the text's understanding questions); Dinh et al. (2017) for Real NVP",
-    members={name.lower(): {"model": name} for name in lesson.THREE_MODELS},
+    members={name.lower(): {"model": name, **({"steps": lesson.FLOW_STEPS} if name == "flow" else {})}
+             for name in lesson.THREE_MODELS},
     training=TRAINING, tolerance={"sample MMD²": 0.001, "test log-likelihood": 0.01},
     build=build_toy_model, train=each_on_its_own(training_points, fit_toy_model),
     measure=measure_question7,
