@@ -148,3 +148,17 @@ def test_a_planted_wrong_claim_fails_the_shipped_model_run(tmp_path):
     done = run_full_mode(planted, tmp_path)
     assert done.returncode != 0
     assert "NOT borne out" in done.stdout + done.stderr
+
+
+def test_the_audit_table_lists_every_claim_of_every_lesson():
+    """docs/claims-audit.md holds the table tools/claims_table.py writes from today's notebooks, and every lesson
+    has claims in it."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("claims_table", ROOT / "tools" / "claims_table.py")
+    claims_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(claims_table)
+    doc = (ROOT / "docs" / "claims-audit.md").read_text()
+    assert claims_table.table() in doc, "run: .venv/bin/python tools/claims_table.py --write docs/claims-audit.md"
+    for notebook in LESSONS:
+        assert claims_table.claims_in(notebook), f"{notebook.name} has no claim"
+        assert f"| {notebook.stem} |" in doc
