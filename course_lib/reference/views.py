@@ -1,6 +1,7 @@
-"""What lessons 4 and 8b show of the reference sprite models: seed tables, the capacity table and the
-slider over each value's median seed, all read from the manifest (``make test`` re-measures the
-models whose weights ship)."""
+"""What lessons show of the reference models from the manifest: lessons 4 and 8b's seed tables, the capacity
+table and the slider over each value's median seed; lesson 5's warm-up runs and lesson 8b's question-8 seeds
+(``make test`` re-measures the models whose weights ship; the others keep the SHA-256 of the weights their
+metrics came from)."""
 import numpy as np
 
 from ..data.sprites import FACTOR_NAMES, SpritesData
@@ -9,6 +10,8 @@ from ..lessons import beta_vae as lesson
 from ..settings import fast_mode
 from .catalog import get_recipe, load, provenance, retrain_hint
 from .sprites import median_seeds, split
+from .toys import UNIFIED, _unified_member
+from ..lessons import hybrids as hybrids_lesson
 from .store import read_manifest
 
 
@@ -301,3 +304,38 @@ def targets(folder=None):
                      f"feature distance {g['feature distance']:.1f} against {v['feature distance']:.1f}: "
                      f"{verdict(sharper and closer)}")
     return lines
+
+
+def recorded_question8(folder=None):
+    """Lesson 8b's question 8 as the shipped ``toy-unified`` models measured it, every part and seed:
+    {(part, seed): {"test IWAE bound (nats)", "sample MMD²", "consistency error"}}, or None where some model is not
+    recorded.  They are what :func:`course_lib.lessons.hybrids.question8` gives on the same test points with the
+    same k, so the lesson reads them instead of spending minutes on the same IWAE bounds."""
+    metrics = recorded(UNIFIED.name, folder)
+    rows = {}
+    for seed in hybrids_lesson.UNIFIED_SEEDS:
+        for name in hybrids_lesson.UNIFIED_PARTS:
+            m = metrics.get(_unified_member(name, seed))
+            if m is None:
+                return None
+            rows[name, seed] = {"test IWAE bound (nats)": m["test IWAE bound"], "sample MMD²": m["sample MMD²"],
+                                "consistency error": m["consistency error"]}
+    return rows
+
+
+def recorded_warmup(name="fashion-warmup", folder=None):
+    """Lesson 5's warm-up runs as recorded when they were trained: {(inference, seed): {"elbo", "iwae", "kl",
+    "active", "units"}} in the shape of :func:`course_lib.lessons.hierarchical.evaluate`, or None where some run is
+    not recorded."""
+    recipe, metrics = get_recipe(name), recorded(name, folder)
+    rows = {}
+    for m, member in recipe.members.items():
+        if m not in metrics:
+            return None
+        v, sizes = metrics[m], member["latent_dims"]
+        levels = range(1, len(sizes) + 1)
+        rows[member["inference"], member["seed"]] = {"elbo": v["elbo"], "iwae": v["iwae"],
+                                                     "kl": [v[f"kl {l}"] for l in levels],
+                                                     "active": [int(v[f"active {l}"]) for l in levels],
+                                                     "units": list(sizes)}
+    return dict(sorted(rows.items(), key=lambda item: (item[0][0] != "ladder", item[0][1])))
