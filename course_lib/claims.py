@@ -41,7 +41,8 @@ def strict_claims():
 
 
 def claim(text, holds, shows=""):
-    """Print ``text`` with ✓ when ``holds`` is true and ✗ (and what differs) when it is not.  -> bool
+    """Print ``text`` with ✓ when ``holds`` is true and ✗ (and what differs) when it is not.  -> None (so a cell
+    that ends on a claim shows only the printed line; :func:`record` keeps the decision)
 
     text:  the sentence, as the lesson's prose reads the result ("the ladder keeps level 3 active").
     holds: the computed decision, a bool (a numpy or one-element torch boolean is accepted).
@@ -58,13 +59,12 @@ def claim(text, holds, shows=""):
     numbers = f"  ({shows})" if shows else ""
     if held:
         print(f"✓ {text}{numbers}")
-        return True
+        return
     why = " (fast mode: small data and few steps)" if fast_mode() else ""
     message = f"✗ {text}: NOT borne out by this run{why}{numbers}"
     if strict_claims():
         raise ClaimNotBorneOut(message)
     print(message)
-    return False
 
 
 def record():
