@@ -171,6 +171,31 @@ def test_requantize_stores_in_int8_the_float16_models_whose_metrics_int8_keeps(t
     assert catalog.check(["fashion-ais-vae"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
 
 
+def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_ins, tmp_path):
+    """When a lesson changes how it measures (not how it trains), remeasure records the new numbers of the same
+    weights, with the date, the reason and what changed; check then agrees; a reason is required."""
+    folder, recipes, _, _ = trained_stand_ins
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    manifest = store.read_manifest(tmp_path)
+    key, recipe = "fashion-beta-sweep/beta1", recipes["fashion-beta-sweep"]
+    true_value = manifest["models"][key]["metrics"]["probe_accuracy"]
+    manifest["models"][key]["metrics"]["probe_accuracy"] = -1.0          # as if measured another way before
+    store.write_manifest(manifest, tmp_path)
+    assert catalog.check(["fashion-beta-sweep"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes)
+    from course_lib.errors import CourseInputError
+    with pytest.raises(CourseInputError, match="why must say"):
+        catalog.remeasure("fashion-beta-sweep", " ", folder=tmp_path, say=lambda line: None, recipe=recipe)
+    notes = catalog.remeasure("fashion-beta-sweep", "the probe's protocol", folder=tmp_path, say=lambda line: None,
+                              recipe=recipe)
+    assert notes["beta1"]["probe_accuracy"] == [-1.0, true_value]
+    entry = store.read_manifest(tmp_path)["models"][key]
+    assert entry["metrics"]["probe_accuracy"] == true_value and entry["remeasured"][-1]["why"] == "the probe's protocol"
+    assert catalog.check(["fashion-beta-sweep"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
+
+
 def test_check_names_a_model_whose_metric_no_longer_matches(trained_stand_ins, tmp_path, capsys):
     folder, recipes, _, _ = trained_stand_ins
     for path in folder.rglob("*"):

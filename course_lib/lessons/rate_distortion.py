@@ -59,7 +59,8 @@ def measure_sweep(models, data, n_test=500, k=50, seed=0):
 
     Returns a dict of NumPy arrays, one entry per model: ``rate``, ``distortion``, ``kl_per_latent``
     (models, latent_dim), ``active_units``, ``iwae`` (IWAE_k per image, the log-likelihood bound),
-    ``probe_accuracy`` (a linear classifier on the latent means), ``squared_error`` (of the mean
+    ``probe_accuracy`` (a linear classifier on the latent means, trained on 2,000 training images binarized
+    once, as the test images are), ``squared_error`` (of the mean
     reconstruction, per image), ``information`` and ``marginal_kl`` (estimates over the test images),
     and ``log_n``.
     """
@@ -67,7 +68,7 @@ def measure_sweep(models, data, n_test=500, k=50, seed=0):
     n_test = check_int("n_test", n_test, minimum=2)
     g = torch.Generator().manual_seed(seed)
     x = torch.bernoulli(data.x_test[:n_test], generator=g)
-    x_probe = data.x_train[:2000]
+    x_probe = torch.bernoulli(data.x_train[:2000], generator=g)     # binarized like the test images it is scored on
     out = {key: [] for key in ("rate", "distortion", "kl_per_latent", "active_units", "iwae", "probe_accuracy",
                                "squared_error", "information", "marginal_kl")}
     for model in models:

@@ -75,7 +75,7 @@ def write_table(path, folder=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_lib.reference", description=__doc__)
-    parser.add_argument("words", nargs="*", metavar="[list | train | table | requantize] [NAME ...]",
+    parser.add_argument("words", nargs="*", metavar="[list | train | table | requantize | remeasure] [NAME ...]",
                         help="a command (list by default) and recipe names (default: all)")
     parser.add_argument("--check", action="store_true", help="re-measure every shipped model on the CPU")
     parser.add_argument("--folder", help="read and write the manifest and weights here instead of in the package")
@@ -83,10 +83,11 @@ def main(argv=None):
     parser.add_argument("--cpu-only", action="store_true", help="train only the recipes that do not need a GPU")
     parser.add_argument("--only", help="train only the models whose names match this pattern, e.g. 'radial-*'")
     parser.add_argument("--write", metavar="FILE", help="with table: write the tables into FILE between its marker lines")
+    parser.add_argument("--why", help="with remeasure: what changed in the measurement (recorded in the manifest)")
     parser.add_argument("--again", action="store_true",
                         help="train anew the models the manifest already records (by default they are skipped)")
     args = parser.parse_args(argv)
-    commands = ("list", "train", "table", "requantize")
+    commands = ("list", "train", "table", "requantize", "remeasure")
     words = args.words
     args.command = words[0] if words and words[0] in commands else None
     args.names = words[1:] if args.command else words
@@ -114,6 +115,13 @@ def main(argv=None):
                 catalog.get_recipe(name)
             tried = catalog.requantize(args.names or None, args.folder)
             print(f"{sum(d != 'float16' for d in tried.values())} of {len(tried)} float16 models now stored in int8")
+            return 0
+        if args.command == "remeasure":
+            if not args.names:
+                print("error: remeasure needs the recipe names to measure again", file=sys.stderr)
+                return 2
+            for name in args.names:
+                catalog.remeasure(name, args.why or "", args.folder)
             return 0
         if args.command == "table":
             if args.write:

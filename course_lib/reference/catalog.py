@@ -147,6 +147,35 @@ def check(names=None, folder=None, say=print, recipe_overrides=None):
     return problems
 
 
+def remeasure(name, why, folder=None, say=print, recipe=None):
+    """Measure every model of recipe ``name`` again with today's code and record what it scores, keeping its
+    weights: for when the *measurement* changed and the training did not (a lesson fixed how it measures).
+    Each entry keeps a note of the change: {"date", "why", "changed": {metric: [before, after]}}.  Every model
+    must ship its weights (a model known only by its metrics could not be measured again).  -> that note's
+    "changed" per model.  recipe: used instead of the course's (a small stand-in, in the tests)"""
+    recipe, manifest = recipe or get_recipe(name), read_manifest(folder)
+    if not isinstance(why, str) or not why.strip():
+        raise CourseInputError("why must say what changed in the measurement (it is recorded with the metrics).")
+    entries = {m: manifest["models"].get(f"{name}/{m}") for m in recipe.members}
+    missing = [m for m, e in entries.items() if e is None or not e["weights"].get("shipped", True)]
+    if missing:
+        raise CourseInputError(f"{name}: {', '.join(missing)} have no shipped weights to measure again; "
+                               "remeasure needs every model's weights.")
+    models = load(name, folder, recipe=recipe, members=list(recipe.members))
+    measured, notes = measure_all(recipe, models), {}
+    for m, metrics in measured.items():
+        entry, metrics = entries[m], {k: round(v, 6) for k, v in metrics.items()}      # as train records them
+        changed = {k: [entry["metrics"].get(k), v] for k, v in metrics.items() if entry["metrics"].get(k) != v}
+        entry["metrics"] = dict(sorted(metrics.items()))
+        entry.setdefault("remeasured", []).append({"date": datetime.date.today().isoformat(), "why": why.strip(),
+                                                   "changed": changed})
+        notes[m] = changed
+        say(f"{name}/{m}: " + (", ".join(f"{k} {a:.4g} -> {b:.4g}" for k, (a, b) in changed.items()
+                                         if a is not None) or "unchanged"))
+    write_manifest(manifest, folder)
+    return notes
+
+
 def _device_name(device):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
