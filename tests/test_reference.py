@@ -115,6 +115,14 @@ def _stand_ins():
     }
 
 
+def _copy_folder(folder, target):
+    """A copy of a trained stand-in folder (manifest and weights) that a test may change."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (target / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
+            (target / path.relative_to(folder)).write_bytes(path.read_bytes())
+
+
 @pytest.fixture(scope="module")
 def trained_stand_ins(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reference")
@@ -145,10 +153,7 @@ def test_requantize_stores_in_int8_the_float16_models_whose_metrics_int8_keeps(t
     then accepts every model."""
     import torch
     folder, recipes, _, _ = trained_stand_ins
-    for path in folder.rglob("*"):
-        if path.is_file():
-            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    _copy_folder(folder, tmp_path)
     manifest = store.read_manifest(tmp_path)
     keys = ["fashion-ais-vae/vae", "toy-bigan/bigan"]
     for key in keys:                                  # as a model stored before int8 existed
@@ -175,10 +180,7 @@ def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_i
     """When a lesson changes how it measures (not how it trains), remeasure records the new numbers of the same
     weights, with the date, the reason and what changed; check then agrees; a reason is required."""
     folder, recipes, _, _ = trained_stand_ins
-    for path in folder.rglob("*"):
-        if path.is_file():
-            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    _copy_folder(folder, tmp_path)
     manifest = store.read_manifest(tmp_path)
     key, recipe = "fashion-beta-sweep/beta1", recipes["fashion-beta-sweep"]
     true_value = manifest["models"][key]["metrics"]["probe_accuracy"]
@@ -198,10 +200,7 @@ def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_i
 
 def test_check_names_a_model_whose_metric_no_longer_matches(trained_stand_ins, tmp_path, capsys):
     folder, recipes, _, _ = trained_stand_ins
-    for path in folder.rglob("*"):
-        if path.is_file():
-            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    _copy_folder(folder, tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     manifest["models"]["flows-u1-u4/radial-K1-u3"]["metrics"]["kl"] += 0.5
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
@@ -375,10 +374,7 @@ def test_the_table_command_prints_the_readme_tables_from_the_manifest(capsys):
 
 def test_training_some_models_of_a_recipe_keeps_the_others(trained_stand_ins, tmp_path):
     folder, recipes, _, _ = trained_stand_ins
-    for path in folder.rglob("*"):
-        if path.is_file():
-            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    _copy_folder(folder, tmp_path)
     before = reference.read_manifest(tmp_path)["models"]["flows-u1-u4/planar-K2-u1"]
     reference.train(["flows-u1-u4"], tmp_path, device="cpu", progress=False, say=lambda line: None,
                     recipe_overrides=recipes, only="radial-*")
@@ -558,10 +554,7 @@ def test_the_targets_are_checked_on_the_recorded_metrics_and_can_fail(trained_st
     lines = views.targets(folder)
     assert len(lines) == 5 and all(line.endswith((": met", ": NOT met")) for line in lines), lines
     assert lines[0].endswith("NOT met")                                     # two steps of training disentangle nothing
-    for path in folder.rglob("*"):
-        if path.is_file():
-            (tmp_path / path.relative_to(folder)).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / path.relative_to(folder)).write_bytes(path.read_bytes())
+    _copy_folder(folder, tmp_path)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     for key, entry in manifest["models"].items():
         if key.startswith("beta-vae-dsprites/beta4"):
