@@ -14,7 +14,7 @@ import torch
 
 from ..training.cache import data_key
 from ..distributions import DiagonalGaussian
-from ..errors import check_choice, check_int, check_tensor
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 from ..flows import (ActNorm, AffineCoupling, Composite, FactorOut, Flow, Inverse, InvertibleConv1x1,
                      LogitTransform, Planar, Radial, Squeeze)
 from ..flows.coupling import coupling_cnn
@@ -159,6 +159,18 @@ def question6(steps, depths=(0, 2, 8), cases=("two modes", "logistic"), trained=
     """The gap log p(x) - ELBO for planar posteriors of each depth on each case.  ``trained``: {(case, depth): q}
     already fitted (the course's reference posteriors), used instead of fitting.  -> {(case, depth): gap}"""
     return {(case, depth): _posterior(case, depth, steps, trained)[1] for case in cases for depth in depths}
+
+
+def missing_branch_floor(share):
+    """The least KL(q ‖ p(z|x)) a q can have on question 6's symmetric two-mode posterior when a share ``share`` of
+    its mass has z₁ > 0: log 2 − H(share), H the binary entropy.  (Merging each distribution into the two events
+    z₁ > 0 and z₁ < 0 cannot raise a KL, and the posterior gives each exactly one half.)  log 2 for a q on one
+    branch, 0 for one that splits its mass evenly."""
+    s = check_number("share", share, minimum=0.0)
+    if s > 1:
+        raise CourseInputError(f"share must be in [0, 1], got {s}.")
+    entropy = -sum(p * math.log(p) for p in (s, 1 - s) if p > 0)
+    return math.log(2) - entropy
 
 
 def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=141, trained=None):

@@ -7,7 +7,7 @@ import torch
 
 from ..training.cache import cached_fit, cached_sweep, data_key
 from ..data import sample_toy
-from ..errors import CourseInputError, check_choice, check_int, check_number
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 from ..models.flow_vae import FlowVAE
 from ..models.gans import GAN, BiGAN, InfoGAN
 from ..training.adversarial import train_adversarial
@@ -208,6 +208,17 @@ def train_infogans(x, steps, lams=INFO_LAMS, device=None):
                               lambda lam=lam: build_infogan(lam),
                               lambda m: fit_infogan(m, x, steps, device=device), device=device))
     return out
+
+
+@torch.no_grad()
+def same_mode_rate(bigan, x):
+    """How often G(E(x)) lands in the same one of the toy's eight modes as x (1 for exact inverses), and what a
+    G∘E that ignores x's mode would score by chance, Σ_k p_k r_k with p and r the shares of x and of G(E(x)) in
+    mode k (ALI's mixture experiment).  x: (n, 2) test points.  -> (rate, chance)"""
+    x = check_tensor("x", x, shape=(None, 2))
+    mode_x, mode_back = mode_of(x.cpu()), mode_of(bigan.reconstruct(x).cpu())
+    p, r = (torch.bincount(m, minlength=8).double() / len(x) for m in (mode_x, mode_back))
+    return float((mode_x == mode_back).double().mean()), float((p * r).sum())
 
 
 def mode_of(points, n_modes=8):

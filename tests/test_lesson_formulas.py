@@ -1,0 +1,131 @@
+"""The formulas this course's lessons added to their readings, each against an independent computation: the
+quadratic's estimator variances (Monte Carlo), the Gumbel-softmax gradient's bias (exact gradient), the
+Gaussian-fit KL (closed form, and its lower-bound property), per-pixel histograms (entropy of known images),
+the α-VAE counterexample (quadrature), the rotation scan (its closed-form gap) and the BiGAN same-mode rate."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import course_lib as cl
+from course_lib.errors import CourseInputError
+from course_lib.lessons import divergences, elbo, flow_vae, hybrids, reparam
+from course_lib.metrics import gaussian_fit_kl
+
+
+@pytest.mark.parametrize("mean, log_std", [(0.3, -0.2), (-1.5, 0.4), (1.0, 0.0)])
+def test_the_quadratics_estimator_variances_match_monte_carlo(mean, log_std):
+    g = torch.Generator().manual_seed(0)
+    n = 400_000
+    formulas = reparam.quadratic_variances(mean, log_std)
+    path = cl.estimators.pathwise_samples(reparam.quadratic, mean, log_std, n, generator=g)[:, 0]
+    score = cl.estimators.score_function_samples(reparam.quadratic, mean, log_std, n, generator=g)[:, 0]
+    base = cl.estimators.score_function_samples(reparam.quadratic, mean, log_std, n, generator=g,
+                                                baseline=(mean - 1) ** 2 + math.exp(2 * log_std))[:, 0]
+    for name, draws, tol in (("pathwise", path, 0.02), ("score function", score, 0.06),
+                             ("score function + baseline", base, 0.04)):
+        assert abs(draws.var().item() / formulas[name] - 1) < tol, name
+
+
+def test_the_relaxed_gradient_is_unbiased_in_the_limit_and_shrunk_at_high_temperature():
+    m = reparam.relaxed_gradient_moments([0.05, 100.0], n=20000)
+    exact_norm = float(torch.tensor([0.07, -0.06, 0.51, -0.52]).norm())   # π_k (w_k − π·w) for the defaults
+    assert m["bias"][0] < 0.05 and abs(m["bias"][1] - exact_norm) < 0.01      # τ → ∞: the gradient vanishes
+    assert m["variance"][0] > 100 * m["variance"][1]
+    with pytest.raises(CourseInputError, match="probs must sum to 1"):
+        reparam.relaxed_gradient_moments([1.0], probs=(0.5, 0.6), weights=(1.0, 0.0))
+
+
+def test_the_gaussian_fit_kl_is_the_closed_form_for_gaussian_codes_and_a_lower_bound_otherwise():
+    g = torch.Generator().manual_seed(0)
+    mean, scale = torch.tensor([0.5, -1.0]), torch.tensor([2.0, 0.5])
+    z = mean + scale * torch.randn(200_000, 2, generator=g)
+    exact = float(0.5 * (scale.pow(2).sum() + mean.pow(2).sum() - 2 - scale.pow(2).log().sum()))
+    assert gaussian_fit_kl(z) == pytest.approx(exact, abs=0.02)
+    # a two-component mixture: its KL from N(0, I) by Monte Carlo (its density exactly) exceeds the fitted one
+    centres = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
+    x = centres[torch.randint(0, 2, (200_000,), generator=g)] + 0.3 * torch.randn(200_000, 2, generator=g)
+    log_q = torch.logsumexp(torch.distributions.Normal(centres, 0.3).log_prob(x[:, None]).sum(-1), 1) - math.log(2)
+    log_p = torch.distributions.Normal(0.0, 1.0).log_prob(x).sum(-1)
+    assert gaussian_fit_kl(x) < float((log_q - log_p).mean()) - 1
+    with pytest.raises(CourseInputError):
+        gaussian_fit_kl(torch.zeros(5))
+
+
+def test_per_pixel_histograms_score_known_entropies():
+    g = torch.Generator().manual_seed(0)
+    uniform = torch.randint(0, 256, (20000, 1, 2, 2), generator=g) / 255
+    assert flow_vae.pixel_histogram_bits_per_dim(uniform[:10000], uniform[10000:]) == pytest.approx(8.0, abs=0.02)
+    coin = torch.randint(0, 2, (20000, 1, 2, 2), generator=g).float()   # two values: one bit each, plus what the
+    smoothing = math.log2((10000 + 256) / (10000 + 2))                    # 254 unseen values' pseudo-counts take
+    assert flow_vae.pixel_histogram_bits_per_dim(coin[:10000], coin[10000:]) == pytest.approx(1 + smoothing, abs=0.01)
+
+
+def test_the_alpha_vae_counterexample_against_quadrature():
+    case = divergences.alpha_vae_counterexample(x=4.0, noise_var=0.1, alpha=0.5)
+    z = torch.linspace(-10, 10, 200001, dtype=torch.float64)
+    dz = float(z[1] - z[0])
+    q = torch.distributions.Normal(4.0 / 1.1, math.sqrt(0.1 / 1.1)).log_prob(z).exp()
+    prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).exp()
+    likelihood = torch.distributions.Normal(z, math.sqrt(0.1)).log_prob(torch.tensor(4.0, dtype=torch.float64))
+    log_px = math.log(float((prior * likelihood.exp()).sum() * dz))
+    amari = (1 - float((q.sqrt() * prior.sqrt()).sum() * dz)) / 0.25
+    assert case["log p(x)"] == pytest.approx(log_px, abs=1e-6)
+    assert case["E_q log p(x|z)"] == pytest.approx(float((q * likelihood).sum() * dz), abs=1e-6)
+    assert case["D_alpha(q || p(z))"] == pytest.approx(amari, abs=1e-6)
+    assert case["text's objective"] > case["log p(x)"]
+    with pytest.raises(CourseInputError, match="noise_var must be > 0"):
+        divergences.alpha_vae_counterexample(noise_var=0.0)
+
+
+def test_the_rotation_scans_best_elbo_gap_is_minus_half_log_one_minus_rho_squared():
+    model = cl.LinearGaussianModel.random(d=4, k=2, sigma2=1.0, seed=28)
+    x, _ = model.sample(50, generator=torch.Generator().manual_seed(2))
+    angles = np.linspace(0, np.pi, 7)
+    scan = elbo.rotation_scan(model, x, angles)
+    for t, best, lp in zip(angles, scan["best elbo"], scan["log p"]):
+        turned = cl.LinearGaussianModel(model.W @ elbo.rotation(t), model.b, model.sigma2)
+        _, cov = turned.posterior(x)
+        rho = float(cov[0, 1] / cov.diagonal().sqrt().prod())
+        assert lp - best == pytest.approx(-0.5 * len(x) * math.log(1 - rho ** 2), rel=1e-8, abs=1e-9)
+    with pytest.raises(CourseInputError, match="two latents"):
+        elbo.rotation_scan(cl.LinearGaussianModel.random(d=4, k=3, seed=0), x, angles)
+
+
+class _Identity(torch.nn.Module):
+    def reconstruct(self, x):
+        return x
+
+
+class _Rotate(torch.nn.Module):
+    def reconstruct(self, x):                   # every point to the next mode round the circle
+        c, s = math.cos(2 * math.pi / 8), math.sin(2 * math.pi / 8)
+        return x @ torch.tensor([[c, s], [-s, c]])
+
+
+def test_the_same_mode_rate_is_one_for_an_inverse_and_zero_for_a_shift_by_one_mode():
+    _, x = hybrids.toy_data(200)
+    rate, chance = hybrids.same_mode_rate(_Identity(), x[:2000])
+    assert rate == 1.0 and chance == pytest.approx(1 / 8, abs=0.01)
+    assert hybrids.same_mode_rate(_Rotate(), x[:2000])[0] == 0.0
+    with pytest.raises(CourseInputError):
+        hybrids.same_mode_rate(_Identity(), torch.zeros(10, 3))
+
+
+def test_the_missing_branch_floor_is_log_2_on_one_branch_and_zero_at_an_even_split():
+    assert flow_vae.missing_branch_floor(0.0) == pytest.approx(math.log(2))
+    assert flow_vae.missing_branch_floor(1.0) == pytest.approx(math.log(2))
+    assert flow_vae.missing_branch_floor(0.5) == pytest.approx(0.0, abs=1e-15)
+    # and it is a floor: a Gaussian mixture q with weights (s, 1 − s) on the two modes of p = ½N(−3, 1) + ½N(3, 1)
+    z = torch.linspace(-12, 12, 48001, dtype=torch.float64)
+    dz = float(z[1] - z[0])
+    bump = lambda m: torch.distributions.Normal(m, 1.0).log_prob(z).exp()          # noqa: E731
+    p = 0.5 * bump(-3.0) + 0.5 * bump(3.0)
+    for weight in (0.01, 0.2, 0.5):
+        q = (1 - weight) * bump(-3.0) + weight * bump(3.0)
+        share = float(q[z > 0].sum() * dz)                  # q's mass with z > 0 (the bumps overlap the boundary)
+        kl = float((q * (q.log() - p.log())).sum() * dz)
+        assert kl >= flow_vae.missing_branch_floor(share) - 1e-6
+    with pytest.raises(CourseInputError, match="share must be in"):
+        flow_vae.missing_branch_floor(1.5)
