@@ -39,9 +39,7 @@ def pytest_configure(config):
         workers = getattr(config.option, "numprocesses", None) or 1     # xdist's -n; 0 or absent: one process
         share = max(1, (os.cpu_count() or 1) // workers)
         preset = os.environ.get("OMP_NUM_THREADS", "")
-        if preset.isdigit() and 0 < int(preset) <= share:               # a smaller value fits: kept
-            os.environ[_THREADS_FROM] = "user"
-        elif preset and not preset.isdigit():                           # a list for nested OpenMP ("4,2"): left to OpenMP
+        if (preset.isdigit() and 0 < int(preset) <= share) or (preset and not preset.isdigit()):               # a smaller value fits: kept
             os.environ[_THREADS_FROM] = "user"
         else:
             os.environ[_THREADS_FROM] = "conftest"
@@ -64,3 +62,14 @@ def pytest_unconfigure(config):
 def run_model_cache():
     """The run's shared model folder (what the notebook kernels use as COURSE_LIB_CACHE)."""
     return os.environ[_FOLDER_VARIABLE]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The browser test's slider latencies (tests/test_browser.py), one line per lesson, after the run."""
+    lines = [f"{report.nodeid.rsplit('[', 1)[-1].rstrip(']')}: {value}"
+             for report in terminalreporter.getreports("passed")
+             for key, value in report.user_properties if key == "slider latency"]
+    if lines:
+        terminalreporter.section("slider latency in JupyterLab (headless Chromium, fast mode)")
+        for line in sorted(lines):
+            terminalreporter.line(line)

@@ -27,9 +27,10 @@ import tarfile
 import time
 from pathlib import Path
 
-from .training.cache import cache_dir, code_version, data_key, model_files, trained_by
+from .data import load_fashion_mnist
 from .errors import CourseError, CourseInputError
 from .io import atomic_open
+from .training.cache import cache_dir, code_version, data_key, model_files, trained_by
 
 MANIFEST = "manifest.json"
 LESSONS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -62,7 +63,6 @@ def run_lesson(path, on_cell=None):
 def data_fingerprint():
     """Which Fashion-MNIST this machine's lessons train on: {"source": "full" or "subset", "key": [N, sum]}
     of its whole training split (the same in fast and full mode)."""
-    from .data import load_fashion_mnist
     data = load_fashion_mnist(n_train="all", n_test=1)
     return {"source": data.source.split()[0], "key": data_key(data.x_train)}
 
@@ -150,7 +150,7 @@ def install(archive, directory=None, shared=False):
         raise CourseInputError(f"archive must be a file made by `class_models prepare --archive`; "
                                f"there is no file {str(archive)!r}.")
     try:
-        tar = tarfile.open(archive, mode="r:*")
+        tar = tarfile.open(archive, mode="r:*")   # noqa: SIM115 (closed by the `with tar:` below)
     except (tarfile.TarError, OSError):
         raise CourseInputError(f"archive must be a .tar.gz made by `class_models prepare --archive`; "
                                f"{archive} is not a tar file, or a damaged one.") from None

@@ -7,8 +7,22 @@ one short message instead of a long traceback.
 """
 import math
 import numbers
+import sys
+import warnings
+from pathlib import Path
 
 import torch
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def warn(message):
+    """``warnings.warn(message)``, pointed at the first caller outside ``course_lib`` (the learner's
+    cell or script), so that the warning names the line that led to it, not a line of the library."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
 
 
 class CourseError(Exception):
@@ -107,7 +121,7 @@ def install_friendly_errors():
     Other exceptions keep their normal traceback.  Does nothing outside IPython.
     """
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # noqa: PLC0415 (IPython exists only in a notebook kernel; a script never calls this)
     except ImportError:  # pragma: no cover - IPython is always there in the course
         return False
     shell = get_ipython()

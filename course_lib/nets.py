@@ -3,7 +3,6 @@
 Images are (batch, C, H, W); the conv pair works for any H = W divisible by 4
 (28 for Fashion-MNIST, 32 or 64 for the sprites).
 """
-import torch
 from torch import nn
 
 from .errors import CourseInputError, check_int

@@ -7,6 +7,7 @@ then return a tensor, computed without leaving the device.
 """
 import torch
 
+from .capture import capturable, is_capturable
 from .errors import check_int, check_number
 
 
@@ -17,10 +18,10 @@ def linear_warmup(steps, start=0.0, end=1.0):
     steps = check_int("steps", steps, minimum=1)
     start, end = check_number("start", start), check_number("end", end)
 
+    @capturable
     def value(step):
         return start + (end - start) * _at_most_one(step / steps)
 
-    value.capturable = True
     return value
 
 
@@ -32,11 +33,11 @@ def cyclical(period, ratio=0.5, start=0.0, end=1.0):
     ratio = check_number("ratio", ratio, minimum=0.0, maximum=1.0, strict_minimum=True)
     start, end = check_number("start", start), check_number("end", end)
 
+    @capturable
     def value(step):
         phase = (step % period) / period
         return start + (end - start) * _at_most_one(phase / ratio)
 
-    value.capturable = True
     return value
 
 
@@ -56,7 +57,7 @@ def after_warm_start(steps, during, then):
             return later + (during - later) * before
         return during if step < steps else later
 
-    value.capturable = getattr(then, "capturable", False) if callable(then) else True
+    capturable(value, when=is_capturable(then) if callable(then) else True)
     return value
 
 

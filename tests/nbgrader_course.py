@@ -126,7 +126,7 @@ def submit_all(course, notebook, table):
     """Every submission of one lesson (module docstring); -> {student: {exercise: hint words or True}}:
     True where the exercise must earn its point, the hint words (or None) where it must not."""
     lesson, reference = lesson_of(notebook), solution_sources(notebook)
-    expected = {"solutions": {name: True for name in reference}, "untouched": {name: None for name in reference}}
+    expected = {"solutions": dict.fromkeys(reference, True), "untouched": dict.fromkeys(reference)}
     submit(course, "solutions", notebook, reference)
     submit(course, "untouched", notebook)
     wrong = table[lesson]

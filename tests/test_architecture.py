@@ -2,7 +2,7 @@
 
 Bottom to top (course_lib/__init__.py says what each holds):
 
-    0  errors, settings, io, device, claims
+    0  errors, settings, io, device, claims, capture
     1  distributions, nets, objectives, schedules, data
     2  flows, metrics, estimators
     3  models
@@ -24,7 +24,7 @@ from course_lib.training import cache
 
 PACKAGE = Path(course_lib.__file__).resolve().parent
 LAYERS = [
-    {"errors", "settings", "io", "device", "claims"},
+    {"errors", "settings", "io", "device", "claims", "capture"},
     {"distributions", "nets", "objectives", "schedules", "data"},
     {"flows", "metrics", "estimators"},
     {"models"},
@@ -58,7 +58,7 @@ def _imports(path, source=None):
             if node.module:
                 found.append(target)
             else:                                   # from . import vae: the names are modules
-                found.extend(target + [alias.name] for alias in node.names)
+                found.extend([*target, alias.name] for alias in node.names)
         elif isinstance(node, ast.Import):
             found.extend(alias.name.split(".")[1:] for alias in node.names
                          if alias.name.split(".")[0] == "course_lib" and "." in alias.name)
@@ -92,7 +92,7 @@ def test_the_units_of_one_layer_import_each_other_without_a_cycle():
                 edges.setdefault(unit, set()).add(target[0])
 
     def reaches(start, goal, seen=()):
-        return any(n == goal or (n not in seen and reaches(n, goal, seen + (n,))) for n in edges.get(start, ()))
+        return any(n == goal or (n not in seen and reaches(n, goal, (*seen, n))) for n in edges.get(start, ()))
 
     cycles = sorted(f"{a} -> {b} -> ... -> {a}" for a in edges for b in edges[a] if reaches(b, a))
     assert not cycles, f"import cycles between course_lib's units: {cycles}"

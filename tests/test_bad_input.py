@@ -8,31 +8,34 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib import estimators, metrics, schedules
-from course_lib.models import rate_distortion
-from course_lib.models.control import PIController
-from course_lib.lessons import beta_vae as beta_vae_lesson
-from course_lib.lessons import elbo as elbo_lesson
-from course_lib.lessons import rate_distortion as rd_lesson
-from course_lib.lessons import hierarchical as hierarchical_lesson
-from course_lib.lessons import reparam as reparam_lesson
-from course_lib.lessons import wae as wae_lesson
-from course_lib.models.wae import WAE, WAEGAN, latent_discriminator, mmd2, wae_objective
-from course_lib.training.adversarial import train_adversarial, train_wae_gan
-from course_lib.models.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
+from course_lib import class_models, estimators, flows, metrics, schedules
+from course_lib.estimators.ais import ais
+from course_lib.estimators.divergences import (
+    alpha_divergence_grid,
+    renyi_gaussians,
+    text_alpha_divergence_grid,
+    vr_bound,
+)
 from course_lib.figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
-from course_lib import flows
-from course_lib.models.flow_vae import FlowVAE
+from course_lib.lessons import beta_vae as beta_vae_lesson
+from course_lib.lessons import divergences as divergences_lesson
+from course_lib.lessons import elbo as elbo_lesson
 from course_lib.lessons import flow_vae as flow_vae_lesson
 from course_lib.lessons import flows as flows_lesson
-from course_lib.lessons import divergences as divergences_lesson
-from course_lib.estimators.ais import ais
+from course_lib.lessons import hierarchical as hierarchical_lesson
+from course_lib.lessons import hybrids as hybrids_lesson
+from course_lib.lessons import rate_distortion as rd_lesson
+from course_lib.lessons import reparam as reparam_lesson
+from course_lib.lessons import wae as wae_lesson
+from course_lib.models import rate_distortion
+from course_lib.models.control import PIController
+from course_lib.models.flow_vae import FlowVAE
 from course_lib.models.gans import InfoGAN
+from course_lib.models.hierarchical import HierarchicalVAE, hierarchical_objective, precision_weighted_merge
 from course_lib.models.hybrids import UnifiedVAE
 from course_lib.models.tcvae import tcvae_objective
-from course_lib.lessons import hybrids as hybrids_lesson
-from course_lib import class_models
-from course_lib.estimators.divergences import alpha_divergence_grid, renyi_gaussians, text_alpha_divergence_grid, vr_bound
+from course_lib.models.wae import WAE, WAEGAN, latent_discriminator, mmd2, wae_objective
+from course_lib.training.adversarial import train_adversarial, train_wae_gan
 
 ALLOWED = ("must", "allowed", "one of", "expected", "needs", "only", "give ")
 

@@ -10,7 +10,7 @@ import warnings
 import pytest
 import torch
 
-from course_lib import CourseInputError, VAE, cache, cached_fit, fit
+from course_lib import VAE, CourseInputError, cache, cached_fit, fit
 
 
 class Trainer:
@@ -90,10 +90,13 @@ def test_a_full_disk_keeps_the_model_in_memory_and_warns_once(monkeypatch):
     import course_lib.io
     monkeypatch.setattr(course_lib.io.os, "fsync", _no_space)
     t = Trainer()
-    with pytest.warns(UserWarning) as caught:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model, _ = cached_fit("demo", {"beta": 1.0}, t.build, t.train)
-        other, _ = cached_fit("demo", {"beta": 2.0}, t.build, t.train)
-    messages = [str(w.message) for w in caught if "could not save" in str(w.message)]
+        cached_fit("demo", {"beta": 2.0}, t.build, t.train)
+    said = [w for w in caught if "could not save" in str(w.message)]
+    assert all(w.filename == __file__ for w in said), "the warning must point at the caller, not the library"
+    messages = [str(w.message) for w in said]
     assert len(messages) == 1, messages                                # once per folder, not per model
     assert str(cache.cache_dir()) in messages[0] and "No space left on device" in messages[0]
     assert "kept in memory" in messages[0]
@@ -196,6 +199,7 @@ def test_every_cached_training_in_the_library_has_its_own_name():
     (lessons 8 and 8b once both used "lesson08b-vae")."""
     import re
     from pathlib import Path
+
     import course_lib
     root = Path(course_lib.__file__).parent
     names = [name for path in root.rglob("*.py")

@@ -1,7 +1,6 @@
 """The second half of the lessons' claims held to the shipped models (see test_claims.py), in a file of
 its own so that ``--dist loadfile`` runs it on the other worker."""
 import pytest
-
 from test_claims import LESSONS, check_lesson
 
 SECOND_HALF = [p for p in LESSONS if p.name >= "05"]

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 import torch
 
-from course_lib import CourseInputError, VAE, cache, cached_fit, class_models, fit
+from course_lib import VAE, CourseInputError, cache, cached_fit, class_models, fit
 
 # A lesson in miniature: one cached training, as the real lessons do it.
 LESSON = """

@@ -76,10 +76,10 @@ def test_full_set_is_found_through_the_environment_variable(tmp_path, monkeypatc
 
 
 def test_missing_data_gives_a_clear_message(nowhere, monkeypatch):
-    with pytest.raises(DataNotFoundError, match="dataset-fashion-mnist.*--download.*source='subset'"):
+    with pytest.raises(DataNotFoundError, match=r"dataset-fashion-mnist.*--download.*source='subset'"):
         load_fashion_mnist(source="full")
     monkeypatch.setenv("COURSE_LIB_FASHION_MNIST", str(nowhere / "empty"))
-    with pytest.raises(DataNotFoundError, match="lacks train-images-idx3-ubyte.gz"):
+    with pytest.raises(DataNotFoundError, match=r"lacks train-images-idx3-ubyte\.gz"):
         load_fashion_mnist()
 
 
@@ -126,7 +126,7 @@ def test_sprites_are_deterministic_and_labelled():
     a, b = make_sprites(200, seed=3), make_sprites(200, seed=3)
     assert torch.equal(a.images, b.images) and torch.equal(a.factors, b.factors)
     assert a.images.shape == (200, 1, 32, 32) and a.factors.shape == (200, 5)
-    assert 0 <= a.images.min() and a.images.max() <= 1
+    assert a.images.min() >= 0 and a.images.max() <= 1
     assert not torch.equal(a.images, make_sprites(200, seed=4).images)
     for col, values in enumerate(a.factor_values):
         assert a.factors[:, col].max() < len(values)
@@ -243,7 +243,7 @@ def test_the_dsprites_grid_has_every_combination_of_matthey_et_al():
     assert torch.equal(grid.index(grid.factors(index)), index)                 # the order of dSprites' file:
     assert grid.factors(torch.tensor([1, 32, 32 * 32]))[:, 2:].tolist() == [[0, 0, 1], [0, 1, 0], [1, 0, 0]]
     images = grid.images(index[:8])
-    assert images.shape == (8, 1, 64, 64) and 0 <= float(images.min()) and float(images.max()) <= 1
+    assert images.shape == (8, 1, 64, 64) and float(images.min()) >= 0 and float(images.max()) <= 1
     assert torch.equal(images, grid.images(index[:8]))                          # deterministic
     turned = grid.index(torch.tensor([[2, 3, 0, 10, 20], [2, 3, 39, 10, 20]]))  # 0 and 2 pi: one rotation
     pair = grid.images(turned)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib.models.control import PIController, control_vae_objective
 from course_lib.metrics import factor_entropies, mig, mutual_information_matrix
+from course_lib.models.control import PIController, control_vae_objective
 
 
 def factors(n=3000, seed=0):

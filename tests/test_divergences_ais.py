@@ -5,14 +5,22 @@ import math
 import pytest
 import torch
 
-from course_lib.estimators.ais import ais, geometric_betas, log_mean_standard_error
 from course_lib.distributions import DiagonalGaussian
-from course_lib.estimators.divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
-                                    text_alpha_divergence_grid, vr_bound)
+from course_lib.estimators.ais import ais, geometric_betas, log_mean_standard_error
+from course_lib.estimators.divergences import (
+    alpha_divergence_gaussians,
+    alpha_divergence_grid,
+    renyi_gaussians,
+    text_alpha_divergence_grid,
+    vr_bound,
+)
 from course_lib.lessons import divergences as lesson
+from course_lib.metrics.information import (
+    importance_weighted_total_correlation,
+    mws_total_correlation,
+    total_correlation_decomposition,
+)
 from course_lib.models.linear_gaussian import LinearGaussianModel
-from course_lib.metrics.information import (importance_weighted_total_correlation, mws_total_correlation,
-                                            total_correlation_decomposition)
 from course_lib.objectives import importance_weighted_bound
 
 
@@ -68,7 +76,7 @@ def test_ais_with_one_step_is_importance_sampling_from_the_prior():
     x = torch.randn(2, 3, dtype=torch.float64)
     torch.manual_seed(0)
     z = torch.randn(40, 2, 2, dtype=torch.float64)
-    prior = lambda v: -0.5 * (v ** 2).sum(-1) - math.log(2 * math.pi)            # noqa: E731
+    prior = lambda v: -0.5 * (v ** 2).sum(-1) - math.log(2 * math.pi)
     estimate, log_w, _ = ais(prior, lambda v: model.log_likelihood(x, v), lambda n: torch.randn(n, 2, 2, dtype=torch.float64),
                              1, 40)
     torch.testing.assert_close(log_w, model.log_likelihood(x, z))

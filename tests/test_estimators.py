@@ -5,9 +5,15 @@ import pytest
 import torch
 
 from course_lib import VAE, CourseInputError, vae_objective
-from course_lib.estimators import (gumbel_softmax_sample, lognormal_pathwise_mean, pathwise_samples,
-                                   score_function_samples, score_function_vae_objective)
-from course_lib.estimators import gamma_implicit_samples, gaussian_score
+from course_lib.estimators import (
+    gamma_implicit_samples,
+    gaussian_score,
+    gumbel_softmax_sample,
+    lognormal_pathwise_mean,
+    pathwise_samples,
+    score_function_samples,
+    score_function_vae_objective,
+)
 from course_lib.lessons.reparam import cosine_gradient, cosine_mean, quadratic
 
 N = 200_000
@@ -41,7 +47,7 @@ def test_pathwise_matches_autograd_of_the_sample_average():
 def test_cosine_gradient_formula_and_the_variance_crossover():
     mean, log_std = 0.5, 0.0
     for omega in (0.5, 3.0):
-        f = lambda z, w=omega: torch.cos(w * z)     # noqa: E731
+        f = lambda z, w=omega: torch.cos(w * z)
         exact = cosine_gradient(omega, mean, log_std)
         g = torch.Generator().manual_seed(1)
         path = pathwise_samples(f, mean, log_std, N, generator=g)[:, 0]

@@ -12,7 +12,16 @@ import math
 import pytest
 import torch
 
-from course_lib.exercises import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08
+from course_lib.exercises import (
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+)
 
 # -- lesson 1 ---------------------------------------------------------------
 

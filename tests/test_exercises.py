@@ -1,6 +1,7 @@
 """Exercises: generated files are current, solutions pass, blanks and typical slips get the right feedback."""
 import json
 import re
+
 import pytest
 import torch
 

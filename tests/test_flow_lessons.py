@@ -7,10 +7,10 @@ import torch
 
 from course_lib.data.toy2d import ENERGIES
 from course_lib.distributions import DiagonalGaussian
-from course_lib.models.flow_vae import FlowVAE
 from course_lib.flows import standard_normal_log_prob
 from course_lib.lessons import flow_vae as lesson_b
 from course_lib.lessons import flows as lesson
+from course_lib.models.flow_vae import FlowVAE
 
 
 def test_the_soft_wall_leaves_each_target_unchanged_inside_the_box_and_makes_it_integrable():

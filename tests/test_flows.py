@@ -1,16 +1,35 @@
 """Every transform through the same checks: inverse o forward = identity, log|det| against a
 brute-force autograd Jacobian, forward and inverse log-determinants that cancel."""
-import math
 
 import pytest
 import torch
 from torch import nn
 
 from course_lib.errors import CourseInputError
-from course_lib.flows import (ActNorm, AffineCoupling, Composite, FactorOut, Flow, Identity, Inverse,
-                              InvertibleConv1x1, LogitTransform, MaskedAffineAutoregressive, NoClosedFormInverse,
-                              Permutation, Planar, Radial, Squeeze, Transform, alternating_masks, autograd_logabsdet,
-                              checkerboard_mask, iaf, maf, made_mask)
+from course_lib.flows import (
+    ActNorm,
+    AffineCoupling,
+    Composite,
+    FactorOut,
+    Flow,
+    Identity,
+    Inverse,
+    InvertibleConv1x1,
+    LogitTransform,
+    MaskedAffineAutoregressive,
+    NoClosedFormInverse,
+    Permutation,
+    Planar,
+    Radial,
+    Squeeze,
+    Transform,
+    alternating_masks,
+    autograd_logabsdet,
+    checkerboard_mask,
+    iaf,
+    made_mask,
+    maf,
+)
 from course_lib.flows.autoregressive import MADE
 from course_lib.flows.coupling import coupling_cnn, coupling_mlp
 
@@ -100,7 +119,7 @@ def test_a_broken_log_determinant_is_caught_by_the_brute_force_check():
     class HalfPlanar(Planar):                     # forgets the factor from tanh'
         def forward(self, z, context=None):
             y, _ = super().forward(z, context)
-            u_hat, w, b = self.parameters_for(context)
+            u_hat, w, _b = self.parameters_for(context)
             return y, torch.log((1 + (w * u_hat).sum(-1)).abs()).expand(len(z))
     t, x, _ = _build(lambda: HalfPlanar(3), (5, 3), None)
     with pytest.raises(AssertionError):

@@ -7,11 +7,11 @@ import torch
 
 import course_lib as cl
 from course_lib import estimators, schedules
+from course_lib.lessons import flows as flow_lesson
 from course_lib.models import flow_vae, gans, hierarchical, hybrids, tcvae, wae
-from course_lib.training import train
+from course_lib.training import loop
 from course_lib.training.adversarial import adversarial_step, train_adversarial
 from course_lib.training.graph_step import StaticStep, capture_problem, full_batch
-from course_lib.lessons import flows as flow_lesson
 from course_lib.training.sweep import fit_sweep
 
 
@@ -25,7 +25,7 @@ def test_full_batch_fills_a_short_last_batch_from_the_start_of_the_order():
                                       schedules.after_warm_start(5, 1.0, 25.0),
                                       schedules.after_warm_start(5, 0.0, schedules.linear_warmup(10, 1.0, 6.0))])
 def test_schedules_give_the_same_values_for_a_tensor_step(schedule):
-    for step in range(0, 25):
+    for step in range(25):
         assert float(schedule(torch.tensor(float(step)))) == pytest.approx(schedule(step), abs=1e-6)
     assert schedule.capturable
 
@@ -153,7 +153,7 @@ def _capturable_trainings():
 def _adversarial_models(images):
     """Every kind of model that train_adversarial trains in the course, small: {name: (build, data)}."""
     points = torch.randn(256, 2)
-    small_vae = lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,))   # noqa: E731
+    small_vae = lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,))
     return {
         "GAN": (lambda: gans.GAN(hidden=(16,)), points),
         "BiGAN": (lambda: gans.BiGAN(hidden=(16,)), points),
@@ -224,7 +224,7 @@ CAPTURABLE = _capturable_trainings()
 def test_on_cuda_every_loss_marked_capturable_is_recorded(name, monkeypatch):
     """On a GPU, fit and fit_sweep record the step of every capturable loss (no "could not record"
     warning).  On the emulated GPU, which records nothing, the step must pass its recording check."""
-    monkeypatch.setattr(train, "_SAID", set())          # each test hears fit's one-time messages afresh
+    monkeypatch.setattr(loop, "_SAID", set())           # each test hears the loops' one-time messages afresh
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         CAPTURABLE[name]()

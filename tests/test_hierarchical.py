@@ -5,8 +5,12 @@ import pytest
 import torch
 
 import course_lib as cl
-from course_lib.models.hierarchical import HierarchicalVAE, free_bits_sweep_objective, precision_weighted_merge
 from course_lib.lessons import hierarchical as lesson
+from course_lib.models.hierarchical import (
+    HierarchicalVAE,
+    free_bits_sweep_objective,
+    precision_weighted_merge,
+)
 
 
 def test_the_merge_is_the_normalized_product_of_the_two_densities():

@@ -8,13 +8,13 @@ from torch.nn.functional import binary_cross_entropy_with_logits
 
 import course_lib as cl
 from course_lib.errors import CourseInputError
-from course_lib.models.gans import GAN, BiGAN, InfoGAN, discriminator_loss, generator_loss
-from course_lib.training.adversarial import train_adversarial
-from course_lib.models.hybrids import VAEGAN, UnifiedVAE
 from course_lib.lessons import hybrids as lesson
 from course_lib.metrics import variational_information_bound
+from course_lib.models.gans import GAN, BiGAN, InfoGAN, discriminator_loss, generator_loss
+from course_lib.models.hybrids import VAEGAN, UnifiedVAE
 from course_lib.models.tcvae import log_q_pairs, tcvae_loss_terms, tcvae_sweep_objective
 from course_lib.models.wae import mmd2
+from course_lib.training.adversarial import train_adversarial
 
 
 def test_gan_losses_are_binary_cross_entropies():
@@ -174,7 +174,7 @@ def test_the_balance_of_larsen_et_al_skips_the_winning_discriminator_and_the_los
     skips its update; above 1.03 it is losing and the decoder drops its adversarial term; both: both train."""
     model = VAEGAN(cl.VAE.conv((1, 28, 28), 4, channels=(8, 8), hidden=(16,)), discriminator="conv",
                    channels=(8, 8), balance=(0.68, 0.35))
-    terms = lambda real, fake: {"real error": torch.tensor(real), "fake error": torch.tensor(fake)}  # noqa: E731
+    terms = lambda real, fake: {"real error": torch.tensor(real), "fake error": torch.tensor(fake)}
     assert model.players(terms(0.6, 0.7)) == (True, True)
     assert model.players(terms(0.2, 0.7)) == (False, True)            # winning: the discriminator rests
     assert model.players(terms(0.6, 1.2)) == (True, False)            # losing: the decoder stops fooling it

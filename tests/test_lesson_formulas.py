@@ -120,7 +120,7 @@ def test_the_missing_branch_floor_is_log_2_on_one_branch_and_zero_at_an_even_spl
     # and it is a floor: a Gaussian mixture q with weights (s, 1 − s) on the two modes of p = ½N(−3, 1) + ½N(3, 1)
     z = torch.linspace(-12, 12, 48001, dtype=torch.float64)
     dz = float(z[1] - z[0])
-    bump = lambda m: torch.distributions.Normal(m, 1.0).log_prob(z).exp()          # noqa: E731
+    bump = lambda m: torch.distributions.Normal(m, 1.0).log_prob(z).exp()
     p = 0.5 * bump(-3.0) + 0.5 * bump(3.0)
     for weight in (0.01, 0.2, 0.5):
         q = (1 - weight) * bump(-3.0) + weight * bump(3.0)

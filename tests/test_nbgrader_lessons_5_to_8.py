@@ -8,9 +8,12 @@ pytest.importorskip("nbgrader", reason="nbgrader is the course's [class] extra (
 if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
     pytest.skip("nbgrader runs the notebooks in kernels of its own, on the CPU: they run once, in make test "
                 "(the checks given answers on the GPU are tests/test_exercise_mutants.py's)", allow_module_level=True)
-import nbgrader_course as course  # noqa: E402
-from nbgrader_course import (graded, test_an_untouched_notebook_is_told_it_is_not_implemented,  # noqa: E402, F401
-                             test_autograde_gives_full_marks_zero_and_the_lost_points_of_every_mutant,
-                             test_the_released_notebooks_hold_what_the_course_generator_writes)
+import nbgrader_course as course
+from nbgrader_course import (  # noqa: F401
+    graded,
+    test_an_untouched_notebook_is_told_it_is_not_implemented,
+    test_autograde_gives_full_marks_zero_and_the_lost_points_of_every_mutant,
+    test_the_released_notebooks_hold_what_the_course_generator_writes,
+)
 
 NOTEBOOKS = sorted(course.SOLUTIONS.glob("0[5-8]_*.ipynb"))

@@ -8,10 +8,20 @@ from torch import nn
 import course_lib as cl
 from course_lib.distributions import DiagonalGaussian
 from course_lib.lessons.rate_distortion import slope_check
-from course_lib.metrics import (active_units, linear_probe_accuracy, marginal_kl_and_information,
-                                rate_distortion_terms)
-from course_lib.models.rate_distortion import (LinearGaussianAutoencoder, fit_linear_autoencoder, gaussian_entropy,
-                                        gaussian_rate_distortion, gaussian_rate_distortion_curve, water_level)
+from course_lib.metrics import (
+    active_units,
+    linear_probe_accuracy,
+    marginal_kl_and_information,
+    rate_distortion_terms,
+)
+from course_lib.models.rate_distortion import (
+    LinearGaussianAutoencoder,
+    fit_linear_autoencoder,
+    gaussian_entropy,
+    gaussian_rate_distortion,
+    gaussian_rate_distortion_curve,
+    water_level,
+)
 
 VARIANCES = torch.tensor([4.0, 2.0, 1.0, 0.25], dtype=torch.float64)
 COV = torch.diag(VARIANCES)

@@ -1,15 +1,13 @@
 """The reference models of lessons 1, 3, 5, 6, 7b and 8b are the models the lessons themselves train in full mode: the
 same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
 the same shapes, and measured as the lesson measures them."""
-import pytest
 import torch
 
 from course_lib import reference
-from course_lib.device import get_device
-from course_lib.lessons import hybrids as lesson
-from course_lib.lessons import rate_distortion
-from course_lib.lessons import elbo, flow_vae, hierarchical, wae
 from course_lib.data.fashion_mnist import load_shipped_subset
+from course_lib.device import get_device
+from course_lib.lessons import flow_vae, hierarchical, rate_distortion, wae
+from course_lib.lessons import hybrids as lesson
 
 STEPS = 3
 
@@ -30,7 +28,7 @@ def _recipe_models(name, members=None):
 
 
 def test_the_infogan_recipe_trains_what_the_lesson_trains():
-    recipe, models = _recipe_models("toy-infogans", ["lam0.1"])
+    _recipe, models = _recipe_models("toy-infogans", ["lam0.1"])
     x, _ = lesson.toy_data()
     (own, _), = lesson.train_infogans(x, STEPS, lams=[0.1])
     assert _same_weights(models["lam0.1"], own)
@@ -47,7 +45,7 @@ def test_the_question7_recipe_trains_what_the_lesson_trains():
 
 def test_the_question8_recipe_trains_what_the_lesson_trains():
     """Seed 0 (the names the models were first trained under) and a later seed, whose own batches differ."""
-    recipe, models = _recipe_models("toy-unified", ["unified", "consistency-seed1"])
+    _recipe, models = _recipe_models("toy-unified", ["unified", "consistency-seed1"])
     x = lesson.toy_data()[0]
     name = "unified (flow + adv. + consistency)"
     own = lesson.train_unified_parts(x, STEPS, parts={name: lesson.UNIFIED_PARTS[name]}, seeds=(0,))
@@ -55,7 +53,7 @@ def test_the_question8_recipe_trains_what_the_lesson_trains():
     own = lesson.train_unified_parts(x, STEPS, parts={"consistency": lesson.UNIFIED_PARTS["consistency"]}, seeds=(1,))
     assert _same_weights(models["consistency-seed1"], own["consistency", 1][0])
     assert not _same_weights(models["consistency-seed1"], models["unified"])
-    shaped = reference.get_recipe("toy-unified").as_lesson({m: None for m in reference.get_recipe("toy-unified").members})
+    shaped = reference.get_recipe("toy-unified").as_lesson(dict.fromkeys(reference.get_recipe("toy-unified").members))
     assert set(shaped) == {(name, seed) for name in lesson.UNIFIED_PARTS for seed in lesson.UNIFIED_SEEDS}
 
 
@@ -76,7 +74,7 @@ def test_the_toy_recipes_measure_what_the_lesson_prints():
 
 
 def test_the_beta_sweep_recipe_trains_what_lesson_3_trains():
-    recipe, models = _recipe_models("fashion-beta-sweep", ["beta0.05", "beta4"])
+    _recipe, models = _recipe_models("fashion-beta-sweep", ["beta0.05", "beta4"])
     own = rate_distortion.train_beta_sweep(load_shipped_subset(), STEPS, betas=[0.05, 4.0])
     shaped = reference.get_recipe("fashion-beta-sweep").as_lesson(
         {m: models.get(m) for m in reference.get_recipe("fashion-beta-sweep").members})
@@ -86,38 +84,38 @@ def test_the_beta_sweep_recipe_trains_what_lesson_3_trains():
 
 
 def test_the_wae_recipes_train_what_lesson_6_trains():
-    recipe, models = _recipe_models("fashion-wae", ["wae-gan", "vae"])
+    _recipe, models = _recipe_models("fashion-wae", ["wae-gan", "vae"])
     x = load_shipped_subset().x_train
     own = wae.train_models(x, STEPS)
     shaped = reference.get_recipe("fashion-wae").as_lesson(
         {m: models.get(m) for m in reference.get_recipe("fashion-wae").members})
     assert list(shaped) == list(own) == list(wae.MODELS)
     assert _same_weights(shaped["WAE-GAN"][0], own["WAE-GAN"][0]) and _same_weights(shaped["VAE"][0], own["VAE"][0])
-    recipe, models = _recipe_models("fashion-wae-lambda", ["lam1", "lam100"])
+    _recipe, models = _recipe_models("fashion-wae-lambda", ["lam1", "lam100"])
     own = wae.train_lambda_sweep(x, STEPS, values=[1.0, 100.0])
     assert _same_weights(models["lam1"], own[0][0]) and _same_weights(models["lam100"], own[1][0])
 
 
 def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     x = load_shipped_subset().x_train
-    recipe, models = _recipe_models("fashion-hierarchical", ["ladder-L2", "bottom_up-L3"])
+    _recipe, models = _recipe_models("fashion-hierarchical", ["ladder-L2", "bottom_up-L3"])
     own = hierarchical.train_variants(x, STEPS)
     assert set(reference.get_recipe("fashion-hierarchical").as_lesson(
-        {m: None for m in reference.get_recipe("fashion-hierarchical").members})) == set(own)
+        dict.fromkeys(reference.get_recipe("fashion-hierarchical").members))) == set(own)
     assert _same_weights(models["ladder-L2"], own[("ladder", 2)][0])
     assert _same_weights(models["bottom_up-L3"], own[("bottom_up", 3)][0])
-    recipe, models = _recipe_models("fashion-free-bits", ["fb0.5", "fb2"])
+    _recipe, models = _recipe_models("fashion-free-bits", ["fb0.5", "fb2"])
     sweep = hierarchical.train_free_bits_sweep(x, STEPS, values=[0.5, 2.0])
     assert _same_weights(models["fb0.5"], sweep[0][0]) and _same_weights(models["fb2"], sweep[1][0])
-    recipe, models = _recipe_models("fashion-flat-vaes", ["flat-ladder"])
+    _recipe, models = _recipe_models("fashion-flat-vaes", ["flat-ladder"])
     flats = hierarchical.train_flats(x, own, STEPS)
     assert set(flats) == set(reference.get_recipe("fashion-flat-vaes").as_lesson(
-        {m: None for m in reference.get_recipe("fashion-flat-vaes").members}))
+        dict.fromkeys(reference.get_recipe("fashion-flat-vaes").members)))
     assert _same_weights(models["flat-ladder"], flats["ladder"][0])
 
 
 def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():
-    recipe, models = _recipe_models("fashion-flow-vaes", ["gaussian-K0", "iaf-K2"])
+    _recipe, models = _recipe_models("fashion-flow-vaes", ["gaussian-K0", "iaf-K2"])
     own = flow_vae.train_flow_vaes(load_shipped_subset().x_train, STEPS, flow_steps=(0, 2), kinds=("iaf",))
     assert _same_weights(models["gaussian-K0"], own[("iaf", 0)][0]) and _same_weights(models["iaf-K2"], own[("iaf", 2)][0])
     full = reference.get_recipe("fashion-flow-vaes")
@@ -140,7 +138,7 @@ def test_the_lesson_1_recipe_trains_what_its_notebook_trains():
 
 
 def test_the_image_flow_recipe_trains_what_lesson_7b_trains():
-    recipe, models = _recipe_models("fashion-image-flow")
+    _recipe, models = _recipe_models("fashion-image-flow")
     own, history = flow_vae.train_image_flow(load_shipped_subset().x_train, STEPS)
     assert _same_weights(models["flow"], own) and history.steps
 
@@ -172,7 +170,7 @@ def test_the_ais_vae_recipe_trains_what_lesson_8_trains_and_measures_what_it_pri
 
 def test_the_coupling_recipe_fits_what_lesson_7_fits_each_on_its_own_toy():
     from course_lib.lessons import flows
-    recipe, models = _recipe_models("toy-couplings", ["two_moons-x2", "eight_gaussians-x1"])
+    _recipe, models = _recipe_models("toy-couplings", ["two_moons-x2", "eight_gaussians-x1"])
     own = flows.train_coupling_flows(STEPS, depths=(1, 2))
     shaped = reference.get_recipe("toy-couplings").as_lesson(models)
     assert set(shaped) == {("two_moons", 2), ("eight_gaussians", 1)}
@@ -180,7 +178,7 @@ def test_the_coupling_recipe_fits_what_lesson_7_fits_each_on_its_own_toy():
         assert _same_weights(flow, own[key][0]) and history is None, key
     assert not _same_weights(shaped["two_moons", 2][0], own["eight_gaussians", 2][0])   # each toy its own data
     full = reference.get_recipe("toy-couplings")
-    assert set(full.as_lesson({m: None for m in full.members})) == \
+    assert set(full.as_lesson(dict.fromkeys(full.members))) == \
         {(toy, depth) for toy in flows.TOYS for depth in flows.COUPLING_DEPTHS}
 
 
@@ -200,6 +198,7 @@ def test_the_quickstart_trains_what_lesson_1s_reference_recipe_trains():
     cell, in fast mode's 60 steps) must give the recipe's weights."""
     import json
     from pathlib import Path
+
     import course_lib as cl
     cells = json.loads((Path(__file__).parents[1] / "notebooks" / "00_quickstart.ipynb").read_text())["cells"]
     source = next("".join(c["source"]) for c in cells if "def train_here" in "".join(c["source"]))

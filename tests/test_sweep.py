@@ -178,7 +178,7 @@ def test_a_sweep_over_cases_gives_each_model_its_own_beta_and_capacity():
     """over="case": model i is trained on D + beta_i |R - C_i|; in a sweep each model sees its own pair."""
     cases = [(1.0, 0.0), (0.5, 0.0), (20.0, 200.0)]
     images = cl.make_sprites(32, seed=0).images
-    build = lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,))   # noqa: E731
+    build = lambda: cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(16,))
     torch.manual_seed(0)
     model = build()
     objective = cl.vae_sweep_objective("case", cases=cases)

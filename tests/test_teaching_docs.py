@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("nbgrader", reason="nbgrader is the course's [class] extra (make test installs it)")
 if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
     pytest.skip("nbgrader's kernels run on the CPU: this runs once, in make test", allow_module_level=True)
-import nbgrader_course  # noqa: E402
+import nbgrader_course
 
 ROOT = Path(__file__).resolve().parent.parent
 if not (ROOT / ".venv" / "bin" / "activate").is_file():

@@ -3,7 +3,15 @@ import pytest
 import torch
 
 import course_lib.io
-from course_lib import VAE, CourseInputError, History, TrainingDiverged, fit, load_checkpoint, load_fashion_mnist
+from course_lib import (
+    VAE,
+    CourseInputError,
+    History,
+    TrainingDiverged,
+    fit,
+    load_checkpoint,
+    load_fashion_mnist,
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +130,7 @@ def test_with_cached_only_no_training_starts_but_a_cached_model_loads(monkeypatc
     from course_lib.models.gans import GAN
     from course_lib.training.adversarial import train_adversarial
     x = torch.rand(16, 1, 28, 28)
-    build = lambda: VAE.mlp(latent_dim=2, hidden=(8,))                                   # noqa: E731
+    build = lambda: VAE.mlp(latent_dim=2, hidden=(8,))
     cached_fit("cached-only", {"n": 16}, build, lambda m: fit(m, x, steps=2, progress=False))
     cache.clear_memory()
     monkeypatch.setenv("COURSE_LIB_CACHED_ONLY", "1")

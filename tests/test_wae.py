@@ -6,8 +6,15 @@ import torch
 
 import course_lib as cl
 from course_lib.lessons import wae as lesson
-from course_lib.models.wae import (WAE, WAEGAN, imq_kernel, latent_discriminator, mmd2, rbf_kernel,
-                                   squared_distances)
+from course_lib.models.wae import (
+    WAE,
+    WAEGAN,
+    imq_kernel,
+    latent_discriminator,
+    mmd2,
+    rbf_kernel,
+    squared_distances,
+)
 from course_lib.training.adversarial import train_wae_gan
 
 
@@ -31,7 +38,7 @@ def test_the_u_statistic_is_unbiased_and_the_v_statistic_is_not():
     u, v = values["U"], values["V"]
     assert abs(u.mean() - exact) < 4 * u.std() / math.sqrt(repeats)
     # the V-statistic's bias, exactly: (1/n)(E k(X,X) - E k(X,X')) + (1/n)(E k(Y,Y) - E k(Y,Y'))
-    same = lambda var: (1 + 4 * var / scale) ** (-d / 2)                              # noqa: E731  E k(X, X')
+    same = lambda var: (1 + 4 * var / scale) ** (-d / 2)
     bias = (1 - same(var_p)) / n + (1 - same(1.0)) / n
     assert abs(v.mean() - (exact + bias)) < 4 * v.std() / math.sqrt(repeats)
     assert bias > 10 * v.std() / math.sqrt(repeats)
@@ -39,7 +46,7 @@ def test_the_u_statistic_is_unbiased_and_the_v_statistic_is_not():
 
 def test_on_one_distribution_the_u_statistic_centres_on_zero_and_the_v_statistic_above_it():
     draws = lesson.estimator_draws(sizes=(8, 32), repeats=800, seed=3)
-    for n, values in draws.items():
+    for values in draws.values():
         se = values["U"].std() / math.sqrt(len(values["U"]))
         assert abs(values["U"].mean()) < 4 * se
         assert values["V"].mean() > 4 * values["V"].std() / math.sqrt(len(values["V"]))

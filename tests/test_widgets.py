@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from course_lib.errors import CourseInputError
-from course_lib.lessons import elbo, reparam
 from course_lib.figures.widgets import LiveFigure, float_slider, new_figure
+from course_lib.lessons import elbo, reparam
 
 EXPLORERS = {
     "elbo_gap": elbo.elbo_gap_explorer,
@@ -61,8 +61,9 @@ def test_course_errors_in_an_update_are_shown_as_one_line():
 def test_figures_keep_their_size_between_updates():
     live = elbo.elbo_gap_explorer()
     sizes = set()
-    from PIL import Image
     import io
+
+    from PIL import Image
     for m in np.linspace(-1, 2, 4):
         live.set(m=float(m))
         sizes.add(Image.open(io.BytesIO(bytes(live.image.value))).size)
@@ -87,6 +88,7 @@ def test_plain_log_ticks_label_log_axes_in_plain_numbers():
 
 def test_plot_history_names_its_unit_and_shows_a_short_run():
     import matplotlib.pyplot as plt
+
     import course_lib as cl
     history = cl.History(steps=[10], terms={"bits/dim": [6.6]})     # a fast-mode run: one logged point
     ax = cl.plot_history(history, terms=("bits/dim",), ylabel="bits per dimension")
@@ -104,6 +106,7 @@ def test_quadrature_matches_the_exact_marginal():
 
 def test_best_mean_field_q_is_the_elbo_maximum_and_its_gap_is_the_formula():
     import torch
+
     from course_lib import LinearGaussianModel
     model = LinearGaussianModel.random(d=4, k=2, sigma2=1.0, seed=28)   # correlation about -0.7
     x, _ = model.sample(1, generator=torch.Generator().manual_seed(1))
@@ -127,6 +130,7 @@ def test_maximising_the_elbo_over_theta_is_not_maximising_log_px():
     ELBO moves (and peaks where W's columns are orthogonal); scanning σ², the best ELBO prefers a noisier model
     than the likelihood does."""
     import torch
+
     from course_lib import LinearGaussianModel
     model = LinearGaussianModel.random(d=4, k=2, sigma2=1.0, seed=28)
     x, _ = model.sample(500, generator=torch.Generator().manual_seed(2))
@@ -142,6 +146,7 @@ def test_maximising_the_elbo_over_theta_is_not_maximising_log_px():
 
 def test_a_training_slider_trains_once_per_value_and_moving_back_is_cached(monkeypatch):
     import torch
+
     from course_lib.data import ImageData
     calls = []
     real_fit = elbo.fit
@@ -178,18 +183,20 @@ def test_bad_slider_settings_are_explained():
         float_slider("τ", 0.0, 5.0, 1.0, log=True)
     with pytest.raises(CourseInputError, match="min < max"):
         float_slider("β", 2.0, 1.0, 1.5)
-    with pytest.raises(CourseInputError, match="value must be <= 1.0"):
+    with pytest.raises(CourseInputError, match=r"value must be <= 1\.0"):
         float_slider("β", 0.0, 1.0, 3.0)
     with pytest.raises(CourseInputError, match="value must be one of 1, 2, 5; got 3"):
         choice_slider("k", (1, 2, 5), value=3)
-    from course_lib import LinearGaussianModel
     import torch
-    with pytest.raises(CourseInputError, match="one-dimensional latent.*k = 2"):
+
+    from course_lib import LinearGaussianModel
+    with pytest.raises(CourseInputError, match=r"one-dimensional latent.*k = 2"):
         elbo.quadrature_log_marginal(LinearGaussianModel.random(d=3, k=2), torch.zeros(1, 3))
 
 
 def test_interrupting_a_training_slider_keeps_the_figure_usable_and_caches_nothing():
     import torch
+
     from course_lib import VAE, cache, cached_fit, fit
     from course_lib.figures.widgets import choice_slider
     x = torch.rand(32, 1, 28, 28)
@@ -204,7 +211,7 @@ def test_interrupting_a_training_slider_keeps_the_figure_usable_and_caches_nothi
     fig, ax = new_figure()
 
     def update(fig, latent):
-        model, history = cached_fit("slider", {"latent": latent}, lambda: VAE.mlp(latent_dim=latent, hidden=(8,)), train)
+        _model, history = cached_fit("slider", {"latent": latent}, lambda: VAE.mlp(latent_dim=latent, hidden=(8,)), train)
         ax.clear()
         ax.plot(history["loss"], marker="o")
         ax.set_title(f"latent {latent}")
@@ -347,7 +354,9 @@ def test_a_static_page_carries_every_frame_of_the_grid_and_a_switcher():
                                   page).group(1))
     assert sorted(frames) == [f"{i}-{j}" for i in range(3) for j in range(2)]
     import io
+
     from PIL import Image
+
     from course_lib.figures.widgets import static_png
     assert base64.b64decode(frames["2-1"]) == static_png(live.frames[(3, "b")])   # the kernel's own picture,
     page_pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(frames["2-1"]))).convert("RGB"), float)

@@ -181,7 +181,7 @@ def main(argv=None):
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     try:
         build(args.out, [Path(p).resolve() for p in notebooks], args.jobs, args.mode)
-    except Exception as e:                   # a lesson that fails to run: say which, in one line
+    except Exception as e:  # noqa: BLE001 (a lesson that fails to run: say which, in one line)
         sys.exit(f"make site failed: {type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}")
 
 

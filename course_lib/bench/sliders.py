@@ -9,9 +9,13 @@ Sending the PNG to the browser is not included.  A control marked
 "recomputes" runs a new Monte Carlo measurement on each move; the others only
 redraw precomputed results, and the course's target for those is < 150 ms.
 """
+import os
 import statistics
+import tempfile
 
-from ..lessons import elbo, reparam
+from ..data import load_fashion_mnist, make_sprites
+from ..lessons import beta_vae, divergences, elbo, flows, hierarchical, hybrids, rate_distortion, reparam, wae
+from ..training.cache import clear_memory
 
 EXPLORERS = {
     "lesson 1 · ELBO gap": (elbo.elbo_gap_explorer, set()),
@@ -53,9 +57,7 @@ def measure():
 def measure_cached_training(steps=200):
     """Move the lesson 1 latent-size slider across every value twice: the first pass trains
     (seconds), the second only loads from the in-memory cache.  -> (first pass ms, second pass ms) medians."""
-    import tempfile
-    from ..training.cache import clear_memory
-    from ..data import load_fashion_mnist
+
     clear_memory()
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:   # never the learner's cache
         live = elbo.latent_size_explorer(load_fashion_mnist(n_train=2000, n_test=100), steps=steps,
@@ -72,13 +74,9 @@ def measure_cached_training(steps=200):
 def measure_sweeps(steps=20):
     """The sliders over trained sweeps (lessons 3–8), lesson 5's depth slider and lesson 6's sample-size slider, on small sweeps (trained into a temporary
     cache first; the timing is of the slider only).  -> {title: (median ms, max ms)}."""
-    import tempfile
-    from ..training.cache import clear_memory
-    from ..data import load_fashion_mnist, make_sprites
-    from ..lessons import beta_vae, divergences, flows, hierarchical, hybrids, rate_distortion, wae
+
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
-        import os
         old = os.environ.get("COURSE_LIB_CACHE")
         os.environ["COURSE_LIB_CACHE"] = folder
         try:

@@ -29,13 +29,14 @@ import argparse
 import time
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.data import DataLoader, TensorDataset
 
 from ..data import load_fashion_mnist
-from ..training.graph_step import StaticStep
+from ..models.vae import VAE, vae_objective, vae_sweep_objective
+from ..training.graph_step import StaticStep, full_batch
 from ..training.sweep import fit_sweep
 from ..training.train import fit
-from ..models.vae import VAE, vae_objective, vae_sweep_objective
 
 BETAS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
@@ -127,8 +128,8 @@ def bench_device(device, steps, sweep_steps, batch_size=128, n_train=10000, out=
         model.load_state_dict(start.state_dict())
         # one fit call per measurement, as a slider's training is: the graph is recorded inside it
         report(name, images_per_second(
-            lambda s: fit(model, x, vae_objective(), steps=s, batch_size=batch_size, device=device,
-                          progress=False, **options), steps, batch_size, device))
+            lambda s: fit(model, x, vae_objective(), steps=s, batch_size=batch_size, device=device,  # noqa: B023 (called in this iteration)
+                          progress=False, **options), steps, batch_size, device))  # noqa: B023 (called in this iteration)
 
     bare_model = build_model()
     bare_model.load_state_dict(start.state_dict())
@@ -164,7 +165,6 @@ def bench_device(device, steps, sweep_steps, batch_size=128, n_train=10000, out=
 
 def kernels_per_step(device, bf16, batch_size=128):
     """How many GPU kernels one eager training step launches (fp32 or under bf16 autocast)."""
-    from torch.profiler import ProfilerActivity, profile
     x = load_fashion_mnist(n_train=1000, n_test=100).x_train
     model = build_model()
     fit(model, x, vae_objective(), steps=3, batch_size=batch_size, device=device, progress=False, bf16=bf16,
@@ -179,14 +179,13 @@ def kernels_per_step(device, bf16, batch_size=128):
 def compile_comparison(device, steps=3000, batch_size=128, out=print):
     """A slider's training (``steps`` steps, one fit call) end to end: eager, the step recorded as a
     CUDA graph by ``fit``, and ``torch.compile(mode="reduce-overhead")`` (compile time included)."""
-    from ..training.graph_step import full_batch
     x = load_fashion_mnist(n_train=10000, n_test=100).x_train.to(device)
     fit(build_model(), x, vae_objective(), steps=5, device=device, progress=False, cuda_graph=False)   # warm-up
     for name, options in [("fit, eager", dict(cuda_graph=False)), ("fit, CUDA graph", dict(cuda_graph="auto"))]:
         torch.manual_seed(0)
         model = build_model()
-        t = seconds(lambda: fit(model, x, vae_objective(), steps=steps, batch_size=batch_size, device=device,
-                                progress=False, **options), device)
+        t = seconds(lambda: fit(model, x, vae_objective(), steps=steps, batch_size=batch_size, device=device,  # noqa: B023 (called in this iteration)
+                                progress=False, **options), device)  # noqa: B023 (called in this iteration)
         out(f"  {name:<34} {t:6.1f} s for {steps} steps ({1000 * t / steps:.2f} ms/step, all included)")
 
     torch.manual_seed(0)
@@ -235,7 +234,7 @@ def main(argv=None):
             if args.compile:
                 try:
                     compile_comparison(device)
-                except Exception as error:      # a failed comparison is a result too; the rows above stand
+                except Exception as error:  # noqa: BLE001 (a failed comparison is a result too; the rows above stand)
                     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
                     print(f"  torch.compile comparison failed: {type(error).__name__}: {message}")
         best = max((ips, row) for row, ips in rows.items() if row.startswith("fit"))

@@ -1,12 +1,40 @@
 """Data sets of the course: Fashion-MNIST, procedural sprites, 2-D toy densities."""
-from .fashion_mnist import (CLASS_NAMES, ImageData, download_fashion_mnist, dynamic_binarize,
-                            find_full_dataset, load_fashion_mnist, read_idx)
-from .sprites import (FACTOR_NAMES, SHAPES, DSpritesGrid, SpritesData, dsprites_factor_values, factor_values,
-                      make_sprites, render_sprites)
-from .toy2d import (ENERGIES, SAMPLERS, checkerboard, eight_gaussians, energy_u1, energy_u2,
-                    energy_u3, energy_u4, pinwheel, rings, sample_toy, spirals, two_moons,
-                    unnormalized_log_density)
 from ..errors import check_choice
+from .fashion_mnist import (
+    CLASS_NAMES,
+    ImageData,
+    download_fashion_mnist,
+    dynamic_binarize,
+    find_full_dataset,
+    load_fashion_mnist,
+    read_idx,
+)
+from .sprites import (
+    FACTOR_NAMES,
+    SHAPES,
+    DSpritesGrid,
+    SpritesData,
+    dsprites_factor_values,
+    factor_values,
+    make_sprites,
+    render_sprites,
+)
+from .toy2d import (
+    ENERGIES,
+    SAMPLERS,
+    checkerboard,
+    eight_gaussians,
+    energy_u1,
+    energy_u2,
+    energy_u3,
+    energy_u4,
+    pinwheel,
+    rings,
+    sample_toy,
+    spirals,
+    two_moons,
+    unnormalized_log_density,
+)
 
 
 def load_dataset(name, **kwargs):
@@ -19,3 +47,36 @@ def load_dataset(name, **kwargs):
     if name == "sprites":
         return make_sprites(**kwargs)
     return sample_toy(name, **kwargs)
+
+__all__ = [
+    "CLASS_NAMES",
+    "ENERGIES",
+    "FACTOR_NAMES",
+    "SAMPLERS",
+    "SHAPES",
+    "DSpritesGrid",
+    "ImageData",
+    "SpritesData",
+    "check_choice",
+    "checkerboard",
+    "download_fashion_mnist",
+    "dsprites_factor_values",
+    "dynamic_binarize",
+    "eight_gaussians",
+    "energy_u1",
+    "energy_u2",
+    "energy_u3",
+    "energy_u4",
+    "factor_values",
+    "find_full_dataset",
+    "load_fashion_mnist",
+    "make_sprites",
+    "pinwheel",
+    "read_idx",
+    "render_sprites",
+    "rings",
+    "sample_toy",
+    "spirals",
+    "two_moons",
+    "unnormalized_log_density",
+]

@@ -20,7 +20,6 @@ import gzip
 import os
 import shutil
 import urllib.request
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import CourseInputError, DataNotFoundError, check_choice, check_int
+from ..capture import capturable
+from ..errors import CourseInputError, DataNotFoundError, check_choice, check_int, warn
 from ..io import atomic_open
 from ..settings import budget
 
@@ -97,12 +97,11 @@ def find_full_dataset():
 def _full_folders():
     """Every folder that holds the four files of the full set, in the order they are tried."""
     env = os.environ.get("COURSE_LIB_FASHION_MNIST")
-    if env:
-        if not _has_files(env):
-            missing = [f for f in FILES.values() if not (Path(env) / f).is_file()]
-            raise DataNotFoundError(
-                f"COURSE_LIB_FASHION_MNIST={env} but that folder lacks {', '.join(missing)}. "
-                "Point it at a folder with the four Fashion-MNIST .gz files, or unset it.")
+    if env and not _has_files(env):
+        missing = [f for f in FILES.values() if not (Path(env) / f).is_file()]
+        raise DataNotFoundError(
+            f"COURSE_LIB_FASHION_MNIST={env} but that folder lacks {', '.join(missing)}. "
+            "Point it at a folder with the four Fashion-MNIST .gz files, or unset it.")
     candidates = [Path(env)] if env else []
     return [f for f in (*candidates, SYSTEM_DIR, user_cache_dir()) if _has_files(f)]
 
@@ -130,7 +129,7 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
             "or run `python -m course_lib.data.fashion_mnist --download` while online, "
             "or use source='subset' for the copy shipped with the course.")
     sources = [("full", f) for f in folders] + ([("subset", SUBSET_DIR)] if source != "full" else [])
-    for i, (name, folder) in enumerate(sources):
+    for i, (name, folder) in enumerate(sources):  # noqa: B007 (after the loop they name the source read)
         try:
             arrays = _read_folder(folder)
             break
@@ -139,7 +138,7 @@ def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
                 raise DataNotFoundError(f"{e} No other copy of Fashion-MNIST was found; "
                                         "download it again or remove the damaged file.") from None
             instead = "the subset shipped with the course" if sources[i + 1][0] == "subset" else sources[i + 1][1]
-            warnings.warn(f"{e} Using {instead} instead.", stacklevel=2)
+            warn(f"{e} Using {instead} instead.")
     rng = np.random.default_rng(seed)
 
     def split(images, labels, n, arg):
@@ -170,13 +169,13 @@ def _size(name, n, default):
     return check_int(name, n, minimum=1)
 
 
+@capturable  # one tensor operation: it can be recorded in a CUDA graph
 def dynamic_binarize(x):
     """Draw binary pixels x_b ~ Bernoulli(x), afresh each call (Salakhutdinov & Murray, 2008).
     Use as ``fit(..., transform=dynamic_binarize)``."""
     return torch.bernoulli(x)
 
 
-dynamic_binarize.capturable = True          # one tensor operation: it can be recorded in a CUDA graph
 
 
 def download_fashion_mnist(directory=None, base_url=DEFAULT_URL):

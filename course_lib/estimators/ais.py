@@ -73,7 +73,7 @@ def ais(log_prior, log_likelihood, sample_prior, n_steps, n_chains, step_size=0.
             log_w = log_w + (betas[t] - betas[t - 1]).item() * log_likelihood(z)
         if t < len(betas) - 1:                       # no move is needed after the last update
             beta = betas[t].item()
-            z, rate = _hmc_step(z, lambda v: log_prior(v) + beta * log_likelihood(v), step_size, leapfrog)
+            z, rate = _hmc_step(z, lambda v: log_prior(v) + beta * log_likelihood(v), step_size, leapfrog)  # noqa: B023 (called in this iteration)
             rates.append(float(rate))
     if not torch.isfinite(log_w).all():
         raise CourseInputError("AIS produced non-finite weights; try a smaller step_size or more steps.")

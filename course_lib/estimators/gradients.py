@@ -18,6 +18,7 @@ import math
 
 import torch
 
+from ..capture import capturable
 from ..errors import CourseInputError, check_int, check_number
 
 
@@ -132,6 +133,7 @@ def score_function_vae_objective(baseline="decoded_mean"):
     if baseline not in (None, "decoded_mean"):
         raise CourseInputError(f"baseline must be None or 'decoded_mean', got {baseline!r}.")
 
+    @capturable  # only tensor operations: fit may record it as a CUDA graph
     def loss_fn(model, x, step):
         x = model._check_x(x)
         q = model.encoder(x)
@@ -146,5 +148,4 @@ def score_function_vae_objective(baseline="decoded_mean"):
         return {"loss": distortion + rate + surrogate - surrogate.detach(),
                 "distortion": distortion, "rate": rate, "elbo": -(distortion + rate)}
 
-    loss_fn.capturable = True              # only tensor operations: fit may record it as a CUDA graph
     return loss_fn

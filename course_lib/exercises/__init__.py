@@ -9,3 +9,5 @@ The learner notebooks in ``exercises/`` are generated from the solution
 notebooks in ``exercises/solutions/`` by ``python -m course_lib.exercises.generate``.
 """
 from .feedback import Feedback
+
+__all__ = ["Feedback"]

@@ -131,7 +131,7 @@ def apply_answer(name, fn, case):
     except NotImplementedError:
         raise _Failed(Feedback(name, None, "Replace `raise NotImplementedError()` with your code, "
                                            "then run this cell again.")) from None
-    except Exception as e:  # the learner's code failed: say how, briefly
+    except Exception as e:  # noqa: BLE001 (the learner's code failed: say how, briefly)
         raise _Failed(Feedback(name, False, f"your function raised {type(e).__name__}: {e}")) from None
 
 
@@ -186,7 +186,7 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
             for hint, wrong in mistakes:
                 try:
                     slip = wrong(**case)
-                except Exception:
+                except Exception:  # noqa: BLE001 (a slip that cannot run on this case is not this slip)
                     continue
                 if close(out, slip, rtol, atol):
                     return Feedback(name, False, hint)

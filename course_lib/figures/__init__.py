@@ -7,3 +7,14 @@ Each lesson's own figures are in :mod:`course_lib.lessons`; this package knows n
 """
 from .plots import image_grid, plain_log_ticks, plot_history, show_images
 from .widgets import LiveFigure, choice_slider, float_slider, new_figure
+
+__all__ = [
+           "LiveFigure",
+           "choice_slider",
+           "float_slider",
+           "image_grid",
+           "new_figure",
+           "plain_log_ticks",
+           "plot_history",
+           "show_images",
+]

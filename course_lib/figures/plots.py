@@ -1,5 +1,6 @@
 """Small plotting helpers shared by the lessons (matplotlib)."""
 import numpy as np
+from matplotlib.ticker import FixedLocator, LogLocator, NullLocator, ScalarFormatter
 
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 
@@ -22,7 +23,7 @@ def show_images(images, ncol=8, title=None, ax=None):
     """Show a batch of images (N, 1, H, W) as one grid; returns the axes."""
     check_tensor("images", images, shape=(None, None, None, None))
     if ax is None:
-        import matplotlib.pyplot as plt      # here, not at the top: pyplot costs every kernel that imports the course
+        import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
         _, ax = plt.subplots(figsize=(ncol * 0.6, int(np.ceil(len(images) / ncol)) * 0.6 + 0.4))
     ax.imshow(image_grid(images, ncol), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
@@ -34,7 +35,6 @@ def show_images(images, ncol=8, title=None, ax=None):
 def plain_log_ticks(ax, axis="y", at=None):
     """Label a log-scaled axis in plain numbers: at the values ``at`` (the sizes that were measured,
     say), or else at 1, 2, 5, 10, 20, 50, ...; no other tick is labelled (no "3×10⁰").  -> ax"""
-    from matplotlib.ticker import FixedLocator, LogLocator, NullLocator, ScalarFormatter
     check_choice("axis", axis, ("x", "y"))
     if at is not None:                                      # a log axis has ticks only at positive values
         at = [check_number("at", v, minimum=0.0, strict_minimum=True) for v in np.atleast_1d(at)]
@@ -58,7 +58,7 @@ def plot_history(history, terms=("distortion", "rate"), ax=None, title=None, yla
         raise CourseInputError(f"terms: this history has no {', '.join(map(repr, missing))}; "
                                f"it must name recorded terms, one of {', '.join(map(repr, known)) or 'none'}.")
     if ax is None:
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
         _, ax = plt.subplots(figsize=(5, 3))
     style = "o-" if len(history.steps) < 10 else "-"       # a short run's few points stay visible
     for name in terms:

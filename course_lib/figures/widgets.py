@@ -44,6 +44,7 @@ import uuid
 from collections import OrderedDict
 
 import ipywidgets as widgets
+from IPython.display import HTML, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
@@ -328,7 +329,6 @@ class LiveFigure:
                 print(self.message)
 
     def _ipython_display_(self):
-        from IPython.display import HTML, display
         if static_mode():                 # a static page (make site): every frame, switched by a script
             display(HTML(self.static_html()))
         else:
@@ -355,7 +355,7 @@ class LiveFigure:
                 lo, hi = (control.min, control.max)
                 values = [lo + (hi - lo) * i / (per - 1) for i in range(per)]
                 values = [10 ** v for v in values] if log else values
-                values = sorted(set(round(v, 6) for v in values) | {control.value})
+                values = sorted({round(v, 6) for v in values} | {control.value})
                 if len(values) > per:                    # the current value replaces its nearest neighbour
                     nearest = min((v for v in values if v != control.value), key=lambda v: abs(v - control.value))
                     values.remove(nearest)

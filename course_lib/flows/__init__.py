@@ -19,10 +19,56 @@ What is inside:
 * :mod:`.coupling`        affine coupling (Real NVP), masks, squeeze, factor-out, the logit map
 * :mod:`.glow`            ActNorm and the LU-parameterised invertible 1x1 convolution (Glow)
 """
-from .autoregressive import MADE, MaskedAffineAutoregressive, iaf, maf, made_mask
-from .base import (Composite, Flow, Identity, Inverse, NoClosedFormInverse, Permutation, Transform,
-                   autograd_logabsdet, standard_normal_log_prob)
-from .coupling import (AffineCoupling, FactorOut, LogitTransform, Squeeze, alternating_masks, checkerboard_mask,
-                       coupling_cnn, coupling_mlp)
+from .autoregressive import MADE, MaskedAffineAutoregressive, iaf, made_mask, maf
+from .base import (
+                   Composite,
+                   Flow,
+                   Identity,
+                   Inverse,
+                   NoClosedFormInverse,
+                   Permutation,
+                   Transform,
+                   autograd_logabsdet,
+                   standard_normal_log_prob,
+)
+from .coupling import (
+                   AffineCoupling,
+                   FactorOut,
+                   LogitTransform,
+                   Squeeze,
+                   alternating_masks,
+                   checkerboard_mask,
+                   coupling_cnn,
+                   coupling_mlp,
+)
 from .glow import ActNorm, InvertibleConv1x1
 from .planar import Planar, Radial
+
+__all__ = [
+                   "MADE",
+                   "ActNorm",
+                   "AffineCoupling",
+                   "Composite",
+                   "FactorOut",
+                   "Flow",
+                   "Identity",
+                   "Inverse",
+                   "InvertibleConv1x1",
+                   "LogitTransform",
+                   "MaskedAffineAutoregressive",
+                   "NoClosedFormInverse",
+                   "Permutation",
+                   "Planar",
+                   "Radial",
+                   "Squeeze",
+                   "Transform",
+                   "alternating_masks",
+                   "autograd_logabsdet",
+                   "checkerboard_mask",
+                   "coupling_cnn",
+                   "coupling_mlp",
+                   "iaf",
+                   "made_mask",
+                   "maf",
+                   "standard_normal_log_prob",
+]

@@ -56,9 +56,7 @@ class MADE(nn.Module):
         hidden = tuple(check_int("hidden width", h, minimum=1) for h in hidden)
         if not hidden:
             raise CourseInputError("MADE needs at least one hidden layer, e.g. hidden=(64,).")
-        degrees = [torch.arange(1, dim + 1)]
-        for width in hidden:
-            degrees.append(torch.arange(width) % max(dim - 1, 1) + 1)
+        degrees = [torch.arange(1, dim + 1)] + [torch.arange(width) % max(dim - 1, 1) + 1 for width in hidden]
         layers = []
         for d_in, d_out in zip(degrees[:-1], degrees[1:]):
             layers.append(MaskedLinear(len(d_in), len(d_out), made_mask(d_in, d_out)))

@@ -179,7 +179,7 @@ def autograd_logabsdet(fn, x, context=None):
     out = []
     for i, example in enumerate(x):
         def one(e):
-            args = (e.unsqueeze(0),) if context is None else (e.unsqueeze(0), context[i:i + 1])
+            args = (e.unsqueeze(0),) if context is None else (e.unsqueeze(0), context[i:i + 1])  # noqa: B023 (called in this iteration)
             return fn(*args).reshape(-1)
         jacobian = torch.autograd.functional.jacobian(one, example).reshape(example.numel(), example.numel())
         out.append(torch.linalg.slogdet(jacobian).logabsdet)

@@ -36,7 +36,7 @@ class ActNorm(Transform):
     @torch.no_grad()
     def initialize(self, x):
         """Set scale and bias so that scale * x + bias has per-channel mean 0 and std 1 on this batch."""
-        axes = [0] + list(range(2, x.dim()))
+        axes = [0, *list(range(2, x.dim()))]
         mean, std = x.mean(axes), x.std(axes, unbiased=False)
         self.log_scale.copy_(-torch.log(std + 1e-6))
         self.bias.copy_(-mean / (std + 1e-6))

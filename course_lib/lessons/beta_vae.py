@@ -2,15 +2,15 @@
 import numpy as np
 import torch
 
-from ..training.cache import cached_fit, cached_sweep
-from ..models.control import PIController, control_vae_objective
 from ..errors import CourseInputError, check_choice, check_int, check_number
-from ..metrics import factor_entropies, latent_means, mig, mutual_information_matrix, rate_distortion_terms
 from ..figures.plots import image_grid
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..metrics import factor_entropies, latent_means, mig, mutual_information_matrix, rate_distortion_terms
+from ..models.control import PIController, control_vae_objective
+from ..models.vae import VAE, vae_sweep_objective
+from ..training.cache import cached_fit, cached_sweep
 from ..training.sweep import fit_sweep
 from ..training.train import fit
-from ..models.vae import VAE, vae_sweep_objective
-from ..figures.widgets import LiveFigure, choice_slider, new_figure
 
 BETAS = (1.0, 2.0, 4.0, 8.0, 16.0)
 CAPACITIES = (0.0, 2.0, 5.0, 10.0, 15.0, 25.0)

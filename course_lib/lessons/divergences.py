@@ -5,13 +5,24 @@ import math
 import numpy as np
 import torch
 
-from ..estimators.ais import ais, log_mean_standard_error
-from ..training.cache import data_key
-from ..estimators.divergences import (alpha_divergence_gaussians, alpha_divergence_grid, renyi_gaussians,
-                           text_alpha_divergence_grid, vr_bound)
-from ..errors import CourseInputError, check_int
+from ..data import dynamic_binarize
 from ..distributions import DiagonalGaussian
+from ..errors import CourseInputError, check_int
+from ..estimators.ais import ais, log_mean_standard_error
+from ..estimators.divergences import (
+    alpha_divergence_gaussians,
+    alpha_divergence_grid,
+    renyi_gaussians,
+    text_alpha_divergence_grid,
+    vr_bound,
+)
+from ..figures.plots import plain_log_ticks
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..metrics.information import importance_weighted_total_correlation, mws_total_correlation
 from ..models.linear_gaussian import LinearGaussianModel
+from ..models.vae import VAE
+from ..training.cache import cached_fit, data_key
+from ..training.train import fit
 from .flows import cpu_copy
 
 P, Q = (0.0, 0.8), (1.0, 1.2)                   # the two Gaussians (mean, std) of the alpha figure
@@ -24,19 +35,19 @@ LATENT_DIM = 8
 def gaussian_grid(n=8001, edge=20.0):
     """x on [-edge, edge] and log N(x; P), log N(x; Q) there (float64).  -> (x, log_p, log_q, dx)."""
     x = torch.linspace(-edge, edge, n, dtype=torch.float64)
-    normal = lambda m, s: -0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))   # noqa: E731
+    normal = lambda m, s: -0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi))
     return x, normal(*P), normal(*Q), float(x[1] - x[0])
 
 
 def special_cases():
     """Each special case by quadrature, next to its closed form.  -> {name: (quadrature, closed form)}"""
-    x, log_p, log_q, dx = gaussian_grid()
+    _x, log_p, log_q, dx = gaussian_grid()
     (mp, sp), (mq, sq) = P, Q
     kl_pq = alpha_divergence_gaussians(mp, sp, mq, sq, 1.0)
     kl_qp = alpha_divergence_gaussians(mq, sq, mp, sp, 1.0)
     bhattacharyya = math.sqrt(2 * sp * sq / (sp ** 2 + sq ** 2)) * math.exp(-(mp - mq) ** 2 / (4 * (sp ** 2 + sq ** 2)))
     # chi^2(N(m1, s1^2) || N(m2, s2^2)) = integral p^2 / q - 1, finite when 2 s2^2 > s1^2
-    chi2 = lambda m1, s1, m2, s2: (s2 ** 2 / (s1 * math.sqrt(2 * s2 ** 2 - s1 ** 2))      # noqa: E731
+    chi2 = lambda m1, s1, m2, s2: (s2 ** 2 / (s1 * math.sqrt(2 * s2 ** 2 - s1 ** 2))
                                    * math.exp((m1 - m2) ** 2 / (2 * s2 ** 2 - s1 ** 2)) - 1)
     near = 1e-4
     return {
@@ -80,7 +91,6 @@ def vr_sandbox(alphas, k=5000, seed=0):
 def alpha_explorer(alphas=ALPHAS, vr=None):
     """An alpha slider: D_alpha(p || q) against alpha (quadrature; the text's formula beside it), the
     integrand p^alpha q^(1 - alpha), and the VR bound against alpha on the sandbox."""
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     x, log_p, log_q, dx = gaussian_grid()
     values = [alpha_divergence_grid(log_p, log_q, a, dx) for a in alphas]
     text_values = [text_alpha_divergence_grid(log_p, log_q, a, dx) if a not in (0.0, 1.0) else np.nan for a in alphas]
@@ -160,22 +170,18 @@ def ais_sandbox(steps=AIS_STEPS, chains=200, seed=0):
 def build_vae():
     """The Fashion-MNIST VAE that AIS and the decomposition are measured on (latent 8, one hidden layer of 256),
     with the initial weights of seed 0."""
-    from ..models.vae import VAE
     torch.manual_seed(0)
     return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
 
 def fit_vae(model, x, steps, device=None, progress=True):
     """Train it on the negative ELBO, on dynamically binarized images ``x`` (``fit``'s defaults).  -> History"""
-    from ..data import dynamic_binarize
-    from ..training.train import fit
     return fit(model, x, steps=steps, transform=dynamic_binarize, seed=0, device=device, progress=progress,
                desc="VAE for AIS")
 
 
 def train_vae(x, steps, device=None):
     """:func:`build_vae` trained by :func:`fit_vae` for ``steps`` steps, cached.  -> (model, history)"""
-    from ..training.cache import cached_fit
     key = {"steps": check_int("steps", steps, minimum=1), "data": data_key(x)}
     return cached_fit("lesson08-vae", key, build_vae, lambda m: fit_vae(m, x, steps, device=device), device=device)
 
@@ -205,8 +211,6 @@ def iwae_values(model, x, ks=(1, 100, 1000), seed=0):
 def ais_explorer(results, iwae, image=0):
     """A slider over the number of intermediate distributions T: the spread of one image's log weights,
     and the mean AIS estimate against T beside IWAE_k."""
-    from ..figures.plots import plain_log_ticks
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     steps = sorted(results)
     fig, (ax_h, ax_m) = new_figure(2, width=4.3, height=3.2)
     all_w = np.concatenate([results[t][1][:, image] for t in steps])
@@ -249,7 +253,6 @@ def posterior_parameters(model, x):
 def minibatch_tc(mean, log_var, batch_sizes, repeats=20, seed=0):
     """TC estimated from random batches of each size M, by MWS (Chen et al.'s formula) and with
     importance weights, from the N posteriors.  -> {"MWS": {M: array}, "importance-weighted": {M: array}}"""
-    from ..metrics.information import importance_weighted_total_correlation, mws_total_correlation
     g = torch.Generator().manual_seed(seed)
     n = len(mean)
     out = {"MWS": {}, "importance-weighted": {}}

@@ -8,13 +8,19 @@ import math
 
 import numpy as np
 import torch
+from IPython.display import Markdown
 from matplotlib.ticker import MaxNLocator
 
+from ..data import dynamic_binarize
+from ..device import get_device
 from ..errors import CourseInputError, check_int
-from ..settings import cached_only
-from ..models.linear_gaussian import LinearGaussianModel
-from ..training.train import fit
+from ..figures.plots import image_grid
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
+from ..models.linear_gaussian import LinearGaussianModel
+from ..models.vae import VAE
+from ..settings import cached_only
+from ..training.cache import cached_fit, is_cached
+from ..training.train import fit
 
 F64 = torch.float64
 
@@ -225,14 +231,12 @@ LATENT_SIZES = (2, 4, 8, 16, 32)
 
 def build_vae(latent_dim=16):
     """The lesson's Fashion-MNIST VAE (``VAE.mlp``, Bernoulli decoder) with ``latent_dim`` latents, from seed 0."""
-    from ..models.vae import VAE
     torch.manual_seed(0)
     return VAE.mlp(latent_dim=latent_dim)
 
 
 def fit_vae(model, x, steps, device=None, progress=True, desc=None):
     """Train it on the negative ELBO, on dynamically binarized images ``x`` (``fit``'s defaults).  -> History"""
-    from ..data import dynamic_binarize
     return fit(model, x, steps=steps, transform=dynamic_binarize, seed=0, device=device, progress=progress,
                desc=desc or f"training the VAE with {model.latent_dim} latent dimensions")
 
@@ -246,9 +250,6 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
     distortion of every size trained so far.  ``cache_directory`` overrides the
     usual model cache folder.
     """
-    from ..training.cache import cached_fit
-    from ..device import get_device
-    from ..figures.plots import image_grid
 
     steps = check_int("steps", steps, minimum=1)
     if not all(hasattr(data, a) for a in ("x_train", "x_test")):
@@ -267,10 +268,8 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
                           directory=cache_directory)
 
     if cached_only():            # only trained models may be used (make site): say so rather than train
-        from ..training.cache import is_cached
         missing = [k for k in latent_sizes if not is_cached("lesson01-latent", config(k), cache_directory)]
         if missing:
-            from IPython.display import Markdown
             return Markdown(
                 "*The latent-size slider trains a VAE for each size the first time it is moved there "
                 "(a progress bar shows the training), so it is live only in JupyterLab: the course ships no "

@@ -12,13 +12,30 @@ import math
 
 import torch
 
-from ..training.cache import data_key
+from ..capture import capturable
+from ..data import dynamic_binarize
 from ..distributions import DiagonalGaussian
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
-from ..flows import (ActNorm, AffineCoupling, Composite, FactorOut, Flow, Inverse, InvertibleConv1x1,
-                     LogitTransform, Planar, Radial, Squeeze)
+from ..figures.plots import plain_log_ticks
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..flows import (
+    ActNorm,
+    AffineCoupling,
+    Composite,
+    FactorOut,
+    Flow,
+    Inverse,
+    InvertibleConv1x1,
+    LogitTransform,
+    Planar,
+    Radial,
+    Squeeze,
+)
 from ..flows.coupling import coupling_cnn
-from ..objectives import bits_per_dim
+from ..models.flow_vae import FlowVAE, flow_vae_objective
+from ..objectives import bits_per_dim, importance_weighted_bound
+from ..training.cache import cached_fit, data_key
+from ..training.train import fit
 from .flows import grid, reverse_kl_terms
 
 FLOW_STEPS = (0, 2, 8)
@@ -89,7 +106,7 @@ def posterior_target(case):
     return log_joint
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def exact_log_evidence(case, edge=7.0, n=1401):
     """log p(x) = log of the integral of p(x|z) p(z) over a grid (float64 midpoint rule); remembered per case."""
     points, h = grid(edge, n)
@@ -119,7 +136,6 @@ def base_draws(seed=0, n=65536):
 def fit_q(q, case, z0, steps, seed=0, progress=False):
     """Maximise the ELBO of q for the one observation of ``case`` (the reverse KL to the unnormalised
     posterior) on the base draws ``z0``: batch 256, Adam at 1e-2.  -> History"""
-    from ..training.train import fit
     target = posterior_target(case)
     return fit(q, z0, lambda flow, batch, step: reverse_kl_terms(flow, batch, target), steps=steps,
                batch_size=256, lr=1e-2, seed=seed, device="cpu", progress=progress,
@@ -138,7 +154,6 @@ def posterior_gap(q, case, seed=0):
 
 def fit_posterior(case, kind, depth, steps, seed=0):
     """:func:`fit_q` on a fresh posterior (cached); returns (q, gap), gap = log p(x) - ELBO = KL(q || p(z|x))."""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     q, _ = cached_fit("lesson07b-posterior", {"case": case, "kind": kind, "depth": depth, "steps": steps,
                                                "seed": seed}, lambda: seeded_posterior(kind, depth, seed),
@@ -178,8 +193,6 @@ def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=
     exact posterior p(z|x) (contours, from the grid), and the gap log p(x) - ELBO = KL(q_K || p(z|x))
     against K.  Each depth's q_K is fitted once and cached (:func:`fit_posterior`), or taken from
     ``trained`` {(case, depth): q}."""
-    from ..figures.plots import plain_log_ticks
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     depths = [check_int("depth", d, minimum=0) for d in depths]
     points, _ = grid(edge, n)
     exact = (posterior_target(case)(points) - exact_log_evidence(case)).exp().reshape(n, n).numpy()
@@ -220,16 +233,12 @@ def depth_explorer(steps, depths=tuple(range(9)), case="two modes", edge=3.5, n=
 def build_flow_vae(kind, k):
     """A fresh FlowVAE (latent 16, one hidden layer of 256) with K steps of ``kind`` ("planar" or "iaf") in
     its posterior, from seed 0; K = 0 is the Gaussian VAE."""
-    from ..models.flow_vae import FlowVAE
     torch.manual_seed(0)
     return FlowVAE(latent_dim=LATENT_DIM, flow=kind, steps=k)
 
 
 def fit_flow_vae(model, x, steps, device=None, progress=True):
     """Train a FlowVAE on its ELBO, on dynamically binarized images ``x``.  -> History"""
-    from ..data import dynamic_binarize
-    from ..models.flow_vae import flow_vae_objective
-    from ..training.train import fit
     return fit(model, x, flow_vae_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
                progress=progress, desc=f"VAE, {model.kind} posterior, K = {model.steps}")
 
@@ -237,7 +246,6 @@ def fit_flow_vae(model, x, steps, device=None, progress=True):
 def train_flow_vaes(x, steps, flow_steps=FLOW_STEPS, kinds=KINDS, device=None):
     """FlowVAEs (latent 16, one hidden layer of 256) for each kind and number of steps K, each cached;
     K = 0 is the Gaussian VAE, shared by both kinds.  -> {(kind, K): (model, history)}"""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for kind in kinds:
@@ -290,7 +298,6 @@ def amortization_gap(model, x, steps=200, lr=0.05, k=8, k_elbo=64, k_iwae=1024):
         with torch.no_grad():
             elbo_amortized = float(model.log_weights_from(x, start, k_elbo).mean())
             elbo_local = float(model.log_weights_from(x, local, k_elbo).mean())
-            from ..objectives import importance_weighted_bound
             log_px = float(importance_weighted_bound(model.log_weights_from(x, local, k_iwae)).mean())
     finally:
         for p in model.parameters():
@@ -323,17 +330,17 @@ def build_image_flow(steps_per_scale=4, hidden=32):
                                  -> unsqueeze (back to 2x14x14, so the halves fit together again)
     """
     n = check_int("steps_per_scale", steps_per_scale, minimum=1)
-    inner = Composite([Squeeze()] + _glow_steps(8, 7, n, hidden) + [Inverse(Squeeze())])
-    to_base = Composite([LogitTransform(0.05), Squeeze()] + _glow_steps(4, 14, n, hidden) + [FactorOut(inner)])
+    inner = Composite([Squeeze(), *_glow_steps(8, 7, n, hidden), Inverse(Squeeze())])
+    to_base = Composite([LogitTransform(0.05), Squeeze(), *_glow_steps(4, 14, n, hidden), FactorOut(inner)])
     return Flow(Inverse(to_base), (1, 28, 28), base_shape=(4, 14, 14))
 
 
+@capturable
 def dequantize(x):
     """Uniform dequantization: pixel values k/255 become (k + u)/256, u ~ U(0, 1)."""
     return (x * 255 + torch.rand_like(x)) / 256
 
 
-dequantize.capturable = True
 
 
 def image_nll_objective(flow, y, step=None):
@@ -343,12 +350,11 @@ def image_nll_objective(flow, y, step=None):
     return {"loss": nll, "bits/dim": bits_per_dim(d * (nll + math.log(256)), d)}
 
 
-image_nll_objective.capturable = False          # ActNorm initialises itself on the first batch
+capturable(image_nll_objective, when=False)  # ActNorm initialises itself on the first batch
 
 
 def fit_image_flow(flow, x, steps, device=None, progress=True):
     """Train the image flow by maximum likelihood on dequantized images ``x`` (batch 64, Adam 1e-3).  -> History"""
-    from ..training.train import fit
     return fit(flow, x, image_nll_objective, steps=steps, batch_size=64, lr=1e-3, transform=dequantize, seed=0,
                device=device, progress=progress, desc="Glow-style flow")
 
@@ -361,7 +367,6 @@ def seeded_image_flow():
 
 def train_image_flow(x, steps, device=None):
     """:func:`fit_image_flow` on a fresh flow, cached.  -> (flow, history)"""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     return cached_fit("lesson07b-image-flow", {"steps": steps, "data": data_key(x)}, seeded_image_flow,
                       lambda flow: fit_image_flow(flow, x, steps, device=device), device=device)
@@ -385,7 +390,7 @@ def pixel_histogram_bits_per_dim(x_train, x_test, levels=256):
     Images in [0, 1] holding k / (levels - 1).  -> float"""
     check_tensor("x_train", x_train, min_dim=2)
     check_tensor("x_test", x_test, min_dim=2)
-    to_level = lambda x: (x.flatten(1) * (levels - 1)).round().long().clamp(0, levels - 1)  # noqa: E731
+    to_level = lambda x: (x.flatten(1) * (levels - 1)).round().long().clamp(0, levels - 1)
     train, test = to_level(x_train), to_level(x_test)
     counts = torch.ones(train.shape[1], levels, dtype=torch.float64)            # (pixels, levels)
     counts.scatter_add_(1, train.T, torch.ones(train.T.shape, dtype=torch.float64))

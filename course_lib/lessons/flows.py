@@ -10,13 +10,28 @@ import time
 import numpy as np
 import torch
 
+from ..capture import capturable
 from ..data.toy2d import ENERGIES as _ENERGY_FUNCTIONS
 from ..data.toy2d import sample_toy
 from ..errors import CourseInputError, check_choice, check_int
-from ..flows import (AffineCoupling, Composite, Flow, Planar, Radial, alternating_masks, iaf, maf,
-                     standard_normal_log_prob)
+from ..figures.plots import plain_log_ticks
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..flows import (
+    AffineCoupling,
+    Composite,
+    Flow,
+    Planar,
+    Radial,
+    alternating_masks,
+    iaf,
+    maf,
+    standard_normal_log_prob,
+)
 from ..flows.coupling import coupling_mlp
 from ..schedules import linear_warmup
+from ..training.cache import cached_fit, cached_sweep
+from ..training.sweep import fit_sweep
+from ..training.train import fit
 
 ENERGIES = ("u1", "u2", "u3", "u4")
 KINDS = ("planar", "radial")
@@ -54,8 +69,8 @@ def determinant_timings(dims, repeats=3, seed=0):
         general = torch.randn(d, d, generator=g, dtype=torch.float64)
         triangular = torch.tril(general) + d * torch.eye(d, dtype=torch.float64)
         times = {}
-        for name, fn in (("general", lambda: torch.linalg.slogdet(general).logabsdet),
-                         ("triangular", lambda: torch.log(torch.diagonal(triangular).abs()).sum())):
+        for name, fn in (("general", lambda: torch.linalg.slogdet(general).logabsdet),  # noqa: B023 (called in this iteration)
+                         ("triangular", lambda: torch.log(torch.diagonal(triangular).abs()).sum())):  # noqa: B023 (called in this iteration)
             best = math.inf
             for _ in range(repeats):
                 start = time.perf_counter()
@@ -89,7 +104,7 @@ def grid(edge=EDGE, n=701):
     return points, float(axis[1] - axis[0])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def log_normalizer(name, edge=EDGE, n=701):
     """log Z = log of the integral of exp(log p~) by the midpoint rule on the grid (float64); remembered."""
     points, h = grid(edge, n)
@@ -129,12 +144,12 @@ def reverse_kl_objective(ramp_steps):
     way) lets q spread before the target pulls it into one mode."""
     ramp = linear_warmup(check_int("ramp_steps", ramp_steps, minimum=1))
 
+    @capturable
     def loss_fn(flow, z0, value, step):
         pick = (torch.arange(len(ENERGIES), device=z0.device) == value).to(z0.dtype)      # one-hot of the target
         return reverse_kl_terms(flow, z0, lambda x: torch.einsum("k,kb->b", pick, all_target_log_densities(x)),
                                 beta=0.01 + 0.99 * ramp(step))
 
-    loss_fn.capturable = True
     return loss_fn
 
 
@@ -159,7 +174,6 @@ def fit_energy_flows(kind, depth, targets, *, steps, ramp_steps, lr=1e-2, batch_
     without annealing (it has found its shape already).  Each target keeps the run whose training
     loss ended lowest: the free energy averaged over the last logged steps, which is KL(q || p) - log Z,
     so the choice uses nothing but the objective.  -> a list of (flow, history), in the order of ``targets``."""
-    from ..training.sweep import fit_sweep
     z0 = torch.randn(pool, 2, generator=torch.Generator().manual_seed(0))
     values = [ENERGIES.index(check_choice("target", t, ENERGIES)) for t in targets]
     runs = [(f"seed {seed}", lambda: build_energy_flow(kind, depth), reverse_kl_objective(ramp_steps),
@@ -189,7 +203,6 @@ def train_energy_flows(steps, depths=DEPTHS, kinds=KINDS, device=None, pool=6553
     ``ramp_steps`` (default steps // 2) is the length of the annealing; ``seeds`` are restarts and with
     ``grow`` each depth also restarts from the previous depth's flow (see :func:`fit_energy_flows`), the
     best kept.  -> {(kind, name, depth): (flow, history)}"""
-    from ..training.cache import cached_sweep
     steps = check_int("steps", steps, minimum=1)
     ramp_steps = steps // 2 if ramp_steps is None else check_int("ramp_steps", ramp_steps, minimum=1)
     depths = sorted(depths)
@@ -272,8 +285,6 @@ def target_image(name, edge=4.0, n=100):
 
 def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.0):
     """Sliders for the energy and the depth: the target, each flow's density q, and KL(q || p) against depth."""
-    from ..figures.plots import plain_log_ticks
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
     targets = {name: target_image(name, edge) for name in energies}
     fig, axes = new_figure(len(kinds) + 2, width=3.0, height=3.0)
@@ -324,7 +335,7 @@ def autoregressive_timings(dims, n=512, hidden=(128,), repeats=3, seed=0):
         x = torch.randn(n, d)
         out["d"].append(d)
         for name, flow in (("MAF", Flow(maf(d, 1, hidden), d)), ("IAF", Flow(iaf(d, 1, hidden), d))):
-            for what, fn in (("density", lambda: flow.log_prob(x)), ("sampling", lambda: flow.sample(n))):
+            for what, fn in (("density", lambda: flow.log_prob(x)), ("sampling", lambda: flow.sample(n))):  # noqa: B023 (called in this iteration)
                 best = math.inf
                 with torch.no_grad():
                     for _ in range(repeats):
@@ -342,13 +353,13 @@ def build_coupling_flow(depth, hidden=64):
     return Flow(Composite([AffineCoupling(m, coupling_mlp(2, hidden)) for m in alternating_masks(2, depth)]), 2)
 
 
+@capturable
 def negative_log_likelihood(flow, x, step=None):
     """Loss for :func:`course_lib.fit`: the mean of -log q(x) over the batch (maximum likelihood)."""
     nll = -flow.log_prob(x).mean()
     return {"loss": nll, "nll": nll}
 
 
-negative_log_likelihood.capturable = True
 
 
 def seeded_coupling_flow(depth):
@@ -364,14 +375,12 @@ def coupling_training_points(toy, n=20000):
 
 def fit_coupling_flow(flow, x, steps, device=None, progress=False, desc="Real NVP"):
     """Maximum likelihood on the points ``x``: Adam at 3e-3, batch 256, seed 0.  -> History"""
-    from ..training.train import fit
     return fit(flow, x, negative_log_likelihood, steps=steps, batch_size=256, lr=3e-3, seed=0, device=device,
                log_every=max(1, min(100, steps)), desc=desc, progress=progress)
 
 
 def train_coupling_flows(steps, depths=COUPLING_DEPTHS, toys=TOYS, n=20000, device=None):
     """Real NVP flows of each depth fitted to each toy data set, each cached.  -> {(toy, depth): (flow, history)}"""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for toy in toys:
@@ -394,7 +403,6 @@ def test_nll(flow, toy, n=5000):
 
 def coupling_explorer(results, depths, toys=TOYS, edge=3.0):
     """A depth slider: each toy's data beside the density of the Real NVP flow of that depth."""
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     images = {key: flow_density_image(flow, edge) for key, (flow, _) in results.items()}
     nll = {key: test_nll(flow, key[0]) for key, (flow, _) in results.items()}
     fig, axes = new_figure(2 * len(toys), width=2.8, height=2.8)

@@ -15,8 +15,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..training.cache import data_key
+from ..data import dynamic_binarize
 from ..errors import check_int, check_number
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..models.hierarchical import HierarchicalVAE, free_bits_sweep_objective, hierarchical_objective
+from ..models.vae import VAE, vae_objective
+from ..schedules import linear_warmup
+from ..training.cache import cached_fit, cached_sweep, data_key
+from ..training.sweep import fit_sweep
+from ..training.train import fit
 
 LOG_2PI = math.log(2 * math.pi)
 DEPTHS = (2, 4, 8, 16, 32, 64)
@@ -182,7 +189,7 @@ def gradient_flow_check(depth=8, l=3, width=16, seed=0):
     loss, hs = forward_stack(blocks, h0, skip=True)
     loss.backward()
     eye = torch.eye(width, dtype=torch.float64)
-    J = lambda k: torch.autograd.functional.jacobian(lambda h: blocks[k](h), hs[k].detach()[0])  # noqa: E731
+    J = lambda k: torch.autograd.functional.jacobian(lambda h: blocks[k](h), hs[k].detach()[0])
     upstream = hs[l + 1].grad[0]
     return {"autograd": hs[l].grad[0], "chain rule": upstream @ (eye + J(l)),
             "course text": upstream @ (eye + J(l + 1))}
@@ -198,7 +205,6 @@ ACTIVE = 0.01                          # nats: a unit with less KL than this is 
 
 def build_model(inference, levels, seed=0):
     """The lesson's model: a HierarchicalVAE with levels of 16, 8 (and 4) latents, hidden width 256."""
-    from ..models.hierarchical import HierarchicalVAE
     torch.manual_seed(seed)
     return HierarchicalVAE(latent_dims=LEVEL_SIZES[levels], hidden=256, inference=inference)
 
@@ -208,10 +214,6 @@ def fit_variant(model, x, steps, device=None, progress=True, warmup=0, seed=0):
     """Train a hierarchical VAE of :func:`build_model` on the negative ELBO, on dynamically binarized images
     ``x``; with ``warmup`` > 0, on D + β(t) Σ_l KL_l with β rising linearly from 0 to 1 over the first
     ``warmup`` steps (Sønderby et al.'s KL warm-up), then the negative ELBO.  -> History"""
-    from ..data import dynamic_binarize
-    from ..models.hierarchical import hierarchical_objective
-    from ..schedules import linear_warmup
-    from ..training.train import fit
     objective = hierarchical_objective(beta=linear_warmup(warmup)) if warmup else hierarchical_objective()
     return fit(model, x, objective, steps=steps, transform=dynamic_binarize, seed=seed, device=device,
                progress=progress, desc=f"{model.inference}, L = {model.levels}" + (", warm-up" if warmup else ""))
@@ -220,7 +222,6 @@ def fit_variant(model, x, steps, device=None, progress=True, warmup=0, seed=0):
 def train_variants(x, steps, device=None):
     """Bottom-up and ladder inference, L = 2 and 3, each trained on the negative ELBO (cached).
     -> {(inference, L): (model, history)}"""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     out = {}
     for levels in LEVEL_SIZES:
@@ -235,7 +236,6 @@ def train_variants(x, steps, device=None):
 def train_warmup_variants(x, steps, warmup=WARMUP, seeds=WARMUP_SEEDS, device=None):
     """Three-level models, ladder and bottom-up, each trained with KL warm-up over the first ``warmup`` steps
     (:func:`fit_variant`), one per seed, each cached.  -> {(inference, seed): (model, history)}"""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     warmup = min(check_int("warmup", warmup, minimum=1), steps)
     out = {}
@@ -252,9 +252,6 @@ def train_warmup_variants(x, steps, warmup=WARMUP, seeds=WARMUP_SEEDS, device=No
 def fit_free_bits_sweep(x, steps, values=FREE_BITS, device=None, progress=True):
     """Ladder VAEs with L = 3, one per free-bits threshold (nats per level), from the same start weights and
     batches.  -> list of (model, history) in the order of ``values``"""
-    from ..data import dynamic_binarize
-    from ..models.hierarchical import free_bits_sweep_objective
-    from ..training.sweep import fit_sweep
     return fit_sweep(lambda: build_model("ladder", 3), x, free_bits_sweep_objective(), [float(v) for v in values],
                      steps=steps, transform=dynamic_binarize, seed=0, device=device, progress=progress,
                      desc="free-bits sweep")
@@ -262,7 +259,6 @@ def fit_free_bits_sweep(x, steps, values=FREE_BITS, device=None, progress=True):
 
 def train_free_bits_sweep(x, steps, values=FREE_BITS, device=None):
     """:func:`fit_free_bits_sweep`, each model cached.  -> list of (model, history) in the order of ``values``."""
-    from ..training.cache import cached_sweep
     steps = check_int("steps", steps, minimum=1)
     return cached_sweep("lesson05-free-bits", {"steps": steps, "data": data_key(x)}, "free_bits",
                         [float(v) for v in values], lambda: build_model("ladder", 3),
@@ -292,16 +288,14 @@ def level_samples(model, n=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     tops = torch.randn(n, model.latent_dims[-1], generator=g)
     noises = [torch.randn(n, d, generator=g) for d in model.latent_dims[:-1]]
-    rows = []
-    for i in range(n):                       # row i: top level i, column j: lower-level noise j
-        rows.append(model.sample(n, z_top=tops[i].expand(n, -1), noise=noises))
+    # row i: top level i, column j: lower-level noise j
+    rows = [model.sample(n, z_top=tops[i].expand(n, -1), noise=noises) for i in range(n)]
     return torch.cat(rows).cpu()
 
 
 def free_bits_explorer(values, results):
     """A slider over the trained free-bits thresholds ``values``: each level's KL (bars) and the test ELBO,
     from ``results`` (one :func:`evaluate` dict per value)."""
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     fig, (ax_kl, ax_elbo) = new_figure(2, width=4.2, height=3.2)
     levels = len(results[0]["kl"])
     bars = ax_kl.bar([f"level {l + 1}" for l in range(levels)], results[0]["kl"], color="tab:blue")
@@ -332,7 +326,6 @@ def free_bits_explorer(values, results):
 
 def depth_explorer(depths=DEPTHS, width=32):
     """A slider over stack depth: ||dL/dh_l|| at every block, with and without skip connections."""
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     norms = {(d, skip): gradient_norms(d, skip, width) for d in depths for skip in (True, False)}
     fig, ax = new_figure(1, width=6.0, height=3.4)
     with_skip, = ax.semilogy([], [], "o-", color="tab:blue", ms=3, label="h + f(h)  (skip)")
@@ -361,7 +354,6 @@ def parameter_count(model):
 def matched_flat_vae(reference, latent_dim):
     """A flat MLP VAE with ``latent_dim`` latents and two hidden layers of one width, the width
     chosen so that its parameter count is closest to ``reference``'s."""
-    from ..models.vae import VAE
     target, low, high = parameter_count(reference), 8, 4096
     while high - low > 1:                                   # the count grows with the width
         mid = (low + high) // 2
@@ -378,9 +370,6 @@ def matched_flat_vae(reference, latent_dim):
 def fit_flat(model, x, steps, device=None, progress=True):
     """Train a flat VAE like the hierarchical variants: the negative ELBO on dynamically binarized ``x``.
     -> History"""
-    from ..data import dynamic_binarize
-    from ..training.train import fit
-    from ..models.vae import vae_objective
     return fit(model, x, vae_objective(), steps=steps, transform=dynamic_binarize, seed=0, device=device,
                progress=progress, desc=f"flat VAE, {model.latent_dim} latents")
 
@@ -388,7 +377,6 @@ def fit_flat(model, x, steps, device=None, progress=True):
 def train_flat(x, reference, steps, device=None):
     """The flat VAE matched to ``reference`` (as many latents in total, as many parameters),
     trained like the hierarchical variants (cached).  -> (model, history)"""
-    from ..training.cache import cached_fit
     latent_dim = sum(reference.latent_dims)
     width = matched_flat_vae(reference, latent_dim).encoder.net[0].out_features
     config = {"latent_dim": latent_dim, "width": width, "steps": steps, "data": data_key(x)}

@@ -2,24 +2,25 @@
 understanding questions 7 and 8 computed on one toy data set."""
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..training.cache import cached_fit, cached_sweep, data_key
 from ..data import sample_toy
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
-from ..models.flow_vae import FlowVAE
-from ..models.gans import GAN, BiGAN, InfoGAN
-from ..training.adversarial import train_adversarial
-from ..models.hybrids import VAEGAN, UnifiedVAE
+from ..figures.plots import image_grid
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
 from ..metrics import frechet_feature_distance, laplacian_variance, variational_information_bound
 from ..models.classifier import features_of
-from ..figures.plots import image_grid
-from ..training.sweep import fit_sweep
+from ..models.flow_vae import FlowVAE
+from ..models.gans import GAN, BiGAN, InfoGAN
+from ..models.hybrids import VAEGAN, UnifiedVAE
 from ..models.tcvae import tcvae_sweep_objective
-from ..training.train import fit
 from ..models.vae import VAE, vae_objective
-from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..training.adversarial import train_adversarial
+from ..training.cache import cached_fit, cached_sweep, data_key
+from ..training.sweep import fit_sweep
+from ..training.train import fit
 from . import beta_vae
 from .flows import build_coupling_flow, cpu_copy, negative_log_likelihood
 from .wae import sample_quality_proxy
@@ -344,7 +345,7 @@ def train_three_models(x, steps, device=None):
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x)}
     cache = {"VAE": "lesson08b-point-vae", "GAN": "lesson08b-gan", "flow": "lesson08b-flow"}
-    keys = {**{name: key for name in THREE_MODELS}, "flow": {**key, "flow steps": min(steps, FLOW_STEPS)}}
+    keys = {**dict.fromkeys(THREE_MODELS, key), "flow": {**key, "flow steps": min(steps, FLOW_STEPS)}}
     return {name: cached_fit(cache[name], keys[name], lambda name=name: build_toy_model(name),
                              lambda m, name=name: fit_toy_model(name, m, x, steps, device=device), device=device)
             for name in THREE_MODELS}
@@ -451,7 +452,6 @@ def question8(models, x_test, k=1000, known=None):
 def scatter_panels(samples, x_test, rows=None, measure="sample MMD²", width=2.6):
     """One panel per model: its samples (dark) over the test points (light).  A pyplot figure, so a notebook
     shows it."""
-    import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(samples), figsize=(width * len(samples), width + 0.3))
     for ax, (name, points) in zip(np.atleast_1d(axes), samples.items()):
         ax.scatter(*x_test[:2000].T.numpy(), s=1, c="0.8")

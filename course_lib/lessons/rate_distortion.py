@@ -4,16 +4,21 @@ import math
 import numpy as np
 import torch
 
-from ..training.cache import cached_sweep
 from ..data import dynamic_binarize
 from ..device import get_device
 from ..errors import CourseInputError, check_int
-from ..metrics import (active_units, latent_means, linear_probe_accuracy, marginal_kl_and_information,
-                       rate_distortion_terms)
 from ..figures.plots import image_grid
-from ..training.sweep import fit_sweep
-from ..models.vae import VAE, vae_sweep_objective
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..metrics import (
+    active_units,
+    latent_means,
+    linear_probe_accuracy,
+    marginal_kl_and_information,
+    rate_distortion_terms,
+)
+from ..models.vae import VAE, vae_sweep_objective
+from ..training.cache import cached_sweep
+from ..training.sweep import fit_sweep
 
 BETAS = (0.05, 0.1, 0.2, 0.4, 0.7, 1.0, 2.0, 4.0, 8.0, 20.0)     # about log-spaced from 0.05 to 20
 

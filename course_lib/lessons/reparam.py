@@ -5,12 +5,17 @@ compare with.  Estimates of d/dmu E_q[f(z)] are what the figures show.
 """
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..data import dynamic_binarize
 from ..errors import CourseInputError, check_choice, check_int, check_number
-from ..estimators.gradients import pathwise_samples, score_function_samples
+from ..estimators.gradients import pathwise_samples, score_function_samples, score_function_vae_objective
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
+from ..models.vae import VAE, vae_objective
+from ..training.cache import cached_fit
+from ..training.train import fit
 
 N_VALUES = (1, 4, 16, 64, 256, 1024)
 ESTIMATORS = ("score function", "score function + baseline", "pathwise")
@@ -132,7 +137,7 @@ def frequency_variances(omegas, mean=0.5, log_std=0.0, n=20000, seed=0):
         raise CourseInputError("omegas must hold at least one frequency.")
     out = {"pathwise": [], "score function + baseline": []}
     for i, w in enumerate(omegas):
-        f = lambda z, w=w: torch.cos(w * z)          # noqa: E731
+        f = lambda z, w=w: torch.cos(w * z)
         g = torch.Generator().manual_seed(seed + i)
         baseline = cosine_mean(w, mean, log_std)             # E_q[f], exact
         out["pathwise"].append(pathwise_samples(f, mean, log_std, n, generator=g)[:, 0].var().item())
@@ -182,9 +187,8 @@ def gumbel_explorer(probs=(0.1, 0.2, 0.3, 0.4), n=20000, seed=0, blit=True):
     fig, (ax_s, ax_m) = new_figure(2, 1, width=4.6, height=3.2)
     show = 12
     bottoms = np.zeros(show)
-    stacks = []
-    for j in range(k):
-        stacks.append(ax_s.bar(np.arange(show), np.zeros(show), bottom=bottoms, color=f"C{j}", label=f"class {j}"))
+    stacks = [ax_s.bar(np.arange(show), np.zeros(show), bottom=bottoms, color=f"C{j}", label=f"class {j}")
+              for j in range(k)]
     ax_s.set(ylim=(0, 1), xlabel="sample", ylabel="relaxed one-hot", title="12 relaxed samples")
     ax_s.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))   # beside the bars, not over them
     x = np.arange(k)
@@ -240,7 +244,6 @@ def training_curves(runs):
     """Two panels of the ELBO on training batches against the step: (a) all three estimators, (b) only the
     two that train well, on an axis of their own, so that the few nats between them can be seen.
     runs: {estimator: (model, History)}.  -> the figure"""
-    import matplotlib.pyplot as plt
     fig, (ax_all, ax_two) = plt.subplots(1, 2, figsize=(10, 3.6))
     for name, (_, history) in runs.items():
         ax_all.plot(history.steps, history["elbo"], color=COLORS[name], label=name)
@@ -259,8 +262,6 @@ def training_curves(runs):
 
 def estimator_objectives():
     """The fit loss for each estimator: the reconstruction term's encoder gradient differs."""
-    from ..estimators.gradients import score_function_vae_objective
-    from ..models.vae import vae_objective
     return {"pathwise": vae_objective(),
             "score function": score_function_vae_objective(baseline=None),
             "score function + baseline": score_function_vae_objective(baseline="decoded_mean")}
@@ -268,7 +269,6 @@ def estimator_objectives():
 
 def build_vae(latent_dim=8, seed=0):
     """The lesson's Fashion-MNIST VAE (``VAE.mlp``, one hidden layer of 256), with the initial weights of ``seed``."""
-    from ..models.vae import VAE
     torch.manual_seed(seed)
     return VAE.mlp(latent_dim=latent_dim, hidden=(256,))
 
@@ -276,8 +276,6 @@ def build_vae(latent_dim=8, seed=0):
 def fit_with_estimator(name, model, x_train, steps, lr=1e-3, seed=0, device=None, progress=True):
     """Train ``model`` on dynamically binarized ``x_train`` with the encoder gradient of estimator ``name``
     (a key of :func:`estimator_objectives`), logging 40 points of its curve.  -> History"""
-    from ..data import dynamic_binarize
-    from ..training.train import fit
     objectives = estimator_objectives()
     check_choice("estimator", name, tuple(objectives))
     return fit(model, x_train, objectives[name], steps=steps, lr=lr, transform=dynamic_binarize, seed=seed,
@@ -290,7 +288,6 @@ def train_with_each_estimator(x_train, steps, latent_dim=8, lr=1e-3, seed=0, dev
     Results are cached (see :func:`course_lib.cached_fit`), so running the cell
     again is instant.  -> {estimator: (model, history)}
     """
-    from ..training.cache import cached_fit
     results = {}
     for name in estimator_objectives():
         config = {"estimator": name, "steps": steps, "latent_dim": latent_dim, "lr": lr, "seed": seed,

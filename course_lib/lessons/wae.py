@@ -3,10 +3,26 @@ import math
 
 import numpy as np
 import torch
+from torch import nn
 
-from ..training.cache import data_key
 from ..errors import check_choice, check_int, check_number, check_tensor
-from ..models.wae import mmd2, squared_distances
+from ..figures.plots import image_grid
+from ..figures.widgets import LiveFigure, choice_slider, new_figure
+from ..metrics import gaussian_fit_kl, laplacian_variance, linear_probe_accuracy
+from ..models.vae import VAE, GaussianDecoder, GaussianEncoder, vae_objective
+from ..models.wae import (
+    WAE,
+    latent_discriminator,
+    mmd2,
+    squared_distances,
+    wae_objective,
+    wae_sweep_objective,
+)
+from ..nets import MLP
+from ..training.adversarial import train_wae_gan
+from ..training.cache import cached_fit, cached_sweep, data_key
+from ..training.sweep import fit_sweep
+from ..training.train import fit
 
 SIZES = (4, 8, 16, 32, 64, 128)
 LAMBDAS = (0.1, 1.0, 10.0, 100.0)
@@ -57,7 +73,6 @@ def estimator_draws(sizes=SIZES, repeats=400, dim=2, kernel="imq", seed=0):
 
 def bias_explorer(draws):
     """A sample-size slider: the spread of the two estimators at that n, and their means against n."""
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     sizes = sorted(draws)
     fig, (ax_h, ax_m) = new_figure(2, width=4.3, height=3.2)
     bins = np.linspace(min(draws[sizes[0]]["U"].min(), 0) - 0.01, draws[sizes[0]]["V"].max() + 0.01, 40)
@@ -102,13 +117,11 @@ def transport_bound_example(sigma_x=1.0, s=3.0):
 # -- trained models on Fashion-MNIST ------------------------------------------------------------
 
 def build_wae(seed=0):
-    from ..models.wae import WAE
     torch.manual_seed(seed)
     return WAE(latent_dim=LATENT_DIM, hidden=(256,))
 
 
 def build_vae(seed=0):
-    from ..models.vae import VAE
     torch.manual_seed(seed)
     return VAE.mlp(latent_dim=LATENT_DIM, hidden=(256,))
 
@@ -117,9 +130,7 @@ def build_squared_error_vae(seed=0):
     """The VAE matched to the WAEs' cost and decoder: p(x|z) = N(x; G(z), ½ I) with G the WAE's decoder network
     (one hidden layer, sigmoid output), so −log p(x|z) = ‖x − G(z)‖² + const, and the negative ELBO is the
     WAE's squared error plus the KL (where WAE-MMD adds λ MMD²)."""
-    from torch import nn
-    from ..models.vae import VAE, GaussianDecoder, GaussianEncoder
-    from ..nets import MLP
+
     torch.manual_seed(seed)
     pixels = 28 * 28
     encoder = GaussianEncoder(MLP(pixels, (256,), 2 * LATENT_DIM), LATENT_DIM)
@@ -141,10 +152,6 @@ def build_model(name):
 def fit_model(name, model, x, steps, device=None, progress=True):
     """Train one model of the comparison on the images ``x``: the VAE by the ELBO, WAE-MMD with the IMQ or the
     RBF kernel at lambda = 10, WAE-GAN at lambda = 1 against a latent discriminator.  -> History"""
-    from ..training.train import fit
-    from ..models.vae import vae_objective
-    from ..models.wae import latent_discriminator, wae_objective
-    from ..training.adversarial import train_wae_gan
     check_choice("name", name, MODELS)
     if name.startswith("VAE"):
         return fit(model, x, vae_objective(), steps=steps, seed=0, device=device, progress=progress, desc=name)
@@ -159,7 +166,6 @@ def fit_model(name, model, x, steps, device=None, progress=True):
 def train_models(x, steps, device=None):
     """A VAE, WAE-MMD (IMQ and RBF, lambda = 10) and WAE-GAN (lambda = 1) with the same networks,
     each cached.  -> {name: (model, history)}"""
-    from ..training.cache import cached_fit
     steps = check_int("steps", steps, minimum=1)
     key = {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM}
     cache = {"VAE": ("lesson06-vae", key), "VAE (squared error)": ("lesson06-vae-squared-error", key),
@@ -173,15 +179,12 @@ def train_models(x, steps, device=None):
 
 def fit_lambda_sweep(x, steps, values=LAMBDAS, device=None, progress=True):
     """WAE-MMD (IMQ), one per lambda, from the same start weights and batches.  -> list of (model, history)"""
-    from ..training.sweep import fit_sweep
-    from ..models.wae import wae_sweep_objective
     return fit_sweep(build_wae, x, wae_sweep_objective("imq"), [float(v) for v in values], steps=steps, seed=0,
                      device=device, progress=progress, desc="λ sweep")
 
 
 def train_lambda_sweep(x, steps, values=LAMBDAS, device=None):
     """:func:`fit_lambda_sweep`, each model cached.  -> list of (model, history)."""
-    from ..training.cache import cached_sweep
     steps = check_int("steps", steps, minimum=1)
     return cached_sweep("lesson06-lambda", {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM},
                         "lam", [float(v) for v in values], build_wae,
@@ -219,7 +222,6 @@ def compare(models, x_test, labels, n_train_probe=None):
     C = 2d, U-statistic: WAE-MMD (IMQ)'s own training criterion), the kernel-free KL of a Gaussian fitted to the
     codes from N(0, I) (:func:`~course_lib.metrics.gaussian_fit_kl`), and a linear probe's accuracy on the codes
     (classes, half/half)."""
-    from ..metrics import gaussian_fit_kl, laplacian_variance, linear_probe_accuracy
     half = len(x_test) // 2 if n_train_probe is None else n_train_probe
     data_sharpness = laplacian_variance(x_test)
     rows = {}
@@ -240,8 +242,6 @@ def compare(models, x_test, labels, n_train_probe=None):
 
 def lambda_explorer(sweep, values, x_test, n=8):
     """A slider over the trained lambdas: test reconstructions and prior samples of that model."""
-    from ..figures.plots import image_grid
-    from ..figures.widgets import LiveFigure, choice_slider, new_figure
     torch.manual_seed(0)
     pictures = []
     for model, _ in sweep:

@@ -8,10 +8,24 @@
     frechet          the Fréchet distance between two feature sets, each summarised by a Gaussian
     images           sharpness of images (variance of the Laplacian); a kernel-free distance of codes to N(0, I)
 """
-from .information import (active_units, importance_weighted_total_correlation, latent_means,
-                          marginal_kl_and_information, mws_total_correlation, rate_distortion_terms,
-                          total_correlation_decomposition, variational_information_bound)
-from .probe import linear_probe_accuracy
 from .disentanglement import factor_entropies, mig, mutual_information_matrix
 from .frechet import feature_statistics, frechet_distance, frechet_feature_distance
 from .images import gaussian_fit_kl, laplacian_variance
+from .information import (
+                          active_units,
+                          importance_weighted_total_correlation,
+                          latent_means,
+                          marginal_kl_and_information,
+                          mws_total_correlation,
+                          rate_distortion_terms,
+                          total_correlation_decomposition,
+                          variational_information_bound,
+)
+from .probe import linear_probe_accuracy
+
+__all__ = ["active_units", "factor_entropies", "feature_statistics", "frechet_distance",
+           "frechet_feature_distance", "gaussian_fit_kl", "importance_weighted_total_correlation",
+           "laplacian_variance", "latent_means", "linear_probe_accuracy",
+           "marginal_kl_and_information", "mig", "mutual_information_matrix",
+           "mws_total_correlation", "rate_distortion_terms", "total_correlation_decomposition",
+           "variational_information_bound"]

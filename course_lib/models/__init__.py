@@ -1,5 +1,6 @@
 """The models of the course, one module per family, each with its objective beside it.
 
+    base             CourseModel: the device and the input check every model shares
     vae              the VAE: Gaussian encoder q(z|x), Bernoulli or Gaussian decoder p(x|z), N(0, I) prior
     hierarchical     L-level VAEs, bottom-up or Ladder inference
     flow_vae         a VAE whose posterior is a planar or IAF flow
@@ -15,6 +16,7 @@
 Models build on ``distributions``, ``nets``, ``objectives``, ``flows`` and ``metrics``; training
 loops live one level up, in :mod:`course_lib.training`.
 """
+from .base import CourseModel
 from .classifier import FashionClassifier
 from .control import PIController, control_vae_objective
 from .flow_vae import FlowVAE, flow_vae_objective
@@ -23,6 +25,38 @@ from .hierarchical import HierarchicalVAE, hierarchical_objective
 from .hybrids import VAEGAN, UnifiedVAE
 from .linear_gaussian import LinearGaussianModel
 from .tcvae import tcvae_objective, tcvae_sweep_objective
-from .vae import (VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective,
-                  vae_sweep_objective)
+from .vae import VAE, BernoulliDecoder, GaussianDecoder, GaussianEncoder, vae_objective, vae_sweep_objective
 from .wae import WAE, WAEGAN, latent_discriminator, mmd2, wae_objective
+
+__all__ = [
+                  "GAN",
+                  "VAE",
+                  "VAEGAN",
+                  "WAE",
+                  "WAEGAN",
+                  "AdversarialModel",
+                  "BernoulliDecoder",
+                  "BiGAN",
+                  "CourseModel",
+                  "FashionClassifier",
+                  "FlowVAE",
+                  "GaussianDecoder",
+                  "GaussianEncoder",
+                  "HierarchicalVAE",
+                  "InfoGAN",
+                  "LinearGaussianModel",
+                  "PIController",
+                  "UnifiedVAE",
+                  "control_vae_objective",
+                  "discriminator_loss",
+                  "flow_vae_objective",
+                  "generator_loss",
+                  "hierarchical_objective",
+                  "latent_discriminator",
+                  "mmd2",
+                  "tcvae_objective",
+                  "tcvae_sweep_objective",
+                  "vae_objective",
+                  "vae_sweep_objective",
+                  "wae_objective",
+]

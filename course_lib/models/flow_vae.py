@@ -14,12 +14,13 @@ With K = 0 steps it is the ordinary Gaussian VAE.  The ELBO is estimated with sa
 import math
 
 import torch
-from torch import nn
 
-from ..errors import check_choice, check_int, check_tensor
+from ..capture import capturable
+from ..errors import check_choice, check_int
 from ..flows import Composite, MaskedAffineAutoregressive, Permutation, Planar, standard_normal_log_prob
 from ..nets import MLP
 from ..objectives import bits_per_dim, importance_weighted_bound
+from .base import CourseModel
 from .vae import BernoulliDecoder, GaussianDecoder
 
 
@@ -37,7 +38,7 @@ def posterior_flow(kind, latent_dim, steps, context_dim, hidden=(64,)):
     return Composite(transforms)
 
 
-class FlowVAE(nn.Module):
+class FlowVAE(CourseModel):
     """A VAE with q_K(z|x) as above; MLP encoder and decoder, Bernoulli pixels (or, with
     ``likelihood="gaussian"``, Gaussian ones with a learned variance, e.g. for points with image_shape=(2,))."""
 
@@ -56,11 +57,7 @@ class FlowVAE(nn.Module):
         self.flow = posterior_flow(flow, latent_dim, steps, context_dim)
         self.kind, self.steps, self.likelihood = flow, steps, likelihood
 
-    def _device(self):
-        return next(self.parameters()).device
 
-    def _check_x(self, x):
-        return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
 
     def local_parameters(self, x):
         """The encoder's output for each image: (mean, log var, context) side by side, (batch, 2L + c)."""
@@ -117,8 +114,8 @@ class FlowVAE(nn.Module):
 
 def flow_vae_objective():
     """The negative ELBO as a loss for :func:`course_lib.fit`."""
+    @capturable
     def loss_fn(model, x, step):
         return model.loss_terms(x)
 
-    loss_fn.capturable = True
     return loss_fn

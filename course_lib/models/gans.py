@@ -18,12 +18,12 @@ e.g. points in the plane; :mod:`course_lib.models.hybrids` has the image models.
 import math
 
 import torch
-from torch import nn
 from torch.nn.functional import cross_entropy, one_hot, softplus
 
 from ..errors import CourseInputError, check_int, check_number, check_tensor
 from ..metrics.information import variational_information_bound
 from ..nets import MLP
+from .base import CourseModel
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -36,7 +36,7 @@ def generator_loss(fake_logits):
     return softplus(-fake_logits).mean()
 
 
-class AdversarialModel(nn.Module):
+class AdversarialModel(CourseModel):
     """The base of every model that :func:`train_adversarial` trains (GAN, BiGAN, InfoGAN, WAE-GAN,
     VAE-GAN, the unified VAE): the device, the data check, and the two parameter groups.
 
@@ -50,8 +50,6 @@ class AdversarialModel(nn.Module):
     discriminator_names = ("discriminator",)
     capturable = False      # True: both losses use only tensor operations, so a GPU may record the step
 
-    def _device(self):
-        return next(self.parameters()).device
 
     def _check_x(self, x):
         return check_tensor("x", x, shape=(None, self.data_dim)).to(self._device())

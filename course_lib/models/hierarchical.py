@@ -33,10 +33,13 @@ import math
 import torch
 from torch import nn
 
+from ..capture import capturable, is_capturable
 from ..distributions import Bernoulli, DiagonalGaussian
-from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..nets import MLP
 from ..objectives import importance_weighted_bound
+from ..schedules import evaluate
+from .base import CourseModel
 
 
 def precision_weighted_merge(mean_1, log_var_1, mean_2, log_var_2):
@@ -61,7 +64,7 @@ def _gaussian(h):
     return DiagonalGaussian(mean, log_var)
 
 
-class HierarchicalVAE(nn.Module):
+class HierarchicalVAE(CourseModel):
     """An L-level VAE (L = len(latent_dims)) with bottom-up or ladder inference.
 
     latent_dims: (d_1, ..., d_L), the bottom level first
@@ -93,11 +96,7 @@ class HierarchicalVAE(nn.Module):
     def levels(self):
         return len(self.latent_dims)
 
-    def _device(self):
-        return next(self.parameters()).device
 
-    def _check_x(self, x):
-        return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
 
     # -- the generative model ----------------------------------------------------------
     def top_prior(self, batch):
@@ -226,21 +225,20 @@ class HierarchicalVAE(nn.Module):
 def hierarchical_objective(beta=1.0, free_bits=0.0):
     """A loss for :func:`course_lib.fit`: ``model.loss_terms(x, beta, free_bits)``; beta may be a
     schedule (a KL warm-up, :func:`course_lib.schedules.linear_warmup`)."""
-    from ..schedules import evaluate
     free_bits = check_number("free_bits", free_bits, minimum=0.0)
 
     def loss_fn(model, x, step):
         return model.loss_terms(x, beta=evaluate(beta, step), free_bits=free_bits)
 
-    loss_fn.capturable = not callable(beta) or getattr(beta, "capturable", False)
+    capturable(loss_fn, when=not callable(beta) or is_capturable(beta))
     return loss_fn
 
 
 def free_bits_sweep_objective():
     """A loss for :func:`course_lib.fit_sweep` over the free-bits threshold (nats per level)."""
 
+    @capturable
     def loss_fn(model, x, value, step):
         return model.loss_terms(x, free_bits=value)
 
-    loss_fn.capturable = True
     return loss_fn

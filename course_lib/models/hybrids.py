@@ -12,9 +12,9 @@ from torch import nn
 from torch.nn.functional import leaky_relu, softplus
 
 from ..errors import CourseInputError, check_int, check_number
+from ..nets import MLP
 from .flow_vae import FlowVAE
 from .gans import AdversarialModel, discriminator_loss, generator_loss
-from ..nets import MLP
 from .vae import VAE
 
 

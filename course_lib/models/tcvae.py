@@ -15,8 +15,8 @@ log q(z_i,d | x_j) (z_i ~ q(z|x_i)) with the importance-weighted estimator
 (:func:`~course_lib.metrics.information.importance_weighted_total_correlation`), which needs the
 data set's size N.  With beta = 1 this is the ordinary VAE.
 """
-import torch
 
+from ..capture import capturable
 from ..distributions import DiagonalGaussian
 from ..errors import check_int, check_number
 from ..metrics.information import importance_weighted_total_correlation
@@ -47,10 +47,10 @@ def tcvae_objective(beta, dataset_size):
     beta = check_number("beta", beta, minimum=0.0)
     dataset_size = check_int("dataset_size", dataset_size, minimum=2)
 
+    @capturable
     def loss_fn(model, x, step):
         return tcvae_loss_terms(model, x, beta, dataset_size)
 
-    loss_fn.capturable = True
     return loss_fn
 
 
@@ -58,8 +58,8 @@ def tcvae_sweep_objective(dataset_size):
     """A loss for :func:`course_lib.fit_sweep` over beta."""
     dataset_size = check_int("dataset_size", dataset_size, minimum=2)
 
+    @capturable
     def loss_fn(model, x, value, step):
         return tcvae_loss_terms(model, x, value, dataset_size)
 
-    loss_fn.capturable = True
     return loss_fn

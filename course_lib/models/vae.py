@@ -19,11 +19,13 @@ import math
 import torch
 from torch import nn
 
+from ..capture import capturable, is_capturable
 from ..distributions import Bernoulli, DiagonalGaussian, Gaussian
-from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..nets import MLP, ConvDecoder, ConvEncoder
 from ..objectives import bits_per_dim, importance_weighted_bound
 from ..schedules import evaluate, linear_warmup
+from .base import CourseModel
 
 
 class GaussianEncoder(nn.Module):
@@ -69,7 +71,7 @@ class GaussianDecoder(nn.Module):
         return Gaussian(mean, self.log_var, event_dims=len(self.image_shape))
 
 
-class VAE(nn.Module):
+class VAE(CourseModel):
     """A VAE with a standard-normal prior.  x: (batch, C, H, W); z: (batch, latent_dim)."""
 
     def __init__(self, encoder, decoder, latent_dim, image_shape):
@@ -109,13 +111,7 @@ class VAE(nn.Module):
         """p(z) = N(0, I) on the model's device."""
         return DiagonalGaussian.standard(self.latent_dim, device=self._device())
 
-    def _device(self):
-        return next(self.parameters()).device
 
-    def _check_x(self, x):
-        """Check the images' shape and bring them to the model's device (a learner's CPU
-        images work with a model trained on the GPU)."""
-        return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
 
     def loss_terms(self, x, beta=1.0, capacity=0.0):
         """Batch-averaged terms of the (beta, C) objective.
@@ -195,7 +191,7 @@ def vae_objective(beta=1.0, capacity=0.0):
     def loss_fn(model, x, step):
         return model.loss_terms(x, beta=evaluate(beta, step), capacity=evaluate(capacity, step))
 
-    loss_fn.capturable = all(not callable(v) or getattr(v, "capturable", False) for v in (beta, capacity))
+    capturable(loss_fn, when=all(not callable(v) or is_capturable(v) for v in (beta, capacity)))
     return loss_fn
 
 
@@ -233,6 +229,7 @@ def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None, ca
 
     ramp = linear_warmup(ramp_steps) if ramp_steps is not None else (lambda step: 1.0)
 
+    @capturable  # only tensor operations, also on a tensor step
     def loss_fn(model, x, value, step):
         if over == "beta":
             return model.loss_terms(x, beta=value, capacity=capacity)
@@ -244,5 +241,4 @@ def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None, ca
             return model.loss_terms(x, beta=case_beta, capacity=case_capacity)
         return model.loss_terms(x, beta=beta, capacity=value * ramp(step))
 
-    loss_fn.capturable = True              # only tensor operations, also on a tensor step
     return loss_fn

@@ -25,9 +25,11 @@ import math
 import torch
 from torch import nn
 
+from ..capture import capturable
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
-from .gans import AdversarialModel, discriminator_loss, generator_loss
 from ..nets import MLP
+from .base import CourseModel
+from .gans import AdversarialModel, discriminator_loss, generator_loss
 
 
 def squared_distances(x, y):
@@ -73,7 +75,7 @@ def mmd2(x, y, kernel="imq", scale=None, unbiased=True):
     return within_x + within_y - 2 * k_xy.mean()
 
 
-class WAE(nn.Module):
+class WAE(CourseModel):
     """A deterministic autoencoder with a N(0, I) prior on its codes.  x: (batch, C, H, W); z: (batch, latent_dim).
     The decoder's output is a mean image in [0, 1] (a sigmoid)."""
 
@@ -84,11 +86,7 @@ class WAE(nn.Module):
         self.encoder = MLP(pixels, tuple(hidden), self.latent_dim)
         self.decoder_net = MLP(self.latent_dim, tuple(reversed(hidden)), pixels)
 
-    def _device(self):
-        return next(self.parameters()).device
 
-    def _check_x(self, x):
-        return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
 
     def encode(self, x):
         """z = E(x).  -> (batch, latent_dim)"""
@@ -124,10 +122,10 @@ def wae_objective(lam=10.0, kernel="imq"):
     lam = check_number("lam", lam, minimum=0.0)
     check_choice("kernel", kernel, tuple(KERNELS))
 
+    @capturable
     def loss_fn(model, x, step):
         return model.loss_terms(x, lam=lam, kernel=kernel)
 
-    loss_fn.capturable = True
     return loss_fn
 
 
@@ -135,10 +133,10 @@ def wae_sweep_objective(kernel="imq"):
     """A loss for :func:`course_lib.fit_sweep` over lambda."""
     check_choice("kernel", kernel, tuple(KERNELS))
 
+    @capturable
     def loss_fn(model, x, value, step):
         return model.loss_terms(x, lam=value, kernel=kernel)
 
-    loss_fn.capturable = True
     return loss_fn
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CourseError, CourseInputError
+from ..io import atomic_open
 from . import catalog, views
 from .store import read_manifest
 
@@ -62,7 +63,6 @@ def table_text(folder=None):
 
 def write_table(path, folder=None):
     """Put the tables between the two marker lines of the Markdown file ``path`` (written atomically)."""
-    from ..io import atomic_open
     path = Path(path)
     text = path.read_text() if path.is_file() else ""
     if START not in text or END not in text:

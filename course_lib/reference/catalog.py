@@ -8,6 +8,7 @@
 A shipped model is used only if the recipe in the code is the recipe it was trained by
 (:meth:`Recipe.identity`); otherwise :class:`ReferenceProblem` says which setting changed.
 """
+import copy
 import datetime
 import fnmatch
 import os
@@ -17,14 +18,35 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CourseInputError
 from ..device import get_device
+from ..errors import CourseInputError
 from ..settings import fast_mode
-from . import control, divergences, elbo, flow_vae, flows, hierarchical, images, rate_distortion, reparam, sprites, toys, wae
+from . import (
+    control,
+    divergences,
+    elbo,
+    flow_vae,
+    flows,
+    hierarchical,
+    images,
+    rate_distortion,
+    reparam,
+    sprites,
+    toys,
+    wae,
+)
 from .loading import load_histories, load_recipe, retrain_hint
 from .recipe import differences
-from .store import (HOME, INT8_GROUPS, ReferenceProblem, as_stored, load_weights, read_manifest, save_weights,
-                    write_manifest)
+from .store import (
+    HOME,
+    INT8_GROUPS,
+    ReferenceProblem,
+    as_stored,
+    load_weights,
+    read_manifest,
+    save_weights,
+    write_manifest,
+)
 
 
 def recipes():
@@ -359,14 +381,13 @@ def _drop_unshipped(recipe, folder, say):
         dropped.append((m, file))
     if dropped:
         write_manifest(manifest, folder)              # the manifest first: a cut-off run leaves an extra file, no hole
-        for m, file in dropped:
+        for _m, file in dropped:
             (Path(folder or HOME) / file).unlink(missing_ok=True)
         say(f"{recipe.name}: weights of {', '.join(m for m, _ in dropped)} not shipped (their metrics are kept)")
 
 
 def _as_stored(model, dtype):
     """A copy of ``model`` whose weights went through storage in ``dtype`` and back (what a lesson would load)."""
-    import copy
     copy_ = copy.deepcopy(model)
     copy_.load_state_dict(as_stored(model.state_dict(), dtype))
     return copy_

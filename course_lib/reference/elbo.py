@@ -11,7 +11,6 @@ measures it: IWAE_k for k = 1, 8 and 64, in nats per image.
 from ..lessons import elbo as lesson
 from .recipe import Recipe, each_on_its_own, iwae_on_shipped_test_images, shipped_training_images
 
-
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
             "iwae k": [1, 8, 64]}

@@ -15,7 +15,6 @@ from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import flow_vae as lesson
 from .recipe import Recipe, each_on_its_own, shipped_training_images
 
-
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
             "steps": 3000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
             "iwae k": 256}

@@ -16,6 +16,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons.hybrids import sharpness
@@ -24,9 +25,10 @@ from ..metrics.frechet import frechet_feature_distance
 from ..models.classifier import FashionClassifier, accuracy, features_of
 from ..models.hybrids import VAEGAN
 from ..models.vae import VAE, vae_objective
+from ..training.adversarial import train_adversarial
+from ..training.train import fit
 from .loading import load_recipe
 from .recipe import Recipe
-
 
 # -- the classifier ------------------------------------------------------------------------------
 CLASSIFIER_TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test)", "steps": 3000,
@@ -35,7 +37,6 @@ CLASSIFIER_TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,0
 
 def train_classifier(recipe, device, progress):
     """A plain loop: random minibatches, cross-entropy, Adam; half the images flipped left-right."""
-    from tqdm.auto import tqdm
     t = recipe.training
     data = load_shipped_subset()
     x, y = data.x_train.to(device), data.y_train.to(device)
@@ -93,8 +94,6 @@ def train_vae_and_vae_gan(recipe, device, progress):
     """The same convolutional VAE trained as a VAE (the ELBO, Adam) and as a VAE-GAN (Larsen et al.'s
     three losses, a convolutional discriminator, their balance of the two players, and a smaller
     learning rate for the discriminator).  -> {model name: (the VAE, seconds)}"""
-    from ..training.adversarial import train_adversarial
-    from ..training.train import fit
     t = recipe.training
     x = load_shipped_subset().x_train
     out = {}

@@ -7,6 +7,7 @@ another recipe's models (lesson 8b's measure loads the classifier) without a cir
     recipe, store  <  loading  <  the recipe modules (flows, sprites, images, ...)  <  catalog  <  views  <  __main__
 """
 from ..errors import CourseInputError
+from ..training.train import History
 from .recipe import differences
 from .store import ReferenceProblem, load_weights, read_manifest
 
@@ -67,7 +68,6 @@ def shipped_weights(recipe, folder=None):
 def load_histories(recipe, folder=None):
     """{model name: History} of the training the manifest recorded for each of ``recipe``'s models (a recipe
     with ``history=True``)."""
-    from ..training.train import History
     models = read_manifest(folder)["models"]
     out = {}
     for m in recipe.members:

@@ -11,8 +11,8 @@ one on held-out data, on the CPU, so that the measurement can be repeated anywhe
 """
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import torch
 

@@ -45,6 +45,7 @@ from ..models.control import PIController, control_vae_objective
 from ..models.tcvae import tcvae_objective
 from ..models.vae import VAE, vae_objective
 from ..schedules import after_warm_start, linear_warmup
+from ..training.train import fit
 from .recipe import Recipe
 
 SEEDS = (0, 1, 2)
@@ -111,7 +112,6 @@ def objective(member, training):
 
 def train(recipe, device, progress):
     """Each member on its own, from its own seed.  -> {model name: (model, seconds)}"""
-    from ..training.train import fit
     t = recipe.training
     x = split(t, "train").images
     out = {}
@@ -177,7 +177,7 @@ def summarise_seeds(over):
             names = groups[value]
 
             def median(key):
-                return float(np.median([metrics[m][key] for m in names]))
+                return float(np.median([metrics[m][key] for m in names]))  # noqa: B023 (called in this iteration)
             migs = [metrics[m]["mig"] for m in names]
             lines.append(f"| {value:g} | {len(names)} | {median('mig'):.3f} | {min(migs):.3f}–{max(migs):.3f} | "
                          f"{median('rate'):.1f} | {median('distortion'):.1f} | {median('gap x'):.2f} | "

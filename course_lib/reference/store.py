@@ -115,7 +115,7 @@ def save_weights(state_dicts, relative, folder=None, dtype=torch.float32):
     float16, or int8: see the module's docstring), or in ``dtype[model name]`` when it is a dict (the
     models of one file may differ).  -> {"bytes", "sha256"} of the file."""
     buffer = io.BytesIO()
-    dtypes = dtype if isinstance(dtype, dict) else {name: dtype for name in state_dicts}
+    dtypes = dtype if isinstance(dtype, dict) else dict.fromkeys(state_dicts, dtype)
     torch.save({name: {k: _stored(v, dtypes[name]) for k, v in sd.items()} for name, sd in state_dicts.items()},
                buffer)
     data = buffer.getvalue()

@@ -7,12 +7,12 @@ import numpy as np
 from ..data.sprites import FACTOR_NAMES, SpritesData
 from ..errors import check_choice
 from ..lessons import beta_vae as lesson
+from ..lessons import hybrids as hybrids_lesson
 from ..settings import fast_mode
 from .catalog import get_recipe, load, provenance, retrain_hint
 from .sprites import median_seeds, split
-from .toys import UNIFIED, _unified_member
-from ..lessons import hybrids as hybrids_lesson
 from .store import read_manifest
+from .toys import UNIFIED, _unified_member
 
 
 def recorded(name, folder=None):
@@ -217,13 +217,13 @@ def best_traversal(name="beta-vae-dsprites", folder=None, n=2000, say=print):
     """The median-seed model of the β with the highest median MIG: its recorded gaps, and a traversal of one
     test sprite along the latent that carries most of each of x, y and scale (rows labelled by factor).
     -> the matplotlib figure, or None where the recipe's models are not all trained."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
 
     if not complete(name, "beta", folder):
         _not_yet(name, say)
         return None
     best, median = best_value(by_value(name, "beta", folder))
-    (value, member, metrics), = [row for row in median_models(name, "beta", folder) if row[0] == best]
+    (_value, member, metrics), = [row for row in median_models(name, "beta", folder) if row[0] == best]
     model = load(name, folder, members=[member])[member]
     test = split(get_recipe(name).training, "test")
     sprites = SpritesData(test.images[:n], test.factors[:n], test.factor_values)

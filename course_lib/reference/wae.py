@@ -11,7 +11,6 @@ from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import wae as lesson
 from .recipe import Recipe, all_at_once, each_on_its_own, shipped_training_images
 
-
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test)", "steps": 3000, "batch_size": 128,
             "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 2000}
 NETWORK = {"latent_dim": lesson.LATENT_DIM, "hidden": [256]}

@@ -14,3 +14,18 @@ from .adversarial import train_adversarial, train_wae_gan
 from .cache import cache_dir, cached_fit, cached_sweep, clear_memory
 from .sweep import fit_sweep
 from .train import History, fit, load_checkpoint, save_checkpoint
+
+__all__ = [
+           "History",
+           "cache",
+           "cache_dir",
+           "cached_fit",
+           "cached_sweep",
+           "clear_memory",
+           "fit",
+           "fit_sweep",
+           "load_checkpoint",
+           "save_checkpoint",
+           "train_adversarial",
+           "train_wae_gan",
+]

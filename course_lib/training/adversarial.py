@@ -16,12 +16,14 @@ import time
 import torch
 from tqdm.auto import tqdm
 
+from ..capture import is_capturable
 from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from ..models.wae import WAEGAN
-from .graph_step import StaticStep
-from .train import History, _say_once
 from ..settings import refuse_training
+from .graph_step import StaticStep
+from .loop import say_once
+from .train import History
 
 
 class AlternatingOptimizers:
@@ -100,8 +102,8 @@ def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5
     model.to(device).train()
     x = x_train.to(device)
     want_graph = cuda_graph == "auto" and device.type == "cuda"
-    if want_graph and not getattr(model, "capturable", False):
-        _say_once(f"train_adversarial trains eagerly, not as a CUDA graph: {type(model).__name__} is not marked "
+    if want_graph and not is_capturable(model):
+        say_once(f"train_adversarial trains eagerly, not as a CUDA graph: {type(model).__name__} is not marked "
                   "capturable (set capturable = True if both its losses use only tensor operations).")
         want_graph = False
     optimizers = AlternatingOptimizers(
@@ -112,7 +114,7 @@ def train_adversarial(model, x_train, steps, batch_size=256, lr=1e-3, betas=(0.5
     for i in tqdm(range(steps), desc=desc, disable=not progress):
         window.append(static.run(torch.randint(len(x), (batch_size,), device=device), i))
         if static.problem:
-            _say_once(f"train_adversarial could not record the step as a CUDA graph ({static.problem}); "
+            say_once(f"train_adversarial could not record the step as a CUDA graph ({static.problem}); "
                       "it goes on eagerly.")
             static.problem = None
         if (i + 1) % log_every == 0 or i + 1 == steps:

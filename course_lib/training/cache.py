@@ -25,18 +25,18 @@ A file's name holds the model's name, the library version that trained it and it
 ``{name}-{code version}-{key}.pt``.  Models trained by other versions of ``course_lib`` are
 never loaded again; ``python -m course_lib.prune_cache`` removes them.
 """
+import contextlib
 import hashlib
 import json
 import os
 import re
 import time
-import warnings
 from pathlib import Path
 
 import torch
 
 from ..device import get_device
-from ..errors import CourseInputError
+from ..errors import CourseInputError, warn
 from ..io import atomic_save
 from ..settings import fast_mode
 from .train import History
@@ -163,15 +163,13 @@ class _Entry:
                 state = torch.load(path, map_location="cpu", weights_only=True)
                 model.load_state_dict(state["model"])
                 history = History.from_dict(state["history"])
-            except Exception as e:  # corrupt, truncated or from an incompatible model: the next place, or rebuild
+            except Exception as e:  # noqa: BLE001 (corrupt, truncated or from another model: next place, or rebuild)
                 where = "" if own else " in the shared folder"
-                warnings.warn(f"cache file {path.name}{where} could not be read ({type(e).__name__}); "
+                warn(f"cache file {path.name}{where} could not be read ({type(e).__name__}); "
                               + ("retraining." if own else "looking in your own cache."))
                 if own:
-                    try:
+                    with contextlib.suppress(OSError):  # the new file will replace it, or stay in memory
                         path.unlink(missing_ok=True)
-                    except OSError:
-                        pass             # the new file will replace it, or stay in memory
                 continue
             model.to(get_device(device)).eval()
             _MEMORY[self.key] = (model, history)
@@ -192,9 +190,9 @@ class _Entry:
             if folder not in _WARNED_FOLDERS:
                 _WARNED_FOLDERS.add(folder)
                 reason = e.strerror or type(e).__name__
-                warnings.warn(f"could not save trained models in {folder} ({reason}); they are kept in memory "
+                warn(f"could not save trained models in {folder} ({reason}); they are kept in memory "
                               "for this session only. Set COURSE_LIB_CACHE to a folder you can write to, "
-                              "to keep them across sessions.", stacklevel=3)
+                              "to keep them across sessions.")
         return model, history
 
 

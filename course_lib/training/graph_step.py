@@ -14,8 +14,8 @@ The data tensor, the parameters and the optimizer state keep their addresses
 for the whole training.  Consequences for what can be captured:
 
 * the loss function must treat ``step`` as a tensor and use only tensor
-  operations (no ``if`` on a tensor, no ``.item()``): it says so with
-  ``loss_fn.capturable = True`` (the course's objectives do);
+  operations (no ``if`` on a tensor, no ``.item()``): it says so by carrying the mark of
+  :func:`course_lib.capture.capturable` (the course's objectives do);
 * the transform (e.g. ``dynamic_binarize``) likewise;
 * the optimizer must keep its step count on the GPU (Adam with ``capturable=True``);
 * every batch has the same size: a short last batch of an epoch is filled up
@@ -26,6 +26,7 @@ the CPU tests check exactly the code that the GPU replays.
 """
 import torch
 
+from ..capture import is_capturable
 from ..errors import CourseInputError
 
 
@@ -62,10 +63,10 @@ def capture_problem(loss_fn, transform, optimizer, device):
     """Why the step cannot be captured, or None if it can."""
     if device.type != "cuda":
         return "CUDA graphs need a CUDA device"
-    if not getattr(loss_fn, "capturable", False):
-        return ("loss_fn is not marked capturable (set loss_fn.capturable = True if it uses only tensor "
-                "operations and treats step as a tensor)")
-    if transform is not None and not getattr(transform, "capturable", False):
+    if not is_capturable(loss_fn):
+        return ("loss_fn is not marked capturable (decorate it with @course_lib.capturable if it uses only "
+                "tensor operations and treats step as a tensor)")
+    if transform is not None and not is_capturable(transform):
         return "the transform is not marked capturable"
     if not optimizer.defaults.get("capturable", False):
         return "the optimizer was not created with capturable=True"
@@ -132,7 +133,7 @@ class StaticStep:
         if self.done == self.warmup:
             try:
                 self._record()
-            except Exception as e:                 # some operation cannot be recorded: stay eager
+            except Exception as e:  # noqa: BLE001 (some operation cannot be recorded: stay eager)
                 self.capture, self.graph = False, None
                 self.problem = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         return row

@@ -23,7 +23,6 @@ of each model's reparameterized samples.
 stores each under its own cache key, like :func:`course_lib.cached_fit`.
 """
 import copy
-import math
 import time
 
 import numpy as np
@@ -32,11 +31,12 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
+from ..capture import capturable, is_capturable
 from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
-from .graph_step import StaticStep, capture_problem, full_batch
-from .train import History, _say_once, fit
 from ..settings import refuse_training
+from .loop import Stepper, adam, check_x_train, steps_per_epoch
+from .train import History, fit
 
 
 class _Objective(nn.Module):
@@ -147,9 +147,7 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
     values = _check_values(values)
     if not callable(build) or not callable(loss_fn):
         raise CourseInputError("build and loss_fn must be functions (see the docstring of fit_sweep).")
-    if not isinstance(x_train, torch.Tensor) or x_train.dim() < 2 or len(x_train) == 0:
-        raise CourseInputError("x_train must be a non-empty tensor of shape (N, ...), "
-                               f"got {type(x_train).__name__} {tuple(getattr(x_train, 'shape', ()))}.")
+    n = check_x_train(x_train)
     steps = check_int("steps", steps, minimum=1)
     refuse_training("fit_sweep")
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -169,17 +167,10 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
         models.append(build().to(device))
     stack = Stacked(models, values)
     want_graph = cuda_graph == "auto" and device.type == "cuda"
-    optimizer = torch.optim.Adam(stack.parameters(), lr=lr, capturable=want_graph)
-    x = x_train.to(device)
-    n = len(x)
-    static = None
-    if want_graph:
-        problem = capture_problem(loss_fn, transform, optimizer, device)
-        if problem is None:
-            static = StaticStep(stack, loss_fn, optimizer, x, min(batch_size, n), transform, step_fn=sweep_step)
-        else:
-            _say_once(f"fit_sweep trains eagerly, not as a CUDA graph: {problem}.")
-    steps_per_epoch = math.ceil(n / batch_size)
+    optimizer = adam(stack.parameters(), lr, want_graph)
+    step_once = Stepper("fit_sweep", stack, loss_fn, optimizer, x_train.to(device), batch_size,
+                        transform=transform, graph=want_graph, step_fn=sweep_step)
+    per_epoch = steps_per_epoch(n, batch_size)
     histories = [History() for _ in values]
     window, window_examples, names = [], 0, None
     torch.manual_seed(seed)
@@ -187,23 +178,11 @@ def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3
     bar = tqdm(total=steps, desc=f"{desc} ({len(values)} models)", disable=not progress, leave=True)
     try:
         for i in range(steps):
-            if i % steps_per_epoch == 0:
+            if i % per_epoch == 0:
                 order = torch.randperm(n, device=device)
-            j = i % steps_per_epoch
-            if static is not None:                   # one replay of the recorded step of all K models
-                window.append(static.run(full_batch(order, j, static.index.numel()), i))
-                names, batch_len = static.names, static.index.numel()
-                if static.problem:
-                    _say_once(f"fit_sweep could not record the step as a CUDA graph ({static.problem}); "
-                              "it goes on eagerly.")
-                    static.problem = None
-            else:
-                index = order[j * batch_size:(j + 1) * batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                names, row = sweep_step(stack, loss_fn, optimizer, x[index], i, transform)
-                window.append(row)                   # (terms, K)
-                batch_len = len(index)
-            window_examples += batch_len
+            names, row, examples = step_once(order, i % per_epoch, i)
+            window.append(row)                       # (terms, K)
+            window_examples += examples
             if (i + 1) % log_every == 0 or i + 1 == steps:
                 _record(window, names, histories, values, i + 1, window_examples)
                 bar.update(len(window))
@@ -234,7 +213,7 @@ def _separate(build, x_train, loss_fn, values, *, seed, desc, **options):
 
         def one(m, batch, step, v=v):
             return loss_fn(m, batch, v, step)
-        one.capturable = getattr(loss_fn, "capturable", False)
+        capturable(one, when=is_capturable(loss_fn))
         try:
             history = fit(model, x_train, one, seed=seed,
                           desc=f"{desc} ({k + 1} of {len(values)}: {float(value):g})", **options)

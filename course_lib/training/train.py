@@ -20,21 +20,23 @@ per step instead of dozens), when the loss function says it can be
 (:mod:`course_lib.training.graph_step`); the course's VAE objectives can.
 """
 import copy
-import math
 import time
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
+from ..capture import LossFn, Transform
 from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
-from .graph_step import StaticStep, capture_problem, full_batch, train_step
 from ..io import atomic_save
+from ..models.vae import vae_objective
 from ..settings import refuse_training
+from .loop import Stepper, adam, check_x_train, steps_per_epoch
 
 
 @dataclass
@@ -85,20 +87,65 @@ def _restore(model, optimizer, snapshot):
     optimizer.load_state_dict(snapshot[1])
 
 
-_SAID = set()
+class _Window:
+    """The loss terms of the steps since the last log line.  ``write(step)`` copies them to the host
+    once, checks that every value is finite and appends their means to the history; a value that is
+    not finite sends the model and optimizer back to their state at the last good write and raises
+    :class:`~course_lib.errors.TrainingDiverged`."""
+
+    def __init__(self, model, optimizer, history, good_step):
+        self.model, self.optimizer, self.history = model, optimizer, history
+        self.rows, self.names = [], None
+        self.snapshot, self.good_step = _snapshot(model, optimizer), good_step
+
+    def add(self, names, row, examples):
+        self.rows.append(row)
+        self.names = names
+        self.history.examples_seen += examples
+
+    def write(self, step):
+        """Write the window ending at (0-based) ``step``; -> how many steps it held."""
+        values = torch.stack(self.rows).cpu().numpy()           # one device -> host copy per window
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            bad_step = step - len(self.rows) + 1 + row
+            _restore(self.model, self.optimizer, self.snapshot)
+            raise TrainingDiverged(
+                f"training stopped at step {bad_step + 1}: the term {self.names[col]!r} became "
+                f"{values[row, col]}. The model was restored to its weights after step {self.good_step}. "
+                "Try a smaller learning rate, a smaller beta, or a KL warm-up.", self.history)
+        self.history.steps.append(step + 1)
+        for k, v in zip(self.names, values.mean(0)):
+            self.history.terms.setdefault(k, []).append(float(v))
+        held, self.rows = len(self.rows), []
+        self.snapshot, self.good_step = _snapshot(self.model, self.optimizer), step + 1
+        return held
 
 
-def _say_once(message):
-    """A warning shown once per session (e.g. why fit cannot use a CUDA graph)."""
-    if message not in _SAID:
-        _SAID.add(message)
-        warnings.warn(message, stacklevel=3)
+def _evaluate(model, eval_fn, history, step):
+    """Run ``eval_fn(model)`` without gradients, in eval mode, and record its results at ``step``."""
+    model.eval()
+    with torch.no_grad():
+        results = eval_fn(model)
+    model.train()
+    history.eval_steps.append(step)
+    for k, v in results.items():
+        history.evals.setdefault(k, []).append(float(v))
 
 
-def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128, lr=1e-3,
-        optimizer=None, device=None, transform=None, eval_fn=None, eval_every=None,
-        log_every=50, progress=True, bf16=False, checkpoint_path=None, checkpoint_every=None,
-        seed=None, desc="training", history=None, cuda_graph="auto"):
+def _every(i, every, done):
+    """Whether step i (0-based) ends a period of ``every`` steps (None: never), or is the last one."""
+    return done or bool(every and (i + 1) % every == 0)
+
+
+def fit(model: nn.Module, x_train: torch.Tensor, loss_fn: LossFn | None = None, *, steps: int | None = None,
+        epochs: int | None = None, batch_size: int = 128, lr: float = 1e-3,
+        optimizer: torch.optim.Optimizer | None = None, device: str | torch.device | None = None,
+        transform: Transform | None = None, eval_fn: Callable[[nn.Module], dict] | None = None,
+        eval_every: int | None = None, log_every: int = 50, progress: bool = True, bf16: bool = False,
+        checkpoint_path: str | Path | None = None, checkpoint_every: int | None = None, seed: int | None = None,
+        desc: str = "training", history: "History | None" = None, cuda_graph: str | bool = "auto") -> "History":
     """Train ``model`` on the tensor ``x_train`` (N, ...) and return a :class:`History`.
 
     Give the length as ``steps`` (optimizer steps) or ``epochs`` (passes over the data).
@@ -113,101 +160,49 @@ def fit(model, x_train, loss_fn=None, *, steps=None, epochs=None, batch_size=128
     ``checkpoint_path`` is written atomically every ``checkpoint_every`` steps and at the end.
     Pass a previous ``history`` to continue it.
     """
-    if not isinstance(x_train, torch.Tensor) or x_train.dim() < 2 or len(x_train) == 0:
-        raise CourseInputError("x_train must be a non-empty tensor of shape (N, ...), "
-                               f"got {type(x_train).__name__} {tuple(getattr(x_train, 'shape', ()))}.")
+    n = check_x_train(x_train)
     if (steps is None) == (epochs is None):
         raise CourseInputError("give exactly one of steps= or epochs=.")
     refuse_training("fit")
     batch_size = check_int("batch_size", batch_size, minimum=1)
-    n = len(x_train)
-    steps_per_epoch = math.ceil(n / batch_size)
+    per_epoch = steps_per_epoch(n, batch_size)
     total = check_int("steps", steps, minimum=1) if steps is not None else \
-        check_int("epochs", epochs, minimum=1) * steps_per_epoch
+        check_int("epochs", epochs, minimum=1) * per_epoch
     log_every = check_int("log_every", log_every, minimum=1)
     if loss_fn is None:
         if not hasattr(model, "loss_terms"):
             raise CourseInputError("this model has no loss_terms(); pass loss_fn=.")
-        from ..models.vae import vae_objective
         loss_fn = vae_objective()
+    check_choice("cuda_graph", cuda_graph, ("auto", False))
     if seed is not None:
         torch.manual_seed(seed)
 
     device = get_device(device)
     model.to(device)
     x = x_train.to(device)                      # the only host -> device copy of the data
-    use_bf16 = bool(bf16) and device.type == "cuda"
-    check_choice("cuda_graph", cuda_graph, ("auto", False))
     want_graph = cuda_graph == "auto" and device.type == "cuda"
     if optimizer is None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=check_number("lr", lr, minimum=0.0, strict_minimum=True),
-                                     capturable=want_graph)
-    static = None
-    if want_graph:
-        problem = capture_problem(loss_fn, transform, optimizer, device)
-        if problem is None:
-            static = StaticStep(model, loss_fn, optimizer, x, min(batch_size, n), transform, use_bf16)
-        else:
-            _say_once(f"fit trains eagerly, not as a CUDA graph: {problem}.")
+        optimizer = adam(model.parameters(), check_number("lr", lr, minimum=0.0, strict_minimum=True), want_graph)
+    step_once = Stepper("fit", model, loss_fn, optimizer, x, batch_size, transform=transform,
+                        bf16=bool(bf16) and device.type == "cuda", graph=want_graph)
     history = history if history is not None else History()
     start_step = history.steps[-1] if history.steps else 0
-
-    snapshot = _snapshot(model, optimizer)
-    good_step = start_step
-    window, names = [], None
+    window = _Window(model, optimizer, history, start_step)
     started = time.perf_counter()
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=True)
     model.train()
     try:
         for i in range(total):
-            step = start_step + i
-            if i % steps_per_epoch == 0:
+            step, done = start_step + i, i + 1 == total
+            if i % per_epoch == 0:
                 order = torch.randperm(n, device=device)
-            j = i % steps_per_epoch
-            if static is not None:                   # one replay of the recorded step
-                window.append(static.run(full_batch(order, j, static.index.numel()), step))
-                names = static.names
-                if static.problem:
-                    _say_once(f"fit could not record the step as a CUDA graph ({static.problem}); "
-                              "it goes on eagerly.")
-                    static.problem = None
-                history.examples_seen += static.index.numel()
-            else:
-                index = order[j * batch_size:(j + 1) * batch_size]
-                optimizer.zero_grad(set_to_none=True)
-                names, row = train_step(model, loss_fn, optimizer, x[index], step, transform, use_bf16)
-                window.append(row)
-                history.examples_seen += len(index)
-
-            done = i + 1 == total
-            if (i + 1) % log_every == 0 or done:
-                values = torch.stack(window).cpu().numpy()       # one device -> host copy per window
-                bad = ~np.isfinite(values)
-                if bad.any():
-                    row, col = np.argwhere(bad)[0]
-                    bad_step = step - len(window) + 1 + row
-                    _restore(model, optimizer, snapshot)
-                    raise TrainingDiverged(
-                        f"training stopped at step {bad_step + 1}: the term {names[col]!r} became "
-                        f"{values[row, col]}. The model was restored to its weights after step {good_step}. "
-                        "Try a smaller learning rate, a smaller beta, or a KL warm-up.", history)
-                history.steps.append(step + 1)
-                for k, v in zip(names, values.mean(0)):
-                    history.terms.setdefault(k, []).append(float(v))
-                bar.set_postfix({k: f"{history.terms[k][-1]:.3g}" for k in names}, refresh=False)
-                bar.update(len(window))
-                window = []
-                snapshot, good_step = _snapshot(model, optimizer), step + 1
-
-            if eval_fn is not None and ((eval_every and (i + 1) % eval_every == 0) or done):
-                model.eval()
-                with torch.no_grad():
-                    results = eval_fn(model)
-                model.train()
-                history.eval_steps.append(step + 1)
-                for k, v in results.items():
-                    history.evals.setdefault(k, []).append(float(v))
-            if checkpoint_path is not None and ((checkpoint_every and (i + 1) % checkpoint_every == 0) or done):
+            window.add(*step_once(order, i % per_epoch, step))
+            if _every(i, log_every, done):
+                bar.update(window.write(step))
+                bar.set_postfix({k: f"{history.terms[k][-1]:.3g}" for k in window.names}, refresh=False)
+            if eval_fn is not None and _every(i, eval_every, done):
+                _evaluate(model, eval_fn, history, step + 1)
+            if checkpoint_path is not None and _every(i, checkpoint_every, done):
                 save_checkpoint(checkpoint_path, model, optimizer, history)
     finally:
         bar.close()
@@ -232,7 +227,7 @@ def load_checkpoint(path, model, optimizer=None):
                                "written by save_checkpoint (or fit(checkpoint_path=...)).")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:                 # truncated, corrupt or not a checkpoint at all
+    except Exception as e:  # noqa: BLE001 (truncated, corrupt or not a checkpoint at all)
         raise CourseInputError(f"path: {path} could not be read as a checkpoint ({type(e).__name__}); "
                                "it must be a complete file written by save_checkpoint.") from None
     model.load_state_dict(state["model"])
