@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test test-emulated-gpu bench site clean-venv
+.PHONY: setup lab test lint test-emulated-gpu bench site clean-venv
 
 LOCK   := requirements-lock.txt
 # The course's JupyterLab defaults (no news prompt), kept here rather than in the learner's home.
@@ -28,6 +28,11 @@ test: setup
 	COURSE_LIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 		tests notebooks exercises
+
+# The code gate (.ci/run runs it first): ruff's lint rules and mypy's type check, as pyproject.toml sets them.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The suite (not the browser test) on a pretend GPU: device mistakes fail here as on CUDA.
 test-emulated-gpu: setup

@@ -20,6 +20,9 @@ from torch import nn
 
 F = TypeVar("F", bound=Callable)
 
+# A schedule: the step (a number, or a 0-dim tensor during a replay) -> a number, e.g. a KL warm-up's β.
+Schedule = Callable[[int | torch.Tensor], float | torch.Tensor]
+
 
 def capturable(fn: F, when: bool = True) -> F:
     """Mark ``fn`` as safe to record in a CUDA graph (or, with ``when=False``, as not safe) and return it.

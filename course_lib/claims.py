@@ -28,7 +28,7 @@ from .errors import CourseError, CourseInputError
 from .settings import fast_mode
 
 _TRUE = {"1", "true", "yes", "on"}
-_record = []
+_record: list[tuple] = []
 
 
 class ClaimNotBorneOut(CourseError, AssertionError):
@@ -40,7 +40,7 @@ def strict_claims():
     return os.environ.get("COURSE_LIB_STRICT_CLAIMS", "").strip().lower() in _TRUE
 
 
-def claim(text, holds, shows=""):
+def claim(text: str, holds: object, shows: str = "") -> None:
     """Print ``text`` with ✓ when ``holds`` is true and ✗ (and what differs) when it is not.  -> None (so a cell
     that ends on a claim shows only the printed line; :func:`record` keeps the decision)
 

@@ -7,7 +7,7 @@ import torch
 from .errors import check_choice, check_int
 
 
-def get_device(prefer=None):
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """The best available device: CUDA, then Apple MPS, then the CPU.
 
     ``prefer`` ("cuda", "mps", "cpu" or a ``torch.device``) forces a choice.
@@ -26,7 +26,7 @@ def get_device(prefer=None):
     return torch.device("cpu")
 
 
-def seed_everything(seed=0):
+def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and PyTorch so that CPU runs repeat exactly.
 
     Returns a ``torch.Generator`` seeded with the same value, for code that

@@ -104,7 +104,7 @@ class DiagonalGaussian:
         return kl_standard_normal(self.mean, self.log_var)
 
 
-def kl_standard_normal(mean, log_var):
+def kl_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, diag exp(log_var)) || N(0, I)), summed over the last dimension."""
     return kl_standard_normal_per_dim(mean, log_var).sum(-1)
 
@@ -116,7 +116,8 @@ def kl_standard_normal_per_dim(mean, log_var):
     return 0.5 * (log_var.exp() + mean ** 2 - 1.0 - log_var)
 
 
-def kl_diagonal_gaussians(mean_q, log_var_q, mean_p, log_var_p):
+def kl_diagonal_gaussians(mean_q: torch.Tensor, log_var_q: torch.Tensor, mean_p: torch.Tensor,
+                          log_var_p: torch.Tensor) -> torch.Tensor:
     """KL(q || p) for two diagonal Gaussians, summed over the last dimension."""
     return kl_diagonal_gaussians_per_dim(mean_q, log_var_q, mean_p, log_var_p).sum(-1)
 

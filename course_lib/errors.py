@@ -113,7 +113,7 @@ def check_tensor(name, value, *, shape=None, min_dim=None):
     return value
 
 
-def install_friendly_errors():
+def install_friendly_errors() -> bool:
     """In IPython/Jupyter, show ``CourseError``s as one short message.
 
     The cell still fails (the kernel reports an error, so "Run All" stops and

@@ -10,12 +10,12 @@ import torch
 from .errors import CourseInputError, check_int
 
 
-def elbo(log_px_given_z, kl):
+def elbo(log_px_given_z: torch.Tensor, kl: torch.Tensor) -> torch.Tensor:
     """ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)).  (batch,), (batch,) -> (batch,)."""
     return log_px_given_z - kl
 
 
-def importance_weighted_bound(log_weights):
+def importance_weighted_bound(log_weights: torch.Tensor) -> torch.Tensor:
     """IWAE_k = log (1/k) sum_i w_i  with  log w_i = log p(x, z_i) - log q(z_i|x),  z_i ~ q.
 
     log_weights: (k, batch) -> (batch,).  Computed with logsumexp for stability.
@@ -28,7 +28,7 @@ def importance_weighted_bound(log_weights):
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
 
 
-def bits_per_dim(nll_nats, num_dims):
+def bits_per_dim(nll_nats: torch.Tensor | float, num_dims: int) -> torch.Tensor | float:
     """Convert a negative log-likelihood in nats per example to bits per dimension:
     bpd = nll / (D * ln 2)."""
     num_dims = check_int("num_dims", num_dims, minimum=1)

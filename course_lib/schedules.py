@@ -7,11 +7,11 @@ then return a tensor, computed without leaving the device.
 """
 import torch
 
-from .capture import capturable, is_capturable
+from .capture import Schedule, capturable, is_capturable
 from .errors import check_int, check_number
 
 
-def linear_warmup(steps, start=0.0, end=1.0):
+def linear_warmup(steps: int, start: float = 0.0, end: float = 1.0) -> Schedule:
     """value(step) = start + (end - start) * min(step / steps, 1): a KL warm-up
     (Bowman et al., 2016; Sønderby et al., 2016) or a growing capacity C
     (Burgess et al., 2018)."""
@@ -25,7 +25,7 @@ def linear_warmup(steps, start=0.0, end=1.0):
     return value
 
 
-def cyclical(period, ratio=0.5, start=0.0, end=1.0):
+def cyclical(period: int, ratio: float = 0.5, start: float = 0.0, end: float = 1.0) -> Schedule:
     """Cyclical annealing (Fu et al., 2019): in each cycle of ``period`` steps the
     value rises linearly from ``start`` to ``end`` over the first ``ratio`` of the
     cycle, then stays at ``end``."""

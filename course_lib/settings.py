@@ -6,18 +6,21 @@ budgets through :func:`budget`, so the numbers they print always come from the
 run, in either mode.
 """
 import os
+from typing import TypeVar
 
 from .errors import NotCached
+
+T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def fast_mode():
+def fast_mode() -> bool:
     """True when ``COURSE_LIB_FAST`` is set to 1/true/yes/on."""
     return os.environ.get("COURSE_LIB_FAST", "").strip().lower() in _TRUE
 
 
-def budget(full, fast):
+def budget(full: T, fast: T) -> T:
     """Return ``fast`` in fast mode and ``full`` otherwise."""
     return fast if fast_mode() else full
 

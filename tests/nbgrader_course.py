@@ -183,8 +183,10 @@ def grade_lessons(folder, notebooks):
 def check_grades(course, expected):
     """Every submission got exactly the points it should, and every lost point's hint is in its feedback."""
     problems = []
+    assert expected and all(expected.values()), "nothing was submitted: no grade to check"
     for notebook, students in expected.items():
         got = grades(course, lesson_of(notebook))
+        assert set(students) <= set(got), f"{notebook.name}: nbgrader graded {sorted(got)}, not {sorted(students)}"
         for student, marks in students.items():
             for name, mark in marks.items():
                 score, top = got[student][name]

@@ -73,7 +73,8 @@ def test_every_top_level_unit_has_a_layer_and_few_modules_stay_at_the_top():
     units |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert units == set(LAYER_OF), f"give these a layer (or remove them from LAYERS): {units ^ set(LAYER_OF)}"
     modules = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
-    assert len(modules) <= 11, f"{len(modules)} modules at the top of course_lib: {modules}"
+    # twelve: the eleven leaves and tools, and capture (the mark a CUDA graph reads, one idea of its own)
+    assert len(modules) <= 12, f"{len(modules)} modules at the top of course_lib: {modules}"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(PACKAGE).as_posix())

@@ -116,29 +116,41 @@ def test_an_unwritable_cache_folder_keeps_the_model_in_memory(tmp_path, monkeypa
 
 
 _CHILD = """
-import os, sys, time, torch
+import sys, time, torch
 from pathlib import Path
 from course_lib import VAE, cached_fit, fit
-go = Path(sys.argv[1])
-while not go.exists():                      # start both trainings at the same moment
-    time.sleep(0.01)
+folder, me = Path(sys.argv[1]), sys.argv[2]
+
+
+def wait_for(*names):
+    end = time.time() + 60
+    while not all((folder / n).exists() for n in names):
+        assert time.time() < end, f"{me}: waited 60 s for {names}"
+        time.sleep(0.01)
+
+
+def train(model):
+    # The barrier: neither child trains until both are inside training, so neither has written
+    # its file when the other looks for it: the two trainings overlap for sure.
+    (folder / f"training-{me}").touch()
+    wait_for("training-a", "training-b")
+    return fit(model, x, steps=30, log_every=10, progress=False)
+
+
 x = torch.rand(64, 1, 28, 28)
-cached_fit("demo", {"beta": 1.0}, lambda: VAE.mlp(latent_dim=2, hidden=(8,)),
-           lambda m: fit(m, x, steps=30, log_every=10, progress=False))
+cached_fit("demo", {"beta": 1.0}, lambda: VAE.mlp(latent_dim=2, hidden=(8,)), train)
 print("done")
 """
 
 
 def test_two_kernels_training_the_same_model_at_once_both_leave_a_valid_file(tmp_path):
-    go = tmp_path / "go"
     env = dict(os.environ, COURSE_LIB_CACHE=str(cache.cache_dir()))
-    children = [subprocess.Popen([sys.executable, "-c", _CHILD, str(go)], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    time.sleep(1.0)
-    go.touch()
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path), me], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for me in ("a", "b")]
     for child in children:
-        out, err = child.communicate(timeout=120)
+        out, err = child.communicate(timeout=180)
         assert child.returncode == 0 and "done" in out, err
+    assert (tmp_path / "training-a").exists() and (tmp_path / "training-b").exists()     # both trained
     files = list(cache.cache_dir().iterdir())
     assert len(files) == 1 and files[0].suffix == ".pt", files           # one file, no temporary ones
     t = Trainer()

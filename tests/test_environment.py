@@ -72,9 +72,10 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
 
 def test_notebooks_are_committed_without_outputs():
     import json
-    for path in sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("exercises/**/*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
+    paths = [p for p in sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("exercises/**/*.ipynb"))
+             if ".ipynb_checkpoints" not in p.parts]
+    assert len(paths) >= 11 + 16, f"found only {len(paths)} notebooks: the globs look in the wrong place"
+    for path in paths:
         cells = json.loads(path.read_text())["cells"]
         dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
         assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"

@@ -53,7 +53,9 @@ def test_the_weights_that_ship_are_those_each_recipe_chooses_on_its_recorded_met
 
 
 def test_every_shipped_model_was_trained_by_the_recipe_in_the_code():
-    for key, entry in reference.read_manifest()["models"].items():
+    models = reference.read_manifest()["models"]
+    assert len(models) > 100, f"the manifest lists only {len(models)} models"
+    for key, entry in models.items():
         name, member = key.split("/")
         assert differences(entry["identity"], reference.get_recipe(name).identity(member)) == [], key
 
@@ -264,7 +266,9 @@ def test_weights_go_to_int8_or_float16_only_where_no_metric_moves(trained_stand_
     far, float16 after both: every round trip measured is recorded, and the dtype kept is the first that holds."""
     folder, _recipes, _, _ = trained_stand_ins
     records = {"float16": "fp16 change", "int8": "int8 change", "int8/64": "int8/64 change"}
-    for key, entry in reference.read_manifest(folder)["models"].items():
+    models = reference.read_manifest(folder)["models"]
+    assert models, "the stand-ins wrote no model into their manifest"
+    for key, entry in models.items():
         weights = entry["weights"]
 
         def holds(dtype):

@@ -12,12 +12,13 @@ redraw precomputed results, and the course's target for those is < 150 ms.
 import os
 import statistics
 import tempfile
+from collections.abc import Callable
 
 from ..data import load_fashion_mnist, make_sprites
 from ..lessons import beta_vae, divergences, elbo, flows, hierarchical, hybrids, rate_distortion, reparam, wae
 from ..training.cache import clear_memory
 
-EXPLORERS = {
+EXPLORERS: dict[str, tuple[Callable, set[str]]] = {
     "lesson 1 · ELBO gap": (elbo.elbo_gap_explorer, set()),
     "lesson 1 · IWAE k": (elbo.iwae_explorer, set()),
     "lesson 2 · estimator variance": (reparam.variance_explorer, {"mu", "log_sigma"}),

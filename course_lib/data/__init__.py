@@ -1,11 +1,12 @@
 """Data sets of the course: Fashion-MNIST, procedural sprites, 2-D toy densities."""
+from typing import Any
+
 from ..errors import check_choice
 from .fashion_mnist import (
     CLASS_NAMES,
     ImageData,
     download_fashion_mnist,
     dynamic_binarize,
-    find_full_dataset,
     load_fashion_mnist,
     read_idx,
 )
@@ -37,7 +38,7 @@ from .toy2d import (
 )
 
 
-def load_dataset(name, **kwargs):
+def load_dataset(name: str, **kwargs: Any) -> Any:
     """Load a data set by name: "fashion_mnist", "sprites", or a 2-D toy
     ("two_moons", "eight_gaussians", "checkerboard", "rings", "pinwheel", "spirals";
     pass ``n=``)."""
@@ -68,7 +69,7 @@ __all__ = [
     "energy_u3",
     "energy_u4",
     "factor_values",
-    "find_full_dataset",
+
     "load_fashion_mnist",
     "make_sprites",
     "pinwheel",

@@ -88,12 +88,6 @@ def _has_files(folder):
     return folder is not None and all((Path(folder) / f).is_file() for f in FILES.values())
 
 
-def find_full_dataset():
-    """The first folder that holds all four files of the full set, or None."""
-    folders = _full_folders()
-    return folders[0] if folders else None
-
-
 def _full_folders():
     """Every folder that holds the four files of the full set, in the order they are tried."""
     env = os.environ.get("COURSE_LIB_FASHION_MNIST")
@@ -110,7 +104,8 @@ def _read_folder(folder):
     return {k: read_idx(Path(folder) / f) for k, f in FILES.items()}
 
 
-def load_fashion_mnist(n_train=None, n_test=None, source="auto", seed=0):
+def load_fashion_mnist(n_train: int | str | None = None, n_test: int | str | None = None, source: str = "auto",
+                       seed: int = 0) -> ImageData:
     """Load Fashion-MNIST as :class:`ImageData`.
 
     source: "auto" (the full set if found, else the shipped subset), "full"
@@ -170,7 +165,7 @@ def _size(name, n, default):
 
 
 @capturable  # one tensor operation: it can be recorded in a CUDA graph
-def dynamic_binarize(x):
+def dynamic_binarize(x: torch.Tensor) -> torch.Tensor:
     """Draw binary pixels x_b ~ Bernoulli(x), afresh each call (Salakhutdinov & Murray, 2008).
     Use as ``fit(..., transform=dynamic_binarize)``."""
     return torch.bernoulli(x)

@@ -169,7 +169,7 @@ def render_sprites(factors, image_size=32, n_positions=12, values=None):
     return fine.reshape(-1, 1, image_size, 2, image_size, 2).mean(dim=(3, 5))
 
 
-def make_sprites(n, seed=0, image_size=32, n_positions=12):
+def make_sprites(n: int, seed: int = 0, image_size: int = 32, n_positions: int = 12) -> SpritesData:
     """``n`` sprites with factors drawn uniformly at random from a seeded generator."""
     n = check_int("n", n, minimum=1)
     g = torch.Generator().manual_seed(seed)

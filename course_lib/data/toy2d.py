@@ -7,6 +7,8 @@ U2-U4 do not decay along z_1, so exp(-U) has infinite mass on the plane; lesson 
 adds a soft wall beyond |z_1| = 4 to make them proper densities.
 """
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -81,11 +83,11 @@ def spirals(n, noise=0.05, turns=1.5, seed=0):
     return pts + noise * torch.randn(n, 2, generator=g)
 
 
-SAMPLERS = {"two_moons": two_moons, "eight_gaussians": eight_gaussians, "checkerboard": checkerboard,
+SAMPLERS: dict[str, Callable[..., torch.Tensor]] = {"two_moons": two_moons, "eight_gaussians": eight_gaussians, "checkerboard": checkerboard,
             "rings": rings, "pinwheel": pinwheel, "spirals": spirals}
 
 
-def sample_toy(name, n, seed=0, **kwargs):
+def sample_toy(name: str, n: int, seed: int = 0, **kwargs: Any) -> torch.Tensor:
     """Draw ``n`` points from the toy density called ``name``."""
     check_choice("name", name, tuple(SAMPLERS))
     return SAMPLERS[name](n, seed=seed, **kwargs)
@@ -147,7 +149,7 @@ def energy_u4(z):
 ENERGIES = {"u1": energy_u1, "u2": energy_u2, "u3": energy_u3, "u4": energy_u4}
 
 
-def unnormalized_log_density(name, z):
+def unnormalized_log_density(name: str, z: torch.Tensor) -> torch.Tensor:
     """log p~(z) = -U(z) for the energy called ``name`` (u1, u2, u3, u4; U1 ... U4 also work).
     z: (..., 2) -> (...)."""
     key = name.lower() if isinstance(name, str) else name

@@ -149,61 +149,94 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
         return Feedback(name, False, f"pass your function itself, e.g. check({name}), not {type(fn).__name__}.")
     for case in cases:
         try:
-            out = _on_cpu(apply_answer(name, fn, case))
+            feedback = _check_case(name, fn, case, reference(**case), mistakes, rtol, atol, noise)
         except _Failed as failed:
             return failed.feedback
-        want = reference(**case)
-        where = ", ".join(f"{k} {_describe(v)}" for k, v in case.items())
-        if isinstance(out, numbers.Number) and want.dim() == 0:      # a plain Python or NumPy number is fine
-            out = torch.tensor(out)
-        if not isinstance(out, torch.Tensor):
-            return Feedback(name, False, f"it should return a torch.Tensor, but returned {type(out).__name__}.")
-        wanted = {"float": "floating-point numbers", "bool": "booleans (True/False, e.g. from a comparison)",
-                  "int": "whole numbers (an integer tensor, e.g. from argmax)"}
-        if _kind(out) != _kind(want) and not (_kind(want) == "int" and _kind(out) == "float"
-                                              and torch.equal(out.detach().round(), out.detach())):
-            return Feedback(name, False, f"it should return {wanted[_kind(want)]}, but returned dtype {out.dtype}.")
-        if _kind(want) == "int":
-            out = out.detach().long()
-        if out.shape != want.shape:
-            return Feedback(name, False, f"for inputs with {where} it should return shape {tuple(want.shape)}, "
-                                         f"but returned {tuple(out.shape)}. Check which axis you reduce over.")
-        if _kind(want) == "float" and not torch.isfinite(out).all() and torch.isfinite(want).all():
-            return Feedback(name, False, f"it returned NaN or inf for inputs with {where}. If you used exp(), "
-                                         "large or very negative inputs overflow; work in log space (torch.logsumexp).")
-        try:
-            again = _on_cpu(apply_answer(name, fn, case))
-        except _Failed as failed:
-            return failed.feedback
-        if isinstance(again, torch.Tensor) and _kind(want) == "int":
-            again = again.detach().long()
-        if isinstance(again, torch.Tensor) and again.shape == out.shape and not close(again, out, rtol, atol):
-            given = f"the `{noise}` it is given" if noise else "its inputs"
-            return Feedback(name, False, "it returns different values each time it is called with the same inputs: "
-                                         f"it seems to draw its own random numbers. Use {given} instead "
-                                         "(no torch.randn inside the function).")
-        if not close(out, want, rtol, atol):
-            for hint, wrong in mistakes:
-                try:
-                    slip = wrong(**case)
-                except Exception:  # noqa: BLE001 (a slip that cannot run on this case is not this slip)
-                    continue
-                if close(out, slip, rtol, atol):
-                    return Feedback(name, False, hint)
-            if noise is not None:
-                other = dict(case, **{noise: torch.randn_like(case[noise]) + 0.5})
-                try:
-                    moved = _on_cpu(apply_answer(name, fn, other))
-                except _Failed:
-                    moved = None
-                if isinstance(moved, torch.Tensor) and moved.shape == out.shape and close(moved, out, rtol, atol):
-                    return Feedback(name, False, f"the result does not change when `{noise}` changes: build it from "
-                                                 f"the `{noise}` you are given.")
-            if _kind(want) != "float":
-                return Feedback(name, False, f"wrong result for inputs with {where}: expected {want.tolist()}, "
-                                             f"got {out.tolist()}.")
-            diff = (out.detach().to(want.dtype) - want).abs().flatten()
-            first = diff.nan_to_num(float("inf")).argmax().item()
-            return Feedback(name, False, f"wrong value for inputs with {where}: at position {first} expected "
-                                         f"{want.flatten()[first].item():.6g}, got {out.flatten()[first].item():.6g}.")
+        if feedback is not None:
+            return feedback
     return Feedback(name, True, "")
+
+
+_WANTED = {"float": "floating-point numbers", "bool": "booleans (True/False, e.g. from a comparison)",
+           "int": "whole numbers (an integer tensor, e.g. from argmax)"}
+
+
+def _check_case(name, fn, case, want, mistakes, rtol, atol, noise):
+    """The feedback on one case, or None when the answer is right there.  The checks go from the
+    form of the answer (a tensor, its kind, its shape, finite values) to its values: the same every
+    call, then equal to the reference, else which slip it matches."""
+    where = ", ".join(f"{k} {_describe(v)}" for k, v in case.items())
+    out = _on_cpu(apply_answer(name, fn, case))
+    out, problem = _form_problem(name, out, want, where)
+    if problem is not None:
+        return problem
+    again = _on_cpu(apply_answer(name, fn, case))
+    if isinstance(again, torch.Tensor) and _kind(want) == "int":
+        again = again.detach().long()
+    if isinstance(again, torch.Tensor) and again.shape == out.shape and not close(again, out, rtol, atol):
+        given = f"the `{noise}` it is given" if noise else "its inputs"
+        return Feedback(name, False, "it returns different values each time it is called with the same inputs: "
+                                     f"it seems to draw its own random numbers. Use {given} instead "
+                                     "(no torch.randn inside the function).")
+    if close(out, want, rtol, atol):
+        return None
+    return _named_slip(name, out, case, mistakes, rtol, atol) or _ignores_noise(name, fn, out, case, noise, rtol, atol) \
+        or _wrong_values(name, out, want, where)
+
+
+def _form_problem(name, out, want, where):
+    """-> (out as a tensor of want's kind, None), or (out, the feedback on what is wrong with its form)."""
+    if isinstance(out, numbers.Number) and want.dim() == 0:          # a plain Python or NumPy number is fine
+        out = torch.tensor(out)
+    if not isinstance(out, torch.Tensor):
+        return out, Feedback(name, False, f"it should return a torch.Tensor, but returned {type(out).__name__}.")
+    whole_floats = _kind(out) == "float" and torch.equal(out.detach().round(), out.detach())
+    if _kind(out) != _kind(want) and not (_kind(want) == "int" and whole_floats):
+        return out, Feedback(name, False, f"it should return {_WANTED[_kind(want)]}, but returned dtype {out.dtype}.")
+    if _kind(want) == "int":
+        out = out.detach().long()
+    if out.shape != want.shape:
+        return out, Feedback(name, False, f"for inputs with {where} it should return shape {tuple(want.shape)}, "
+                                          f"but returned {tuple(out.shape)}. Check which axis you reduce over.")
+    if _kind(want) == "float" and not torch.isfinite(out).all() and torch.isfinite(want).all():
+        return out, Feedback(name, False, f"it returned NaN or inf for inputs with {where}. If you used exp(), "
+                                          "large or very negative inputs overflow; work in log space (torch.logsumexp).")
+    return out, None
+
+
+def _named_slip(name, out, case, mistakes, rtol, atol):
+    """The hint of the first known slip whose result equals the learner's, or None."""
+    for hint, wrong in mistakes:
+        try:
+            slip = wrong(**case)
+        except Exception:  # noqa: BLE001 (a slip that cannot run on this case is not this slip)
+            continue
+        if close(out, slip, rtol, atol):
+            return Feedback(name, False, hint)
+    return None
+
+
+def _ignores_noise(name, fn, out, case, noise, rtol, atol):
+    """Feedback when the answer stays the same with other noise (it does not use the noise it is given)."""
+    if noise is None:
+        return None
+    other = dict(case, **{noise: torch.randn_like(case[noise]) + 0.5})
+    try:
+        moved = _on_cpu(apply_answer(name, fn, other))
+    except _Failed:
+        return None
+    if isinstance(moved, torch.Tensor) and moved.shape == out.shape and close(moved, out, rtol, atol):
+        return Feedback(name, False, f"the result does not change when `{noise}` changes: build it from "
+                                     f"the `{noise}` you are given.")
+    return None
+
+
+def _wrong_values(name, out, want, where):
+    """Where the values differ: all of them for booleans and integers, the worst position for floats."""
+    if _kind(want) != "float":
+        return Feedback(name, False, f"wrong result for inputs with {where}: expected {want.tolist()}, "
+                                     f"got {out.tolist()}.")
+    diff = (out.detach().to(want.dtype) - want).abs().flatten()
+    first = diff.nan_to_num(float("inf")).argmax().item()
+    return Feedback(name, False, f"wrong value for inputs with {where}: at position {first} expected "
+                                 f"{want.flatten()[first].item():.6g}, got {out.flatten()[first].item():.6g}.")

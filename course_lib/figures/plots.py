@@ -1,8 +1,13 @@
 """Small plotting helpers shared by the lessons (matplotlib)."""
+from collections.abc import Sequence
+
 import numpy as np
+import torch
+from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, LogLocator, NullLocator, ScalarFormatter
 
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
+from ..training.train import History
 
 
 def image_grid(images, ncol=8, pad=1):
@@ -19,7 +24,7 @@ def image_grid(images, ncol=8, pad=1):
     return grid
 
 
-def show_images(images, ncol=8, title=None, ax=None):
+def show_images(images: torch.Tensor, ncol: int = 8, title: str | None = None, ax: Axes | None = None) -> Axes:
     """Show a batch of images (N, 1, H, W) as one grid; returns the axes."""
     check_tensor("images", images, shape=(None, None, None, None))
     if ax is None:
@@ -32,7 +37,7 @@ def show_images(images, ncol=8, title=None, ax=None):
     return ax
 
 
-def plain_log_ticks(ax, axis="y", at=None):
+def plain_log_ticks(ax: Axes, axis: str = "y", at: Sequence[float] | None = None) -> Axes:
     """Label a log-scaled axis in plain numbers: at the values ``at`` (the sizes that were measured,
     say), or else at 1, 2, 5, 10, 20, 50, ...; no other tick is labelled (no "3×10⁰").  -> ax"""
     check_choice("axis", axis, ("x", "y"))
@@ -49,7 +54,8 @@ def plain_log_ticks(ax, axis="y", at=None):
     return ax
 
 
-def plot_history(history, terms=("distortion", "rate"), ax=None, title=None, ylabel="nats per example"):
+def plot_history(history: History, terms: Sequence[str] = ("distortion", "rate"), ax: Axes | None = None,
+                 title: str | None = None, ylabel: str = "nats per example") -> Axes:
     """Plot recorded loss terms against the training step; returns the axes.  ``ylabel`` names
     the terms' unit (bits/dim, say, for a flow's ``"bits/dim"``)."""
     known = sorted(history.terms)

@@ -114,7 +114,6 @@ class LiveFigure:
         self.fresh, self.predraw = bool(fresh), bool(predraw)
         self.max_frames = check_int("max_frames", max_frames, minimum=1)
         self.frames = OrderedDict()          # position (tuple of values) -> PNG bytes
-        self.frames_predrawn = 0
         self._predraw_started = False
         self._heading = None                 # (control, +1 or -1) of the last move: where to draw ahead
         fig.set_dpi(dpi)
@@ -245,8 +244,7 @@ class LiveFigure:
         """Draw every frame of the grid that is not kept yet, now.  -> how many were drawn."""
         todo = self._missing()
         for position in todo:
-            if self.draw_position(position) is not None:
-                self.frames_predrawn += 1
+            self.draw_position(position)
         if todo:
             self.update(self.fig, **self.values)          # leave the figure as the controls say
         return len(todo)
@@ -281,7 +279,6 @@ class LiveFigure:
                 self.predraw = False                      # so nothing more is drawn ahead
                 self.update(self.fig, **self.values)
                 return
-            self.frames_predrawn += 1
             loop.call_later(0.01, step)
 
         loop.call_later(0.05, step)

@@ -33,7 +33,7 @@ import math
 import torch
 from torch import nn
 
-from ..capture import capturable, is_capturable
+from ..capture import LossFn, Schedule, capturable, is_capturable
 from ..distributions import Bernoulli, DiagonalGaussian
 from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..nets import MLP
@@ -216,13 +216,8 @@ class HierarchicalVAE(CourseModel):
             z = p.mean + p.std * eps
         return self.decoder(z).mean
 
-    @torch.no_grad()
-    def posterior_means(self, x):
-        """Each level's q-mean on a pass that takes means throughout.  -> list of (batch, d_l)."""
-        return self.pass_through(self._check_x(x), use_means=True)[0]
 
-
-def hierarchical_objective(beta=1.0, free_bits=0.0):
+def hierarchical_objective(beta: float | Schedule = 1.0, free_bits: float = 0.0) -> LossFn:
     """A loss for :func:`course_lib.fit`: ``model.loss_terms(x, beta, free_bits)``; beta may be a
     schedule (a KL warm-up, :func:`course_lib.schedules.linear_warmup`)."""
     free_bits = check_number("free_bits", free_bits, minimum=0.0)

@@ -15,11 +15,12 @@ with beta = 1 and C = 0 it is the negative ELBO.  A target C > 0 is the
 capacity-controlled objective of Burgess et al. (2018).
 """
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from ..capture import capturable, is_capturable
+from ..capture import LossFn, Schedule, SweepLossFn, capturable, is_capturable
 from ..distributions import Bernoulli, DiagonalGaussian, Gaussian
 from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..nets import MLP, ConvDecoder, ConvEncoder
@@ -31,11 +32,11 @@ from .base import CourseModel
 class GaussianEncoder(nn.Module):
     """q(z|x) = N(mean(x), diag exp(log_var(x))).  ``net`` maps x to 2 * latent_dim numbers."""
 
-    def __init__(self, net, latent_dim):
+    def __init__(self, net: nn.Module, latent_dim: int) -> None:
         super().__init__()
         self.net, self.latent_dim = net, latent_dim
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> DiagonalGaussian:
         h = self.net(x.flatten(1) if isinstance(self.net, MLP) else x)
         mean, log_var = h.chunk(2, dim=-1)
         return DiagonalGaussian(mean, log_var)
@@ -45,11 +46,11 @@ class BernoulliDecoder(nn.Module):
     """p(x|z) = prod_j Bernoulli(x_j; sigmoid(logit_j(z))).  z: (..., d) -> logits (..., C, H, W).
     ``image_shape`` may also be (D,) for vectors, such as points in the plane."""
 
-    def __init__(self, net, image_shape):
+    def __init__(self, net: nn.Module, image_shape: Sequence[int]) -> None:
         super().__init__()
         self.net, self.image_shape = net, tuple(image_shape)
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> Bernoulli:
         logits = self.net(z)
         return Bernoulli(logits.reshape(*z.shape[:-1], *self.image_shape), event_dims=len(self.image_shape))
 
@@ -57,16 +58,16 @@ class BernoulliDecoder(nn.Module):
 class GaussianDecoder(nn.Module):
     """p(x|z) = prod_j N(x_j; mean_j(z), sigma^2) with one learned log sigma^2."""
 
-    def __init__(self, net, image_shape, log_var=0.0, learn_var=True):
+    def __init__(self, net: nn.Module, image_shape: Sequence[int], log_var: float = 0.0, learn_var: bool = True) -> None:
         super().__init__()
         self.net, self.image_shape = net, tuple(image_shape)
-        log_var = torch.tensor(float(log_var))
+        start = torch.tensor(float(log_var))
         if learn_var:
-            self.log_var = nn.Parameter(log_var)
+            self.log_var = nn.Parameter(start)
         else:
-            self.register_buffer("log_var", log_var)
+            self.register_buffer("log_var", start)
 
-    def forward(self, z):
+    def forward(self, z: torch.Tensor) -> Gaussian:
         mean = self.net(z).reshape(*z.shape[:-1], *self.image_shape)
         return Gaussian(mean, self.log_var, event_dims=len(self.image_shape))
 
@@ -74,14 +75,15 @@ class GaussianDecoder(nn.Module):
 class VAE(CourseModel):
     """A VAE with a standard-normal prior.  x: (batch, C, H, W); z: (batch, latent_dim)."""
 
-    def __init__(self, encoder, decoder, latent_dim, image_shape):
+    def __init__(self, encoder: GaussianEncoder, decoder: nn.Module, latent_dim: int, image_shape: Sequence[int]) -> None:
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
         self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
 
     # -- constructors -------------------------------------------------------------
     @classmethod
-    def mlp(cls, image_shape=(1, 28, 28), latent_dim=16, hidden=(512, 256), likelihood="bernoulli"):
+    def mlp(cls, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 16, hidden: Sequence[int] = (512, 256),
+            likelihood: str = "bernoulli") -> "VAE":
         """Fully connected encoder and decoder with the given hidden widths."""
         latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
@@ -91,15 +93,16 @@ class VAE(CourseModel):
         return cls(encoder, cls._decoder(net, image_shape, likelihood), latent_dim, image_shape)
 
     @classmethod
-    def conv(cls, image_shape=(1, 28, 28), latent_dim=16, likelihood="bernoulli", channels=(32, 64), hidden=256):
+    def conv(cls, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 16, likelihood: str = "bernoulli",
+             channels: int | Sequence[int] = (32, 64), hidden: int | Sequence[int] = 256) -> "VAE":
         """Convolutional encoder and decoder: one stride-2 layer per entry of ``channels`` (the side must
         halve that often), fully connected layers of widths ``hidden`` (see :class:`course_lib.nets.ConvEncoder`)."""
         latent_dim = check_int("latent_dim", latent_dim, minimum=1)
         check_choice("likelihood", likelihood, ("bernoulli", "gaussian"))
-        channels = (channels,) if isinstance(channels, int) else tuple(channels)
-        hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
-        encoder = GaussianEncoder(ConvEncoder(image_shape, 2 * latent_dim, channels, hidden), latent_dim)
-        net = ConvDecoder(latent_dim, image_shape, channels[::-1], hidden[::-1])
+        widths = (channels,) if isinstance(channels, int) else tuple(channels)
+        layers = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+        encoder = GaussianEncoder(ConvEncoder(image_shape, 2 * latent_dim, widths, layers), latent_dim)
+        net = ConvDecoder(latent_dim, image_shape, widths[::-1], layers[::-1])
         return cls(encoder, cls._decoder(net, image_shape, likelihood), latent_dim, image_shape)
 
     @staticmethod
@@ -107,13 +110,14 @@ class VAE(CourseModel):
         return BernoulliDecoder(net, image_shape) if likelihood == "bernoulli" else GaussianDecoder(net, image_shape)
 
     # -- the model ------------------------------------------------------------------
-    def prior(self):
+    def prior(self) -> DiagonalGaussian:
         """p(z) = N(0, I) on the model's device."""
         return DiagonalGaussian.standard(self.latent_dim, device=self._device())
 
 
 
-    def loss_terms(self, x, beta=1.0, capacity=0.0):
+    def loss_terms(self, x: torch.Tensor, beta: float | torch.Tensor = 1.0,
+                   capacity: float | torch.Tensor = 0.0) -> dict[str, torch.Tensor]:
         """Batch-averaged terms of the (beta, C) objective.
 
         Returns a dict of scalars: ``loss`` = distortion + beta * |rate - C|,
@@ -139,7 +143,7 @@ class VAE(CourseModel):
             "elbo": -(distortion + rate),
         }
 
-    def log_weights(self, x, k):
+    def log_weights(self, x: torch.Tensor, k: int) -> torch.Tensor:
         """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for z_i ~ q(z|x).  -> (k, batch)."""
         x = self._check_x(x)
         k = check_int("k", k, minimum=1)
@@ -149,12 +153,12 @@ class VAE(CourseModel):
         return log_px_given_z + self.prior().log_prob(z) - q.log_prob(z)
 
     @torch.no_grad()
-    def iwae_bound(self, x, k=64):
+    def iwae_bound(self, x: torch.Tensor, k: int = 64) -> torch.Tensor:
         """The importance-weighted lower bound IWAE_k on log p(x).  -> (batch,)."""
         return importance_weighted_bound(self.log_weights(x, k))
 
     @torch.no_grad()
-    def nll(self, x, k=64, batch_size=256):
+    def nll(self, x: torch.Tensor, k: int = 64, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor | float]:
         """Estimated -log p(x) in nats per example, from IWAE_k (an upper bound on
         the true NLL in expectation).  Returns (nll_nats, bits_per_dim) as
         (batch,) tensors."""
@@ -165,20 +169,20 @@ class VAE(CourseModel):
         return nll, bits_per_dim(nll, math.prod(self.image_shape))
 
     @torch.no_grad()
-    def sample(self, n):
+    def sample(self, n: int) -> torch.Tensor:
         """n images from the model: z ~ p(z), x = E[x|z].  -> (n, C, H, W)."""
         n = check_int("n", n, minimum=1)
         z = torch.randn(n, self.latent_dim, device=self._device())
         return self.decoder(z).mean
 
     @torch.no_grad()
-    def reconstruct(self, x):
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """E[x | z = mean of q(z|x)].  -> same shape as x."""
         x = self._check_x(x)
         return self.decoder(self.encoder(x).mean).mean
 
 
-def vae_objective(beta=1.0, capacity=0.0):
+def vae_objective(beta: float | Schedule = 1.0, capacity: float | Schedule = 0.0) -> LossFn:
     """A loss function for :func:`course_lib.training.train.fit`.
 
     ``beta`` and ``capacity`` are numbers or schedules (``step -> value``, see
@@ -208,7 +212,8 @@ def _case_table(cases):
     return torch.tensor(rows, dtype=torch.float32)
 
 
-def vae_sweep_objective(over="beta", beta=1.0, capacity=0.0, ramp_steps=None, cases=None):
+def vae_sweep_objective(over: str = "beta", beta: float = 1.0, capacity: float = 0.0, ramp_steps: int | None = None,
+                        cases: Sequence[tuple[float, float]] | None = None) -> SweepLossFn:
     """A loss function for :func:`course_lib.training.sweep.fit_sweep`: each model's value sets ``over``.
 
     over="beta":      loss = D + value * |R - C|      (C = ``capacity``; C = 0 is the beta-VAE)

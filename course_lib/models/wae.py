@@ -25,7 +25,7 @@ import math
 import torch
 from torch import nn
 
-from ..capture import capturable
+from ..capture import LossFn, capturable
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 from ..nets import MLP
 from .base import CourseModel
@@ -51,7 +51,8 @@ def rbf_kernel(x, y, scale):
 KERNELS = {"imq": imq_kernel, "rbf": rbf_kernel}
 
 
-def mmd2(x, y, kernel="imq", scale=None, unbiased=True):
+def mmd2(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", scale: float | None = None,
+         unbiased: bool = True) -> torch.Tensor:
     """MMD^2 between the samples x (n, d) and y (m, d): the U-statistic (``unbiased=True``) or
     the V-statistic.  ``scale`` defaults to C = 2 d (the IMQ scale of Tolstikhin et al. for a
     N(0, I) prior).  y is brought to x's device (e.g. a GPU model's samples against CPU test
@@ -117,7 +118,7 @@ class WAE(CourseModel):
         return self.decode(torch.randn(check_int("n", n, minimum=1), self.latent_dim, device=self._device()))
 
 
-def wae_objective(lam=10.0, kernel="imq"):
+def wae_objective(lam: float = 10.0, kernel: str = "imq") -> LossFn:
     """A loss for :func:`course_lib.fit`: WAE-MMD with weight ``lam``."""
     lam = check_number("lam", lam, minimum=0.0)
     check_choice("kernel", kernel, tuple(KERNELS))

@@ -73,7 +73,10 @@ def write_table(path, folder=None):
         f.write(f"{before}{START}\n{table_text(folder)}{END}{after}".encode())
 
 
-def main(argv=None):
+COMMANDS = ("list", "train", "table", "requantize", "remeasure")
+
+
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m course_lib.reference", description=__doc__)
     parser.add_argument("words", nargs="*", metavar="[list | train | table | requantize | remeasure] [NAME ...]",
                         help="a command (list by default) and recipe names (default: all)")
@@ -86,52 +89,71 @@ def main(argv=None):
     parser.add_argument("--why", help="with remeasure: what changed in the measurement (recorded in the manifest)")
     parser.add_argument("--again", action="store_true",
                         help="train anew the models the manifest already records (by default they are skipped)")
-    args = parser.parse_args(argv)
-    commands = ("list", "train", "table", "requantize", "remeasure")
+    return parser
+
+
+def _check(args):
+    problems = catalog.check(args.names or None, args.folder)
+    for line in problems:
+        print("MISMATCH", line)
+    print("all shipped reference models agree with their manifest" if not problems
+          else f"{len(problems)} mismatch(es)")
+    return 1 if problems else 0
+
+
+def _train(args):
+    names = args.names or [n for n, r in catalog.recipes().items() if not (args.cpu_only and r.needs_gpu)]
+    for name in names:
+        catalog.get_recipe(name)                 # a wrong name fails before any training
+    catalog.train(names, args.folder, args.device, only=args.only, again=args.again)
+    return 0
+
+
+def _requantize(args):
+    for name in args.names:
+        catalog.get_recipe(name)
+    tried = catalog.requantize(args.names or None, args.folder)
+    print(f"{sum(d != 'float16' for d in tried.values())} of {len(tried)} float16 models now stored in int8")
+    return 0
+
+
+def _remeasure(args):
+    if not args.names:
+        print("error: remeasure needs the recipe names to measure again", file=sys.stderr)
+        return 2
+    for name in args.names:
+        catalog.remeasure(name, args.why or "", args.folder)
+    return 0
+
+
+def _table(args):
+    if args.write:
+        write_table(args.write, args.folder)
+        print(f"wrote the tables into {args.write}")
+    else:
+        print(table_text(args.folder), end="")
+    return 0
+
+
+def _list(args):
+    show_list(args.folder)
+    return 0
+
+
+RUN = {"list": _list, "train": _train, "table": _table, "requantize": _requantize, "remeasure": _remeasure}
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
     words = args.words
-    args.command = words[0] if words and words[0] in commands else None
+    args.command = words[0] if words and words[0] in COMMANDS else None
     args.names = words[1:] if args.command else words
     if args.command is None and args.names and not args.check:
-        print(f"error: {args.names[0]!r} is not a command; use one of {', '.join(commands)} "
+        print(f"error: {args.names[0]!r} is not a command; use one of {', '.join(COMMANDS)} "
               "(or --check NAME ... to re-measure some recipes)", file=sys.stderr)
         return 2
-    args.command = args.command or "list"
     try:
-        if args.check:
-            problems = catalog.check(args.names or None, args.folder)
-            for line in problems:
-                print("MISMATCH", line)
-            print("all shipped reference models agree with their manifest" if not problems
-                  else f"{len(problems)} mismatch(es)")
-            return 1 if problems else 0
-        if args.command == "train":
-            names = args.names or [n for n, r in catalog.recipes().items() if not (args.cpu_only and r.needs_gpu)]
-            for name in names:
-                catalog.get_recipe(name)                 # a wrong name fails before any training
-            catalog.train(names, args.folder, args.device, only=args.only, again=args.again)
-            return 0
-        if args.command == "requantize":
-            for name in args.names:
-                catalog.get_recipe(name)
-            tried = catalog.requantize(args.names or None, args.folder)
-            print(f"{sum(d != 'float16' for d in tried.values())} of {len(tried)} float16 models now stored in int8")
-            return 0
-        if args.command == "remeasure":
-            if not args.names:
-                print("error: remeasure needs the recipe names to measure again", file=sys.stderr)
-                return 2
-            for name in args.names:
-                catalog.remeasure(name, args.why or "", args.folder)
-            return 0
-        if args.command == "table":
-            if args.write:
-                write_table(args.write, args.folder)
-                print(f"wrote the tables into {args.write}")
-            else:
-                print(table_text(args.folder), end="")
-            return 0
-        show_list(args.folder)
-        return 0
+        return _check(args) if args.check else RUN[args.command or "list"](args)
     except CourseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

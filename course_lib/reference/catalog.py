@@ -265,7 +265,44 @@ def _store(recipe, trained, device, folder, say):
     float32.  The metrics recorded are those of the stored weights."""
     histories = {m: value[2] for m, value in trained.items() if len(value) == 3}
     trained = {m: value[:2] for m, value in trained.items()}
-    cpu_models = {m: model for m, (model, _) in trained.items()}
+    full, after, dtypes = _measure_storage(recipe, {m: model for m, (model, _) in trained.items()})
+    stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
+             "torch": torch.__version__.split("+")[0]}
+    manifest = read_manifest(folder)
+    written, files = {}, {}
+    group_file = f"weights/{recipe.name}.pt"
+    others = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == group_file
+              and k.split("/", 1)[1] not in trained} if not recipe.one_at_a_time else {}
+    for m, (model, seconds) in trained.items():
+        dtype = dtypes[m]
+        file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
+        files.setdefault(file, {})[f"{recipe.name}/{m}"] = (dtype, model.state_dict())
+        entry = _manifest_entry(recipe, m, dtype, full, after, file, {**stamp, "seconds": round(seconds, 2)})
+        if m in histories:
+            entry["history"] = histories[m].to_dict()
+        manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
+        say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
+    for file, states in files.items():
+        _write_group(manifest, file, states, others, written, folder, say)
+    write_manifest(manifest, folder)
+    return written
+
+
+def _manifest_entry(recipe, m, dtype, full, after, file, trained):
+    """Model m's manifest entry: the metrics of the weights as stored in ``dtype`` (their tolerances), and
+    the change each storage scheme tried made to every metric."""
+    metrics = after[dtype][m] if dtype in after else full[m]
+    return {"lesson": recipe.lesson, "identity": recipe.identity(m), "trained": trained,
+            "metrics": {k: round(v, 6) for k, v in metrics.items()},
+            "tolerance": {k: recipe.tolerance[k] for k in metrics},
+            "weights": {"file": file, "dtype": _name(dtype), "shipped": True,
+                        **{_change_key(d): {k: round(abs(after[d][m][k] - full[m][k]), 6) for k in full[m]}
+                           for d in STORAGE if m in after[d]}}}
+
+
+def _measure_storage(recipe, cpu_models):
+    """Measure each model as trained and after the round trip through each storage scheme.
+    -> (metrics as trained, {dtype: metrics after its round trip}, {model: the dtype to store it in})"""
     full = measure_all(recipe, cpu_models)
     after = {dtype: measure_all(recipe, {m: _as_stored(model, dtype) for m, model in cpu_models.items()})
              for dtype in (torch.int8, torch.float16)}
@@ -277,44 +314,23 @@ def _store(recipe, trained, device, folder, say):
     # int8 with a scale per run of 64 weights, measured only where int8 with a scale per row moved a metric too far
     after[INT8_GROUPS] = measure_all(recipe, {m: _as_stored(model, INT8_GROUPS) for m, model in cpu_models.items()
                                               if not keeps(torch.int8, m)})
+    dtypes = {m: next((d for d in STORAGE if keeps(d, m)), torch.float32) for m in cpu_models}
+    return full, after, dtypes
 
-    stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
-             "torch": torch.__version__.split("+")[0]}
-    manifest = read_manifest(folder)
-    written = {}
-    files = {}
-    group_file = f"weights/{recipe.name}.pt"
-    others = {k: e for k, e in manifest["models"].items() if e["weights"].get("file") == group_file
-              and k.split("/", 1)[1] not in trained} if not recipe.one_at_a_time else {}
-    for m, (model, seconds) in trained.items():
-        dtype = next((d for d in STORAGE if keeps(d, m)), torch.float32)
-        file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
-        files.setdefault(file, {})[f"{recipe.name}/{m}"] = (dtype, model.state_dict())
-        metrics = after[dtype][m] if dtype in after else full[m]
-        entry = {"lesson": recipe.lesson, "identity": recipe.identity(m),
-                 "trained": {**stamp, "seconds": round(seconds, 2)},
-                 "metrics": {k: round(v, 6) for k, v in metrics.items()},
-                 "tolerance": {k: recipe.tolerance[k] for k in metrics},
-                 "weights": {"file": file, "dtype": _name(dtype), "shipped": True,
-                             **{_change_key(d): {k: round(abs(after[d][m][k] - full[m][k]), 6) for k in full[m]}
-                                for d in STORAGE if m in after[d]}}}
-        if m in histories:
-            entry["history"] = histories[m].to_dict()
-        manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
-        say(f"  {m:<24} {seconds:7.1f} s  " + "  ".join(f"{k} {v:.4g}" for k, v in entry["metrics"].items()))
-    for file, states in files.items():
-        if others:                                  # a grouped file keeps the models not trained now, as stored
-            kept = load_weights(file, manifest["files"][file], folder)
-            states = {**{k: (DTYPES[e["weights"]["dtype"]], kept[k]) for k, e in others.items()}, **states}
-        manifest["files"][file] = record = save_weights({k: sd for k, (_, sd) in states.items()}, file, folder,
-                                                        {k: dtype for k, (dtype, _) in states.items()})
-        for key in states:
-            if key in written:
-                written[key]["weights"]["sha256"] = record["sha256"]
-        dtypes = sorted({_name(dtype) for dtype, _ in states.values()})
-        say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {', '.join(dtypes)})")
-    write_manifest(manifest, folder)
-    return written
+
+def _write_group(manifest, file, states, others, written, folder, say):
+    """Write one weights file (``states``: {key: (dtype, state_dict)}; a grouped file also keeps the
+    models of ``others``, not trained now, as they were stored) and record its hash in the manifest."""
+    if others:
+        kept = load_weights(file, manifest["files"][file], folder)
+        states = {**{k: (DTYPES[e["weights"]["dtype"]], kept[k]) for k, e in others.items()}, **states}
+    manifest["files"][file] = record = save_weights({k: sd for k, (_, sd) in states.items()}, file, folder,
+                                                    {k: dtype for k, (dtype, _) in states.items()})
+    for key in states:
+        if key in written:
+            written[key]["weights"]["sha256"] = record["sha256"]
+    dtypes = sorted({_name(dtype) for dtype, _ in states.values()})
+    say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB, {', '.join(dtypes)})")
 
 
 def requantize(names=None, folder=None, say=print, recipe_overrides=None):
@@ -331,24 +347,11 @@ def requantize(names=None, folder=None, say=print, recipe_overrides=None):
     tried = {}
     for key, entry in manifest["models"].items():
         name, m = key.split("/", 1)
-        weights = entry["weights"]
-        untried = [d for d in (torch.int8, INT8_GROUPS) if _change_key(d) not in weights]
-        if (names and name not in names) or name not in known or known[name].measures_others \
-                or not weights.get("shipped", True) or weights["dtype"] != "float16" or not untried:
-            continue
-        recipe = known[name]
-        model = load(name, folder, recipe=recipe.with_members([m]))[m]
-        for dtype in untried:
-            after = measure_all(recipe.with_members([m]), {m: _as_stored(model, dtype)})[m]
-            change = {k: round(abs(after[k] - v), 6) for k, v in entry["metrics"].items()}
-            weights[_change_key(dtype)] = change
-            worst = max(change, key=lambda k: change[k] - entry["tolerance"][k])
-            say(f"  {key:<40} in {_name(dtype):<8} {worst} moves {change[worst]:.4g} "
-                f"(tolerance {entry['tolerance'][worst]:g})")
-            if all(change[k] <= entry["tolerance"][k] for k in change):
-                weights["dtype"] = _name(dtype)   # the recorded metrics stay (a β's median seed hangs on them)
-                break
-        tried[key] = weights["dtype"]
+        untried = _untried_int8(entry, name, names, known)
+        if untried:
+            recipe = known[name].with_members([m])
+            _try_int8(key, entry, recipe, m, load(name, folder, recipe=recipe)[m], untried, say)
+            tried[key] = entry["weights"]["dtype"]
     for file in sorted({manifest["models"][k]["weights"]["file"] for k, d in tried.items() if d != "float16"}):
         keys = [k for k, e in manifest["models"].items() if e["weights"].get("file") == file]
         states = load_weights(file, manifest["files"][file], folder)
@@ -360,6 +363,33 @@ def requantize(names=None, folder=None, say=print, recipe_overrides=None):
         say(f"  -> {file} ({record['bytes'] / 2 ** 20:.2f} MiB)")
     write_manifest(manifest, folder)     # after every file is written: a cut-off run leaves the old manifest and
     return tried                         # a file whose hash it refuses (git checkout restores it), never a mix
+
+
+def _untried_int8(entry, name, names, known):
+    """The int8 schemes not yet tried on a shipped float16 model of a known recipe (asked for by ``names``,
+    or all); [] for any other model."""
+    weights = entry["weights"]
+    if (names and name not in names) or name not in known or known[name].measures_others \
+            or not weights.get("shipped", True) or weights["dtype"] != "float16":
+        return []
+    return [d for d in (torch.int8, INT8_GROUPS) if _change_key(d) not in weights]
+
+
+def _try_int8(key, entry, recipe, m, model, untried, say):
+    """Measure ``model`` after each untried scheme's round trip and record the change; keep the first
+    scheme that moves no recorded metric beyond its tolerance (the entry's dtype changes to it).
+    ``recipe``: the model's recipe narrowed to its member ``m``."""
+    weights = entry["weights"]
+    for dtype in untried:
+        after = measure_all(recipe, {m: _as_stored(model, dtype)})[m]
+        change = {k: round(abs(after[k] - v), 6) for k, v in entry["metrics"].items()}
+        weights[_change_key(dtype)] = change
+        worst = max(change, key=lambda k: change[k] - entry["tolerance"][k])
+        say(f"  {key:<40} in {_name(dtype):<8} {worst} moves {change[worst]:.4g} "
+            f"(tolerance {entry['tolerance'][worst]:g})")
+        if all(change[k] <= entry["tolerance"][k] for k in change):
+            weights["dtype"] = _name(dtype)   # the recorded metrics stay (a β's median seed hangs on them)
+            return
 
 
 def _drop_unshipped(recipe, folder, say):

@@ -61,8 +61,8 @@ class Recipe:
     measure: Callable
     needs_gpu: bool = False
     as_lesson: Callable = dict
-    summarise: Callable = None
-    ships: Callable = None
+    summarise: Callable | None = None
+    ships: Callable | None = None
     one_at_a_time: bool = True
     history: bool = False
     measures_others: bool = False

@@ -62,10 +62,11 @@ CAPACITY_TRAINING = {**TRAINING, "steps": 5500, "start_capacity": 0.5, "ramp_ste
                      "controller": {"kp": 1.0, "ki": 0.005, "beta_min": 0.0, "beta_max": 20.0}}
 
 # The GPU recipes: dSprites' own 64 x 64 and Burgess et al.'s networks.
+STEPS_64 = 20000
 NETWORK_64 = {"latent_dim": 10, "channels": [32, 32, 32, 32], "hidden": [256, 256], "image": 64}
 TRAINING_64 = {"data": "DSpritesGrid, seeded permutation", "image": 64, "split_seed": 0, "train": 100000, "test": 5000,
-               "steps": 20000, "batch_size": 256, "lr": 5e-4, "optimizer": "Adam"}
-CAPACITY_TRAINING_64 = {**TRAINING_64, "gamma": 1000.0, "ramp_steps": TRAINING_64["steps"] // 2}
+               "steps": STEPS_64, "batch_size": 256, "lr": 5e-4, "optimizer": "Adam"}
+CAPACITY_TRAINING_64 = {**TRAINING_64, "gamma": 1000.0, "ramp_steps": STEPS_64 // 2}
 
 
 def build(member):

@@ -250,60 +250,67 @@ def best_traversal(name="beta-vae-dsprites", folder=None, n=2000, say=print):
     return fig
 
 
+def _verdict(ok):
+    return "met" if ok else "NOT met"
+
+
 def targets(folder=None):
     """Issue 30's targets for the reference models of lessons 4 and 8b, each checked on the recorded metrics.
     -> lines "target: measured ... -> met / not met / not measured yet (why)" """
-    lines = []
-
-    def verdict(ok):
-        return "met" if ok else "NOT met"
-
     vae = by_value("beta-vae-dsprites", "beta", folder) if complete("beta-vae-dsprites", "beta", folder) else None
+    return [*_beta_vae_targets(vae, folder), _tcvae_target(vae, folder), _capacity_target(folder),
+            _vae_gan_target(folder)]
+
+
+def _beta_vae_targets(vae, folder):
     if vae is None:
-        lines.append("β-VAE: best median MIG ≥ 0.30 and β = 1's at most half of it: not measured yet "
-                     "(not every seed is trained)")
-        lines.append("β-VAE: the best β's median model has gaps x, y ≥ 0.4: not measured yet")
-    else:
-        best, median = best_value(vae)
-        one = float(np.median([r["mig"] for _, r in vae[1.0]])) if 1.0 in vae else float("nan")
-        lines.append(f"β-VAE: best median MIG {median:.3f} at β = {best:g} (≥ 0.30), β = 1's {one:.3f} (≤ "
-                     f"{median / 2:.3f}): {verdict(median >= 0.30 and one <= median / 2)}")
-        (_, member, m), = [row for row in median_models("beta-vae-dsprites", "beta", folder) if row[0] == best]
-        lines.append(f"β-VAE: the best β's median model {member}: gaps x {m['gap x']:.2f}, y {m['gap y']:.2f}, "
-                     f"scale {m['gap scale']:.2f} (x, y ≥ 0.4): {verdict(m['gap x'] >= 0.4 and m['gap y'] >= 0.4)}")
+        return ["β-VAE: best median MIG ≥ 0.30 and β = 1's at most half of it: not measured yet "
+                "(not every seed is trained)",
+                "β-VAE: the best β's median model has gaps x, y ≥ 0.4: not measured yet"]
+    best, median = best_value(vae)
+    one = float(np.median([r["mig"] for _, r in vae[1.0]])) if 1.0 in vae else float("nan")
+    (_, member, m), = [row for row in median_models("beta-vae-dsprites", "beta", folder) if row[0] == best]
+    return [f"β-VAE: best median MIG {median:.3f} at β = {best:g} (≥ 0.30), β = 1's {one:.3f} (≤ "
+            f"{median / 2:.3f}): {_verdict(median >= 0.30 and one <= median / 2)}",
+            f"β-VAE: the best β's median model {member}: gaps x {m['gap x']:.2f}, y {m['gap y']:.2f}, "
+            f"scale {m['gap scale']:.2f} (x, y ≥ 0.4): {_verdict(m['gap x'] >= 0.4 and m['gap y'] >= 0.4)}"]
+
+
+def _tcvae_target(vae, folder):
     tc = by_value("beta-tcvae-dsprites", "beta", folder) if complete("beta-tcvae-dsprites", "beta", folder) else None
     if tc is None or vae is None:
-        lines.append("β-TCVAE: best median MIG ≥ the best β-VAE's, at a lower distortion: not measured yet")
-    else:
-        (vb, vm), (tb, tm) = best_value(vae), best_value(tc)
-        vd = float(np.median([r["distortion"] for _, r in vae[vb]]))
-        td = float(np.median([r["distortion"] for _, r in tc[tb]]))
-        lines.append(f"β-TCVAE: best median MIG {tm:.3f} at β = {tb:g} against β-VAE's {vm:.3f}; distortion {td:.1f} "
-                     f"against {vd:.1f} nats: {verdict(tm >= vm and td < vd)}")
+        return "β-TCVAE: best median MIG ≥ the best β-VAE's, at a lower distortion: not measured yet"
+    (vb, vm), (tb, tm) = best_value(vae), best_value(tc)
+    vd = float(np.median([r["distortion"] for _, r in vae[vb]]))
+    td = float(np.median([r["distortion"] for _, r in tc[tb]]))
+    return (f"β-TCVAE: best median MIG {tm:.3f} at β = {tb:g} against β-VAE's {vm:.3f}; distortion {td:.1f} "
+            f"against {vd:.1f} nats: {_verdict(tm >= vm and td < vd)}")
+
+
+def _capacity_target(folder):
     capacity = by_value("capacity-dsprites", "capacity", folder)
     if capacity is None or not complete("capacity-dsprites", "capacity", folder):
-        lines.append("capacity: position before scale, scale before shape and orientation: not measured yet")
-    else:
-        order = dict(factor_order(capacity))
-        inf = float("inf")
-        c = {f: inf if order[f] is None else order[f] for f in order}
-        ok = max(c["x"], c["y"]) <= c["scale"] and c["scale"] <= min(c["shape"], c["orientation"]) and c["scale"] < inf
-        lines.append("capacity: the smallest final C at which one latent carries half a factor: "
-                     + ", ".join(f"{f} {'never' if order[f] is None else f'{order[f]:g}'}" for f in order)
-                     + f" (position ≤ scale ≤ shape, orientation): {verdict(ok)}")
+        return "capacity: position before scale, scale before shape and orientation: not measured yet"
+    order = dict(factor_order(capacity))
+    c = {f: float("inf") if order[f] is None else order[f] for f in order}
+    ok = max(c["x"], c["y"]) <= c["scale"] <= min(c["shape"], c["orientation"]) and c["scale"] < float("inf")
+    return ("capacity: the smallest final C at which one latent carries half a factor: "
+            + ", ".join(f"{f} {'never' if order[f] is None else f'{order[f]:g}'}" for f in order)
+            + f" (position ≤ scale ≤ shape, orientation): {_verdict(ok)}")
+
+
+def _vae_gan_target(folder):
     models = read_manifest(folder)["models"]
     if not all(f"fashion-vae-gan/{m}" in models for m in ("vae", "vae-gan")):
-        lines.append("VAE-GAN: sharper than the VAE (Laplacian variance nearer the data's) and a feature distance "
-                     "no larger: not measured yet")
-    else:
-        v, g = (models[f"fashion-vae-gan/{m}"]["metrics"] for m in ("vae", "vae-gan"))
-        key = "Laplacian variance / data's"
-        sharper = abs(g[key] - 1) < abs(v[key] - 1)
-        closer = g["feature distance"] <= v["feature distance"]
-        lines.append(f"VAE-GAN: Laplacian variance over the data's {g[key]:.3f} against the VAE's {v[key]:.3f}; "
-                     f"feature distance {g['feature distance']:.1f} against {v['feature distance']:.1f}: "
-                     f"{verdict(sharper and closer)}")
-    return lines
+        return ("VAE-GAN: sharper than the VAE (Laplacian variance nearer the data's) and a feature distance "
+                "no larger: not measured yet")
+    v, g = (models[f"fashion-vae-gan/{m}"]["metrics"] for m in ("vae", "vae-gan"))
+    key = "Laplacian variance / data's"
+    sharper = abs(g[key] - 1) < abs(v[key] - 1)
+    closer = g["feature distance"] <= v["feature distance"]
+    return (f"VAE-GAN: Laplacian variance over the data's {g[key]:.3f} against the VAE's {v[key]:.3f}; "
+            f"feature distance {g['feature distance']:.1f} against {v['feature distance']:.1f}: "
+            f"{_verdict(sharper and closer)}")
 
 
 def recorded_question8(folder=None):

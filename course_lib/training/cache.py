@@ -31,9 +31,11 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..device import get_device
 from ..errors import CourseInputError, warn
@@ -41,11 +43,11 @@ from ..io import atomic_save
 from ..settings import fast_mode
 from .train import History
 
-_MEMORY = {}
-_WARNED_FOLDERS = set()
+_MEMORY: dict[str, tuple] = {}
+_WARNED_FOLDERS: set[Path] = set()
 
 
-def cache_dir():
+def cache_dir() -> Path:
     """The folder cached models live in."""
     env = os.environ.get("COURSE_LIB_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "course_lib" / "models"
@@ -82,7 +84,8 @@ def data_key(x):
     return [len(x), round(float(x.double().sum()), 3)]
 
 
-def cached_fit(name, config, build, train, *, directory=None, device=None):
+def cached_fit(name: str, config: dict, build: Callable[[], nn.Module], train: Callable[[nn.Module], History], *,
+               directory: str | Path | None = None, device: str | torch.device | None = None) -> tuple[nn.Module, History]:
     """Return ``(model, history)`` for ``config``, training only on a cache miss.
 
     build():      -> a fresh ``nn.Module`` for this config
@@ -99,7 +102,9 @@ def cached_fit(name, config, build, train, *, directory=None, device=None):
     return entry.store(model, history)
 
 
-def cached_sweep(name, config, over, values, build, train_sweep, *, directory=None, device=None):
+def cached_sweep(name: str, config: dict, over: str, values: Sequence[float], build: Callable[[], nn.Module],
+                 train_sweep: Callable[..., list[tuple[nn.Module, History]]], *, directory: str | Path | None = None,
+                 device: str | torch.device | None = None) -> list[tuple[nn.Module, History]]:
     """``cached_fit`` for a slider's worth of models: one per value of the hyper-parameter ``over``.
 
     The model for value v is stored exactly as ``cached_fit(name, {**config, over: v}, ...)``
@@ -208,7 +213,7 @@ def _remove_stale_temporary_files(path, age_s=600):
             pass
 
 
-def clear_memory():
+def clear_memory() -> None:
     """Forget the models kept in memory (the disk cache stays)."""
     _MEMORY.clear()
 

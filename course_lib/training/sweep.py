@@ -24,6 +24,7 @@ stores each under its own cache key, like :func:`course_lib.cached_fit`.
 """
 import copy
 import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
-from ..capture import capturable, is_capturable
+from ..capture import SweepLossFn, Transform, capturable, is_capturable
 from ..device import get_device
 from ..errors import CourseInputError, TrainingDiverged, check_choice, check_int, check_number
 from ..settings import refuse_training
@@ -126,8 +127,11 @@ def _check_values(values):
     return values
 
 
-def fit_sweep(build, x_train, loss_fn, values, *, steps, batch_size=128, lr=1e-3, seed=0, device=None,
-              transform=None, log_every=50, progress=True, desc="sweep", cuda_graph="auto", strategy="auto"):
+def fit_sweep(build: Callable[[], nn.Module], x_train: torch.Tensor, loss_fn: SweepLossFn, values: Sequence[float], *,
+              steps: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+              device: str | torch.device | None = None, transform: Transform | None = None, log_every: int = 50,
+              progress: bool = True, desc: str = "sweep", cuda_graph: str | bool = "auto",
+              strategy: str = "auto") -> list[tuple[nn.Module, History]]:
     """Train one model per entry of ``values`` as a single vectorized program.
 
     build():                              -> a fresh ``nn.Module`` (called K times, same seed each time)

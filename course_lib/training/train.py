@@ -55,7 +55,7 @@ class History:
     seconds: float = 0.0
     examples_seen: int = 0
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> np.ndarray:
         if name in self.terms:
             return np.asarray(self.terms[name])
         if name in self.evals:
@@ -63,17 +63,17 @@ class History:
         known = ", ".join(sorted({*self.terms, *self.evals})) or "none yet"
         raise KeyError(f"no term called {name!r} in this history; recorded terms: {known}.")
 
-    def last(self, name):
+    def last(self, name: str) -> float:
         """The last recorded value of a term."""
         return float(self[name][-1])
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {"steps": list(self.steps), "terms": {k: list(v) for k, v in self.terms.items()},
                 "eval_steps": list(self.eval_steps), "evals": {k: list(v) for k, v in self.evals.items()},
                 "seconds": float(self.seconds), "examples_seen": int(self.examples_seen)}
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: dict) -> "History":
         return cls(**d)
 
 
@@ -211,7 +211,8 @@ def fit(model: nn.Module, x_train: torch.Tensor, loss_fn: LossFn | None = None, 
     return history
 
 
-def save_checkpoint(path, model, optimizer, history):
+def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None,
+                    history: History) -> Path:
     """Atomically write model and optimizer state and the history to ``path``."""
     state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -219,7 +220,7 @@ def save_checkpoint(path, model, optimizer, history):
     return atomic_save(state, path)
 
 
-def load_checkpoint(path, model, optimizer=None):
+def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> History:
     """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (and
     ``optimizer``); returns the saved :class:`History`."""
     if not Path(path).is_file():
