@@ -21,10 +21,18 @@ environment that sets it to the number of cores, as many CI machines and shells 
 to the share.  That preset value was what made the notebooks 5 to 15 times slower inside the suite
 than alone (2026-11-29: lessons 5 and 8b under nbval with two workers, 24 s with the share,
 220 s with OMP_NUM_THREADS=2 kept).
+
+Each notebook runs top to bottom once.  Where a test runs it anyway, nbval leaves it alone: the
+lessons, when the browser test runs them in JupyterLab (Chromium at hand, tests/test_browser.py in
+the run: it fails on any cell that shows an error, as nbval would), and the exercise notebooks, when
+nbgrader grades them (nbgrader installed: the reference solutions must earn full marks and the
+released learner notebooks run to the end with zero).  Without either, nbval runs them.
 """
+import importlib.util
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,6 +58,28 @@ def pytest_configure(config):
     threads = os.environ["OMP_NUM_THREADS"]
     if threads.isdigit() and int(threads) > 0:   # a user's value may be a list for nested OpenMP ("4,2"): left to OpenMP
         torch.set_num_threads(int(threads))
+
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _in_run(config, test_file):
+    """Whether ``test_file`` (under tests/) is among what this run collects."""
+    wanted = [(ROOT / str(a).split("::")[0]).resolve() for a in config.args] or [ROOT]
+    target = (ROOT / "tests" / test_file).resolve()
+    return any(target == w or w in target.parents for w in wanted)
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.suffix != ".ipynb" or os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
+        return None
+    if collection_path.parent == ROOT / "notebooks" and Path("/usr/bin/chromium").exists() \
+            and _in_run(config, "test_browser.py"):
+        return True                     # tests/test_browser.py runs every lesson, in JupyterLab
+    graded = ROOT / "exercises" in collection_path.parents and importlib.util.find_spec("nbgrader") is not None
+    if graded and _in_run(config, "test_nbgrader_lessons_1_to_4.py") and _in_run(config, "test_nbgrader_lessons_5_to_8.py"):
+        return True                     # nbgrader autogrades the solutions and the released notebooks
+    return None
 
 
 def pytest_unconfigure(config):

@@ -260,7 +260,7 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
                          f"figure {i} of {lesson} to change after moving slider {j}")
                 times, missed = timed_moves(page, figure, handles.nth(j), [("Home", None), ("ArrowRight", "step"),
                                                                            ("End", "jump")])
-                latencies += times
+                latencies += [(ms, kind, f"figure {i}, slider {j}") for ms, kind in times]
                 misses += [f"figure {i}, slider {j}: {miss}" for miss in missed]
         assert not misses, f"{lesson}: a slider move drew no new picture:\n" + "\n".join(misses)
         assert panel.get_by_text("Error displaying widget").count() == 0
@@ -277,12 +277,14 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
 
 def latency_line(latencies):
     """One line per lesson: the median and slowest wait after one arrow-key step of a slider, and after a
-    jump to its end (the End key)."""
+    jump to its end (the End key), and which slider was slowest.  latencies: (ms, kind, which slider)."""
     parts = []
     for kind, what in (("step", "arrow-key step"), ("jump", "jump to the end")):
-        ms = [t for t, k in latencies if k == kind]
-        if ms:
-            parts.append(f"{what} median {statistics.median(ms):.0f} ms, slowest {max(ms):.0f} ms over {len(ms)}")
+        rows = [(ms, where) for ms, k, where in latencies if k == kind]
+        if rows:
+            slowest, where = max(rows)
+            parts.append(f"{what} median {statistics.median(ms for ms, _ in rows):.0f} ms, slowest "
+                         f"{slowest:.0f} ms ({where}) over {len(rows)}")
     return "key press -> new picture painted: " + "; ".join(parts)
 
 

@@ -13,7 +13,7 @@ import nbgrader_course as course
 from nbgrader_course import (  # noqa: F401
     graded,
     test_an_untouched_notebook_is_told_it_is_not_implemented,
-    test_autograde_gives_full_marks_zero_and_the_lost_points_of_every_mutant,
+    test_autograde_gives_full_marks_zero_and_a_wrong_answers_lost_point,
     test_the_released_notebooks_hold_what_the_course_generator_writes,
 )
 

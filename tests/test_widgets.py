@@ -446,14 +446,40 @@ def test_float_sliders_draw_ahead_the_positions_one_step_away_and_find_them_afte
     assert fresh_only.predraw_all() == 0 and len(fresh_calls) == 1     # a fresh figure draws nothing ahead
 
 
-def test_after_a_move_only_the_moved_sliders_next_positions_are_drawn_ahead_the_same_way_first():
+def test_after_a_move_only_the_moved_sliders_next_positions_and_ends_are_drawn_ahead_the_same_way_first():
+    """One more step the same way, that way's end (the End or Home key), then the step back and the other end."""
     live, calls = _float_figure()
     live._missing_values = lambda: [dict(zip(live.controls, p)) for p in live._missing()]
     live.set(m=0.5)
     assert live._heading == ("m", 1)
-    assert [round(v["m"], 9) for v in live._missing_values()] == [0.6, 0.4]
+    assert [round(v["m"], 9) for v in live._missing_values()] == [0.6, 1.0, 0.4, -1.0]
     live.set(m=0.4)
-    assert live._heading == ("m", -1) and [round(v["m"], 9) for v in live._missing_values()] == [0.3]  # 0.5 is kept
+    assert live._heading == ("m", -1)
+    assert [round(v["m"], 9) for v in live._missing_values()] == [0.3, -1.0, 1.0]        # 0.5 is kept
     live.set(k=3)
     assert live._heading == ("k", 1) and [v["k"] for v in live._missing_values()] == [2]
     assert live.predraw_all() == 1 and calls[-2:] == [(0.4, 1.0, 2), (0.4, 1.0, 3)]   # k = 2 drawn, then back
+
+
+def test_drawing_ahead_gives_way_to_the_figure_a_learner_is_moving(monkeypatch):
+    """A kernel runs one thing at a time: while a learner moves one figure, the others wait to draw
+    ahead (a frame of theirs would delay the picture the learner waits for), and go on once the
+    sliders have been left alone for QUIET_SECONDS."""
+    import asyncio
+
+    from course_lib.figures import widgets as live_figures
+
+    async def scenario():
+        moved, _ = _float_figure()
+        other, _ = _float_figure()
+        moved.set(m=0.5)                                  # in a running loop: moved draws ahead, other waits
+        other._start_predraw()
+        await asyncio.sleep(0.5)
+        while_moving = len(other.frames)
+        monkeypatch.setitem(live_figures._LAST_MOVE, "at", live_figures._LAST_MOVE["at"] - 10)   # left alone
+        await asyncio.sleep(0.8)
+        return while_moving, len(other.frames), len(moved.frames)
+
+    while_moving, later, moved_frames = asyncio.run(scenario())
+    assert while_moving == 1, "the other figure drew ahead while the learner moved a figure"
+    assert later > 1 and moved_frames > 2

@@ -38,10 +38,14 @@ def _evaluate(f, z):
     return fz
 
 
-def _setup(mean, log_std, n, generator):
+def _setup(mean, log_std, n, generator, eps=None):
+    """The checked numbers and the noise eps ~ N(0, 1), (n,) float64: drawn here, or the ``eps`` given."""
     mean, log_std = check_number("mean", mean), check_number("log_std", log_std)
     n = check_int("n", n, minimum=1)
-    eps = torch.randn(n, generator=generator, dtype=torch.float64)
+    if eps is None:
+        eps = torch.randn(n, generator=generator, dtype=torch.float64)
+    elif eps.shape != (n,):
+        raise CourseInputError(f"eps must hold n = {n} numbers, shape ({n},); got shape {tuple(eps.shape)}.")
     return mean, log_std, eps
 
 
@@ -57,20 +61,21 @@ def gaussian_score(z, mean, log_std):
     return torch.stack([(z - mean) / var, (z - mean) ** 2 / var - 1], dim=-1)
 
 
-def score_function_samples(f, mean, log_std, n, baseline=0.0, generator=None):
-    """Per-sample REINFORCE estimates (f(z) - b) * grad log q(z).  -> (n, 2)."""
-    mean, log_std, eps = _setup(mean, log_std, n, generator)
+def score_function_samples(f, mean, log_std, n, baseline=0.0, generator=None, eps=None):
+    """Per-sample REINFORCE estimates (f(z) - b) * grad log q(z), z = mean + sigma eps.  -> (n, 2).
+    eps: the standard-normal noise (n,), or None to draw it from ``generator``."""
+    mean, log_std, eps = _setup(mean, log_std, n, generator, eps)
     z = mean + math.exp(log_std) * eps
     return (_evaluate(f, z) - baseline).unsqueeze(1) * gaussian_score(z, mean, log_std)
 
 
-def pathwise_samples(f, mean, log_std, n, generator=None):
+def pathwise_samples(f, mean, log_std, n, generator=None, eps=None):
     """Per-sample reparameterization estimates  f'(z) * dz/d(mean, log_std).  -> (n, 2).
 
     f'(z) comes from autograd: each f(z_i) depends on z_i only, so the gradient
-    of sum_i f(z_i) with respect to the vector z holds every f'(z_i).
+    of sum_i f(z_i) with respect to the vector z holds every f'(z_i).  eps: as in :func:`score_function_samples`.
     """
-    mean, log_std, eps = _setup(mean, log_std, n, generator)
+    mean, log_std, eps = _setup(mean, log_std, n, generator, eps)
     std = math.exp(log_std)
     z = (mean + std * eps).requires_grad_()
     f_prime = torch.autograd.grad(_evaluate(f, z).sum(), z)[0]

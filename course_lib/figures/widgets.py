@@ -14,8 +14,10 @@ dropped first), so moving back to a position sends bytes it already has.  When e
 choice slider (trained sweeps, small grids) and the grid fits, it also draws all the other positions
 once, in the background after it is first shown, one frame at a time between the kernel's messages,
 so a learner's move never waits for it.  Where there is no such grid (float sliders), it draws ahead
-only the positions one step of one control away (what an arrow key gives), the same way after each
-move.  ``fresh=True`` (sliders that draw new random numbers: a new
+only the positions one step of one control away (what an arrow key gives); after a move, the moved
+control's next step the same way first, then its end that way (what the End or Home key gives), the
+step back and the other end.  While a learner moves one figure, the others wait to draw ahead: the
+kernel does one thing at a time, and their frames would delay the picture the learner waits for.  ``fresh=True`` (sliders that draw new random numbers: a new
 Monte Carlo run is a new picture) turns both off; ``predraw=False`` keeps the frames but draws only
 positions a learner visits (sliders that train a model on their first visit).
 
@@ -82,6 +84,13 @@ def choice_slider(description, options, value=None, **kwargs):
     return widgets.SelectionSlider(options=options, value=options[0] if value is None else value,
                                    description=description, style={"description_width": "initial"},
                                    continuous_update=True, **kwargs)
+
+
+# The figure a learner moved last, and when: drawing ahead gives way to it.  A kernel runs one thing at
+# a time, so a frame that another figure draws ahead (a whole grid of frames can take seconds) would
+# hold up the picture the learner is waiting for by up to one frame's drawing.
+_LAST_MOVE = {"figure": None, "at": -math.inf}
+QUIET_SECONDS = 1.0          # other figures draw ahead only after the learner has left the sliders this long
 
 
 class LiveFigure:
@@ -249,14 +258,45 @@ class LiveFigure:
             self.update(self.fig, **self.values)          # leave the figure as the controls say
         return len(todo)
 
+    def ends(self, name):
+        """The two positions at the ends of control ``name``'s range (where Home and End take it), the
+        other controls as they are.  -> a list of {name: value}"""
+        control = self.controls[name]
+        if isinstance(control, widgets.SelectionSlider):
+            ends = [control.options[0], control.options[-1]]
+        elif isinstance(control, widgets.FloatLogSlider):
+            ends = [control.base ** control.min, control.base ** control.max]
+        else:
+            ends = [control.min, control.max]
+        return [{**self.values, name: v} for v in ends]
+
+    def _ahead(self):
+        """Where the learner is likely to go next, nearest first: after a move, one more step the same
+        way, that control's end that way (the End or Home key), the step back and the other end;
+        before any move, one step of every control."""
+        if self._heading is None:
+            return self.neighbours()
+        steps, ends = self.neighbours(self._heading), self.ends(self._heading[0])
+        if self._heading[1] > 0:
+            ends = ends[::-1]
+        return [*steps[:1], *ends[:1], *steps[1:], *ends[1:]]
+
     def _missing(self):
-        """The positions still to draw ahead: the grid's, or where there is none, the neighbours'."""
+        """The positions still to draw ahead, likeliest first: those of :meth:`_ahead`, then (where every
+        control is a choice slider and the grid fits) the rest of the grid."""
         if self.fresh or not self.predraw:
             return []
+        todo = [tuple(v[n] for n in self.controls) for v in self._ahead()]
         grid = self.grid()
-        if grid is None or len(grid) > self.max_frames:
-            grid = [tuple(v[n] for n in self.controls) for v in self.neighbours(self._heading)]
-        return [p for p in grid if self._position(dict(zip(self.controls, p))) not in self.frames]
+        if grid is not None and len(grid) <= self.max_frames:
+            todo += grid
+        out, seen = [], set()
+        for position in todo:
+            key = self._position(dict(zip(self.controls, position)))
+            if key not in self.frames and key not in seen:
+                seen.add(key)
+                out.append(position)
+        return out
 
     def _start_predraw(self):
         """Draw the missing frames one by one on the kernel's event loop, between its messages; called
@@ -270,6 +310,10 @@ class LiveFigure:
         self._predraw_started = True
 
         def step():
+            busy = _LAST_MOVE["figure"] is not self and time.monotonic() - _LAST_MOVE["at"] < QUIET_SECONDS
+            if busy:                                   # the learner is moving another figure: wait
+                loop.call_later(0.2, step)
+                return
             todo = self._missing()
             if not todo:
                 self.update(self.fig, **self.values)      # leave the figure as the controls say
@@ -315,6 +359,7 @@ class LiveFigure:
             self.fig.draw_artist(artist)
 
     def _changed(self, change):
+        _LAST_MOVE.update(figure=self, at=time.monotonic())
         try:
             self._heading = self._heading_of(change)
             self.redraw()

@@ -3,11 +3,13 @@
 q = N(mu, sigma^2) in one dimension, so every gradient has a closed form to
 compare with.  Estimates of d/dmu E_q[f(z)] are what the figures show.
 """
+import functools
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from ..data import dynamic_binarize
 from ..errors import CourseInputError, check_choice, check_int, check_number
@@ -57,18 +59,26 @@ def averaged_estimates(f, mean, log_std, n_values=N_VALUES, reps=300, seed=0):
     """
     n_values = _whole_numbers("n_values", n_values)
     reps = check_int("reps", reps, minimum=2)
-    g = torch.Generator().manual_seed(seed)
     total = reps * max(n_values)
-    std = math.exp(log_std)
-    baseline = f(mean + std * torch.randn(1000, generator=g, dtype=torch.float64)).mean().item()
+    for_baseline, for_score, for_baselined, for_pathwise = _noise(total, seed)
+    baseline = f(mean + math.exp(log_std) * for_baseline).mean().item()
     per_sample = {
-        "score function": score_function_samples(f, mean, log_std, total, generator=g)[:, 0],
+        "score function": score_function_samples(f, mean, log_std, total, eps=for_score)[:, 0],
         "score function + baseline": score_function_samples(f, mean, log_std, total, baseline=baseline,
-                                                            generator=g)[:, 0],
-        "pathwise": pathwise_samples(f, mean, log_std, total, generator=g)[:, 0],
+                                                            eps=for_baselined)[:, 0],
+        "pathwise": pathwise_samples(f, mean, log_std, total, eps=for_pathwise)[:, 0],
     }
     return {name: {n: s[:reps * n].reshape(reps, n).mean(1).numpy() for n in n_values}
             for name, s in per_sample.items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _noise(total, seed):
+    """The standard-normal draws behind :func:`averaged_estimates`: 1,000 for the baseline, then ``total`` for
+    each estimator, in that order from one generator seeded with ``seed``.  They do not depend on q, so a slider
+    over q's mean or spread moves without drawing again (the same numbers as drawing each time)."""
+    g = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(size, generator=g, dtype=torch.float64) for size in (1000, total, total, total))
 
 
 def variance_explorer(reps=300):
@@ -76,11 +86,17 @@ def variance_explorer(reps=300):
     fig, (ax_h, ax_v) = new_figure(2, 1, width=4.8, height=3.3)
     state = {}
     ax_v.set(xscale="log", yscale="log", xlabel="n (samples per estimate)", ylabel="variance of the estimate",
-             title="variance falls as 1/n; the constant differs")
+             title="variance falls as 1/n; the constant differs\n(colours as on the left)")
     lines = {name: ax_v.plot([], [], "o-", color=COLORS[name], label=name)[0] for name in ESTIMATORS}
     (marker,) = ax_v.plot([], [], "s", ms=14, mfc="none", mec="k")
-    ax_v.legend(fontsize=8, loc="lower left")
+    # One legend (the left panel's), few ticks, no minor ones: most of a redraw is spent laying out
+    # text, and this figure is redrawn on every move of three sliders.
+    ax_v.xaxis.set_minor_locator(NullLocator())
+    ax_v.yaxis.set_minor_locator(NullLocator())
+    ax_v.yaxis.set_major_locator(LogLocator(numticks=4))
     ax_h.set(xlabel="estimate of d/dμ E[f(z)]", ylabel="fraction of estimates")
+    ax_h.xaxis.set_major_locator(MaxNLocator(4))
+    ax_h.yaxis.set_major_locator(MaxNLocator(3))
     hists = {name: ax_h.stairs(np.zeros(40), np.linspace(0, 1, 41), color=COLORS[name], lw=2, label=name)
              for name in ESTIMATORS}
     truth = ax_h.axvline(0, color="k", ls="--", label="exact 2(μ − 1)")
