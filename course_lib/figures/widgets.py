@@ -52,7 +52,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ..errors import CourseError, CourseInputError, check_choice, check_int, check_number
-from ..settings import static_mode
+from ..settings import budget, static_mode
 
 
 def float_slider(description, min, max, value, step=None, log=False, **kwargs):
@@ -111,7 +111,7 @@ class LiveFigure:
     max_frames: how many drawn frames are kept (PNG bytes, oldest dropped first)
     """
 
-    STATIC_FRAMES = 81          # frames per figure on a static page, at most
+    STATIC_FRAMES = 81          # frames per figure on a static page, at most (16 in fast mode: a test build)
 
     def __init__(self, fig, update, controls, dpi=80, animated=None, fresh=False, predraw=True, max_frames=256):
         if not controls:
@@ -382,7 +382,8 @@ class LiveFigure:
         ones of a float slider's range (the current value among them), so that the grid has at most
         ``STATIC_FRAMES`` positions.  -> {name: [values]}"""
         names = list(self.controls)
-        per = max(2, int(self.STATIC_FRAMES ** (1 / len(names)) + 1e-9))
+        frames = budget(full=self.STATIC_FRAMES, fast=16)
+        per = max(2, int(frames ** (1 / len(names)) + 1e-9))
         out = {}
         for name in names:
             control = self.controls[name]

@@ -4,6 +4,8 @@ Every model of :mod:`course_lib.models` derives from :class:`CourseModel`, so a 
 checked the same way everywhere: its shape must be ``(batch, *image_shape)``, and it is brought to
 the model's device (CPU images work with a model trained on a GPU).
 """
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -23,3 +25,18 @@ class CourseModel(nn.Module):
     def _check_x(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, *image_shape), checked and moved to the model's device."""
         return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
+
+
+# A decoder run on k samples of a whole test batch makes (k, batch, width) tensors of hundreds of MB.
+# Tensors that large are allocated by the system afresh every time (glibc maps memory above 32 MB
+# anew and returns it on free), and each new page costs a fault: in a check of the reference models
+# more time went to those faults than to the arithmetic.  Decoding a few examples at a time keeps
+# every tensor near 8 MB, which the allocator reuses.
+DECODE_ELEMENTS = 2 ** 21
+
+
+def example_chunks(batch: int, elements_per_example: int) -> Iterator[slice]:
+    """Slices of range(batch) holding about DECODE_ELEMENTS // elements_per_example examples each."""
+    size = max(1, DECODE_ELEMENTS // max(1, elements_per_example))
+    for start in range(0, batch, size):
+        yield slice(start, min(start + size, batch))

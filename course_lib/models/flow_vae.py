@@ -20,8 +20,8 @@ from ..errors import check_choice, check_int
 from ..flows import Composite, MaskedAffineAutoregressive, Permutation, Planar, standard_normal_log_prob
 from ..nets import MLP
 from ..objectives import bits_per_dim, importance_weighted_bound
-from .base import CourseModel
-from .vae import BernoulliDecoder, GaussianDecoder
+from .base import CourseModel, example_chunks
+from .vae import BernoulliDecoder, GaussianDecoder, decode_log_prob
 
 
 def posterior_flow(kind, latent_dim, steps, context_dim, hidden=(64,)):
@@ -70,13 +70,15 @@ class FlowVAE(CourseModel):
         eps = torch.randn(k, *mean.shape, device=mean.device)
         z0 = mean + (0.5 * log_var).exp() * eps
         log_q0 = standard_normal_log_prob(eps.flatten(0, 1)) - 0.5 * log_var.sum(-1).repeat(k)
-        z, logabsdet = self.flow(z0.flatten(0, 1), context.repeat(k, 1))
+        rows, contexts = z0.flatten(0, 1), context.repeat(k, 1)
+        parts = [self.flow(rows[part], contexts[part]) for part in example_chunks(len(rows), 64)]   # each row alone
+        z, logabsdet = torch.cat([z for z, _ in parts]), torch.cat([d for _, d in parts])
         return z.reshape(k, *mean.shape), (log_q0 - logabsdet).reshape(k, -1)
 
     def log_weights_from(self, x, params, k):
         """log w = log p(x|z_K) + log p(z_K) - log q_K(z_K|x) for k draws.  -> (k, batch)."""
         z, log_q = self.posterior_sample(params, k)
-        log_px_given_z = self.decoder(z).log_prob(x)
+        log_px_given_z = decode_log_prob(self.decoder, z, x)
         return log_px_given_z + standard_normal_log_prob(z.flatten(0, 1)).reshape(k, -1) - log_q
 
     def log_weights(self, x, k):

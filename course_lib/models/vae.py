@@ -26,7 +26,7 @@ from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..nets import MLP, ConvDecoder, ConvEncoder
 from ..objectives import bits_per_dim, importance_weighted_bound
 from ..schedules import evaluate, linear_warmup
-from .base import CourseModel
+from .base import CourseModel, example_chunks
 
 
 class GaussianEncoder(nn.Module):
@@ -148,8 +148,8 @@ class VAE(CourseModel):
         x = self._check_x(x)
         k = check_int("k", k, minimum=1)
         q = self.encoder(x)
-        z = q.rsample(k)                                     # (k, batch, d)
-        log_px_given_z = self.decoder(z).log_prob(x)         # (k, batch)
+        z = q.rsample(k)                                     # (k, batch, d), drawn at once
+        log_px_given_z = decode_log_prob(self.decoder, z, x)  # (k, batch)
         return log_px_given_z + self.prior().log_prob(z) - q.log_prob(z)
 
     @torch.no_grad()
@@ -180,6 +180,13 @@ class VAE(CourseModel):
         """E[x | z = mean of q(z|x)].  -> same shape as x."""
         x = self._check_x(x)
         return self.decoder(self.encoder(x).mean).mean
+
+
+def decode_log_prob(decoder: nn.Module, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x | z) for k samples z (k, batch, d) of each example of x (batch, ...), decoded a few examples
+    at a time (:func:`course_lib.models.base.example_chunks`; the same numbers as all at once).  -> (k, batch)"""
+    width = len(z) * max(x[0].numel(), 512)               # the decoder's widest layer, or its output
+    return torch.cat([decoder(z[:, part]).log_prob(x[part]) for part in example_chunks(len(x), width)], dim=1)
 
 
 def vae_objective(beta: float | Schedule = 1.0, capacity: float | Schedule = 0.0) -> LossFn:
