@@ -138,6 +138,8 @@ class LiveFigure:
         box = widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         self.widget = widgets.VBox([box, self.image, self.output])
         self.widget.add_class("course-live-figure")
+        if not self.predraw:
+            self.widget.add_class("course-live-figure-trains")     # a first visit trains (the browser test tells)
 
     @property
     def values(self):
