@@ -32,35 +32,35 @@ from . import claims, data, estimators, figures, flows, metrics, models, schedul
 from .capture import capturable
 from .claims import claim
 from .data import (
-                   ImageData,
-                   SpritesData,
-                   dynamic_binarize,
-                   load_dataset,
-                   load_fashion_mnist,
-                   make_sprites,
-                   sample_toy,
-                   unnormalized_log_density,
+    ImageData,
+    SpritesData,
+    dynamic_binarize,
+    load_dataset,
+    load_fashion_mnist,
+    make_sprites,
+    sample_toy,
+    unnormalized_log_density,
 )
 from .device import get_device, seed_everything
 from .distributions import Bernoulli, DiagonalGaussian, Gaussian, kl_diagonal_gaussians, kl_standard_normal
 from .errors import (
-                   CourseError,
-                   CourseInputError,
-                   DataNotFoundError,
-                   TrainingDiverged,
-                   install_friendly_errors,
+    CourseError,
+    CourseInputError,
+    DataNotFoundError,
+    TrainingDiverged,
+    install_friendly_errors,
 )
 from .figures.plots import plain_log_ticks, plot_history, show_images
 from .models.flow_vae import FlowVAE
 from .models.hierarchical import HierarchicalVAE, hierarchical_objective
 from .models.linear_gaussian import LinearGaussianModel
 from .models.vae import (
-                   VAE,
-                   BernoulliDecoder,
-                   GaussianDecoder,
-                   GaussianEncoder,
-                   vae_objective,
-                   vae_sweep_objective,
+    VAE,
+    BernoulliDecoder,
+    GaussianDecoder,
+    GaussianEncoder,
+    vae_objective,
+    vae_sweep_objective,
 )
 from .models.wae import WAE, mmd2, wae_objective
 from .nets import MLP, ConvDecoder, ConvEncoder, ResidualBlock

@@ -9,20 +9,20 @@ estimators directly.
 """
 from .ais import ais, geometric_betas, log_mean_standard_error
 from .divergences import (
-                          alpha_divergence_gaussians,
-                          alpha_divergence_grid,
-                          renyi_gaussians,
-                          text_alpha_divergence_grid,
-                          vr_bound,
+    alpha_divergence_gaussians,
+    alpha_divergence_grid,
+    renyi_gaussians,
+    text_alpha_divergence_grid,
+    vr_bound,
 )
 from .gradients import (
-                          gamma_implicit_samples,
-                          gaussian_score,
-                          gumbel_softmax_sample,
-                          lognormal_pathwise_mean,
-                          pathwise_samples,
-                          score_function_samples,
-                          score_function_vae_objective,
+    gamma_implicit_samples,
+    gaussian_score,
+    gumbel_softmax_sample,
+    lognormal_pathwise_mean,
+    pathwise_samples,
+    score_function_samples,
+    score_function_vae_objective,
 )
 
 __all__ = ["ais", "alpha_divergence_gaussians", "alpha_divergence_grid", "gamma_implicit_samples",

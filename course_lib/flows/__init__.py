@@ -21,25 +21,25 @@ What is inside:
 """
 from .autoregressive import MADE, MaskedAffineAutoregressive, iaf, made_mask, maf
 from .base import (
-                   Composite,
-                   Flow,
-                   Identity,
-                   Inverse,
-                   NoClosedFormInverse,
-                   Permutation,
-                   Transform,
-                   autograd_logabsdet,
-                   standard_normal_log_prob,
+    Composite,
+    Flow,
+    Identity,
+    Inverse,
+    NoClosedFormInverse,
+    Permutation,
+    Transform,
+    autograd_logabsdet,
+    standard_normal_log_prob,
 )
 from .coupling import (
-                   AffineCoupling,
-                   FactorOut,
-                   LogitTransform,
-                   Squeeze,
-                   alternating_masks,
-                   checkerboard_mask,
-                   coupling_cnn,
-                   coupling_mlp,
+    AffineCoupling,
+    FactorOut,
+    LogitTransform,
+    Squeeze,
+    alternating_masks,
+    checkerboard_mask,
+    coupling_cnn,
+    coupling_mlp,
 )
 from .glow import ActNorm, InvertibleConv1x1
 from .planar import Planar, Radial

@@ -12,14 +12,14 @@ from .disentanglement import factor_entropies, mig, mutual_information_matrix
 from .frechet import feature_statistics, frechet_distance, frechet_feature_distance
 from .images import gaussian_fit_kl, laplacian_variance
 from .information import (
-                          active_units,
-                          importance_weighted_total_correlation,
-                          latent_means,
-                          marginal_kl_and_information,
-                          mws_total_correlation,
-                          rate_distortion_terms,
-                          total_correlation_decomposition,
-                          variational_information_bound,
+    active_units,
+    importance_weighted_total_correlation,
+    latent_means,
+    marginal_kl_and_information,
+    mws_total_correlation,
+    rate_distortion_terms,
+    total_correlation_decomposition,
+    variational_information_bound,
 )
 from .probe import linear_probe_accuracy
 
