@@ -157,6 +157,115 @@ def _pi_sigmoid(kl, set_point, error_sum, kp, ki, beta_min):          # 1 / (1 +
     return kp * torch.sigmoid(-e) - ki * error_sum - ki * e + beta_min
 
 
+
+# -- lesson 1: a VAE of your own ---------------------------------------------
+
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402  (kept beside the answers that use it)
+
+
+def _vae_class(encoder, decoder):
+    """A learner's MyVAE whose networks are built by encoder(latent_dim, hidden) and decoder(latent_dim, hidden)."""
+    class MyVAE(nn.Module):
+        def __init__(self, latent_dim, hidden):
+            super().__init__()
+            self.encoder, self.decoder = encoder(latent_dim, hidden), decoder(latent_dim, hidden)
+    return MyVAE
+
+
+def _enc(latent_dim, hidden, act=nn.ReLU, out=2):
+    return nn.Sequential(nn.Linear(784, hidden), act(), nn.Linear(hidden, out * latent_dim))
+
+
+def _dec(latent_dim, hidden, act=nn.ReLU, tail=()):
+    return nn.Sequential(nn.Linear(latent_dim, hidden), act(), nn.Linear(hidden, 784), *tail)
+
+
+class _VAEByHand(nn.Module):                          # the layers as named attributes, put in Sequentials
+    def __init__(self, latent_dim, hidden):
+        super().__init__()
+        first, second = nn.Linear(784, hidden), nn.Linear(hidden, 2 * latent_dim)
+        self.encoder = nn.Sequential(first, nn.ReLU(), second)
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, 784))
+
+
+class _Encoder(nn.Module):                            # a module of its own with a forward, not a Sequential
+    def __init__(self, latent_dim, hidden):
+        super().__init__()
+        self.hidden, self.out = nn.Linear(784, hidden), nn.Linear(hidden, 2 * latent_dim)
+
+    def forward(self, x):
+        return self.out(F.relu(self.hidden(x)))
+
+
+class _NoAttributes(nn.Module):
+    def __init__(self, latent_dim, hidden):
+        super().__init__()
+        self.enc, self.dec = _enc(latent_dim, hidden), _dec(latent_dim, hidden)
+
+
+def _neg_elbo(model, x, eps):
+    mean, log_var = model.encoder(x).chunk(2, dim=-1)
+    z = mean + torch.exp(0.5 * log_var) * eps
+    recon = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(-1)
+    return (recon + 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)).mean()
+
+
+def _neg_elbo_distributions(model, x, eps):           # torch.distributions for both terms
+    h = model.encoder(x)
+    mean, log_var = h[:, :h.shape[1] // 2], h[:, h.shape[1] // 2:]
+    q = torch.distributions.Normal(mean, (0.5 * log_var).exp())
+    z = q.rsample() * 0 + mean + q.scale * eps
+    log_px = torch.distributions.Bernoulli(logits=model.decoder(z)).log_prob(x).sum(1)
+    kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).sum(1)
+    return -(log_px - kl).mean()
+
+
+def _neg_elbo_sigmoid(model, x, eps):                  # probabilities, clamped logs by hand
+    mean, log_var = model.encoder(x).chunk(2, dim=1)
+    p = torch.sigmoid(model.decoder(mean + (log_var / 2).exp() * eps))
+    log_px = (x * torch.log(p) + (1 - x) * torch.log1p(-p)).sum(1)
+    return torch.mean(-log_px - 0.5 * torch.sum(1 + log_var - mean ** 2 - log_var.exp(), 1))
+
+
+def _neg_elbo_variant(kl=1.0, recon_scale=1.0, reduce=torch.mean, sign=1.0, sample=None):
+    def answer(model, x, eps):
+        mean, log_var = model.encoder(x).chunk(2, dim=-1)
+        z = sample(mean, log_var, eps) if sample else mean + torch.exp(0.5 * log_var) * eps
+        recon = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(-1)
+        return sign * reduce(recon_scale * recon + kl * 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1))
+    return answer
+
+
+def _step(loss_sign=1.0, zero_grad=True, step=True, detach=False, returns=lambda loss: loss.item(),
+          noise=torch.randn_like):
+    def train_step(model, optimizer, x):
+        mean, log_var = model.encoder(x).chunk(2, dim=-1)
+        if detach:
+            mean, log_var = mean.detach(), log_var.detach()
+        z = mean + torch.exp(0.5 * log_var) * noise(mean)
+        recon = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(-1)
+        loss = (recon + 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)).mean()
+        if zero_grad:
+            optimizer.zero_grad()
+        (loss_sign * loss).backward()
+        if step:
+            optimizer.step()
+        return returns(loss)
+    return train_step
+
+
+def _step_noise_first(model, optimizer, x):           # zero_grad first, noise drawn with randn and a shape
+    optimizer.zero_grad(set_to_none=True)
+    h = model.encoder(x)
+    latent = h.shape[1] // 2
+    eps = torch.randn(x.shape[0], latent)
+    loss = _neg_elbo(model, x, eps)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -187,6 +296,37 @@ TABLE = {
          (_reparam_own_noise, "draw its own random numbers"),
          (_reparam_seeded_noise, "does not change when `eps` changes"),
          (lambda mean, log_var: mean, "3 inputs")]),
+    lesson01.MyVAE: (
+        [_vae_class(_enc, _dec), _VAEByHand,
+         _vae_class(_Encoder, _dec)],
+        [(_vae_class(lambda L, h: _enc(L, h, out=1), _dec), "2 * latent_dim"),
+         (_vae_class(_enc, lambda L, h: _dec(L, h, tail=(nn.Sigmoid(),))), "sigmoid"),
+         (_vae_class(lambda L, h: nn.Sequential(nn.Linear(784, h), nn.Linear(h, 2 * L)), _dec), "ReLU"),
+         (_vae_class(lambda L, h: _enc(L, h, act=nn.Tanh), _dec), "ReLU"),
+         (_vae_class(lambda L, h: _enc(L, 256), lambda L, h: _dec(L, 256)), "`hidden` argument"),
+         (_NoAttributes, "self.encoder and self.decoder"),
+         (_vae_class(_enc, lambda L, h: nn.Sequential(nn.Linear(L, h), nn.ReLU(), nn.Linear(h, 28))), "(5, 784)"),
+         (_vae_class(_enc, _dec)(3, 24), "your class itself")]),
+    lesson01.negative_elbo: (
+        [_neg_elbo, _neg_elbo_distributions, _neg_elbo_sigmoid,
+         lambda net, images, noise: _neg_elbo_variant(reduce=torch.sum)(net, images, noise) / len(images)],  # renamed
+        [(_neg_elbo_variant(sign=-1.0), "the ELBO itself"),
+         (_neg_elbo_variant(reduce=torch.sum), "summed over the batch"),
+         (_neg_elbo_variant(kl=0.0), "KL term is missing"),
+         (_neg_elbo_variant(sample=lambda m, lv, e: m), "mean alone"),
+         (_neg_elbo_variant(sample=lambda m, lv, e: m + lv.exp() * e), "standard deviation"),
+         (_neg_elbo_variant(recon_scale=1 / 784), "averaged over the 784 pixels"),
+         (lambda model, x, eps: _neg_elbo_variant()(model, x, torch.randn_like(eps)), "draw its own random numbers"),
+         (lambda model, x, eps: _neg_elbo(model, x, eps).reshape(1), "shape ()")]),
+    lesson01.train_step: (
+        [_step(), _step_noise_first, _step(returns=lambda loss: loss.detach())],
+        [(_step(zero_grad=False), "zero_grad"),
+         (_step(step=False), "optimizer.step()"),
+         (_step(loss_sign=-1.0), "minimise the loss"),
+         (_step(detach=True), "encoder did not"),
+         (_step(returns=lambda loss: -loss.item()), "returns the ELBO"),
+         (_step(noise=lambda m: torch.randn(m.shape[1]).expand_as(m)), "one number per example"),
+         (_step(returns=lambda loss: "done"), "as a number")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,
@@ -562,8 +702,8 @@ def _id(check, i):
 
 
 def test_every_check_has_a_table():
-    checks = [f for module in MODULES for name, f in vars(module).items()
-              if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == module.__name__]
+    checks = [f for module in MODULES for name, f in vars(module).items()      # the graded checks
+              if inspect.isfunction(f) and hasattr(f, "__wrapped__") and f.__module__ == module.__name__]
     assert sorted(c.__name__ for c in checks) == sorted(c.__name__ for c in TABLE)
     for check, (right, wrong) in TABLE.items():
         assert len(right) >= 3 and len(wrong) >= 5, check.__name__
@@ -591,13 +731,17 @@ def test_the_renamed_kl_from_the_issue_report_is_accepted():
     assert lesson01.kl_standard_normal(kl_standard_normal).passed is True
 
 
+# Answers that are not functions returning a tensor (a class, a training step that returns a number).
+NOT_TENSORS = {lesson01.MyVAE, lesson01.train_step}
+
+
 def _on_the_gpu(answer):
     """The same answer, its result handed back on the GPU (as a learner's on a GPU machine may be)."""
     return lambda *inputs: answer(*inputs).to("cuda")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (or tools/emulated_cuda, as in CI)")
-@pytest.mark.parametrize("check", list(TABLE), ids=[c.__name__ for c in TABLE])
+@pytest.mark.parametrize("check", [c for c in TABLE if c not in NOT_TENSORS], ids=[c.__name__ for c in TABLE if c not in NOT_TENSORS])
 def test_an_answer_on_the_gpu_is_judged_as_on_the_cpu(check):
     right, wrong = TABLE[check]
     assert check(_on_the_gpu(right[0])).passed is True

@@ -124,14 +124,15 @@ def test_solution_notebooks_carry_nbgrader_metadata(solution, learner):
     for cell in cells:
         meta, source = cell["metadata"]["nbgrader"], "".join(cell["source"])
         assert meta["schema_version"] == 3 and meta["task"] is False
+        graded_check = re.fullmatch(r"check\.(\w+)\((\w+)\)", source.strip())
         if generate.BEGIN in source:
-            name = re.search(r"^def (\w+)", source, re.M).group(1)
+            name = re.search(r"^(?:def|class) (\w+)", source, re.M).group(1)       # a function, or a class to write
             assert (meta["solution"], meta["grade"], meta["locked"], meta["grade_id"]) == (True, False, False, name)
-        elif source.strip().startswith("check."):
-            name = re.match(r"check\.(\w+)\(", source.strip()).group(1)
+        elif graded_check and graded_check.group(1) == graded_check.group(2):
+            name = graded_check.group(1)
             assert (meta["solution"], meta["grade"], meta["locked"], meta["points"]) == (False, True, True, 1)
-            assert meta["grade_id"] == f"check_{name}" and f"{name}({name})" in source
-        else:
+            assert meta["grade_id"] == f"check_{name}"
+        else:                                        # text, set-up, and runs such as check.train_and_compare(...)
             assert (meta["solution"], meta["grade"], meta["locked"]) == (False, False, True)
 
 
@@ -144,3 +145,55 @@ def test_under_nbgrader_a_failed_check_raises_with_its_hint_and_a_passed_one_ret
     assert lesson01.kl_standard_normal(kl).passed is True
     monkeypatch.delenv("NBGRADER_EXECUTION")
     assert lesson01.kl_standard_normal(lambda mean, log_var: 2 * kl(mean, log_var)).passed is False   # no raise
+
+
+# -- a VAE of your own (exercise 01, part 4) ----------------------------------------------------------
+
+def test_the_own_vae_loss_the_checks_hold_to_is_the_course_vaes_loss():
+    """check.negative_elbo's reference, with the noise given, is VAE.loss_terms(x)["loss"] with the noise
+    VAE draws (the same seed): the learner's loss is held to the course's VAE, not to a copy of a formula."""
+    from course_lib.exercises import lesson01
+    vae = lesson01._course_vae(4, 32, torch.float64, seed=1)
+    x = (torch.rand(7, 784, dtype=torch.float64) < 0.4).double()
+    torch.manual_seed(5)
+    course = vae.loss_terms(x)["loss"]
+    torch.manual_seed(5)
+    eps = torch.randn(7, 4, dtype=torch.float64)
+    assert torch.allclose(lesson01._course_negative_elbo(vae, x, eps), course, rtol=1e-12)
+
+
+def _own_vae_answers():
+    import torch.nn.functional as F
+    from torch import nn
+
+    class MyVAE(nn.Module):
+        def __init__(self, latent_dim, hidden):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent_dim))
+            self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, 784))
+
+    def train_step(model, optimizer, x, learn=True):
+        mean, log_var = model.encoder(x).chunk(2, dim=-1)
+        z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+        loss = (F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(-1)
+                + 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        if learn:
+            optimizer.step()
+        return loss.item()
+    return MyVAE, train_step
+
+
+def test_a_trained_own_vae_is_held_to_the_course_vae_of_the_same_size_and_budget():
+    """The right answers pass within the stated margin; a step that never updates fails, naming both ELBOs."""
+    from course_lib.exercises import lesson01
+    MyVAE, train_step = _own_vae_answers()
+    good = lesson01.train_and_compare(MyVAE, train_step, latent_dim=4, hidden=32, steps=60)
+    assert good.passed is True and "within" in good.message, str(good)
+    idle = lesson01.train_and_compare(MyVAE, lambda m, o, x: train_step(m, o, x, learn=False),
+                                      latent_dim=4, hidden=32, steps=60)
+    assert idle.passed is False and "nats apart" in idle.message, str(idle)
+    unwritten = lesson01.train_and_compare(MyVAE, lambda m, o, x: (_ for _ in ()).throw(NotImplementedError()),
+                                           latent_dim=4, hidden=32, steps=5)
+    assert unwritten.passed is None
