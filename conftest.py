@@ -76,7 +76,8 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path.parent == ROOT / "notebooks" and Path("/usr/bin/chromium").exists() \
             and _in_run(config, "test_browser.py"):
         return True                     # tests/test_browser.py runs every lesson, in JupyterLab
-    graded = ROOT / "exercises" in collection_path.parents and importlib.util.find_spec("nbgrader") is not None
+    graded = (ROOT / "exercises" in collection_path.parents and collection_path.name.endswith("_exercises.ipynb")
+              and importlib.util.find_spec("nbgrader") is not None)
     if graded and _in_run(config, "test_nbgrader_lessons_1_to_4.py") and _in_run(config, "test_nbgrader_lessons_5_to_8.py"):
         return True                     # nbgrader autogrades the solutions and the released notebooks
     return None

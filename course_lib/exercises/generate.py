@@ -99,8 +99,9 @@ def render(nb):
 
 
 def pairs(root=ROOT):
-    """(solution path, learner path) for every solution notebook."""
-    return [(p, root / p.name) for p in sorted((root / "solutions").glob("*.ipynb"))]
+    """(solution path, learner path) for every solution notebook of an exercise (``*_exercises.ipynb``; the
+    worked answers to the questions to think about, also in solutions/, have no learner copy)."""
+    return [(p, root / p.name) for p in sorted((root / "solutions").glob("*_exercises.ipynb"))]
 
 
 def main(argv=None):
