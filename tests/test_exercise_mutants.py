@@ -266,6 +266,31 @@ def _step_noise_first(model, optimizer, x):           # zero_grad first, noise d
     return loss
 
 
+
+
+# -- lesson 8b: the same-mode rate --------------------------------------------
+
+def _mode_by_centres(q):                               # nearest centre by distance, not by angle
+    centres = 2 * torch.stack([torch.cos(torch.arange(8) * math.pi / 4), torch.sin(torch.arange(8) * math.pi / 4)], 1)
+    return torch.cdist(q.double(), centres.double()).argmin(1)
+
+
+def _same_mode_answer(mode, shares=lambda m: torch.bincount(m, minlength=8).double() / len(m)):
+    def same_mode_rate(x, x_back):
+        a, b = mode(x), mode(x_back)
+        return torch.stack([(a == b).double().mean(), (shares(a) * shares(b)).sum()])
+    return same_mode_rate
+
+
+def _angle_mode(q, rounding=torch.round, wrap=True, swap=False):
+    angle = torch.atan2(q[:, 0], q[:, 1]) if swap else torch.atan2(q[:, 1], q[:, 0])
+    k = rounding(angle / (2 * math.pi / 8)).long()
+    return k % 8 if wrap else k
+
+
+def _shares_loop(m):
+    return torch.stack([(m == k).double().mean() for k in range(8)])
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -327,6 +352,22 @@ TABLE = {
          (_step(returns=lambda loss: -loss.item()), "returns the ELBO"),
          (_step(noise=lambda m: torch.randn(m.shape[1]).expand_as(m)), "one number per example"),
          (_step(returns=lambda loss: "done"), "as a number")]),
+    lesson08.same_mode_rate: (
+        [_same_mode_answer(_angle_mode), _same_mode_answer(_mode_by_centres),
+         _same_mode_answer(_angle_mode, shares=_shares_loop),
+         _same_mode_answer(lambda q: _angle_mode(q, swap=True))],     # mirrored labels: both shares permute alike
+        [(_same_mode_answer(lambda q: _angle_mode(q, wrap=False), shares=_shares_loop), "modulo 8"),
+         (_same_mode_answer(lambda q: _angle_mode(q, rounding=torch.floor)), "round"),
+         (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back) * torch.tensor([1.0, 0.0], dtype=torch.float64)
+          + torch.tensor([0.0, 1 / 8], dtype=torch.float64), "1/8 only when"),
+         (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x) * torch.tensor([0.0, 1.0], dtype=torch.float64)
+          + _same_mode_answer(_angle_mode)(x, x_back) * torch.tensor([1.0, 0.0], dtype=torch.float64),
+          "not the x's with themselves"),
+         (lambda x, x_back: torch.stack([((x - x_back).norm(dim=1) < 1).double().mean(),
+                                         _same_mode_answer(_angle_mode)(x, x_back)[1]]), "near their own point"),
+         (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back) * torch.tensor([len(x), 1.0], dtype=torch.float64),
+          "divide the count by n"),
+         (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back)[0], "shape (2,)")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,

@@ -197,3 +197,17 @@ def test_a_trained_own_vae_is_held_to_the_course_vae_of_the_same_size_and_budget
     unwritten = lesson01.train_and_compare(MyVAE, lambda m, o, x: (_ for _ in ()).throw(NotImplementedError()),
                                            latent_dim=4, hidden=32, steps=5)
     assert unwritten.passed is None
+
+
+def test_the_same_mode_rate_exercise_is_what_lesson_8b_measures():
+    """The exercise's reference and lesson 8b's hybrids.same_mode_rate give the same rate and chance."""
+    import types
+
+    from course_lib.exercises import lesson08
+    from course_lib.lessons import hybrids
+    g = torch.Generator().manual_seed(3)
+    x, back = lesson08._ring(64, g), lesson08._ring(64, g, shift=2)
+    back[::3] = x[::3] * 1.5                                        # a third land in their own mode
+    rate, chance = hybrids.same_mode_rate(types.SimpleNamespace(reconstruct=lambda points: back), x)
+    ours = lesson08._same_mode(x, back)
+    assert abs(rate - float(ours[0])) < 1e-12 and abs(chance - float(ours[1])) < 1e-12 and rate > chance > 0

@@ -139,3 +139,56 @@ def information_bound(fn):
          lambda q_logits, codes: q_logits.softmax(1)[torch.arange(len(codes)), codes].mean() + math.log(q_logits.shape[1])),
     ]
     return run_check("information_bound", fn, cases, _bound, mistakes)
+
+
+# -- lesson 8b: is a BiGAN's G∘E an inverse? ------------------------------------------------------------
+
+def _mode(points, n_modes=8):
+    angle = torch.atan2(points[:, 1], points[:, 0])
+    return torch.round(angle / (2 * math.pi / n_modes)).long() % n_modes
+
+
+def _same_mode(x, x_back, mode=_mode, chance=None):
+    a, b = mode(x), mode(x_back)
+    p, r = (torch.stack([(m == k).double().mean() for k in range(8)]) for m in (a, b))
+    return torch.stack([(a == b).double().mean(), (p * r).sum() if chance is None else chance(p, r)])
+
+
+def _ring(n, generator, shift=0):
+    """n points near the toy's eight centres (radius 2, angle k 2π/8), their modes uneven, and for each a
+    point 'shift' modes further round; angles near ±π included."""
+    k = torch.tensor([0, 0, 0, 1, 2, 4, 4, 4, 4, 5, 6, 7])[torch.randint(12, (n,), generator=generator)]
+    angle = (k + shift) * (2 * math.pi / 8) + 0.3 * torch.rand(n, generator=generator, dtype=torch.float64) - 0.15
+    return 2 * torch.stack([angle.cos(), angle.sin()], dim=1)
+
+
+@graded
+def same_mode_rate(fn):
+    """same_mode_rate(x, x_back) -> (rate, chance): the share of points whose G(E(x)) lies in x's mode (the
+    nearest of eight centres at angles k 2π/8), and the share two independent draws, one like x and one like
+    the reconstructions, would have in common (ALI's mixture experiment).  (n, 2), (n, 2) -> (2,)"""
+    g = torch.Generator().manual_seed(81)
+    x = _ring(40, g)
+    u = torch.rand(40, 1, generator=g)                     # near x; in x's mode but far out; in the next mode
+    back = torch.where(u < 0.4, x + 0.05, torch.where(u < 0.7, 2.2 * x, _ring(40, g, shift=1)))
+    cases = [dict(x=x, x_back=back), dict(x=_ring(30, g), x_back=_ring(30, g, shift=3))]
+    mistakes = [
+        ("points near angle ±π land on modes 4 and −4, which are one mode: take the index modulo 8.",
+         lambda x, x_back: _same_mode(x, x_back, mode=lambda q: torch.round(
+             torch.atan2(q[:, 1], q[:, 0]) / (math.pi / 4)).long())),
+        ("the mode is the *nearest* centre: round the angle's position between centres, do not floor it.",
+         lambda x, x_back: _same_mode(x, x_back, mode=lambda q: torch.floor(
+             torch.atan2(q[:, 1], q[:, 0]) / (math.pi / 4)).long() % 8)),
+        ("the chance rate is 1/8 only when every mode is equally frequent; here they are not: pair the share of "
+         "each mode among the x with its share among the reconstructions.",
+         lambda x, x_back: _same_mode(x, x_back, chance=lambda p, r: torch.tensor(1 / 8, dtype=torch.float64))),
+        ("the chance rate pairs the shares of the x with those of the reconstructions, not the x's with themselves.",
+         lambda x, x_back: _same_mode(x, x_back, chance=lambda p, r: (p * p).sum())),
+        ("this counts reconstructions near their own point; the question is only whether they land in the same "
+         "mode as it (a much weaker test than G(E(x)) = x).",
+         lambda x, x_back: _same_mode(x, x_back) * torch.tensor([0.0, 1.0], dtype=torch.float64)
+         + torch.stack([((x - x_back).norm(dim=1) < 1).double().mean(), torch.tensor(0.0, dtype=torch.float64)])),
+        ("the rate is a share of the points: divide the count by n.",
+         lambda x, x_back: _same_mode(x, x_back) * torch.tensor([len(x), 1.0], dtype=torch.float64)),
+    ]
+    return run_check("same_mode_rate", fn, cases, _same_mode, mistakes)
