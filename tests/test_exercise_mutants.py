@@ -12,6 +12,7 @@ import math
 import pytest
 import torch
 
+from course_lib import mmd2 as cl_mmd2
 from course_lib.exercises import (
     lesson01,
     lesson02,
@@ -291,6 +292,33 @@ def _angle_mode(q, rounding=torch.round, wrap=True, swap=False):
 def _shares_loop(m):
     return torch.stack([(m == k).double().mean() for k in range(8)])
 
+
+
+# -- lesson 6: the WAE-MMD loss -----------------------------------------------
+
+def _imq_matrix(a, b, c):
+    return c / (c + torch.cdist(a, b) ** 2)
+
+
+def _wae_answer(unbiased=True, scale=lambda d: 2 * d, recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(1).mean(),
+                weight_mmd=True):
+    def wae_mmd_loss(x, x_rec, z, z_prior, lam):
+        c, n, m = scale(z.shape[1]), len(z), len(z_prior)
+        kxx, kyy, kxy = _imq_matrix(z, z, c), _imq_matrix(z_prior, z_prior, c), _imq_matrix(z, z_prior, c)
+        if unbiased:
+            mmd = ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+                   + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean())
+        else:
+            mmd = kxx.mean() + kyy.mean() - 2 * kxy.mean()
+        cost = recon(x, x_rec)
+        return cost + lam * mmd if weight_mmd else lam * cost + mmd
+    return wae_mmd_loss
+
+
+def _wae_with_course_mmd(x, x_rec, z, z_prior, lam):          # the course's own mmd2, and a loop for the cost
+    cost = sum(((a - b) ** 2).sum() for a, b in zip(x, x_rec)) / len(x)
+    return cost + lam * cl_mmd2(z, z_prior)
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -368,6 +396,17 @@ TABLE = {
          (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back) * torch.tensor([len(x), 1.0], dtype=torch.float64),
           "divide the count by n"),
          (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back)[0], "shape (2,)")]),
+    lesson06.wae_mmd_loss: (
+        [_wae_answer(), _wae_with_course_mmd,
+         lambda images, rebuilt, codes, prior, weight: _wae_answer()(images.float(), rebuilt.float(), codes, prior,
+                                                                      weight)],
+        [(_wae_answer(unbiased=False), "V-statistic"),
+         (_wae_answer(scale=lambda d: d), "C = 2d"),
+         (_wae_answer(recon=lambda x, r: ((x - r) ** 2).mean()), "averaged over the pixels"),
+         (_wae_answer(weight_mmd=False), "λ weighs the reconstruction"),
+         (_wae_answer(recon=lambda x, r: ((x - r) ** 2).sum()), "summed over the batch"),
+         (_wae_answer(recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(1).sqrt().mean()), "not its square"),
+         (lambda x, x_rec, z, z_prior, lam: _wae_answer()(x, x_rec, z, z_prior, lam).reshape(1), "shape ()")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,

@@ -211,3 +211,19 @@ def test_the_same_mode_rate_exercise_is_what_lesson_8b_measures():
     rate, chance = hybrids.same_mode_rate(types.SimpleNamespace(reconstruct=lambda points: back), x)
     ours = lesson08._same_mode(x, back)
     assert abs(rate - float(ours[0])) < 1e-12 and abs(chance - float(ours[1])) < 1e-12 and rate > chance > 0
+
+
+def test_the_wae_loss_exercise_is_the_course_waes_loss():
+    """check.wae_mmd_loss's reference equals WAE.loss_terms(x)["loss"] with the same prior draws."""
+    from course_lib import WAE
+    from course_lib.exercises import lesson06
+    torch.manual_seed(0)
+    wae = WAE(latent_dim=3, hidden=(16,))
+    x = torch.rand(6, 1, 28, 28)
+    torch.manual_seed(7)
+    course = wae.loss_terms(x, lam=4.0)["loss"]
+    z = wae.encode(x)
+    torch.manual_seed(7)
+    prior = torch.randn_like(z)
+    ours = lesson06._wae_loss(x, wae.decode(z), z, prior, 4.0)
+    assert torch.allclose(ours, course, rtol=1e-5)

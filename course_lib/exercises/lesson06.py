@@ -1,6 +1,7 @@
-"""Checks for the lesson 6 exercises (the IMQ kernel, MMD^2 as a U- and a V-statistic)."""
+"""Checks for the lesson 6 exercises (the IMQ kernel, MMD^2 as a U- and a V-statistic, the WAE-MMD loss)."""
 import torch
 
+from ..models.wae import mmd2
 from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(606)
@@ -90,3 +91,48 @@ def mmd2_biased(fn):
          lambda k_xx, k_yy, k_xy: k_xx.sum() + k_yy.sum() - 2 * k_xy.sum()),
     ]
     return run_check("mmd2_biased", fn, _kernel_cases(), _mmd_v, mistakes)
+
+
+# -- the WAE-MMD loss of a batch ----------------------------------------------------------------------
+
+def _wae_loss(x, x_rec, z, z_prior, lam, unbiased=True, scale=None, recon=None, lam_on="mmd"):
+    d = z.shape[1]
+    penalty = mmd2(z, z_prior, scale=2.0 * d if scale is None else scale, unbiased=unbiased)
+    reconstruction = ((x - x_rec) ** 2).flatten(1).sum(-1).mean() if recon is None else recon(x, x_rec)
+    return reconstruction + lam * penalty if lam_on == "mmd" else lam * reconstruction + penalty
+
+
+def _wae_cases():
+    g = torch.Generator().manual_seed(61)
+    x = torch.rand(6, 1, 4, 4, generator=g, dtype=torch.float64)
+    x_rec = (x + 0.2 * torch.randn(6, 1, 4, 4, generator=g, dtype=torch.float64)).clamp(0, 1)
+    z = 1.5 * torch.randn(6, 3, generator=g, dtype=torch.float64) + 0.5
+    z_prior = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    return [dict(x=x, x_rec=x_rec, z=z, z_prior=z_prior, lam=torch.tensor(10.0, dtype=torch.float64)),
+            dict(x=x[:4], x_rec=x_rec[:4], z=z[:4, :2], z_prior=z_prior[:5, :2], lam=torch.tensor(2.5, dtype=torch.float64))]
+
+
+@graded
+def wae_mmd_loss(fn):
+    """wae_mmd_loss(x, x_rec, z, z_prior, lam) -> the course WAE's loss for a batch: the squared error summed over
+    pixels, averaged over the batch, plus lam times the unbiased MMD² (IMQ kernel, C = 2 d) between the codes
+    and the prior draws.  Equal to course_lib.models.wae.WAE.loss_terms with the same draws."""
+    mistakes = [
+        ("the penalty here is the V-statistic (every pair, the diagonal included); the WAE's is the unbiased "
+         "U-statistic of part 2.", lambda **c: _wae_loss(**c, unbiased=False)),
+        ("the kernel's scale is C = 2d for codes in d dimensions (Tolstikhin et al.'s choice for a N(0, I) prior); "
+         "yours looks like C = d.", lambda **c: _wae_loss(**c, scale=float(c["z"].shape[1]))),
+        ("the reconstruction cost is averaged over the pixels; the course sums the squared error over an "
+         "image's pixels, then averages over the batch.",
+         lambda **c: _wae_loss(**c, recon=lambda x, r: ((x - r) ** 2).mean())),
+        ("λ weighs the reconstruction here; it belongs to the MMD penalty: c(x, G(z)) + λ · MMD².",
+         lambda **c: _wae_loss(**c, lam_on="reconstruction")),
+        ("the reconstruction cost is summed over the batch; average it over the images.",
+         lambda **c: _wae_loss(**c, recon=lambda x, r: ((x - r) ** 2).sum())),
+        ("the cost uses the distance ‖x − x_rec‖, not its square.",
+         lambda **c: _wae_loss(**c, recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(-1).sqrt().mean())),
+    ]
+
+    def reference(**case):
+        return _wae_loss(**case)
+    return run_check("wae_mmd_loss", fn, _wae_cases(), reference, mistakes)

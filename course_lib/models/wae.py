@@ -87,8 +87,6 @@ class WAE(CourseModel):
         self.encoder = MLP(pixels, tuple(hidden), self.latent_dim)
         self.decoder_net = MLP(self.latent_dim, tuple(reversed(hidden)), pixels)
 
-
-
     def encode(self, x):
         """z = E(x).  -> (batch, latent_dim)"""
         return self.encoder(x.flatten(1))
