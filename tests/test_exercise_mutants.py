@@ -407,6 +407,18 @@ TABLE = {
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).sum()), "summed over the batch"),
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(1).sqrt().mean()), "not its square"),
          (lambda x, x_rec, z, z_prior, lam: _wae_answer()(x, x_rec, z, z_prior, lam).reshape(1), "shape ()")]),
+    lesson05.free_bits_penalty: (
+        [lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0), min=free_bits).sum(),
+         lambda kl, lam: torch.maximum(kl.mean(dim=0), lam * torch.ones(kl.shape[1], dtype=kl.dtype)).sum(),
+         lambda kl, lam: sum(max(float(kl[:, l].mean()), float(lam)) for l in range(kl.shape[1])) * torch.ones(()),
+         lambda kl, lam: (kl.mean(0) + torch.relu(lam - kl.mean(0))).sum()],
+        [(lambda kl, lam: torch.clamp(kl, min=lam).mean(0).sum(), "before averaging"),
+         (lambda kl, lam: torch.clamp(kl.mean(0).sum(), min=lam), "per level"),
+         (lambda kl, lam: torch.clamp(kl.mean(0), max=lam).sum(), "at least free_bits"),
+         (lambda kl, lam: torch.clamp(kl.sum(0), min=lam).sum(), "summed over the examples"),
+         (lambda kl, lam: torch.clamp(kl.mean(0), min=lam).mean(), "you averaged them"),
+         (lambda kl, lam: torch.relu(kl.mean(0) - lam).sum(), "hinge form"),
+         (lambda kl, lam: kl.mean(0).sum(), None)]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,

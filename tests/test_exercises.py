@@ -227,3 +227,19 @@ def test_the_wae_loss_exercise_is_the_course_waes_loss():
     prior = torch.randn_like(z)
     ours = lesson06._wae_loss(x, wae.decode(z), z, prior, 4.0)
     assert torch.allclose(ours, course, rtol=1e-5)
+
+
+def test_the_free_bits_exercise_is_the_course_hierarchical_vaes_penalty():
+    """check.free_bits_penalty's reference is what HierarchicalVAE.loss_terms charges in place of the rate
+    (loss − distortion with β = 1), on the same draws."""
+    from course_lib import HierarchicalVAE
+    from course_lib.exercises import lesson05
+    torch.manual_seed(0)
+    model = HierarchicalVAE(latent_dims=(4, 2), hidden=16)
+    x = torch.bernoulli(torch.rand(9, 1, 28, 28))
+    torch.manual_seed(3)
+    terms = model.loss_terms(x, free_bits=0.8)
+    torch.manual_seed(3)
+    z, q, p = model.pass_through(x)
+    penalty = lesson05._free_bits(model.kl_per_level(z, q, p), 0.8)
+    assert torch.allclose(terms["loss"] - terms["distortion"], penalty, atol=1e-3)      # float32: loss ~ 500

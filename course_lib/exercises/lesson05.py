@@ -1,4 +1,4 @@
-"""Checks for the lesson 5 exercises (Ladder VAE merge, per-level KL, gradients through residual stacks)."""
+"""Checks for the lesson 5 exercises (Ladder VAE merge, per-level KL, gradients through residual stacks, free bits)."""
 import torch
 
 from .feedback import graded, run_check
@@ -85,3 +85,38 @@ def input_gradient(fn):
          lambda upstream, jacobian: upstream @ jacobian - upstream),
     ]
     return run_check("input_gradient", fn, cases, _input_gradient, mistakes)
+
+
+# -- free bits per level ---------------------------------------------------------------------------------
+
+def _free_bits(kl_per_level, free_bits):
+    return torch.clamp(kl_per_level.mean(0), min=free_bits).sum()
+
+
+@graded
+def free_bits_penalty(fn):
+    """free_bits_penalty(kl_per_level, free_bits) -> the rate term of the course's free-bits loss
+    (HierarchicalVAE.loss_terms): each level's KL averaged over the batch, raised to at least free_bits, summed
+    over the levels.  kl_per_level: (batch, L) -> a scalar."""
+    g = torch.Generator().manual_seed(55)
+    kl = torch.rand(8, 3, generator=g, dtype=torch.float64) * torch.tensor([0.2, 3.0, 1.2], dtype=torch.float64)
+    kl[0, 0] = 2.5                                   # one example far above: its level's mean stays below 1
+    cases = [dict(kl_per_level=kl, free_bits=torch.tensor(1.0, dtype=torch.float64)),
+             dict(kl_per_level=kl[:5, 1:], free_bits=torch.tensor(0.5, dtype=torch.float64))]
+    mistakes = [
+        ("you clamped each example's KL before averaging; free bits apply to a level's KL averaged over the batch "
+         "(Kingma et al.), so one example's large KL does not buy the others free nats.",
+         lambda kl_per_level, free_bits: torch.clamp(kl_per_level, min=free_bits).mean(0).sum()),
+        ("free bits are given per level: clamp each level's average, not the total over levels.",
+         lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0).sum(), min=free_bits)),
+        ("a level below the free bits costs the free bits: raise it to at least free_bits (a max), not at most.",
+         lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0), max=free_bits).sum()),
+        ("the batch enters as an average; you summed over the examples.",
+         lambda kl_per_level, free_bits: torch.clamp(kl_per_level.sum(0), min=free_bits).sum()),
+        ("the levels' terms add up (the KL of the hierarchy is the sum of its levels'); you averaged them.",
+         lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0), min=free_bits).mean()),
+        ("this is max(KL − λ, 0), the hinge form: same gradients, but the course's term keeps the KL itself "
+         "above λ (max(KL, λ)), so its value is the rate the loss charges.",
+         lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0) - free_bits, min=0).sum()),
+    ]
+    return run_check("free_bits_penalty", fn, cases, _free_bits, mistakes)
