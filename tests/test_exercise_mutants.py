@@ -319,6 +319,27 @@ def _wae_with_course_mmd(x, x_rec, z, z_prior, lam):          # the course's own
     cost = sum(((a - b) ** 2).sum() for a, b in zip(x, x_rec)) / len(x)
     return cost + lam * cl_mmd2(z, z_prior)
 
+
+
+# -- lesson 3: the information estimate ---------------------------------------
+
+def _info_pairs(mean, log_var, z):
+    return torch.distributions.Normal(mean[None], (0.5 * log_var[None]).exp()).log_prob(z[:, None]).sum(-1)
+
+
+def _info_answer(mean, log_var, z):
+    pairs = _info_pairs(mean, log_var, z)
+    return (pairs.diagonal() - torch.logsumexp(pairs, dim=1) + math.log(len(z))).mean()
+
+
+def _info_loop(mean, log_var, z):                      # one sample at a time, the mean of densities by hand
+    n, total = len(z), 0.0
+    for i in range(n):
+        log_q = torch.distributions.Normal(mean, (0.5 * log_var).exp()).log_prob(z[i]).sum(-1)     # (N,)
+        top = log_q.max()
+        total = total + log_q[i] - (top + torch.log(torch.exp(log_q - top).mean()))
+    return total / n
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -419,6 +440,20 @@ TABLE = {
          (lambda kl, lam: torch.clamp(kl.mean(0), min=lam).mean(), "you averaged them"),
          (lambda kl, lam: torch.relu(kl.mean(0) - lam).sum(), "hinge form"),
          (lambda kl, lam: kl.mean(0).sum(), None)]),
+    lesson03.information_estimate: (
+        [_info_answer, _info_loop,
+         lambda mu, logvar, samples: _info_answer(mu.float(), logvar.float(), samples.float())],
+        [(lambda mean, log_var, z: _info_answer(mean, log_var, z) - math.log(len(z)), "subtract log N"),
+         (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal()
+                                    - _info_pairs(mean, log_var, z).mean(1)).mean(), "averaged the log-densities"),
+         (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal() - torch.logsumexp(
+             _info_pairs(mean, log_var, z).masked_fill(torch.eye(len(z), dtype=torch.bool), -math.inf), 1)
+                                    + math.log(len(z) - 1)).mean(), "own included"),
+         (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal()
+                                    - torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)).mean(), "not with the prior"),
+         (lambda mean, log_var, z: _info_answer(mean, 2 * log_var, z), None),
+         (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal() - torch.logsumexp(
+             _info_pairs(mean, log_var, z), 0) + math.log(len(z))).mean(), "second axis")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,

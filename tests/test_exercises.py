@@ -243,3 +243,21 @@ def test_the_free_bits_exercise_is_the_course_hierarchical_vaes_penalty():
     z, q, p = model.pass_through(x)
     penalty = lesson05._free_bits(model.kl_per_level(z, q, p), 0.8)
     assert torch.allclose(terms["loss"] - terms["distortion"], penalty, atol=1e-3)      # float32: loss ~ 500
+
+
+def test_the_information_exercise_is_what_lesson_3_estimates():
+    """check.information_estimate's reference is course_lib.metrics.marginal_kl_and_information's information
+    term for one sample per image, on the same noise."""
+    from course_lib import VAE
+    from course_lib.exercises import lesson03
+    from course_lib.metrics import marginal_kl_and_information
+    torch.manual_seed(0)
+    model = VAE.mlp(latent_dim=3, hidden=(16,))
+    x = torch.rand(12, 1, 28, 28)
+    course = marginal_kl_and_information(model, x, n_samples=1, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        q = model.encoder(x)
+    mean, log_var = q.mean.double(), q.log_var.double()
+    z = mean + (0.5 * log_var).exp() * torch.randn(mean.shape, generator=torch.Generator().manual_seed(9),
+                                                     dtype=torch.float64)
+    assert abs(float(lesson03._information(mean, log_var, z)) - course["information"]) < 1e-9

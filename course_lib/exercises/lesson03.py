@@ -1,6 +1,9 @@
-"""Checks for the lesson 3 exercises (rate and distortion)."""
+"""Checks for the lesson 3 exercises (rate and distortion, and the information a code carries)."""
+import math
+
 import torch
 
+from ..distributions import DiagonalGaussian
 from ..distributions import kl_standard_normal as _kl
 from .feedback import graded, run_check
 
@@ -92,3 +95,56 @@ def select_model(fn):
          lambda rate, distortion, lam: torch.argmin(distortion)),
     ]
     return run_check("select_model", fn, cases, _select, mistakes)
+
+
+# -- the information estimate, with its -log N --------------------------------------------------------
+
+def _pair_log_q(mean, log_var, z, var=None):
+    """log q(z_n | x_j) for every sample n and encoder j: (N, N)."""
+    if var is None:
+        return DiagonalGaussian(mean[None], log_var[None]).log_prob(z[:, None, :])
+    return (-0.5 * (math.log(2 * math.pi) + torch.log(var) + (z[:, None, :] - mean[None]) ** 2 / var)).sum(-1)
+
+
+def _information(mean, log_var, z, log_n=True, combine=torch.logsumexp, own=True, var=None, dim=1):
+    pairs = _pair_log_q(mean, log_var, z, var=var)
+    n = len(z)
+    if not own:
+        pairs = pairs.masked_fill(torch.eye(n, dtype=torch.bool), -math.inf)
+    aggregate = combine(pairs, dim) - (math.log(n if own else n - 1) if log_n else 0.0)
+    return (torch.diagonal(_pair_log_q(mean, log_var, z)) - aggregate).mean()
+
+
+@graded
+def information_estimate(fn):
+    """information_estimate(mean, log_var, z) -> the estimate of I_q(X; Z) that lesson 3 reads:
+    mean_n [log q(z_n|x_n) - log (1/N) sum_j q(z_n|x_j)], as course_lib.metrics.marginal_kl_and_information
+    computes it for one sample per image.  mean, log_var, z: (N, d) -> a scalar."""
+    g = torch.Generator().manual_seed(33)
+    mean = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    log_var = 0.5 * torch.randn(7, 3, generator=g, dtype=torch.float64) - 1
+    z = mean + (0.5 * log_var).exp() * torch.randn(7, 3, generator=g, dtype=torch.float64)
+    wide = torch.randn(5, 2, generator=g, dtype=torch.float64) * 0.3
+    cases = [dict(mean=mean, log_var=log_var, z=z),
+             dict(mean=wide, log_var=torch.zeros(5, 2, dtype=torch.float64), z=wide + torch.randn(5, 2, generator=g,
+                                                                                                 dtype=torch.float64))]
+    mistakes = [
+        ("the aggregate posterior is the *average* of the N encoders' densities: subtract log N after the "
+         "logsumexp (without it the estimate comes out log N too low).",
+         lambda mean, log_var, z: _information(mean, log_var, z, log_n=False)),
+        ("you averaged the log-densities over the encoders; the aggregate posterior averages the densities "
+         "themselves (log of a mean: logsumexp, then − log N).",
+         lambda mean, log_var, z: _information(mean, log_var, z, combine=lambda t, d: t.mean(d), log_n=False)),
+        ("the average runs over all N encoders, x_n's own included (leaving it out is another estimator, "
+         "not the lesson's).",
+         lambda mean, log_var, z: _information(mean, log_var, z, own=False)),
+        ("log q(z_n|x_n) − log p(z_n) is the rate's estimate; the information compares with the aggregate "
+         "posterior (1/N) Σ_j q(z_n|x_j), not with the prior.",
+         lambda mean, log_var, z: (torch.diagonal(_pair_log_q(mean, log_var, z))
+                                   + 0.5 * (math.log(2 * math.pi) + z ** 2).sum(-1)).mean()),
+        ("the Gaussian's log-density uses the variance exp(log_var); yours used the standard deviation.",
+         lambda mean, log_var, z: _information(mean, log_var, z, var=(0.5 * log_var).exp())),
+        ("for each sample z_n, average over the encoders j (the second axis of log q(z_n|x_j)), not over the samples.",
+         lambda mean, log_var, z: _information(mean, log_var, z, dim=0)),
+    ]
+    return run_check("information_estimate", fn, cases, _information, mistakes)
