@@ -340,6 +340,38 @@ def _info_loop(mean, log_var, z):                      # one sample at a time, t
         total = total + log_q[i] - (top + torch.log(torch.exp(log_q - top).mean()))
     return total / n
 
+
+
+# -- lesson 7: a flow's density -----------------------------------------------
+
+def _flow_answer(x, inverses, base_log_prob):
+    z, log_det = x, 0.0
+    for inverse in reversed(inverses):
+        z, step = inverse(z)
+        log_det = log_det + step
+    return base_log_prob(z) + log_det
+
+
+def _flow_recursive(points, layers, base):             # the last layer first, by recursion
+    if not layers:
+        return base(points)
+    previous, step = layers[-1](points)
+    return _flow_recursive(previous, layers[:-1], base) + step
+
+
+def _flow_indices(x, inverses, base_log_prob):         # index loop from K - 1 down, the log-dets stacked
+    z, steps = x, []
+    for k in range(len(inverses) - 1, -1, -1):
+        z, step = inverses[k](z)
+        steps.append(step)
+    return base_log_prob(z) + torch.stack(steps).sum(0)
+
+def lesson07_run_inverses(x, inverses):                # z from x, the log-dets dropped
+    z = x
+    for inverse in reversed(inverses):
+        z, _ = inverse(z)
+    return z
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -454,6 +486,17 @@ TABLE = {
          (lambda mean, log_var, z: _info_answer(mean, 2 * log_var, z), None),
          (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal() - torch.logsumexp(
              _info_pairs(mean, log_var, z), 0) + math.log(len(z))).mean(), "second axis")]),
+    lesson07.flow_log_density: (
+        [_flow_answer, _flow_recursive, _flow_indices],
+        [(lambda x, inverses, base: _flow_answer(x, inverses[::-1], base), "wrong order"),
+         (lambda x, inverses, base: 2 * base(lesson07_run_inverses(x, inverses)) - _flow_answer(x, inverses, base),
+          "added, not subtracted"),
+         (lambda x, inverses, base: base(x) + _flow_answer(x, inverses, lambda z: torch.zeros(len(z), dtype=z.dtype)),
+          "evaluated at x"),
+         (lambda x, inverses, base: base(lesson07_run_inverses(x, inverses)) + inverses[-1](x)[1], "only one layer"),
+         (lambda x, inverses, base: _flow_answer(x, inverses, lambda z: torch.zeros(len(z), dtype=z.dtype)),
+          "base log-density is missing"),
+         (lambda x, inverses, base: _flow_answer(x, inverses, base).unsqueeze(1), "shape (")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,

@@ -261,3 +261,22 @@ def test_the_information_exercise_is_what_lesson_3_estimates():
     z = mean + (0.5 * log_var).exp() * torch.randn(mean.shape, generator=torch.Generator().manual_seed(9),
                                                      dtype=torch.float64)
     assert abs(float(lesson03._information(mean, log_var, z)) - course["information"]) < 1e-9
+
+
+def test_the_flow_density_exercise_is_the_change_of_variables_by_brute_force():
+    """check.flow_log_density's reference, on its non-commuting layers (one non-linear), equals
+    log p_base(f⁻¹(x)) + log |det J_{f⁻¹}(x)| with the Jacobian of the whole inverse from autograd."""
+    from course_lib.exercises import lesson07
+    layers = [lesson07._Affine([2.0, 0.5], [0.3, -1.0]), lesson07._Shear(1.5), lesson07._Squash(),
+              lesson07._Affine([0.7, 3.0], [1.0, 0.2])]
+
+    def inverse_of_all(point):
+        z = point[None]
+        for inverse in reversed(layers):
+            z, _ = inverse(z)
+        return z[0]
+
+    x = torch.randn(5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    brute = torch.stack([lesson07._standard_normal(inverse_of_all(p)[None])[0]
+                         + torch.linalg.slogdet(torch.autograd.functional.jacobian(inverse_of_all, p))[1] for p in x])
+    assert torch.allclose(lesson07._flow_density(x, layers, lesson07._standard_normal), brute, atol=1e-9)

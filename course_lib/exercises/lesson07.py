@@ -1,4 +1,6 @@
-"""Checks for the lesson 7 exercises (planar log-determinant, affine coupling, MADE masks, ActNorm)."""
+"""Checks for the lesson 7 exercises (planar log-determinant, affine coupling, MADE masks, ActNorm, a flow's density)."""
+import math
+
 import torch
 
 from .feedback import graded, run_check
@@ -184,3 +186,77 @@ def actnorm_init(fn):
          lambda x: torch.stack([-torch.log(x.std((0, 2, 3))), -x.mean((0, 2, 3)) / x.std((0, 2, 3))])),
     ]
     return run_check("actnorm_init", fn, cases, _actnorm, mistakes)
+
+
+# -- a flow's density, its layers inverted in the right order -----------------------------------------
+
+class _Affine:
+    """x = a * z + b elementwise; as an inverse step: y -> ((y - b) / a, -sum log |a|)."""
+
+    def __init__(self, a, b):
+        self.a, self.b = torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
+
+    def __call__(self, y):
+        return (y - self.b) / self.a, -torch.log(self.a.abs()).sum().expand(len(y))
+
+
+class _Shear:
+    """x = (z_0, z_1 + c tanh(z_0)): volume-preserving and non-linear; its inverse has log-det 0."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def __call__(self, y):
+        return torch.stack([y[:, 0], y[:, 1] - self.c * torch.tanh(y[:, 0])], 1), torch.zeros(len(y), dtype=y.dtype)
+
+
+class _Squash:
+    """x = z + 0.5 tanh(z) elementwise (increasing); inverse by Newton's method, log-det of the inverse
+    -sum log(1 + 0.5 (1 - tanh^2 z))."""
+
+    def __call__(self, y):
+        z = y.clone()
+        for _ in range(60):
+            z = z - (z + 0.5 * torch.tanh(z) - y) / (1 + 0.5 * (1 - torch.tanh(z) ** 2))
+        return z, -torch.log(1 + 0.5 * (1 - torch.tanh(z) ** 2)).sum(-1)
+
+
+def _standard_normal(z):
+    return -0.5 * (math.log(2 * math.pi) + z ** 2).sum(-1)
+
+
+def _flow_density(x, inverses, base_log_prob, order=reversed, sign=1.0, base_at_x=False, last_only=False):
+    z, total = x, torch.zeros(len(x), dtype=x.dtype)
+    steps = list(order(list(inverses)))
+    for i, inverse in enumerate(steps):
+        z, log_det = inverse(z)
+        if not last_only or i == 0:
+            total = total + sign * log_det
+    return base_log_prob(x if base_at_x else z) + total
+
+
+@graded
+def flow_log_density(fn):
+    """flow_log_density(x, inverses, base_log_prob) -> log p(x) of x = f_K(...f_1(z)), z ~ base, from the layers'
+    inverses in forward order [f_1^-1, ..., f_K^-1] (each y -> (its input, log |det| of the inverse's
+    Jacobian) per row): the inverses applied from the last layer to the first, their log-dets added to the
+    base log-density at the end.  x (n, 2) -> (n,)."""
+    g = torch.Generator().manual_seed(77)
+    x = 1.5 * torch.randn(6, 2, generator=g, dtype=torch.float64)
+    layers = [_Affine([2.0, 0.5], [0.3, -1.0]), _Shear(1.5), _Squash(), _Affine([0.7, 3.0], [1.0, 0.2])]
+    cases = [dict(x=x, inverses=layers, base_log_prob=_standard_normal),
+             dict(x=x[:4], inverses=layers[1:3], base_log_prob=lambda z: _standard_normal(z / 2) - 2 * math.log(2))]
+    mistakes = [
+        ("the inverses run in the wrong order: x came out of the *last* layer, so undo f_K first, then f_{K-1}, "
+         "..., f_1 (iterate over reversed(inverses)).",
+         lambda x, inverses, base_log_prob: _flow_density(x, inverses, base_log_prob, order=lambda s: s)),
+        ("the log-determinants of the inverses are added, not subtracted: log p(x) = log p(z) + Σ log |det ∂f_k⁻¹|.",
+         lambda x, inverses, base_log_prob: _flow_density(x, inverses, base_log_prob, sign=-1.0)),
+        ("the base density is evaluated at x; it belongs at z, what the inverses give back at the end.",
+         lambda x, inverses, base_log_prob: _flow_density(x, inverses, base_log_prob, base_at_x=True)),
+        ("only one layer's log-determinant made it into the sum: add every layer's.",
+         lambda x, inverses, base_log_prob: _flow_density(x, inverses, base_log_prob, last_only=True)),
+        ("the base log-density is missing: log p(x) = log p_base(z) + the log-determinants.",
+         lambda x, inverses, base_log_prob: _flow_density(x, inverses, lambda z: torch.zeros(len(z), dtype=z.dtype))),
+    ]
+    return run_check("flow_log_density", fn, cases, _flow_density, mistakes)
