@@ -372,6 +372,34 @@ def lesson07_run_inverses(x, inverses):                # z from x, the log-dets 
         z, _ = inverse(z)
     return z
 
+
+
+# -- lesson 4: the binned mutual information ---------------------------------
+
+def _mi_answer(code, factor, bins, log=torch.log, edges=None, divide_by=None, marginals=True):
+    bins = int(bins)
+    lo, hi = (code.min(), code.max()) if edges is None else edges
+    index = ((code - lo) / (hi - lo) * bins).floor().long().clamp(0, bins - 1)
+    joint = torch.zeros(bins, int(factor.max()) + 1, dtype=torch.float64)
+    joint.index_put_((index, factor.long()), torch.ones(len(code), dtype=torch.float64), accumulate=True)
+    joint = joint / len(code)
+    outer = joint.sum(1, keepdim=True) * joint.sum(0, keepdim=True) if marginals else torch.ones_like(joint)
+    keep = joint > 0
+    mi = (joint[keep] * log(joint[keep] / outer[keep])).sum()
+    return mi if divide_by is None else mi / divide_by(joint.sum(0))
+
+
+def _mi_numpy(code, factor, bins):                     # numpy's histograms, the entropies' difference
+    import numpy as np
+    edges = np.histogram_bin_edges(code.numpy(), int(bins))
+    joint, _, _ = np.histogram2d(code.numpy(), factor.numpy(), bins=[edges, np.arange(int(factor.max()) + 2) - 0.5])
+    p = joint / joint.sum()
+
+    def h(q):
+        q = q[q > 0]
+        return -(q * np.log(q)).sum()
+    return torch.tensor(h(p.sum(1)) + h(p.sum(0)) - h(p.ravel()))
+
 # Each row: check -> (correct answers, wrong answers as (answer, words the hint must contain or None)).
 TABLE = {
     lesson01.kl_standard_normal: (
@@ -497,6 +525,16 @@ TABLE = {
          (lambda x, inverses, base: _flow_answer(x, inverses, lambda z: torch.zeros(len(z), dtype=z.dtype)),
           "base log-density is missing"),
          (lambda x, inverses, base: _flow_answer(x, inverses, base).unsqueeze(1), "shape (")]),
+    lesson04.binned_mutual_information: (
+        [_mi_answer, _mi_numpy, lambda latent, labels, n_bins: _mi_answer(latent.float(), labels, n_bins)],
+        [(lambda code, factor, bins: _mi_answer(code, factor, bins, log=torch.log2), "bits"),
+         (lambda code, factor, bins: _mi_answer(code, factor, bins, divide_by=lambda p: -(p[p > 0] * p[p > 0].log()).sum()),
+          "MIG's normalisation"),
+         (lambda code, factor, bins: _mi_answer(code, factor, bins, edges=(-3.0, 3.0)), "fixed range"),
+         (lambda code, factor, bins: _mi_answer(code, factor, bins, marginals=False), "marginals are missing"),
+         (lambda code, factor, bins: -_mi_answer(code, factor, bins), "upside down"),
+         (lambda code, factor, bins: _mi_numpy(code, factor, int(bins) * 2), None),
+         (lambda code, factor, bins: _mi_answer(code, factor, bins).reshape(1), "shape ()")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,

@@ -280,3 +280,15 @@ def test_the_flow_density_exercise_is_the_change_of_variables_by_brute_force():
     brute = torch.stack([lesson07._standard_normal(inverse_of_all(p)[None])[0]
                          + torch.linalg.slogdet(torch.autograd.functional.jacobian(inverse_of_all, p))[1] for p in x])
     assert torch.allclose(lesson07._flow_density(x, layers, lesson07._standard_normal), brute, atol=1e-9)
+
+
+def test_the_binned_information_exercise_is_what_mig_uses():
+    """check.binned_mutual_information's reference is course_lib.metrics.mutual_information_matrix's entry."""
+    from course_lib.exercises import lesson04
+    from course_lib.metrics import mutual_information_matrix
+    g = torch.Generator().manual_seed(5)
+    factor = torch.randint(0, 5, (400,), generator=g)
+    code = factor.double() + 1.3 * torch.randn(400, generator=g, dtype=torch.float64)
+    for bins in (7, 20):
+        ours = float(lesson04._binned_mi(code, factor, bins))
+        assert abs(ours - float(mutual_information_matrix(code[:, None], factor[:, None], bins=bins)[0, 0])) < 1e-12

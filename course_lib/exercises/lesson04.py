@@ -1,4 +1,5 @@
-"""Checks for the lesson 4 exercises (β-VAE, capacity control, MIG, ControlVAE)."""
+"""Checks for the lesson 4 exercises (β-VAE, capacity control, MIG, ControlVAE, the binned information behind MIG)."""
+
 import torch
 
 from .feedback import graded, run_check
@@ -94,3 +95,54 @@ def pi_beta(fn):
     return run_check("pi_beta", fn, cases, _pi_beta, mistakes)
 
 
+
+
+# -- the binned mutual information behind MIG --------------------------------------------------------
+
+def _bin(code, bins, lo=None, hi=None):
+    lo = code.min() if lo is None else torch.tensor(lo, dtype=code.dtype)
+    hi = code.max() if hi is None else torch.tensor(hi, dtype=code.dtype)
+    edges = torch.linspace(float(lo), float(hi), int(bins) + 1, dtype=code.dtype)
+    return torch.bucketize(code, edges[1:-1], right=True)
+
+
+def _binned_mi(code, factor, bins, log=torch.log, lo=None, hi=None, marginals=True, normalise=False):
+    a, b = _bin(code, bins, lo, hi), factor.long()
+    joint = torch.zeros(int(bins), int(b.max()) + 1, dtype=torch.float64)
+    joint.index_put_((a, b), torch.ones(len(a), dtype=torch.float64), accumulate=True)
+    joint = joint / joint.sum()
+    pa, pb = joint.sum(1, keepdim=True), joint.sum(0, keepdim=True)
+    nz = joint > 0
+    inner = joint[nz] / (pa * pb)[nz] if marginals else joint[nz]
+    mi = (joint[nz] * log(inner)).sum()
+    if normalise:
+        pb = pb[pb > 0]
+        mi = mi / -(pb * torch.log(pb)).sum()
+    return mi
+
+
+@graded
+def binned_mutual_information(fn):
+    """binned_mutual_information(code, factor, bins) -> I(code; factor) in nats, the code cut into ``bins`` bins of
+    equal width from its smallest to its largest value (as course_lib.metrics.mutual_information_matrix does).
+    code (N,) float, factor (N,) integers 0..K-1 -> a scalar."""
+    g = torch.Generator().manual_seed(44)
+    factor = torch.randint(0, 4, (300,), generator=g)
+    code = factor.double() * 0.8 + 0.9 * torch.randn(300, generator=g, dtype=torch.float64) + 2.0
+    other = torch.randint(0, 3, (200,), generator=g)
+    cases = [dict(code=code, factor=factor, bins=torch.tensor(10)),
+             dict(code=torch.rand(200, generator=g, dtype=torch.float64) * 5 - 1 + (other == 2).double() * 1.5,
+                  factor=other, bins=torch.tensor(6))]
+    mistakes = [
+        ("this is in bits (log base 2); the course measures information in nats (the natural log).",
+         lambda code, factor, bins: _binned_mi(code, factor, bins, log=torch.log2)),
+        ("you divided by the factor's entropy: that is MIG's normalisation, applied later; the information "
+         "itself is in nats.", lambda code, factor, bins: _binned_mi(code, factor, bins, normalise=True)),
+        ("the marginals are missing from the log: I = Σ p(a, b) log [p(a, b) / (p(a) p(b))]; Σ p log p alone is "
+         "minus the joint entropy.", lambda code, factor, bins: _binned_mi(code, factor, bins, marginals=False)),
+        ("the bins span a fixed range; they must span the code's own range, from its smallest value to its "
+         "largest, in equal widths.", lambda code, factor, bins: _binned_mi(code, factor, bins, lo=-3.0, hi=3.0)),
+        ("the ratio inside the log is upside down: information is never negative.",
+         lambda code, factor, bins: -_binned_mi(code, factor, bins)),
+    ]
+    return run_check("binned_mutual_information", fn, cases, _binned_mi, mistakes, rtol=1e-6, atol=1e-9)
