@@ -15,8 +15,8 @@ if os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1":
 
 # The check takes minutes; it is split in two so that each xdist worker re-measures half
 # (tests/test_reference_check_others.py takes every recipe not named here).
-FIRST_HALF = ("toy-unified", "fashion-flow-vaes", "fashion-wae", "fashion-vae-gan", "toy-three-models",
-              "fashion-flat-vaes", "fashion-wae-lambda", "sprites-cases", "fashion-estimators", "fashion-vae")
+FIRST_HALF = ("toy-unified", "fashion-flow-vaes", "fashion-vae-gan", "sprites-cases", "fashion-estimators",
+              "fashion-vae")
 
 
 def check_passes(names, capsys):
