@@ -535,6 +535,17 @@ TABLE = {
          (lambda code, factor, bins: -_mi_answer(code, factor, bins), "upside down"),
          (lambda code, factor, bins: _mi_numpy(code, factor, int(bins) * 2), None),
          (lambda code, factor, bins: _mi_answer(code, factor, bins).reshape(1), "shape ()")]),
+    lesson02.score_function_surrogate: (
+        [lambda log_q, f_values, baseline: ((f_values.detach() - baseline) * log_q).mean(),
+         lambda lq, fv, b: torch.mean(lq * (fv - b).detach()),
+         lambda log_q, f_values, baseline: (log_q * (f_values.detach() - baseline)).sum() / len(log_q)],
+        [(lambda log_q, f_values, baseline: ((f_values - baseline) * log_q).mean(), "f_values.detach()"),
+         (lambda log_q, f_values, baseline: (f_values.detach() * log_q).mean(), "baseline is missing"),
+         (lambda log_q, f_values, baseline: -((f_values.detach() - baseline) * log_q).mean(), "other way"),
+         (lambda log_q, f_values, baseline: ((f_values.detach() - baseline) * log_q).sum(), "summed over the samples"),
+         (lambda log_q, f_values, baseline: ((f_values.detach() - baseline) * log_q.exp()).mean(), "not of q"),
+         (lambda log_q, f_values, baseline: (f_values.detach() - baseline).mean(), "build the surrogate from log_q"),
+         (lambda log_q, f_values, baseline: (f_values.detach() - baseline) * log_q, "one number")]),
     lesson01.iwae_bound: (
         [lambda log_weights: torch.logsumexp(log_weights, dim=0) - math.log(log_weights.shape[0]),
          _iwae_by_hand,
@@ -939,8 +950,9 @@ def test_the_renamed_kl_from_the_issue_report_is_accepted():
     assert lesson01.kl_standard_normal(kl_standard_normal).passed is True
 
 
-# Answers that are not functions returning a tensor (a class, a training step that returns a number).
-NOT_TENSORS = {lesson01.MyVAE, lesson01.train_step}
+# Answers that are not functions returning a tensor (a class, a training step that returns a number), or whose
+# result must keep its graph (a surrogate loss, differentiated by the check).
+NOT_TENSORS = {lesson01.MyVAE, lesson01.train_step, lesson02.score_function_surrogate}
 
 
 def _on_the_gpu(answer):

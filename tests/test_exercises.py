@@ -292,3 +292,15 @@ def test_the_binned_information_exercise_is_what_mig_uses():
     for bins in (7, 20):
         ours = float(lesson04._binned_mi(code, factor, bins))
         assert abs(ours - float(mutual_information_matrix(code[:, None], factor[:, None], bins=bins)[0, 0])) < 1e-12
+
+
+def test_the_surrogate_exercises_gradient_is_the_score_function_estimate():
+    """check.score_function_surrogate's reference, differentiated, is mean_i (f(z_i) − b) ∇ log q(z_i) from the
+    course's gaussian_score, though f_values carry a pathwise graph."""
+    from course_lib.estimators.gradients import gaussian_score
+    from course_lib.exercises import lesson02
+    mean, log_std, b = (torch.tensor(v, dtype=torch.float64) for v in (0.4, -0.3, 0.7))
+    eps = torch.randn(9, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    z = mean + log_std.exp() * eps
+    by_hand = ((lesson02._f(z) - b)[:, None] * gaussian_score(z, mean, log_std)).mean(0)
+    assert torch.allclose(lesson02._gradient_of(lesson02._surrogate)(mean, log_std, eps, b), by_hand, atol=1e-12)

@@ -1,6 +1,7 @@
-"""Checks for the lesson 2 exercises (gradient estimators)."""
+"""Checks for the lesson 2 exercises (gradient estimators, and the surrogate loss that gives autograd REINFORCE)."""
 import torch
 
+from ..errors import CourseInputError
 from ..estimators.gradients import gaussian_score as _score
 from .feedback import graded, run_check
 
@@ -88,3 +89,60 @@ def pathwise_gradient(fn):
          lambda f, mean, log_std, eps: -_pathwise(f, mean, log_std, eps)),
     ]
     return run_check("pathwise_gradient", fn, cases, _pathwise, mistakes, rtol=1e-4, noise="eps")
+
+
+# -- the surrogate loss whose gradient is the score-function estimate -----------------------------------
+
+def _f(z):
+    return torch.cos(2 * z) + 0.5 * z ** 2
+
+
+def _gradient_of(surrogate):
+    """A function of the case that builds log q(z_i) (z_i drawn without a gradient path) and f(z_i) (with one,
+    as when f's inputs come from the same parameters), calls ``surrogate(log_q, f_values, baseline)`` and
+    returns the gradient of its result with respect to (mean, log_std): (2,)."""
+    def gradient(mean, log_std, eps, baseline):
+        params = torch.stack([mean, log_std]).detach().requires_grad_(True)
+        sigma = params[1].exp()
+        z = (params[0] + sigma * eps).detach()
+        log_q = torch.distributions.Normal(params[0], sigma).log_prob(z)
+        f_values = _f(params[0] + sigma * eps)                         # carries a pathwise graph: to be cut
+        out = surrogate(log_q, f_values, baseline)
+        if not isinstance(out, torch.Tensor) or out.numel() != 1:
+            raise CourseInputError("the surrogate must be one number, a 0-dim tensor, whose gradient is the estimate.")
+        if not out.requires_grad:
+            raise CourseInputError("no gradient reaches the parameters: build the surrogate from log_q.")
+        return torch.autograd.grad(out.reshape(()), params)[0]
+    return gradient
+
+
+def _surrogate(log_q, f_values, baseline):
+    return ((f_values.detach() - baseline) * log_q).mean()
+
+
+@graded
+def score_function_surrogate(fn):
+    """score_function_surrogate(log_q, f_values, baseline) -> a scalar whose autograd gradient with respect to q's
+    parameters is the score-function estimate mean_i (f(z_i) - b) grad log q(z_i); f_values may carry gradients
+    (they must be treated as constants)."""
+    if not callable(fn):
+        return run_check("score_function_surrogate", fn, [], _surrogate)
+    g = torch.Generator().manual_seed(22)
+    cases = [dict(mean=_number(0.4), log_std=_number(-0.3), eps=torch.randn(9, generator=g, dtype=torch.float64),
+                  baseline=_number(0.7)),
+             dict(mean=_number(-1.2), log_std=_number(0.5), eps=torch.randn(5, generator=g, dtype=torch.float64),
+                  baseline=_number(0.0))]
+    mistakes = [
+        ("f_values carry gradients of their own (they come from the same parameters); the score-function estimate "
+         "treats them as constants: use f_values.detach().",
+         _gradient_of(lambda log_q, f, b: ((f - b) * log_q).mean())),
+        ("the baseline is missing: the estimate multiplies the score by f(z) − b.",
+         _gradient_of(lambda log_q, f, b: (f.detach() * log_q).mean())),
+        ("the gradient points the other way: the surrogate's gradient must be +mean (f − b) ∇ log q.",
+         _gradient_of(lambda log_q, f, b: -((f.detach() - b) * log_q).mean())),
+        ("you summed over the samples; the estimate is their average.",
+         _gradient_of(lambda log_q, f, b: ((f.detach() - b) * log_q).sum())),
+        ("the score is the gradient of log q, not of q: multiply (f − b) by log_q itself.",
+         _gradient_of(lambda log_q, f, b: ((f.detach() - b) * log_q.exp()).mean())),
+    ]
+    return run_check("score_function_surrogate", _gradient_of(fn), cases, _gradient_of(_surrogate), mistakes)
