@@ -238,6 +238,21 @@ def _neg_elbo_variant(kl=1.0, recon_scale=1.0, reduce=torch.mean, sign=1.0, samp
     return answer
 
 
+def _neg_elbo_kl_mean(model, x, eps):
+    mean, log_var = model.encoder(x).chunk(2, dim=-1)
+    z = mean + torch.exp(0.5 * log_var) * eps
+    recon = F.binary_cross_entropy_with_logits(model.decoder(z), x, reduction="none").sum(-1)
+    return (recon + 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).mean(-1)).mean()
+
+
+def _neg_elbo_probabilities_as_logits(model, x, eps):   # the sigmoid taken, then handed on as logits
+    mean, log_var = model.encoder(x).chunk(2, dim=-1)
+    z = mean + torch.exp(0.5 * log_var) * eps
+    p = torch.sigmoid(model.decoder(z))
+    recon = F.binary_cross_entropy_with_logits(p, x, reduction="none").sum(-1)
+    return (recon + 0.5 * (log_var.exp() + mean ** 2 - 1 - log_var).sum(-1)).mean()
+
+
 def _step(loss_sign=1.0, zero_grad=True, step=True, detach=False, returns=lambda loss: loss.item(),
           noise=torch.randn_like):
     def train_step(model, optimizer, x):
@@ -450,6 +465,8 @@ TABLE = {
          (_neg_elbo_variant(sample=lambda m, lv, e: m), "mean alone"),
          (_neg_elbo_variant(sample=lambda m, lv, e: m + lv.exp() * e), "standard deviation"),
          (_neg_elbo_variant(recon_scale=1 / 784), "averaged over the 784 pixels"),
+         (_neg_elbo_kl_mean, "averaged over the latent dimensions"),
+         (_neg_elbo_probabilities_as_logits, "decoder gives logits"),
          (lambda model, x, eps: _neg_elbo_variant()(model, x, torch.randn_like(eps)), "draw its own random numbers"),
          (lambda model, x, eps: _neg_elbo(model, x, eps).reshape(1), "shape ()")]),
     lesson01.train_step: (
@@ -511,7 +528,7 @@ TABLE = {
                                     + math.log(len(z) - 1)).mean(), "own included"),
          (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal()
                                     - torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)).mean(), "not with the prior"),
-         (lambda mean, log_var, z: _info_answer(mean, 2 * log_var, z), None),
+         (lambda mean, log_var, z: _info_answer(mean, 0.5 * log_var, z), "standard deviation"),    # var = exp(log_var / 2)
          (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal() - torch.logsumexp(
              _info_pairs(mean, log_var, z), 0) + math.log(len(z))).mean(), "second axis")]),
     lesson07.flow_log_density: (

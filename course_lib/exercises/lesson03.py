@@ -107,12 +107,12 @@ def _pair_log_q(mean, log_var, z, var=None):
 
 
 def _information(mean, log_var, z, log_n=True, combine=torch.logsumexp, own=True, var=None, dim=1):
-    pairs = _pair_log_q(mean, log_var, z, var=var)
-    n = len(z)
+    pairs = _pair_log_q(mean, log_var, z, var=var)       # a slip in the density shows in both terms
+    n, own_term = len(z), torch.diagonal(pairs)
     if not own:
         pairs = pairs.masked_fill(torch.eye(n, dtype=torch.bool), -math.inf)
     aggregate = combine(pairs, dim) - (math.log(n if own else n - 1) if log_n else 0.0)
-    return (torch.diagonal(_pair_log_q(mean, log_var, z)) - aggregate).mean()
+    return (own_term - aggregate).mean()
 
 
 @graded
