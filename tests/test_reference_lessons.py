@@ -114,6 +114,27 @@ def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     assert _same_weights(models["flat-ladder"], flats["ladder"][0])
 
 
+def test_lesson_5_reads_the_recorded_evaluations_of_the_shipped_models_as_evaluate_gives_them(monkeypatch):
+    """In full mode lesson 5 prints the manifest's measurements of its shipped models instead of measuring
+    them again (--check does that): they must be evaluate's numbers, in evaluate's shape, model by model."""
+    from course_lib.reference import views
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    rows = views.recorded_evaluations("fashion-hierarchical")
+    assert set(rows) == set(reference.get_recipe("fashion-hierarchical").members)
+    model = reference.load("fashion-hierarchical", members=["ladder-L3"])["ladder-L3"]
+    x_test = hierarchical.binarized(load_shipped_subset().x_test[:2000])     # the lesson's test images and k
+    measured = hierarchical.evaluate(model, x_test, k=64)
+    assert set(rows["ladder-L3"]) == set(measured) and rows["ladder-L3"]["units"] == measured["units"]
+    assert rows["ladder-L3"]["active"] == measured["active"]
+    for key in ("elbo", "iwae"):
+        assert abs(rows["ladder-L3"][key] - measured[key]) < 0.1, key
+    assert max(abs(a - b) for a, b in zip(rows["ladder-L3"]["kl"], measured["kl"])) < 0.05
+    assert set(views.recorded_evaluations("fashion-free-bits")) == {f"fb{v:g}" for v in hierarchical.FREE_BITS}
+    assert views.recorded_evaluations("fashion-hierarchical", retrain=True) is None
+    monkeypatch.setenv("COURSE_LIB_FAST", "1")
+    assert views.recorded_evaluations("fashion-hierarchical") is None
+
+
 def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():
     _recipe, models = _recipe_models("fashion-flow-vaes", ["gaussian-K0", "iaf-K2"])
     own = flow_vae.train_flow_vaes(load_shipped_subset().x_train, STEPS, flow_steps=(0, 2), kinds=("iaf",))

@@ -330,19 +330,35 @@ def recorded_question8(folder=None):
     return rows
 
 
-def recorded_warmup(name="fashion-warmup", folder=None):
-    """Lesson 5's warm-up runs as recorded when they were trained: {(inference, seed): {"elbo", "iwae", "kl",
-    "active", "units"}} in the shape of :func:`course_lib.lessons.hierarchical.evaluate`, or None where some run is
-    not recorded."""
+def _evaluation(metrics, sizes):
+    """A manifest entry of a hierarchical model, in the shape of :func:`course_lib.lessons.hierarchical.evaluate`."""
+    levels = range(1, len(sizes) + 1)
+    return {"elbo": metrics["elbo"], "iwae": metrics["iwae"], "kl": [metrics[f"kl {l}"] for l in levels],
+            "active": [int(metrics[f"active {l}"]) for l in levels], "units": list(sizes)}
+
+
+def _recorded_rows(name, folder):
+    """{model name: evaluate's dict} of recipe ``name`` from the manifest, or None where some model is not there."""
     recipe, metrics = get_recipe(name), recorded(name, folder)
-    rows = {}
-    for m, member in recipe.members.items():
-        if m not in metrics:
-            return None
-        v, sizes = metrics[m], member["latent_dims"]
-        levels = range(1, len(sizes) + 1)
-        rows[member["inference"], member["seed"]] = {"elbo": v["elbo"], "iwae": v["iwae"],
-                                                     "kl": [v[f"kl {l}"] for l in levels],
-                                                     "active": [int(v[f"active {l}"]) for l in levels],
-                                                     "units": list(sizes)}
-    return dict(sorted(rows.items(), key=lambda item: (item[0][0] != "ladder", item[0][1])))
+    if any(m not in metrics for m in recipe.members):
+        return None
+    return {m: _evaluation(metrics[m], member["latent_dims"]) for m, member in recipe.members.items()}
+
+
+def recorded_evaluations(name, retrain=False, folder=None):
+    """Lesson 5's :func:`~course_lib.lessons.hierarchical.evaluate` of each model of recipe ``name`` as the
+    manifest records it: the recipe measures the models with that very function, on the lesson's test images
+    and k, and ``make test`` measures the shipped ones again (``--check``), so the lesson reads these instead
+    of spending its minute on the same bounds.  -> {model name: evaluate's dict}, or None where the lesson
+    measures for itself: in fast mode, with ``retrain``, or where some model is not recorded."""
+    return None if fast_mode() or retrain else _recorded_rows(name, folder)
+
+
+def recorded_warmup(name="fashion-warmup", folder=None):
+    """Lesson 5's warm-up runs as recorded when they were trained (their weights do not ship): {(inference, seed):
+    evaluate's dict}, ladder first, or None where some run is not recorded."""
+    rows, members = _recorded_rows(name, folder), get_recipe(name).members
+    if rows is None:
+        return None
+    keyed = {(members[m]["inference"], members[m]["seed"]): row for m, row in rows.items()}
+    return dict(sorted(keyed.items(), key=lambda item: (item[0][0] != "ladder", item[0][1])))
