@@ -31,8 +31,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
+
+from course_lib.figures.alt_text import UNTITLED
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -429,6 +432,31 @@ def test_every_site_page_works_from_disk_sliders_formulas_and_no_outside_request
         context.close()
     print("site page sizes (KiB): " + ", ".join(f"{n[:3]} {s // 1024}" for n, s in sizes.items()))
     assert not problems, problems
+
+
+# axe-core's rules for WCAG 2.0 and 2.1, levels A and AA (the tags axe gives them).
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+           "resultTypes": ["violations"]}
+NO_ALT = ("", "live figure", UNTITLED, "No description has been provided for this image")   # the placeholders
+
+
+def test_every_site_page_passes_the_wcag_aa_rules_and_every_figure_says_what_it_shows(browser, site):
+    """axe-core (the copy that axe-playwright-python ships) on every page opened from disk: no serious or
+    critical violation of the WCAG 2.1 A and AA rules; and every picture's alternative text is the
+    figure's own title and axes (course_lib.figures.alt_text), never a placeholder."""
+    axe, problems, pages = Axe(), [], sorted(site.glob("*.html"))
+    assert len(pages) == len(LESSONS) + 1
+    for path in pages:
+        page = browser.new_page()
+        page.goto(path.as_uri(), wait_until="load")
+        found = axe.run(page, options=WCAG_AA).response["violations"]
+        problems += [f"{path.name}: {v['id']} ({v['impact']}, {len(v['nodes'])} elements: {v['help']}), first: "
+                     f"{v['nodes'][0]['html'][:120]}" for v in found if v["impact"] in ("serious", "critical")]
+        for alt in page.eval_on_selector_all("img", "images => images.map(i => i.getAttribute('alt') || '')"):
+            if alt.strip() in NO_ALT or alt.startswith(f"{UNTITLED}. A live figure"):
+                problems.append(f"{path.name}: a picture whose alternative text says nothing of it: {alt!r}")
+        page.close()
+    assert not problems, "\n".join(problems)
 
 
 def test_a_lesson_that_fails_to_run_is_named_in_one_line_and_leaves_no_page(tmp_path):

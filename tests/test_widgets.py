@@ -483,3 +483,18 @@ def test_drawing_ahead_gives_way_to_the_figure_a_learner_is_moving(monkeypatch):
     while_moving, later, moved_frames = asyncio.run(scenario())
     assert while_moving == 1, "the other figure drew ahead while the learner moved a figure"
     assert later > 1 and moved_frames > 2
+
+
+def test_a_figures_alternative_text_is_its_titles_and_what_its_axes_hold():
+    from matplotlib.figure import Figure
+
+    from course_lib.figures.alt_text import UNTITLED, describe
+    fig = Figure()
+    left, right, *grid = fig.subplots(1, 4)
+    fig.suptitle("the β sweep")
+    left.set(title="rate against β", xlabel="$\\beta$", ylabel="rate (nats)")
+    right.set(ylabel="MIG")
+    for ax in grid:
+        ax.set_title("test images")
+    assert describe(fig) == "the β sweep. rate against β (x: \\beta; y: rate (nats)). axes y: MIG. test images (×2)."
+    assert describe(Figure()) == UNTITLED

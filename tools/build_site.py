@@ -44,6 +44,9 @@ from course_lib.io import atomic_open
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET = "application/vnd.jupyter.widget-view+json"
 ASSETS = ROOT / "tools" / "site_assets"
+TEMPLATES = ROOT / "tools" / "site_templates"      # "course": nbconvert's lab template, figures with their alt text
+# Run in each kernel before the lesson (not a cell of it): every figure's PNG carries its alternative text.
+ALT_TEXT = "import matplotlib.pyplot; from course_lib.figures import alt_text; alt_text.install()"
 
 # What nbconvert's lab template fetches from the web, taken out of every page.
 _OFF_MACHINE = [
@@ -66,6 +69,18 @@ document.addEventListener("DOMContentLoaded", function () {
 });
 </script>
 """
+# Readable by everyone (WCAG 2.1 AA, checked with axe-core by tests/test_browser.py): text at a contrast of
+# 4.5 or more against its background (the prompts and three of the code colours of nbconvert's theme are
+# paler), and links in running text underlined, not told apart by their colour alone.
+_READABLE = """<style>
+:root { --jp-cell-prompt-not-active-opacity: 1; --jp-cell-prompt-not-active-font-color: #5f5f5f; }
+.jp-InputPrompt, .jp-OutputPrompt { color: #5f5f5f; }
+.highlight .ow { color: #7a1fa2; }
+.highlight .mi, .highlight .mf, .highlight .mh, .highlight .mo, .highlight .il { color: #0b6e0b; }
+.highlight .c, .highlight .c1, .highlight .cm, .highlight .ch, .highlight .cs { color: #3d6565; }
+.jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited { text-decoration: underline; }
+</style>
+"""
 
 
 def banner(fast):
@@ -82,7 +97,7 @@ def offline(page):
     """The page with nothing fetched from another machine: the web scripts out, local KaTeX in."""
     for pattern in _OFF_MACHINE:
         page = pattern.sub("", page)
-    return page.replace("</head>", _KATEX + "</head>", 1)
+    return page.replace("</head>", _KATEX + _READABLE + "</head>", 1)
 
 
 def execute(path, fast, cached_only=False):
@@ -94,8 +109,8 @@ def execute(path, fast, cached_only=False):
     sockets = tempfile.mkdtemp(prefix="course-site-kernel-")   # absolute: the kernel runs in the notebook's folder
     km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
     try:
-        NotebookClient(nb, km=km, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+        NotebookClient(nb, km=km, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                       extra_arguments=[f"--InteractiveShellApp.exec_lines={ALT_TEXT}"]).execute(env=env)
     finally:
         if km.has_kernel:                      # a manager given to the client is the caller's to stop
             km.shutdown_kernel(now=True)
@@ -122,7 +137,8 @@ def render(path, mode):
     nb.cells.insert(0, banner(fast))
     title = next((line.lstrip("# ").strip() for c in nb.cells if c.cell_type == "markdown"
                   for line in c.source.splitlines() if line.startswith("# ")), path.stem)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
+    exporter = HTMLExporter(template_name="course", extra_template_basedirs=[str(TEMPLATES)])
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     return offline(body), title, mode
 
 
@@ -160,7 +176,7 @@ def build(out, notebooks, jobs=1, mode=None):
             raise
     items = "\n".join(f'<li><a href="{stem}.html">{html.escape(title)}</a> ({used} mode)</li>'
                       for stem, title, used in entries)
-    write(out / "index.html", "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+    write(out / "index.html", "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
           "<title>Variational autoencoders: the course</title></head>\n<body>"
           "<h1>Variational autoencoders and probabilistic generative models</h1>\n"
           f"<p>A read-only rendering of the lessons.</p>\n<ol>\n{items}\n</ol>\n</body></html>\n")

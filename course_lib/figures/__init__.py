@@ -2,6 +2,7 @@
 
     plots    image grids, loss curves in a named unit, log axes in plain numbers
     widgets  ``LiveFigure``: ipywidgets sliders that redraw one matplotlib figure
+    alt_text a figure's title and what its axes hold, in words, as a page's alternative text
 
 Each lesson's own figures are in :mod:`course_lib.lessons`; this package knows no lesson.
 """

@@ -53,6 +53,7 @@ from PIL import Image
 
 from ..errors import CourseError, CourseInputError, check_choice, check_int, check_number
 from ..settings import budget, static_mode
+from .alt_text import describe
 
 
 def float_slider(description, min, max, value, step=None, log=False, **kwargs):
@@ -436,9 +437,11 @@ class LiveFigure:
                 f'<input type="range" min="0" max="{len(labels) - 1}" step="1" '
                 f'value="{positions[n].index(start[n])}" data-labels="{html.escape(json.dumps(labels))}" '
                 f'aria-label="{html.escape(control.description or n)}"></label>')
+        sliders = ", ".join(self.controls[n].description or n for n in names)
+        alt = f"{describe(self.fig)} A live figure with sliders for {sliders}."
         return (f'<figure class="course-static-figure" id="{ident}">'
                 f'<div class="course-static-controls">{"".join(inputs)}</div>'
-                f'<img alt="live figure" style="max-width:100%" src="data:image/png;base64,{frames[first]}">'
+                f'<img alt="{html.escape(alt)}" style="max-width:100%" src="data:image/png;base64,{frames[first]}">'
                 f'<figcaption>A live figure: {len(frames)} frames drawn by the kernel when this page was '
                 'built; move the sliders to switch between them. Open the notebook in JupyterLab for '
                 'every value.</figcaption>'
