@@ -1,5 +1,6 @@
 """The README and docs/: a front page a newcomer reads in minutes, links that lead somewhere, and
 tables that come from the manifest, not from a hand."""
+import json
 import re
 from pathlib import Path
 
@@ -65,3 +66,33 @@ def test_the_reference_tables_in_the_docs_are_the_manifests():
     assert written == table_text().strip(), (
         "docs/reference-models.md's tables differ from the manifest: run "
         "python -m course_lib.reference table --write docs/reference-models.md")
+
+
+# -- the lessons' prose: ideas and results; how the models were made sits in one collapsed note -----------
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+ABOUT = "About the models in this lesson"
+PROVENANCE = re.compile(r"\brecipes?\b|manifest|\bretrain|fast mode|until those models|python -m course_lib|"
+                        r"\breference (models?|runs?|sweep|flows?|VAEs?|BiGAN|β-VAEs?|β-TCVAEs?)\b", re.I)
+
+
+def lesson_cells(path):
+    cells = json.loads(path.read_text())["cells"]
+    return [("".join(c["source"]), c["cell_type"]) for c in cells]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_a_lessons_paragraphs_speak_of_ideas_and_its_models_provenance_sits_in_one_collapsed_note(path):
+    cells = lesson_cells(path)
+    notes = [text for text, kind in cells if kind == "markdown" and ABOUT in text]
+    loads_models = any("reference.or_train(" in text for text, kind in cells if kind == "code")
+    assert len(notes) == loads_models, f"{path.name}: {len(notes)} notes {ABOUT!r}"
+    for note in notes:
+        assert note.startswith("<details>") and note.rstrip().endswith("</details>"), "the note is collapsed"
+        assert "make test" in note and "COURSE_LIB_FAST" in note
+    for text, kind in cells:
+        if kind != "markdown" or ABOUT in text:
+            continue
+        if path.stem == "00_quickstart" and text.startswith("# 0"):
+            text = text.replace("fast mode", "").replace("Fast mode", "")   # where the course says what it is
+        found = PROVENANCE.search(text)
+        assert not found, f"{path.name}: {found.group(0)!r} in a teaching paragraph: {text[:200]!r}"
