@@ -2,6 +2,7 @@
 each against an exact value."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -117,3 +118,20 @@ def test_evaluations_work_on_copies_and_leave_a_cached_model_where_it_is():
     flows_lesson.flow_density_image(flow, n=5)
     assert [p.data_ptr() for p in (*vae.parameters(), *flow.parameters())] == before
     assert all(p.dtype == torch.float32 for p in (*vae.parameters(), *flow.parameters()))
+
+
+def test_the_fitted_gaussians_of_the_two_mode_target_are_the_closed_forms_at_the_ends():
+    """Lesson 8's α fits: the differentiable D_α is the estimator's, the α = 1 fit is p's moment match (the
+    KL(p ‖ q) fit within an exponential family), and the α = 0 fit is nearly one mode, at KL nearly log 2."""
+    x, log_p, dx = lesson.two_modes_grid()
+    log_q = -0.5 * ((x - 0.3) / 1.5) ** 2 - math.log(1.5 * math.sqrt(2 * math.pi))
+    for alpha in (0.0, 0.3, 1.0, 1.7):
+        assert abs(float(lesson._alpha_divergence(log_p, log_q, alpha, dx))
+                   - alpha_divergence_grid(log_p, log_q, alpha, dx)) < 1e-12
+    mean, std, _ = lesson.fit_gaussian(1.0, lesson.FIT_STARTS["both modes"])
+    assert abs(mean) < 1e-4 and abs(std - math.sqrt(2.0 ** 2 + 0.6 ** 2)) < 1e-4
+    mean, std, kl = lesson.fit_gaussian(0.0, lesson.FIT_STARTS["one mode"])
+    assert abs(mean - 2) < 0.01 and abs(std - 0.6) < 0.01 and abs(kl - math.log(2)) < 0.01
+    fits = lesson.alpha_fits((0.0, 1.0))
+    assert np.isnan(fits["one mode"]["mean"][1])           # at α = 1 no minimum sits on a mode
+    assert [lesson.best_fit(fits, i) for i in (0, 1)] == ["one mode", "both modes"]

@@ -129,6 +129,107 @@ def alpha_explorer(alphas=ALPHAS, vr=None):
                       animated=lambda: [cursor_d, cursor_v, integrand, title_i])
 
 
+# -- what minimising D_alpha does to a fitted q --------------------------------------------------------------
+TWO_MODES = ((-2.0, 0.6), (2.0, 0.6))        # the target p: an equal mixture of N(-2, 0.6²) and N(2, 0.6²)
+FIT_ALPHAS = tuple(round(a, 2) + 0.0 for a in np.arange(-0.5, 1.51, 0.1))
+FIT_STARTS = {"one mode": (2.0, 0.6), "both modes": (0.0, 2.0)}     # (mean, std) where each fit starts
+
+
+def two_modes_grid(n=4001, edge=10.0):
+    """x on [-edge, edge] and the target's log-density there (float64).  -> (x, log_p, dx)"""
+    x = torch.linspace(-edge, edge, n, dtype=torch.float64)
+    parts = [-0.5 * ((x - m) / s) ** 2 - math.log(s * math.sqrt(2 * math.pi)) for m, s in TWO_MODES]
+    return x, torch.logsumexp(torch.stack(parts), 0) - math.log(len(TWO_MODES)), float(x[1] - x[0])
+
+
+def _alpha_divergence(log_p, log_q, alpha, dx):
+    """D_alpha(p || q) by quadrature, as :func:`course_lib.estimators.divergences.alpha_divergence_grid`, kept
+    as a tensor so that it can be differentiated with respect to q."""
+    if alpha == 1.0:
+        return (log_p.exp() * (log_p - log_q)).sum() * dx
+    if alpha == 0.0:
+        return (log_q.exp() * (log_q - log_p)).sum() * dx
+    return (1 - torch.exp(alpha * log_p + (1 - alpha) * log_q).sum() * dx) / (alpha * (1 - alpha))
+
+
+def fit_gaussian(alpha, start, grid=None):
+    """The Gaussian q = N(m, s²) that minimises D_alpha(p || q) for the two-mode target, by L-BFGS from
+    ``start`` = (mean, std): a local minimum, the one the start leads to.  -> (mean, std, D_alpha)"""
+    x, log_p, dx = grid or two_modes_grid()
+    mean = torch.tensor(float(start[0]), dtype=torch.float64, requires_grad=True)
+    log_std = torch.tensor(math.log(start[1]), dtype=torch.float64, requires_grad=True)
+
+    def divergence():
+        log_q = -0.5 * ((x - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
+        return _alpha_divergence(log_p, log_q, alpha, dx)
+
+    optimizer = torch.optim.LBFGS([mean, log_std], max_iter=500, tolerance_grad=1e-10, tolerance_change=1e-14,
+                                  line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        value = divergence()
+        value.backward()
+        return value
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        return float(mean), float(log_std.exp()), float(divergence())
+
+
+def alpha_fits(alphas=FIT_ALPHAS):
+    """For each alpha, the local minima of D_alpha(p || q) over Gaussians q that the two starts lead to: one
+    on a mode, one wide and centred.  Where a start on the mode slides to the centre (|mean| < 1), that
+    minimum no longer exists: its entries are NaN.  -> {"alpha": array, name: {"mean", "std", "divergence"}}"""
+    grid = two_modes_grid()
+    out = {"alpha": np.array(alphas, dtype=float)}
+    for name, start in FIT_STARTS.items():
+        fits = np.array([fit_gaussian(a, start, grid) for a in alphas])
+        if name == "one mode":
+            fits[np.abs(fits[:, 0]) < 1] = np.nan
+        out[name] = {"mean": fits[:, 0], "std": fits[:, 1], "divergence": fits[:, 2]}
+    return out
+
+
+def best_fit(fits, i):
+    """The name of the fit with the lower D_alpha at alpha = fits["alpha"][i] (of those that exist there)."""
+    return min((name for name in FIT_STARTS if np.isfinite(fits[name]["divergence"][i])),
+               key=lambda name: fits[name]["divergence"][i])
+
+
+def alpha_fit_explorer(fits):
+    """An alpha slider: the two-mode target with the best Gaussian fit (solid) and the other local minimum
+    (dashed, where there is one), and D_alpha at both minima against alpha."""
+    x, log_p, _dx = two_modes_grid()
+    xs, alphas = x.numpy(), list(fits["alpha"])
+    colors = dict(zip(FIT_STARTS, ("tab:orange", "tab:blue")))
+    fig, (ax_q, ax_d) = new_figure(2, width=4.2, height=3.2)
+    ax_q.plot(xs, log_p.exp().numpy(), color="k", lw=1.2, label="target p")
+    lines = {name: ax_q.plot(xs, 0 * xs, color=colors[name], label=f"q on {name}")[0] for name in FIT_STARTS}
+    ax_q.set(xlim=(-5, 5), ylim=(0, 0.75), xlabel="x", ylabel="density")
+    title = ax_q.set_title("")
+    ax_q.legend(fontsize=7, loc="upper left")
+    for name in FIT_STARTS:
+        ax_d.plot(alphas, fits[name]["divergence"], "o-", ms=3, color=colors[name], label=f"q on {name}")
+    ax_d.set(xlabel="α", ylabel="D_α(p ‖ q) at the local minimum", title="which minimum is lower")
+    ax_d.legend(fontsize=7)
+    cursor = ax_d.axvline(alphas[0], color="0.5", ls=":")
+
+    def update(fig, alpha):
+        i = alphas.index(alpha)
+        best = best_fit(fits, i)
+        for name, line in lines.items():
+            m, s = fits[name]["mean"][i], fits[name]["std"][i]
+            line.set_ydata(np.exp(-0.5 * ((xs - m) / s) ** 2) / (s * math.sqrt(2 * math.pi)) if np.isfinite(m)
+                           else np.full_like(xs, np.nan))
+            line.set_linestyle("-" if name == best else "--")
+        cursor.set_xdata([alpha, alpha])
+        title.set_text(f"α = {alpha:g}: the best Gaussian sits on {best}")
+
+    return LiveFigure(fig, update, {"alpha": choice_slider("α", alphas, value=0.5)},
+                      animated=lambda: [*lines.values(), cursor, title])
+
+
 # -- AIS ------------------------------------------------------------------------------------------------------
 def alpha_vae_counterexample(x=4.0, noise_var=0.1, alpha=0.5):
     """The course text's "α-VAE objective" E_q[log p(x|z)] − D_α(q ‖ p(z)) on a model where everything is exact:
