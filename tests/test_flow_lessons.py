@@ -214,3 +214,22 @@ def test_growing_adds_a_restart_that_starts_from_the_shallower_flows():
 def test_fitting_with_no_restart_at_all_is_refused_with_a_message():
     with pytest.raises(Exception, match="seeds must hold at least one seed"):
         lesson.fit_energy_flows("planar", 1, ["u1"], steps=5, ramp_steps=1, seeds=[], pool=64, progress=False)
+
+
+def test_the_pictures_before_the_contract_are_densities_by_the_change_of_variables():
+    """Lesson 7's opening: the 1-d bend inverts, its density integrates to one and matches a histogram, the
+    bump dips at a = 1/14 as the second derivative says; the hand-set planar steps are invertible and the
+    density the inverses give integrates to one."""
+    z = torch.linspace(-4, 4, 101, dtype=torch.float64)
+    for a in lesson.BENDS:
+        assert torch.allclose(lesson.unbend(lesson.bend(z, a)[0], a), z, atol=1e-10)
+    check = lesson.change_of_variables_check(a=1.5, n=50_000)
+    assert abs(check["integral"] - 1) < 1e-6 and check["largest z-score"] < 4.5
+    for a, dip in ((1 / 14 - 0.01, False), (1 / 14 + 0.01, True)):
+        at_0, beside = lesson.bent_density(torch.tensor([0.0, 0.05], dtype=torch.float64), a)
+        assert bool(at_0 < beside) == dip
+    for step in lesson.planar_steps():
+        u_hat, w, _b = step.parameters_for()
+        assert float((w * u_hat).sum().detach()) >= -1
+    check = lesson.planar_density_check(n=301)
+    assert abs(check["integral"] - 1) < 1e-3 and check["largest gap"] < 1e-8

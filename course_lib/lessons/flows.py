@@ -58,6 +58,136 @@ def perturbed(transform, scale=0.3, seed=0):
     return transform
 
 
+# -- a picture first: what an invertible map does to a density ----------------------------------------------
+BENDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)       # a in f(z) = z + a tanh(2z), the 1-d slider
+
+
+def bend(z, a):
+    """The 1-d map f(z) = z + a tanh(2z) and its slope f'(z) = 1 + 2a (1 - tanh²(2z)) > 0 for a >= 0."""
+    t = torch.tanh(2 * z)
+    return z + a * t, 1 + 2 * a * (1 - t ** 2)
+
+
+def unbend(y, a, iterations=80):
+    """f⁻¹(y) by bisection: f is increasing and |f(z) - z| <= a, so the root lies in [y - a, y + a]."""
+    lo, hi = y - a - 1e-9, y + a + 1e-9
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        too_big = bend(mid, a)[0] > y
+        hi, lo = torch.where(too_big, mid, hi), torch.where(too_big, lo, mid)
+    return (lo + hi) / 2
+
+
+def bent_density(y, a):
+    """The density of y = f(z), z ~ N(0, 1), by the change of variables: p(z) / f'(z) at z = f⁻¹(y)."""
+    z = unbend(y, a)
+    return standard_normal_log_prob(z[:, None]).exp() / bend(z, a)[1]
+
+
+def change_of_variables_check(a=1.5, n=200_000, bins=60, seed=0):
+    """The formula against the histogram of f(z) for n draws z ~ N(0, 1), bin by bin, and its integral by
+    quadrature.  -> {"integral", "largest z-score": the largest |formula - histogram| over the binomial
+    standard error of a bin's share}"""
+    y_grid = torch.linspace(-12, 12, 24001, dtype=torch.float64)
+    integral = float(bent_density(y_grid, a).sum() * (y_grid[1] - y_grid[0]))
+    z = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    y = bend(z, a)[0]
+    counts = torch.histc(y, bins=bins, min=-4, max=4)
+    fine = torch.linspace(-4, 4, bins * 200 + 1, dtype=torch.float64)          # the formula's mass in each bin
+    mass = (bent_density(fine, a)[:-1] * (fine[1] - fine[0])).reshape(bins, 200).sum(1)
+    share = counts / n
+    error = torch.sqrt(mass * (1 - mass) / n).clamp(min=1e-12)
+    return {"integral": integral, "largest z-score": float(((share - mass).abs() / error).max()), "bins": bins}
+
+
+def bend_explorer(bends=BENDS):
+    """A slider over a: the map f(z) = z + a tanh(2z) carrying equal-width bands of z to bands of y, and the
+    density of y from the change of variables beside the N(0, 1) it came from."""
+    z = torch.linspace(-3.5, 3.5, 701, dtype=torch.float64)
+    y = torch.linspace(-5.5, 5.5, 1101, dtype=torch.float64)
+    bands = torch.arange(-2.0, 2.01, 0.5, dtype=torch.float64)
+    fig, (ax_f, ax_p) = new_figure(2, width=4.2, height=3.2)
+
+    def update(fig, a):
+        ax_f.clear()
+        ax_p.clear()
+        fz, _slope = bend(z, a)
+        ax_f.plot(z.numpy(), fz.numpy(), color="k", lw=1.2)
+        for k, (lo, hi) in enumerate(zip(bands[:-1], bands[1:])):
+            color = "tab:blue" if k % 2 else "tab:orange"
+            ax_f.axvspan(float(lo), float(hi), ymax=0.04, color=color, alpha=0.6)
+            flo, fhi = (float(v) for v in bend(torch.stack([lo, hi]), a)[0])
+            ax_f.axhspan(flo, fhi, xmax=0.04, color=color, alpha=0.6)
+        ax_f.set(xlim=(-3.5, 3.5), ylim=(-5.5, 5.5), xlabel="z", ylabel="y = f(z)",
+                 title=f"f(z) = z + {a:g} tanh(2z): bands of z to bands of y")
+        ax_p.plot(y.numpy(), standard_normal_log_prob(y[:, None]).exp().numpy(), color="0.6", label="p(z), N(0, 1)")
+        ax_p.plot(y.numpy(), bent_density(y, a).numpy(), color="tab:blue", label="p(y) = p(z) / f'(z)")
+        ax_p.set(xlim=(-5.5, 5.5), ylim=(0, 0.45), xlabel="value", ylabel="density", title="the density, stretched")
+        ax_p.legend(fontsize=7, loc="upper left")
+
+    update(fig, 0.0)
+    return LiveFigure(fig, update, {"a": choice_slider("bend a", list(bends), value=1.5)})
+
+
+PLANAR_STEPS = (((3.0, 0.0), (0.0, 1.5), 0.0),          # (w, u, b) of each step: the first lifts the right half
+                ((0.0, 3.0), (-1.5, 0.0), 0.0),         # and lowers the left, the second shears the top left
+                ((2.0, 2.0), (1.0, -1.0), 0.5))
+
+
+def planar_steps():
+    """Three planar steps with hand-set parameters (every w.u_hat >= -1: each invertible)."""
+    steps = []
+    for w, u, b in PLANAR_STEPS:
+        step = Planar(2).double()
+        with torch.no_grad():
+            step.w.copy_(torch.tensor(w, dtype=torch.float64))
+            step.u.copy_(torch.tensor(u, dtype=torch.float64))
+            step.b.fill_(b)
+        steps.append(step)
+    return steps
+
+
+def planar_stages(n=3000, seed=0):
+    """n draws z_0 ~ N(0, I) pushed through the steps one at a time, with log q_k(z_k) by the change of
+    variables.  -> list of (z_k, log q_k(z_k)), k = 0..K"""
+    z = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    log_q = standard_normal_log_prob(z)
+    stages = [(z, log_q)]
+    with torch.no_grad():
+        for step in planar_steps():
+            z, logabsdet = step(z)
+            log_q = log_q - logabsdet
+            stages.append((z, log_q))
+    return stages
+
+
+def planar_density_check(edge=9.0, n=601):
+    """q_K on a grid, from the inverses: log q_K(y) = log N(f⁻¹(y)) + log |det ∂f⁻¹/∂y|, and its integral by
+    quadrature (1 for a density), with the largest gap between that and the forward value at the sample
+    points.  -> {"integral", "largest gap"}"""
+    composite = Composite(planar_steps())
+    points, spacing = grid(edge, n)
+    with torch.no_grad():
+        z0, logabsdet = composite.inverse(points)
+        integral = float((standard_normal_log_prob(z0) + logabsdet).exp().sum() * spacing ** 2)
+        z, log_q = planar_stages()[-1]
+        back, back_logabsdet = composite.inverse(z)
+        gap = float((standard_normal_log_prob(back) + back_logabsdet - log_q).abs().max())
+    return {"integral": integral, "largest gap": gap}
+
+
+def planar_stages_figure(stages):
+    """The samples after each planar step, coloured by their log-density log q_k(z_k)."""
+    fig, axes = new_figure(len(stages), width=2.9, height=3.0)
+    low, high = (float(v) for v in torch.quantile(stages[-1][1], torch.tensor([0.02, 0.98], dtype=torch.float64)))
+    for k, (ax, (z, log_q)) in enumerate(zip(axes, stages)):
+        dots = ax.scatter(z[:, 0].numpy(), z[:, 1].numpy(), c=log_q.numpy(), s=3, cmap="viridis", vmin=low, vmax=high)
+        ax.set(xlim=(-5, 5), ylim=(-5, 5), aspect="equal", xlabel="first coordinate",
+               ylabel="second coordinate" if k == 0 else "", title="z₀ ~ N(0, I)" if k == 0 else f"after step {k}")
+    fig.colorbar(dots, ax=list(axes), shrink=0.8, label="log q_k(z_k)")
+    return fig
+
+
 # -- the cost of a determinant ----------------------------------------------------------------
 def determinant_timings(dims, repeats=3, seed=0):
     """Seconds to get log |det J| of a d x d matrix: a general one (LU, O(d^3)) and a triangular one
