@@ -129,3 +129,11 @@ def test_the_missing_branch_floor_is_log_2_on_one_branch_and_zero_at_an_even_spl
         assert kl >= flow_vae.missing_branch_floor(share) - 1e-6
     with pytest.raises(CourseInputError, match="share must be in"):
         flow_vae.missing_branch_floor(1.5)
+
+
+def test_autograd_finds_no_path_through_a_draw_and_the_pathwise_gradient_through_rsample():
+    from course_lib.lessons import reparam
+    paths = reparam.gradient_paths(mean=-0.4, log_std=0.3, seed=3)
+    assert paths["sampled"]["reaches φ"] is False and paths["sampled"]["gradient"] is None
+    got, formula = paths["reparameterized"]["gradient"], paths["reparameterized"]["formula"]
+    assert all(abs(a - b) < 1e-12 for a, b in zip(got, formula))

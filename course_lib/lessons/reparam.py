@@ -50,6 +50,60 @@ def _whole_numbers(name, values):
     return values
 
 
+def gradient_paths(mean=0.3, log_std=-0.2, seed=0):
+    """One z from q = N(mean, exp(log_std)²) two ways, and what autograd finds from the loss f(z) = (z - 1)²
+    back to φ = (mean, log_std): z sampled from q (``sample``, a draw with no derivative) and z = mean + σ ε
+    with ε ~ N(0, 1) drawn first (the reparameterization, ``rsample``).  -> {way: {"reaches φ": bool,
+    "gradient": (d/dmean, d/dlog_std) or None, "formula": f'(z) (1, σ ε), the pathwise gradient}}"""
+    out = {}
+    for way in ("sampled", "reparameterized"):
+        mu = torch.tensor(mean, dtype=torch.float64, requires_grad=True)
+        s = torch.tensor(log_std, dtype=torch.float64, requires_grad=True)
+        q = torch.distributions.Normal(mu, s.exp())
+        torch.manual_seed(seed)
+        z = q.sample() if way == "sampled" else q.rsample()
+        loss = quadratic(z)
+        reaches = loss.requires_grad
+        gradient = torch.autograd.grad(loss, (mu, s)) if reaches else None
+        eps = (z.detach() - mean) / math.exp(log_std)
+        slope = 2 * (z.detach() - 1)
+        out[way] = {"reaches φ": reaches, "gradient": None if gradient is None else tuple(float(g) for g in gradient),
+                    "formula": (float(slope), float(slope * math.exp(log_std) * eps))}
+    return out
+
+
+def computation_graphs(paths):
+    """The two ways as computation graphs: nodes φ, ε, z and the loss (random ones orange); the forward edges
+    in grey, and the path back from the loss to φ green where autograd found it, red and dashed where it
+    did not (``paths`` from gradient_paths)."""
+    fig, axes = new_figure(2, width=4.4, height=3.0)
+    spots = {"φ = (μ, s)": (0.15, 0.75), "ε ~ N(0, 1)": (0.15, 0.2), "z": (0.55, 0.5), "f(z)": (0.88, 0.5)}
+    for ax, way in zip(axes, ("sampled", "reparameterized")):
+        ax.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        nodes = dict(spots)
+        if way == "sampled":
+            nodes.pop("ε ~ N(0, 1)")
+        for name, (x, y) in nodes.items():
+            random = name.startswith("ε") or (way == "sampled" and name == "z")
+            ax.text(x, y, name, ha="center", va="center", fontsize=10,
+                    bbox={"boxstyle": "round", "fc": "#fde2c4" if random else "#dbe9f6", "ec": "0.3"})
+        forward = [("φ = (μ, s)", "z"), ("z", "f(z)")] + ([("ε ~ N(0, 1)", "z")] if way != "sampled" else [])
+        for a, b in forward:
+            ax.annotate("", xy=nodes[b], xytext=nodes[a], arrowprops={"arrowstyle": "->", "color": "0.5",
+                                                                      "shrinkA": 22, "shrinkB": 18})
+        back = paths[way]["reaches φ"]
+        ax.annotate("", xy=(nodes["φ = (μ, s)"][0] + 0.02, nodes["φ = (μ, s)"][1] + 0.1),
+                    xytext=(nodes["f(z)"][0], nodes["f(z)"][1] + 0.12),
+                    arrowprops={"arrowstyle": "->", "color": "tab:green" if back else "tab:red",
+                                "ls": "-" if back else "--", "connectionstyle": "arc3,rad=0.35", "lw": 1.5})
+        ax.text(0.5, 0.02, "∇φ f(z): autograd finds a path" if back else "∇φ f(z): no path (the draw has no derivative)",
+                ha="center", fontsize=8, color="tab:green" if back else "tab:red")
+        ax.set_title("z sampled from q_φ" if way == "sampled" else "z = μ + σε, ε drawn first")
+    return fig
+
+
 def averaged_estimates(f, mean, log_std, n_values=N_VALUES, reps=300, seed=0):
     """For each estimator and each n: ``reps`` independent n-sample estimates of d/dmu E_q[f].
 
