@@ -137,3 +137,20 @@ def test_autograd_finds_no_path_through_a_draw_and_the_pathwise_gradient_through
     assert paths["sampled"]["reaches φ"] is False and paths["sampled"]["gradient"] is None
     got, formula = paths["reparameterized"]["gradient"], paths["reparameterized"]["formula"]
     assert all(abs(a - b) < 1e-12 for a, b in zip(got, formula))
+
+
+def test_the_prior_and_the_encoder_estimate_log_px_for_every_k_and_repeat():
+    import course_lib as cl
+    from course_lib.lessons import elbo
+    torch.manual_seed(0)
+    vae = cl.VAE.mlp(latent_dim=3, hidden=(16,))
+    x = torch.bernoulli(torch.full((5, 1, 28, 28), 0.3))
+    estimates = elbo.prior_against_encoder(vae, x, ks=(1, 4), repeats=3)
+    assert estimates["k"] == [1, 4]
+    for name in ("prior", "encoder"):
+        assert estimates[name].shape == (2, 3, 5) and np.isfinite(estimates[name]).all()
+    torch.manual_seed(0)                        # the encoder's estimate is IWAE_k, drawn as vae.iwae_bound draws it
+    z = torch.randn(1, 5, 3)
+    with torch.no_grad():
+        first = elbo.importance_weighted_bound(elbo.decode_log_prob(vae.decoder, z, x)).numpy()
+    assert np.allclose(estimates["prior"][0, 0], first, atol=1e-5)

@@ -17,7 +17,8 @@ from ..errors import CourseInputError, check_int
 from ..figures.plots import image_grid
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
 from ..models.linear_gaussian import LinearGaussianModel
-from ..models.vae import VAE
+from ..models.vae import VAE, decode_log_prob
+from ..objectives import importance_weighted_bound
 from ..settings import cached_only
 from ..training.cache import cached_fit, is_cached
 from ..training.train import fit
@@ -224,6 +225,47 @@ def poor_q(model, x):
     """The q of the IWAE figure: the posterior shifted by one standard deviation and made wider.  -> (mean, log var)"""
     post_mean, post_cov = model.posterior(x)
     return post_mean + post_cov.sqrt(), torch.log(post_cov.reshape(1, 1)) + 0.5
+
+
+PROPOSAL_KS = (1, 10, 100, 1000)
+
+
+@torch.no_grad()
+def prior_against_encoder(vae, x, ks=PROPOSAL_KS, repeats=5, seed=0):
+    """log p(x) estimated as log (1/k) sum_i w_i, for each k, two ways: with z_i drawn from the prior
+    (w_i = p(x | z_i)) and from the encoder's q(z | x) (w_i = p(x, z_i) / q(z_i | x): IWAE_k).  Both average
+    to p(x) before the log, so both are lower bounds on log p(x) in expectation.  ``repeats`` independent
+    estimates of each image.  -> {"k": list, "prior", "encoder": arrays (len(ks), repeats, images)}"""
+    torch.manual_seed(seed)
+    out = {"k": list(ks), "prior": [], "encoder": []}
+    for k in ks:
+        prior_runs, encoder_runs = [], []
+        for _ in range(repeats):
+            z = torch.randn(k, len(x), vae.latent_dim, device=x.device)
+            prior_runs.append(importance_weighted_bound(decode_log_prob(vae.decoder, z, x)))
+            encoder_runs.append(vae.iwae_bound(x, k))
+        out["prior"].append(torch.stack(prior_runs).cpu().numpy())
+        out["encoder"].append(torch.stack(encoder_runs).cpu().numpy())
+    return {"k": out["k"], "prior": np.stack(out["prior"]), "encoder": np.stack(out["encoder"])}
+
+
+def proposal_figure(estimates):
+    """The mean estimate of log p(x) against k for both proposals, with the spread of one image's
+    estimates over repeats (their standard deviation, averaged over the images) as a band."""
+    fig, (ax_mean, ax_spread) = new_figure(2, width=4.2, height=3.2)
+    for name, color in (("prior", "tab:red"), ("encoder", "tab:blue")):
+        values = estimates[name]                                  # (ks, repeats, images)
+        mean, spread = values.mean(axis=(1, 2)), values.std(axis=1, ddof=1).mean(axis=1)
+        label = "z from the prior p(z)" if name == "prior" else "z from the encoder q(z|x)"
+        ax_mean.plot(estimates["k"], mean, "o-", color=color, label=label)
+        ax_mean.fill_between(estimates["k"], mean - spread, mean + spread, color=color, alpha=0.2)
+        ax_spread.plot(estimates["k"], spread, "o-", color=color, label=label)
+    ax_mean.set(xscale="log", xlabel="k (samples per estimate)", ylabel="log p(x) estimate (nats per image)",
+                title="the estimate, with one image's spread")
+    ax_spread.set(xscale="log", yscale="log", xlabel="k (samples per estimate)",
+                  ylabel="standard deviation over repeats (nats)", title="how much one estimate varies")
+    ax_mean.legend(fontsize=7)
+    return fig
 
 
 LATENT_SIZES = (2, 4, 8, 16, 32)
