@@ -140,3 +140,11 @@ def test_a_linear_probe_reads_separable_labels_and_not_random_ones():
     assert linear_probe_accuracy(codes[:400], labels[:400], codes[400:], labels[400:]) > 0.95
     noise = torch.randn(600, 2, generator=g)
     assert linear_probe_accuracy(noise[:400], labels[:400], noise[400:], labels[400:]) < 0.5
+
+
+def test_the_same_elbo_pair_is_the_closest_in_elbo_and_farthest_in_rate():
+    from course_lib.lessons.rate_distortion import same_elbo_pair
+    rate, distortion = [30.0, 20.0, 10.0, 5.0], [220.0, 231.0, 240.2, 260.0]     # -ELBO 250, 251, 250.2, 265
+    assert same_elbo_pair(rate, distortion, within=0.5) == (0, 2)
+    assert same_elbo_pair(rate, distortion, within=1.5) == (0, 2)               # (0, 1) is close too, but nearer in rate
+    assert same_elbo_pair(rate, distortion, within=0.1) is None

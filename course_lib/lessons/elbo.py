@@ -252,7 +252,8 @@ def prior_against_encoder(vae, x, ks=PROPOSAL_KS, repeats=5, seed=0):
 def proposal_figure(estimates):
     """The mean estimate of log p(x) against k for both proposals, with the spread of one image's
     estimates over repeats (their standard deviation, averaged over the images) as a band."""
-    fig, (ax_mean, ax_spread) = new_figure(2, width=4.2, height=3.2)
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+    fig, (ax_mean, ax_spread) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")   # the notebook shows it
     for name, color in (("prior", "tab:red"), ("encoder", "tab:blue")):
         values = estimates[name]                                  # (ks, repeats, images)
         mean, spread = values.mean(axis=(1, 2)), values.std(axis=1, ddof=1).mean(axis=1)

@@ -178,7 +178,8 @@ def planar_density_check(edge=9.0, n=601):
 
 def planar_stages_figure(stages):
     """The samples after each planar step, coloured by their log-density log q_k(z_k)."""
-    fig, axes = new_figure(len(stages), width=2.9, height=3.0)
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+    fig, axes = plt.subplots(1, len(stages), figsize=(2.9 * len(stages), 3.0), layout="constrained")  # shown
     low, high = (float(v) for v in torch.quantile(stages[-1][1], torch.tensor([0.02, 0.98], dtype=torch.float64)))
     for k, (ax, (z, log_q)) in enumerate(zip(axes, stages)):
         dots = ax.scatter(z[:, 0].numpy(), z[:, 1].numpy(), c=log_q.numpy(), s=3, cmap="viridis", vmin=low, vmax=high)

@@ -110,6 +110,39 @@ def slope_check(betas, rate, distortion):
     return rows
 
 
+def same_elbo_pair(rate, distortion, within=0.5):
+    """The two models whose negative ELBOs (R + D) differ by less than ``within`` nats and whose rates differ
+    the most.  -> (i, j) with rate[i] > rate[j], or None where no two are that close."""
+    rate, distortion = np.asarray(rate, dtype=float), np.asarray(distortion, dtype=float)
+    loss = rate + distortion
+    pairs = [(i, j) for i in range(len(rate)) for j in range(len(rate))
+             if rate[i] > rate[j] and abs(loss[i] - loss[j]) < within]
+    return max(pairs, key=lambda p: rate[p[0]] - rate[p[1]], default=None)
+
+
+def same_elbo_figure(models, measured, betas, pair, x_show):
+    """Two models of the sweep with (nearly) the same ELBO: their points on one line of equal ELBO in the
+    R–D plane, and what each makes of the same test images."""
+    i, j = pair
+    rate, distortion = np.asarray(measured["rate"]), np.asarray(measured["distortion"])
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+    fig, (ax, ax_images) = plt.subplots(1, 2, figsize=(10.4, 3.4), layout="constrained")     # the notebook shows it
+    ax.plot(rate, distortion, "o", color="0.6")
+    level = (rate[i] + distortion[i] + rate[j] + distortion[j]) / 2
+    r = np.linspace(0, rate.max() * 1.05, 50)
+    ax.plot(r, level - r, "--", color="0.3", lw=0.8, label="equal ELBO, R + D = const")
+    for k, color in ((i, "tab:blue"), (j, "tab:orange")):
+        ax.plot(rate[k], distortion[k], "o", ms=9, color=color, label=f"β = {betas[k]:g}")
+    ax.set(xlabel="rate R (nats)", ylabel="distortion D (nats)", title="same ELBO, different codes",
+           ylim=(distortion.min() - 10, distortion.max() + 10))
+    ax.legend(fontsize=7)
+    with torch.no_grad():
+        rows = [x_show] + [models[k].reconstruct(x_show.to(next(models[k].parameters()).device)).cpu() for k in (i, j)]
+    ax_images.imshow(image_grid(torch.cat(rows), ncol=len(x_show)), cmap="gray")
+    ax_images.set(xticks=[], yticks=[], title=f"rows: test images, then β = {betas[i]:g}, then β = {betas[j]:g}")
+    return fig
+
+
 def beta_explorer(models, measurements, betas, x_show, n_samples=16):
     """A β slider over the trained sweep.  Panels: the R–D plane with every model (the chosen one marked,
     with its tangent of slope −β and lines of equal ELBO), the chosen model's KL per latent,

@@ -76,7 +76,7 @@ def computation_graphs(paths):
     """The two ways as computation graphs: nodes φ, ε, z and the loss (random ones orange); the forward edges
     in grey, and the path back from the loss to φ green where autograd found it, red and dashed where it
     did not (``paths`` from gradient_paths)."""
-    fig, axes = new_figure(2, width=4.4, height=3.0)
+    fig, axes = plt.subplots(1, 2, figsize=(8.8, 3.0), layout="constrained")     # pyplot: the notebook shows it
     spots = {"φ = (μ, s)": (0.15, 0.75), "ε ~ N(0, 1)": (0.15, 0.2), "z": (0.55, 0.5), "f(z)": (0.88, 0.5)}
     for ax, way in zip(axes, ("sampled", "reparameterized")):
         ax.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[])
