@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import torch
+from matplotlib.patches import Rectangle
 
 from ..capture import capturable
 from ..data.toy2d import ENERGIES as _ENERGY_FUNCTIONS
@@ -102,31 +103,35 @@ def change_of_variables_check(a=1.5, n=200_000, bins=60, seed=0):
 
 def bend_explorer(bends=BENDS):
     """A slider over a: the map f(z) = z + a tanh(2z) carrying equal-width bands of z to bands of y, and the
-    density of y from the change of variables beside the N(0, 1) it came from."""
+    density of y from the change of variables beside the N(0, 1) it came from.  Each move updates the
+    artists in place (no axes redrawn), so the slider answers at once."""
     z = torch.linspace(-3.5, 3.5, 701, dtype=torch.float64)
     y = torch.linspace(-5.5, 5.5, 1101, dtype=torch.float64)
     bands = torch.arange(-2.0, 2.01, 0.5, dtype=torch.float64)
+    colors = ["tab:blue" if k % 2 else "tab:orange" for k in range(len(bands) - 1)]
     fig, (ax_f, ax_p) = new_figure(2, width=4.2, height=3.2)
+    curve, = ax_f.plot(z.numpy(), z.numpy(), color="k", lw=1.2)
+    for lo, hi, color in zip(bands[:-1], bands[1:], colors):
+        ax_f.add_patch(Rectangle((float(lo), -5.5), float(hi - lo), 0.4, color=color, alpha=0.6))
+    y_bands = [ax_f.add_patch(Rectangle((-3.5, 0.0), 0.25, 0.0, color=color, alpha=0.6)) for color in colors]
+    ax_f.set(xlim=(-3.5, 3.5), ylim=(-5.5, 5.5), xlabel="z", ylabel="y = f(z)")
+    title = ax_f.set_title("")
+    ax_p.plot(y.numpy(), standard_normal_log_prob(y[:, None]).exp().numpy(), color="0.6", label="p(z), N(0, 1)")
+    density, = ax_p.plot(y.numpy(), y.numpy() * 0, color="tab:blue", label="p(y) = p(z) / f'(z)")
+    ax_p.set(xlim=(-5.5, 5.5), ylim=(0, 0.45), xlabel="value", ylabel="density", title="the density, stretched")
+    ax_p.legend(fontsize=7, loc="upper left")
 
     def update(fig, a):
-        ax_f.clear()
-        ax_p.clear()
-        fz, _slope = bend(z, a)
-        ax_f.plot(z.numpy(), fz.numpy(), color="k", lw=1.2)
-        for k, (lo, hi) in enumerate(zip(bands[:-1], bands[1:])):
-            color = "tab:blue" if k % 2 else "tab:orange"
-            ax_f.axvspan(float(lo), float(hi), ymax=0.04, color=color, alpha=0.6)
-            flo, fhi = (float(v) for v in bend(torch.stack([lo, hi]), a)[0])
-            ax_f.axhspan(flo, fhi, xmax=0.04, color=color, alpha=0.6)
-        ax_f.set(xlim=(-3.5, 3.5), ylim=(-5.5, 5.5), xlabel="z", ylabel="y = f(z)",
-                 title=f"f(z) = z + {a:g} tanh(2z): bands of z to bands of y")
-        ax_p.plot(y.numpy(), standard_normal_log_prob(y[:, None]).exp().numpy(), color="0.6", label="p(z), N(0, 1)")
-        ax_p.plot(y.numpy(), bent_density(y, a).numpy(), color="tab:blue", label="p(y) = p(z) / f'(z)")
-        ax_p.set(xlim=(-5.5, 5.5), ylim=(0, 0.45), xlabel="value", ylabel="density", title="the density, stretched")
-        ax_p.legend(fontsize=7, loc="upper left")
+        curve.set_ydata(bend(z, a)[0].numpy())
+        ends = bend(bands, a)[0]
+        for patch, lo, hi in zip(y_bands, ends[:-1], ends[1:]):
+            patch.set_y(float(lo))
+            patch.set_height(float(hi - lo))
+        density.set_ydata(bent_density(y, a).numpy())
+        title.set_text(f"f(z) = z + {a:g} tanh(2z): bands of z to bands of y")
 
-    update(fig, 0.0)
-    return LiveFigure(fig, update, {"a": choice_slider("bend a", list(bends), value=1.5)})
+    return LiveFigure(fig, update, {"a": choice_slider("bend a", list(bends), value=1.5)},
+                      animated=lambda: [curve, *y_bands, density, title])
 
 
 PLANAR_STEPS = (((3.0, 0.0), (0.0, 1.5), 0.0),          # (w, u, b) of each step: the first lifts the right half
