@@ -233,3 +233,10 @@ def test_the_pictures_before_the_contract_are_densities_by_the_change_of_variabl
         assert float((w * u_hat).sum().detach()) >= -1
     check = lesson.planar_density_check(n=301)
     assert abs(check["integral"] - 1) < 1e-3 and check["largest gap"] < 1e-8
+
+
+def test_the_made_masks_picture_reads_the_network_and_is_strictly_lower_triangular():
+    masks = lesson.made_masks(dim=5, hidden=(10, 7))
+    strictly_lower = torch.tril(torch.ones(5, 5), diagonal=-1)
+    assert [tuple(m.shape) for m in masks["layers"]] == [(10, 5), (7, 10), (5, 7)]
+    assert torch.equal(masks["paths"], strictly_lower) and torch.equal(masks["jacobian"], strictly_lower)

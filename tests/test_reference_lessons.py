@@ -265,3 +265,14 @@ def test_the_lesson_4_case_and_control_recipes_train_what_the_lesson_trains():
     own_model, own_history = beta_vae.train_control_vae(sprites, member["set_point"], STEPS,
                                                         log_every=member["log_every"])
     assert _same_weights(model, own_model) and list(history["beta"]) == list(own_history["beta"])
+
+
+def test_the_capacity_figure_draws_every_factor_against_the_rate_reached():
+    from course_lib.data.sprites import FACTOR_NAMES
+    from course_lib.reference import views
+    groups = views.capacity_table(say=lambda line: None)
+    fig = views.capacity_figure(groups)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines[:len(FACTOR_NAMES)]] == list(FACTOR_NAMES)
+    assert all(len(line.get_xdata()) == len(groups) for line in lines[:len(FACTOR_NAMES)])
+    assert list(lines[0].get_xdata()) == sorted(rows[0][1]["rate"] for rows in groups.values())

@@ -18,6 +18,7 @@ from ..errors import CourseInputError, check_choice, check_int
 from ..figures.plots import plain_log_ticks
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
 from ..flows import (
+    MADE,
     AffineCoupling,
     Composite,
     Flow,
@@ -461,6 +462,42 @@ def energy_explorer(results, kl, depths, energies=ENERGIES, kinds=KINDS, edge=4.
 
 
 # -- MAF against IAF ----------------------------------------------------------------------------
+def made_masks(dim=4, hidden=(8, 8)):
+    """The 0/1 masks of a MADE with one output per input, layer by layer, read from the network's own buffers,
+    the connectivity they allow from the inputs to the outputs (their product, > 0 where a path exists), and
+    where the outputs really depend on the inputs: the autograd Jacobian of a MADE with random weights, non-zero
+    at one of 64 random points (a path through a ReLU that is off at one point carries no derivative there).  -> {"layers": [(out, in) masks], "paths": (dim, dim), "jacobian": (dim, dim)}"""
+    made = MADE(dim, hidden, n_outputs=1)
+    with torch.no_grad():
+        for layer in [*made.hidden, made.output]:
+            layer.weight.normal_(generator=torch.Generator().manual_seed(0))
+    layers = [layer.mask.clone() for layer in [*made.hidden, made.output]]
+    paths = layers[0]
+    for mask in layers[1:]:
+        paths = mask @ paths
+    x = torch.randn(64, dim, generator=torch.Generator().manual_seed(1))      # a ReLU may be off at one x: 64 of them
+    jacobians = torch.stack([torch.autograd.functional.jacobian(lambda v: made(v[None]).reshape(-1), point)
+                             for point in x])
+    return {"layers": layers, "paths": (paths > 0).float(), "jacobian": (jacobians.abs().amax(0) > 0).float()}
+
+
+def made_masks_figure(masks):
+    """Each layer's mask (rows: the layer's units, columns: what they read), then which outputs a path reaches
+    from which inputs, beside where autograd finds a non-zero derivative."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+
+    panels = [(m, f"layer {k + 1} (black: kept)" if k < len(masks["layers"]) - 1 else "output layer (black: kept)")
+              for k, m in enumerate(masks["layers"])]
+    panels += [(masks["paths"], "paths: output i from input j"), (masks["jacobian"], "autograd: ∂ output i / ∂ input j ≠ 0")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.8), layout="constrained")
+    for ax, (mask, title) in zip(axes, panels):
+        ax.imshow(mask.numpy(), cmap="Greys", vmin=0, vmax=1)
+        ax.set(title=title, xlabel="input unit" if "layer" in title else "input j",
+               ylabel="unit" if "layer" in title else "output i", xticks=[], yticks=[])
+        ax.title.set_fontsize(8)
+    return fig
+
+
 def autoregressive_timings(dims, n=512, hidden=(128,), repeats=3, seed=0):
     """Seconds for the log-density of n given points and for n samples, for a one-layer MAF and IAF
     in d dimensions (best of ``repeats``).  -> {"d", "MAF density", "MAF sampling", "IAF density", "IAF sampling"}"""

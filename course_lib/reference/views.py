@@ -138,6 +138,25 @@ def capacity_table(name="capacity-dsprites", folder=None, say=print):
     return groups
 
 
+def capacity_figure(groups, share=0.5):
+    """Burgess et al.'s picture of the capacity models: for each factor, the largest share of its entropy
+    that one latent carries, against the rate each model reached, with the share that counts as "entered"
+    dashed.  groups: by_value(..., "capacity").  -> the (pyplot) figure"""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+
+    rates = [rows[0][1]["rate"] for rows in groups.values()]
+    order = np.argsort(rates)
+    fig, ax = plt.subplots(figsize=(5.6, 3.4), layout="constrained")
+    for f in FACTOR_NAMES:
+        shares = [rows[0][1][f"MI {f}"] for rows in groups.values()]
+        ax.plot(np.array(rates)[order], np.array(shares)[order], "o-", label=f)
+    ax.axhline(share, color="0.4", ls="--", lw=0.8, label=f"{share:g} of the entropy")
+    ax.set(xlabel="rate reached (nats)", ylabel="one latent's share of the factor's entropy", ylim=(0, 1),
+           title="which factors the code takes in, as capacity grows")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
 def factor_order(groups, share=0.5):
     """For each factor, the smallest final capacity C whose model has one latent carrying at least ``share``
     of the factor's entropy (None if none does), factors sorted by it (Burgess et al.'s order: the
