@@ -240,3 +240,19 @@ def test_the_made_masks_picture_reads_the_network_and_is_strictly_lower_triangul
     strictly_lower = torch.tril(torch.ones(5, 5), diagonal=-1)
     assert [tuple(m.shape) for m in masks["layers"]] == [(10, 5), (7, 10), (5, 7)]
     assert torch.equal(masks["paths"], strictly_lower) and torch.equal(masks["jacobian"], strictly_lower)
+
+
+def test_the_image_flow_walked_stage_by_stage_gives_its_own_log_density_and_tempered_samples():
+    torch.manual_seed(0)
+    flow = lesson_b.build_image_flow(steps_per_scale=1, hidden=8)
+    x = lesson_b.dequantize(torch.rand(4, 1, 28, 28))
+    with torch.no_grad():
+        flow.log_prob(x)                                   # ActNorm initialises itself on a first batch
+        rows, walked = lesson_b.image_flow_stages(flow, x)
+        direct = flow.log_prob(x)
+    assert torch.allclose(walked, direct, rtol=1e-5, atol=1e-2)
+    assert [r[0] for r in rows] == ["logit", "squeeze", "Glow step (ActNorm, 1×1 conv, coupling)", "factor out half",
+                                    "squeeze", "Glow step (ActNorm, 1×1 conv, coupling)", "un-squeeze"]
+    assert rows[-1][1:3] == ((2, 14, 14), (2, 14, 14))
+    tempered = lesson_b.tempered_samples(flow, n=3, temperatures=(0.5, 1.0))
+    assert set(tempered) == {0.5, 1.0} and tempered[0.5][0].shape == (3, 1, 28, 28)

@@ -30,6 +30,7 @@ from ..flows import (
     Planar,
     Radial,
     Squeeze,
+    standard_normal_log_prob,
 )
 from ..flows.coupling import coupling_cnn
 from ..models.flow_vae import FlowVAE, flow_vae_objective
@@ -333,6 +334,60 @@ def build_image_flow(steps_per_scale=4, hidden=32):
     inner = Composite([Squeeze(), *_glow_steps(8, 7, n, hidden), Inverse(Squeeze())])
     to_base = Composite([LogitTransform(0.05), Squeeze(), *_glow_steps(4, 14, n, hidden), FactorOut(inner)])
     return Flow(Inverse(to_base), (1, 28, 28), base_shape=(4, 14, 14))
+
+
+def _stage_name(t):
+    return {"LogitTransform": "logit", "Squeeze": "squeeze", "ActNorm": "ActNorm", "InvertibleConv1x1": "1×1 conv",
+            "AffineCoupling": "coupling"}.get(type(t).__name__, type(t).__name__)
+
+
+@torch.no_grad()
+def image_flow_stages(flow, x):
+    """Walk images x (batch, 1, 28, 28) through the image flow of :func:`build_image_flow` from image to base,
+    stage by stage: what each stage does to the shape of what goes on, and the log-determinants summed so
+    far (nats per image, averaged).  At the factor-out, half of the channels leave for the base.
+    -> (rows of (stage, shape going on, shape factored out so far, summed log-det), log p(x) from the walk)"""
+    to_base = flow.transform.transform                    # the flow is Inverse(to_base)
+    rows, total, out = [], x.new_zeros(len(x)), None
+
+    def walk(transforms, h):
+        nonlocal total, out
+        for t in transforms:
+            if isinstance(t, FactorOut):
+                on, out = t._halves(h)
+                rows.append(("factor out half", tuple(on.shape[1:]), tuple(out.shape[1:]), float(total.mean())))
+                h = walk(t.inner.transforms, on)
+                continue
+            if isinstance(t, Inverse):                    # the un-squeeze that lets the halves fit together
+                h, logabsdet = t(h)
+                name = "un-squeeze"
+            else:
+                h, logabsdet = t(h)
+                name = _stage_name(t)
+            total = total + logabsdet
+            row = (name, tuple(h.shape[1:]), None if out is None else tuple(out.shape[1:]), float(total.mean()))
+            if name == "coupling" and [r[0] for r in rows[-2:]] == ["ActNorm", "1×1 conv"]:
+                del rows[-2:]                             # one Glow step: ActNorm, 1x1 conv, coupling
+                row = ("Glow step (ActNorm, 1×1 conv, coupling)", *row[1:])
+            rows.append(row)
+        return h
+
+    on = walk(to_base.transforms, x)
+    z = torch.cat([on, out], dim=1)
+    return rows, standard_normal_log_prob(z) + total
+
+
+@torch.no_grad()
+def tempered_samples(flow, n=16, temperatures=(0.7, 1.0), seed=1):
+    """Samples x = f(T z), z ~ N(0, I), the same z at every temperature T (Glow's practice: T < 1 trades
+    variety for cleaner samples), and the mean log-density the flow gives them.
+    -> {T: (images, mean log p(x) in nats per image)}"""
+    z = torch.randn(n, *flow.base_shape, generator=torch.Generator().manual_seed(seed)).to(flow._device())
+    out = {}
+    for temperature in temperatures:
+        x, _ = flow.transform(temperature * z)
+        out[temperature] = (x.clamp(0, 1).cpu(), float(flow.log_prob(x).mean()))
+    return out
 
 
 @capturable
