@@ -154,3 +154,17 @@ def test_the_prior_and_the_encoder_estimate_log_px_for_every_k_and_repeat():
     with torch.no_grad():
         first = elbo.importance_weighted_bound(elbo.decode_log_prob(vae.decoder, z, x)).numpy()
     assert np.allclose(estimates["prior"][0, 0], first, atol=1e-5)
+
+
+def test_the_chi_square_that_sets_the_iwae_bias_is_the_variance_of_the_normalised_weights():
+    from course_lib.lessons import elbo
+    model, x = elbo.lesson_model()
+    q_mean, q_log_var = elbo.poor_q(model, x)
+    sigma2 = elbo.chi_square_to_posterior(model, x, q_mean, q_log_var)
+    torch.manual_seed(0)
+    log_w = model.log_weights(x, q_mean, q_log_var, 400_000).flatten() - model.log_marginal(x)
+    ratio = log_w.exp()
+    assert abs(float(ratio.mean()) - 1) < 0.01                                  # E_q[p(z|x)/q(z)] = 1
+    assert abs(float(ratio.var()) - sigma2) < 0.05 * sigma2
+    post_mean, post_cov = model.posterior(x)
+    assert abs(elbo.chi_square_to_posterior(model, x, post_mean, post_cov.log())) < 1e-9   # q = posterior: 0

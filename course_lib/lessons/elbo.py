@@ -149,6 +149,42 @@ def iwae_explorer(model=None, x=None, reps=200):
     return LiveFigure(fig, update, {"k": choice_slider("k", K_VALUES)})
 
 
+def chi_square_to_posterior(model, x, q_mean, q_log_var, width=30.0, n=200001):
+    """sigma² = Var_q(w) / p(x)² = ∫ p(z|x)² / q(z) dz - 1, the χ² divergence of the posterior from q, by
+    quadrature on a grid (1-d latent; +inf where q's tails are too light for the integral).  It sets the
+    bias of IWAE_k for large k: log p(x) - E[IWAE_k] ≈ sigma² / (2k)."""
+    post_mean, post_cov = (t.flatten()[0] for t in model.posterior(x))
+    q_mean, q_var = q_mean.flatten()[0], q_log_var.exp().flatten()[0]
+    z = torch.linspace(-width, width, n, dtype=torch.float64) + post_mean
+    log_post = -0.5 * (z - post_mean) ** 2 / post_cov - 0.5 * torch.log(2 * math.pi * post_cov)
+    log_q = -0.5 * (z - q_mean) ** 2 / q_var - 0.5 * torch.log(2 * math.pi * q_var)
+    return float(torch.exp(2 * log_post - log_q).sum() * (z[1] - z[0])) - 1
+
+
+def iwae_bias(model, x, q_mean, q_log_var, k_values=(5, 10, 20, 50, 100), reps=4000, seed=0):
+    """log p(x) - mean of ``reps`` IWAE_k estimates, with its standard error, beside sigma² / (2k).
+    -> {"k", "bias", "standard error", "predicted": arrays}"""
+    exact = float(model.log_marginal(x))
+    draws = iwae_draws(model, x, q_mean, q_log_var, k_values, reps, seed)
+    sigma2 = chi_square_to_posterior(model, x, q_mean, q_log_var)
+    ks = np.array(k_values, dtype=float)
+    return {"k": ks, "bias": np.array([exact - d.mean() for d in draws.values()]),
+            "standard error": np.array([d.std() / math.sqrt(len(d)) for d in draws.values()]),
+            "predicted": sigma2 / (2 * ks), "sigma2": sigma2}
+
+
+def iwae_bias_figure(bias):
+    """The bias of IWAE_k against k on log-log axes, with two standard errors, beside sigma² / (2k)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+
+    fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
+    ax.errorbar(bias["k"], bias["bias"], yerr=2 * bias["standard error"], fmt="o", label="log p(x) − mean of IWAE_k")
+    ax.plot(bias["k"], bias["predicted"], "-", color="k", lw=1, label="σ² / (2k), σ² = χ²(posterior ‖ q)")
+    ax.set(xscale="log", yscale="log", xlabel="k (samples)", ylabel="bias (nats)", title="the bias of IWAE_k falls as 1/k")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def quadrature_log_marginal(model, x, n_points=2001, width=10.0):
     """log p(x) = log ∫ p(x|z) p(z) dz by the trapezoid rule on a grid of z in [-width, width].
 
