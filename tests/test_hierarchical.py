@@ -163,3 +163,15 @@ def test_the_paired_comparison_of_a_model_with_itself_is_exactly_zero():
     differs = lesson.compare_with_flat(model, other, x, k=8)
     assert differs["difference"] == pytest.approx(differs["hierarchical"] - differs["flat"], abs=1e-4)
     assert differs["se"] > 0
+
+
+def test_the_residual_normal_kl_is_torchs_and_ignores_the_priors_mean():
+    g = torch.Generator().manual_seed(3)
+    mean, std = torch.randn(4, 5, generator=g, dtype=torch.float64), 0.3 + torch.rand(4, 5, generator=g, dtype=torch.float64)
+    d_mean, d_std = torch.randn(4, 5, generator=g, dtype=torch.float64), 0.2 + torch.rand(4, 5, generator=g, dtype=torch.float64)
+    for shift in (0.0, -3.0):
+        q = torch.distributions.Normal(mean + shift + d_mean, std * d_std)
+        exact = torch.distributions.kl_divergence(q, torch.distributions.Normal(mean + shift, std)).sum(-1)
+        assert torch.allclose(lesson.residual_normal_kl(d_mean, d_std, std), exact, atol=1e-12)
+    fig = lesson.graphical_models_figure()
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["generation", "bottom-up inference", "Ladder inference"]

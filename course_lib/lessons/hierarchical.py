@@ -277,6 +277,44 @@ def evaluate(model, x, k=64, seed=0):
             "active": [int((u > ACTIVE).sum()) for u in units], "units": [len(u) for u in units]}
 
 
+def graphical_models_figure():
+    """The three graphs of a two-level model, drawn: generation (z_2 -> z_1 -> x), bottom-up inference
+    (x -> z_1 -> z_2) and Ladder inference (a deterministic pass x -> d_1 -> d_2, then z_2 from d_2 and z_1
+    from d_1 merged with z_2's prior).  Random variables in circles, deterministic values in squares, the
+    observed x shaded.  -> the (pyplot) figure"""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+
+    column = {"x": (0.5, 0.12), "z₁": (0.5, 0.5), "z₂": (0.5, 0.88)}
+    ladder = {"x": (0.2, 0.12), "d₁": (0.2, 0.5), "d₂": (0.2, 0.88), "z₁": (0.75, 0.5), "z₂": (0.75, 0.88)}
+    graphs = {"generation: p(x, z₁, z₂)": [("z₂", "z₁"), ("z₁", "x")],
+              "bottom-up inference: q(z₁ | x) q(z₂ | z₁)": [("x", "z₁"), ("z₁", "z₂")],
+              "Ladder inference: top-down, merged": [("x", "d₁"), ("d₁", "d₂"), ("d₂", "z₂"), ("z₂", "z₁"), ("d₁", "z₁")]}
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.3), layout="constrained")
+    for ax, (title, edges) in zip(axes, graphs.items()):
+        at = ladder if title.startswith("Ladder") else column
+        ax.set(xlim=(0, 1), ylim=(0, 1), xticks=[], yticks=[], title=title)
+        ax.title.set_fontsize(9)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        for name in sorted({n for edge in edges for n in edge}):
+            deterministic = name.startswith("d")
+            ax.text(*at[name], name, ha="center", va="center", fontsize=11,
+                    bbox={"boxstyle": "square" if deterministic else "circle",
+                          "fc": "0.8" if name == "x" else "white", "ec": "0.2"})
+        for a, b in edges:
+            ax.annotate("", xy=at[b], xytext=at[a], arrowprops={"arrowstyle": "->", "shrinkA": 14, "shrinkB": 14,
+                                                                "color": "0.2"})
+    return fig
+
+
+def residual_normal_kl(d_mean, d_std, prior_std):
+    """KL(q || p) for NVAE's residual normal: p = N(mu_p, sigma_p²), q = N(mu_p + d_mean, (sigma_p d_std)²),
+    per coordinate and summed over the last axis:
+        1/2 sum_i (d_mean_i² / sigma_p,i² + d_std_i² - log d_std_i² - 1),
+    free of mu_p altogether (Vahdat & Kautz, 2020)."""
+    return 0.5 * (d_mean ** 2 / prior_std ** 2 + d_std ** 2 - torch.log(d_std ** 2) - 1).sum(-1)
+
+
 def binarized(x, seed=0):
     """A fixed binarization of images in [0, 1] (pixel j is 1 with probability x_j)."""
     return torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))
