@@ -148,3 +148,13 @@ def test_the_same_elbo_pair_is_the_closest_in_elbo_and_farthest_in_rate():
     assert same_elbo_pair(rate, distortion, within=0.5) == (0, 2)
     assert same_elbo_pair(rate, distortion, within=1.5) == (0, 2)               # (0, 1) is close too, but nearer in rate
     assert same_elbo_pair(rate, distortion, within=0.1) is None
+
+
+def test_the_plane_map_shades_exactly_the_region_below_d_equals_h_minus_r():
+    from course_lib.lessons.rate_distortion import plane_map_figure
+    fig = plane_map_figure(entropy=2.0)
+    ax = fig.axes[0]
+    edge = [line for line in ax.get_lines() if line.get_label().startswith("D = H − R")][0]
+    r, d = edge.get_data()
+    assert np.allclose(np.asarray(r) + np.asarray(d), 2.0) and min(r) == 0 and max(r) <= 2.0
+    assert ax.get_xlabel().startswith("rate R") and ax.get_ylabel().startswith("distortion D")

@@ -110,6 +110,34 @@ def slope_check(betas, rate, distortion):
     return rows
 
 
+def plane_map_figure(entropy=1.0):
+    """Alemi et al.'s map of the R–D plane for data of entropy H (discrete data, so D >= 0): the region
+    D >= H - R that the bound H - D <= I_q <= R leaves, the line D = H - R where -ELBO = H (the best any
+    model can do), and the two corners, auto-decoding (R = 0, D = H: a decoder that models x without the
+    code) and auto-encoding (R = H, D = 0: a code that holds all of x).  Axes in units of H.
+    -> the (pyplot) figure"""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot is loaded only when a figure is drawn: it costs every kernel that imports the course)
+
+    h = float(entropy)
+    fig, ax = plt.subplots(figsize=(5.2, 4.0), layout="constrained")
+    r = np.linspace(0, 1.6 * h, 100)
+    ax.fill_between(r, 0, np.clip(h - r, 0, None), color="tab:red", alpha=0.15, label="impossible: D < H − R")
+    ax.plot(r[r <= h], h - r[r <= h], color="tab:red", lw=1.5, label="D = H − R: −ELBO = H, the best possible")
+    for level in (1.3 * h, 1.6 * h):
+        ax.plot(r, level - r, "--", color="0.6", lw=0.8)
+    ax.text(1.32 * h, 0.3 * h, "equal ELBO", color="0.4", fontsize=7, ha="center", va="bottom", rotation=-45)
+    ax.plot([0], [h], "o", color="tab:blue", ms=8)
+    ax.annotate("auto-decoding: R = 0,\nthe decoder ignores z", (0, h), (0.12 * h, 1.25 * h), fontsize=8,
+                arrowprops={"arrowstyle": "->", "color": "tab:blue"})
+    ax.plot([h], [0], "o", color="tab:green", ms=8)
+    ax.annotate("auto-encoding:\nD = 0, the code\nholds all of x", (h, 0), (1.02 * h, 0.55 * h), fontsize=8,
+                arrowprops={"arrowstyle": "->", "color": "tab:green"})
+    ax.set(xlim=(0, 1.6 * h), ylim=(0, 1.6 * h), xlabel="rate R (in units of H)", ylabel="distortion D (in units of H)",
+           title="the R–D plane for data of entropy H", aspect="equal")
+    ax.legend(fontsize=7, loc="upper right")
+    return fig
+
+
 def same_elbo_pair(rate, distortion, within=0.5):
     """The two models whose negative ELBOs (R + D) differ by less than ``within`` nats and whose rates differ
     the most.  -> (i, j) with rate[i] > rate[j], or None where no two are that close."""
