@@ -154,7 +154,7 @@ def test_the_plane_map_shades_exactly_the_region_below_d_equals_h_minus_r():
     from course_lib.lessons.rate_distortion import plane_map_figure
     fig = plane_map_figure(entropy=2.0)
     ax = fig.axes[0]
-    edge = [line for line in ax.get_lines() if line.get_label().startswith("D = H − R")][0]
-    r, d = edge.get_data()
-    assert np.allclose(np.asarray(r) + np.asarray(d), 2.0) and min(r) == 0 and max(r) <= 2.0
+    edge = next(line for line in ax.get_lines() if line.get_label().startswith("D = H − R"))
+    r, d = (list(map(float, v)) for v in edge.get_data())
+    assert all(abs(a + b - 2.0) < 1e-12 for a, b in zip(r, d)) and min(r) == 0 and max(r) <= 2.0
     assert ax.get_xlabel().startswith("rate R") and ax.get_ylabel().startswith("distortion D")
