@@ -9,6 +9,7 @@ another order of operations).  A new lesson's checks get a table here too;
 import inspect
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -309,6 +310,36 @@ def _shares_loop(m):
 
 
 
+# -- lesson 8: the VR bound from log-weights --------------------------------------------
+
+def _vr_answer(power=lambda a: 1 - a, scale=lambda a: 1 - a, minus_log_k=True, limit=True):
+    def vr_estimate(log_weights, alpha):
+        if alpha == 1 and limit:
+            return log_weights.mean(0)
+        k = log_weights.shape[0]
+        return (torch.logsumexp(power(alpha) * log_weights, 0) - (math.log(k) if minus_log_k else 0.0)) / scale(alpha)
+    return vr_estimate
+
+
+def _vr_by_hand(log_w, a):                       # the largest weight factored out by hand, a loop over the examples
+    if a == 1:
+        return torch.stack([column.mean() for column in log_w.T])
+    out = []
+    for column in log_w.T:
+        top = ((1 - a) * column).max()
+        out.append((top + torch.log(torch.exp((1 - a) * column - top).mean())) / (1 - a))
+    return torch.stack(out)
+
+
+def _vr_numpy(log_weights, alpha):                # NumPy, the log-mean-exp written out with the largest term
+    w = log_weights.numpy()
+    if alpha == 1:
+        return torch.from_numpy(w.mean(0))
+    powered = (1 - alpha) * w
+    top = powered.max(0)
+    return torch.from_numpy((top + np.log(np.exp(powered - top).mean(0))) / (1 - alpha))
+
+
 # -- lesson 6: the WAE-MMD loss -----------------------------------------------
 
 def _imq_matrix(a, b, c):
@@ -478,6 +509,19 @@ TABLE = {
          (_step(returns=lambda loss: -loss.item()), "returns the ELBO"),
          (_step(noise=lambda m: torch.randn(m.shape[1]).expand_as(m)), "one number per example"),
          (_step(returns=lambda loss: "done"), "as a number")]),
+    lesson08.vr_estimate: (
+        [_vr_answer(), _vr_by_hand, _vr_numpy],
+        [(lambda log_weights, alpha: log_weights.mean(0), "that is the ELBO, whatever α is"),
+         (_vr_answer(scale=lambda a: 1.0), "still to be divided by 1 − α"),
+         (_vr_answer(minus_log_k=False), "subtract log k"),
+         (_vr_answer(power=lambda a: a), "not α"),
+         (_vr_answer(scale=lambda a: a - 1), "the sign"),
+         (lambda log_weights, alpha: torch.log(torch.exp((1 - alpha) * log_weights).mean(0)) / (1 - alpha)
+          if alpha != 1 else log_weights.mean(0), "work in log space"),
+         (_vr_answer(limit=False), "its limit, the mean of log w"),
+         (lambda log_weights, alpha: _vr_answer(limit=False)(log_weights, float(alpha)) if alpha != 1
+          else 1 / (1 - alpha), "ZeroDivisionError"),
+         (lambda log_weights, alpha: _vr_answer()(log_weights.T, alpha), "shape (")]),
     lesson08.same_mode_rate: (
         [_same_mode_answer(_angle_mode), _same_mode_answer(_mode_by_centres),
          _same_mode_answer(_angle_mode, shares=_shares_loop),

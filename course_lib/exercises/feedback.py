@@ -135,7 +135,7 @@ def apply_answer(name, fn, case):
         raise _Failed(Feedback(name, False, f"your function raised {type(e).__name__}: {e}")) from None
 
 
-def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noise=None):
+def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noise=None, not_finite=None):
     """Check ``fn`` against ``reference`` on every case.
 
     cases:     a list of dicts of inputs, in the order the exercise states them
@@ -144,12 +144,14 @@ def run_check(name, fn, cases, reference, mistakes=(), rtol=1e-5, atol=1e-6, noi
                ``wrong_fn(**case)``, the hint explains the likely slip
     noise:     the name of an input that carries the random noise, if any
                (used to explain an answer that draws its own)
+    not_finite: case -> a hint, or None, for an answer that is NaN or inf on that case (by default the
+               hint about exp() overflowing)
     """
     if not callable(fn):
         return Feedback(name, False, f"pass your function itself, e.g. check({name}), not {type(fn).__name__}.")
     for case in cases:
         try:
-            feedback = _check_case(name, fn, case, reference(**case), mistakes, rtol, atol, noise)
+            feedback = _check_case(name, fn, case, reference(**case), mistakes, rtol, atol, noise, not_finite)
         except _Failed as failed:
             return failed.feedback
         if feedback is not None:
@@ -161,7 +163,7 @@ _WANTED = {"float": "floating-point numbers", "bool": "booleans (True/False, e.g
            "int": "whole numbers (an integer tensor, e.g. from argmax)"}
 
 
-def _check_case(name, fn, case, want, mistakes, rtol, atol, noise):
+def _check_case(name, fn, case, want, mistakes, rtol, atol, noise, not_finite=None):
     """The feedback on one case, or None when the answer is right there.  The checks go from the
     form of the answer (a tensor, its kind, its shape, finite values) to its values: the same every
     call, then equal to the reference, else which slip it matches."""
@@ -169,7 +171,8 @@ def _check_case(name, fn, case, want, mistakes, rtol, atol, noise):
     out = _on_cpu(apply_answer(name, fn, case))
     out, problem = _form_problem(name, out, want, where)
     if problem is not None:
-        return problem
+        hint = not_finite(case) if not_finite is not None and "NaN or inf" in problem.message else None
+        return Feedback(name, False, hint) if hint else problem
     again = _on_cpu(apply_answer(name, fn, case))
     if isinstance(again, torch.Tensor) and _kind(want) == "int":
         again = again.detach().long()

@@ -141,6 +141,52 @@ def information_bound(fn):
     return run_check("information_bound", fn, cases, _bound, mistakes)
 
 
+# -- lesson 8: the VR bound from log-weights ------------------------------------------------------------------
+
+def _vr(log_weights, alpha, power=None, scale=None, average=True):
+    """The VR estimate, with the parts a slip changes: the power of the weights, what the log is divided by,
+    and whether the k weights are averaged (or summed)."""
+    if alpha == 1.0 and power is None and scale is None:
+        return log_weights.mean(0)
+    k = log_weights.shape[0]
+    power = 1 - alpha if power is None else power
+    scale = 1 - alpha if scale is None else scale
+    return (torch.logsumexp(power * log_weights, 0) - (math.log(k) if average else 0.0)) / scale
+
+
+def _vr_cases():
+    g = torch.Generator().manual_seed(81)
+    log_w = -800 + 3 * torch.randn(6, 3, generator=g, dtype=torch.float64)       # p(x, z) of an image: exp() underflows
+    spread = 1.5 * torch.randn(5, 4, generator=g, dtype=torch.float64)
+    return [dict(log_weights=log_w, alpha=0.5), dict(log_weights=log_w, alpha=0.0),
+            dict(log_weights=spread, alpha=-0.5), dict(log_weights=spread, alpha=2.0),
+            dict(log_weights=log_w, alpha=1.0)]
+
+
+@graded
+def vr_estimate(fn):
+    """vr_estimate(log_weights, alpha) -> the Monte Carlo VR bound of each example, (batch,), from log_weights
+    (k, batch) = log p(x, z_i) - log q(z_i | x) for k draws z_i ~ q: log of the mean of w^(1 - alpha), over
+    1 - alpha, and at alpha = 1 its limit, the mean of log w (the ELBO).  alpha = 0 gives IWAE_k."""
+    mistakes = [
+        ("you averaged the log-weights: that is the ELBO, whatever α is. The VR bound averages the weights "
+         "raised to the power 1 − α, then takes the log (and divides by 1 − α).",
+         lambda log_weights, alpha: log_weights.mean(0)),
+        ("the log of the mean of w^(1 − α) is still to be divided by 1 − α.",
+         lambda log_weights, alpha: _vr(log_weights, alpha, scale=1.0)),
+        ("that is the log of a *sum* of k weights: subtract log k to average them.",
+         lambda log_weights, alpha: _vr(log_weights, alpha, average=False)),
+        ("the weights are raised to the power 1 − α, not α.",
+         lambda log_weights, alpha: _vr(log_weights, alpha, power=alpha)),
+        ("the sign: divide by 1 − α, not by α − 1 (at α = 0 the bound must be IWAE_k, below log p(x)).",
+         lambda log_weights, alpha: _vr(log_weights, alpha, scale=alpha - 1)),
+    ]
+    at_one = ("at α = 1 the formula divides by zero; the bound there is its limit, the mean of log w (the "
+              "ELBO). Give α = 1 its own line.")
+    return run_check("vr_estimate", fn, _vr_cases(), _vr, mistakes,
+                     not_finite=lambda case: at_one if case["alpha"] == 1 else None)
+
+
 # -- lesson 8b: is a BiGAN's G∘E an inverse? ------------------------------------------------------------
 
 def _mode(points, n_modes=8):
