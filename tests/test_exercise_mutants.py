@@ -575,6 +575,17 @@ TABLE = {
          (lambda mean, log_var, z: _info_answer(mean, 0.5 * log_var, z), "standard deviation"),    # var = exp(log_var / 2)
          (lambda mean, log_var, z: (_info_pairs(mean, log_var, z).diagonal() - torch.logsumexp(
              _info_pairs(mean, log_var, z), 0) + math.log(len(z))).mean(), "second axis")]),
+    lesson07.bits_per_dimension: (
+        [lambda log_density, dims: (-log_density / dims + math.log(256)) / math.log(2),
+         lambda lp, d: -(lp - d * math.log(256)) / d / math.log(2),
+         lambda lp, d: torch.log2(torch.exp(-lp / d) * 256),
+         lambda lp, d: torch.stack([(-v + d * math.log(256)) / (d * math.log(2)) for v in lp])],
+        [(lambda lp, d: -lp / (d * math.log(2)), "cell of volume"),
+         (lambda lp, d: (-lp + d * math.log(256)) / d, "divide by log 2"),
+         (lambda lp, d: (-lp + d * math.log(256)) / math.log(2), "per pixel"),
+         (lambda lp, d: (lp + d * math.log(256)) / (d * math.log(2)), "minus sign"),
+         (lambda lp, d: (-lp + d * math.log(255)) / (d * math.log(2)), "1/255"),
+         (lambda lp, d: ((-lp + d * math.log(256)) / (d * math.log(2))).mean(), "shape (")]),
     lesson07.flow_log_density: (
         [_flow_answer, _flow_recursive, _flow_indices],
         [(lambda x, inverses, base: _flow_answer(x, inverses[::-1], base), "wrong order"),

@@ -260,3 +260,37 @@ def flow_log_density(fn):
          lambda x, inverses, base_log_prob: _flow_density(x, inverses, lambda z: torch.zeros(len(z), dtype=z.dtype))),
     ]
     return run_check("flow_log_density", fn, cases, _flow_density, mistakes)
+
+
+# -- dequantized images: bits per dimension ------------------------------------------------------------
+def _bits(log_density, dims, cells=256, unit=math.log(2), per=None, sign=-1.0):
+    """Bits per dimension of 8-bit images from the log-density of their dequantized versions in [0, 1]^D."""
+    per = dims if per is None else per
+    return (sign * log_density + dims * math.log(cells)) / (per * unit)
+
+
+def _bits_cases():
+    g = torch.Generator().manual_seed(71)
+    return [dict(log_density=2000 + 50 * torch.randn(5, generator=g, dtype=torch.float64), dims=784),
+            dict(log_density=torch.tensor([-3.0, 1.5], dtype=torch.float64), dims=3)]
+
+
+@graded
+def bits_per_dimension(fn):
+    """bits_per_dimension(log_density, dims) -> (batch,): from the natural-log densities of dequantized images
+    y = (x·255 + u)/256 in [0, 1]^D under a flow, the bound -log2 P(x) / D on the 8-bit images' bits per
+    dimension: (-log p(y) + D log 256) / (D log 2)."""
+    mistakes = [
+        ("the density is per unit volume of [0, 1]^D, and an 8-bit image owns a cell of volume 256^(-D): "
+         "add D log 256 nats before converting (without it the bound can even be negative).",
+         lambda log_density, dims: _bits(log_density, dims, cells=1)),
+        ("that is in nats per dimension; a bit is log 2 nats, so divide by log 2.",
+         lambda log_density, dims: _bits(log_density, dims, unit=1.0)),
+        ("divide by the number of dimensions D: the answer is per pixel, not per image.",
+         lambda log_density, dims: _bits(log_density, dims, per=1)),
+        ("bits measure −log₂ of a probability: the log-density enters with a minus sign.",
+         lambda log_density, dims: _bits(log_density, dims, sign=1.0)),
+        ("a pixel takes 256 values (0 to 255), so its cell is 1/256 wide, not 1/255.",
+         lambda log_density, dims: _bits(log_density, dims, cells=255)),
+    ]
+    return run_check("bits_per_dimension", fn, _bits_cases(), _bits, mistakes)
