@@ -263,7 +263,10 @@ def flow_log_density(fn):
 
 
 # -- dequantized images: bits per dimension ------------------------------------------------------------
-def _bits(log_density, dims, cells=256, unit=math.log(2), per=None, sign=-1.0):
+LOG_2 = math.log(2)
+
+
+def _bits(log_density, dims, cells=256, unit=LOG_2, per=None, sign=-1.0):
     """Bits per dimension of 8-bit images from the log-density of their dequantized versions in [0, 1]^D."""
     per = dims if per is None else per
     return (sign * log_density + dims * math.log(cells)) / (per * unit)
