@@ -24,6 +24,7 @@ from course_lib.exercises import (
     lesson07,
     lesson08,
 )
+from course_lib.models.rate_distortion import gaussian_rate_distortion
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -310,6 +311,40 @@ def _shares_loop(m):
 
 
 
+# -- lesson 3: reverse water-filling ---------------------------------------------------------
+
+def _water_by_sorting(variances, distortion):       # the level in closed form: sort, and find how many are uncoded
+    v, _ = torch.sort(variances)
+    if distortion >= v.sum():
+        return torch.zeros((), dtype=v.dtype)
+    for m in range(len(v)):                          # the m smallest take their own variance, the rest share
+        level = (distortion - v[:m].sum()) / (len(v) - m)
+        if level <= v[m] and (m == 0 or level >= v[m - 1]):
+            return 0.5 * torch.log(v[m:] / level).sum()
+    raise AssertionError("no level found")
+
+
+def _water_by_bisection(sigma2, d, steps=100):
+    lo, hi = torch.zeros((), dtype=sigma2.dtype), sigma2.max()
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if torch.minimum(sigma2, mid).sum() < d:
+            lo = mid
+        else:
+            hi = mid
+    return torch.relu(0.5 * torch.log(sigma2 / hi)).sum()
+
+
+def _water_answer(level=lambda v, d: lesson03._level(v, d), half=0.5, log=torch.log, clamp=True, per_component=False):
+    def water_filling_rate(variances, distortion):
+        if distortion >= variances.sum():
+            return torch.zeros((), dtype=variances.dtype) if not per_component else torch.zeros_like(variances)
+        rates = half * log(variances / level(variances, float(distortion)))
+        rates = rates.clamp(min=0) if clamp else rates
+        return rates if per_component else rates.sum()
+    return water_filling_rate
+
+
 # -- lesson 8: the VR bound from log-weights --------------------------------------------
 
 def _vr_answer(power=lambda a: 1 - a, scale=lambda a: 1 - a, minus_log_k=True, limit=True):
@@ -561,6 +596,15 @@ TABLE = {
          (lambda kl, lam: torch.clamp(kl.mean(0), min=lam).mean(), "you averaged them"),
          (lambda kl, lam: torch.relu(kl.mean(0) - lam).sum(), "hinge form"),
          (lambda kl, lam: kl.mean(0).sum(), None)]),
+    lesson03.water_filling_rate: (
+        [_water_by_sorting, _water_by_bisection,
+         lambda variances, distortion: torch.tensor(gaussian_rate_distortion(variances, distortion), dtype=torch.float64)],
+        [(_water_answer(level=lambda v, d: d / len(v)), "shared the distortion equally"),
+         (_water_answer(clamp=False), "costs no rate"),
+         (_water_answer(log=torch.log2), "in bits"),
+         (_water_answer(half=1.0), "the ½ is missing"),
+         (_water_answer(level=lesson03._level_uncapped), "no room left"),
+         (_water_answer(per_component=True), "shape ()")]),
     lesson03.information_estimate: (
         [_info_answer, _info_loop,
          lambda mu, logvar, samples: _info_answer(mu.float(), logvar.float(), samples.float())],

@@ -331,3 +331,10 @@ def test_the_bits_exercise_is_what_lesson_7b_trains_and_reports():
         reported = flow_vae.image_nll_objective(flow, y)["bits/dim"]
         ours = lesson07._bits(flow.log_prob(y).double(), 784).mean()
     assert torch.allclose(ours.float(), reported, rtol=1e-5)
+
+
+def test_the_water_filling_exercise_is_the_courses_rate_distortion_function():
+    from course_lib.exercises import lesson03
+    from course_lib.models.rate_distortion import gaussian_rate_distortion
+    for case in lesson03._water_cases():
+        assert abs(float(lesson03._water_rate(**case)) - gaussian_rate_distortion(case["variances"], case["distortion"])) < 1e-9

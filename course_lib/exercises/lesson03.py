@@ -148,3 +148,58 @@ def information_estimate(fn):
          lambda mean, log_var, z: _information(mean, log_var, z, dim=0)),
     ]
     return run_check("information_estimate", fn, cases, _information, mistakes)
+
+
+# -- the rate-distortion limit of a Gaussian source: find the water level ------------------------------
+def _level(variances, distortion):
+    """The water level λ with sum_i min(λ, σ_i²) = D, by bisection (that sum grows with λ)."""
+    lo, hi = 0.0, float(variances.max())
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if float(variances.clamp(max=mid).sum()) < distortion else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _water_rate(variances, distortion, level=None, half=0.5, log=torch.log, clamp=True):
+    if float(distortion) >= float(variances.sum()):
+        return torch.zeros((), dtype=variances.dtype)
+    level = _level(variances, float(distortion)) if level is None else level(variances, float(distortion))
+    rates = half * log(variances / level)
+    return (rates.clamp(min=0.0) if clamp else rates).sum()
+
+
+def _water_cases():
+    v = torch.tensor([4.0, 2.0, 1.0, 0.25], dtype=torch.float64)
+    return [dict(variances=v, distortion=2.0), dict(variances=v, distortion=5.0), dict(variances=v, distortion=0.4),
+            dict(variances=torch.tensor([3.0, 0.5, 0.5], dtype=torch.float64), distortion=1.2),
+            dict(variances=v, distortion=8.0)]
+
+
+@graded
+def water_filling_rate(fn):
+    """water_filling_rate(variances, distortion) -> R(D) in nats, shape (): the fewest nats any code of a
+    Gaussian source with independent components of these variances can spend at squared error D, by reverse
+    water-filling (the level λ solves sum_i min(λ, σ_i²) = D; R = sum_i max(0, ½ log(σ_i² / λ)); 0 once D
+    reaches sum_i σ_i²).  Equal to course_lib.models.rate_distortion.gaussian_rate_distortion."""
+    mistakes = [
+        ("you shared the distortion equally, λ = D / n; but a component whose variance is below the level can only "
+         "take its own variance, and the level must rise until sum_i min(λ, σ_i²) = D.",
+         lambda variances, distortion: _water_rate(variances, distortion, level=lambda v, d: d / len(v))),
+        ("a component below the water level is not coded and costs no rate: its ½ log(σ² / λ) is negative; "
+         "count it as 0.", lambda variances, distortion: _water_rate(variances, distortion, clamp=False)),
+        ("that is in bits (log₂); the course measures rate in nats (the natural log).",
+         lambda variances, distortion: _water_rate(variances, distortion, log=torch.log2)),
+        ("each coded component costs ½ log(σ² / λ): the ½ is missing.",
+         lambda variances, distortion: _water_rate(variances, distortion, half=1.0)),
+        ("the level must satisfy sum_i min(λ, σ_i²) = D; yours looks like sum_i λ = D over the coded components "
+         "only, with no room left for the others' own variances.",
+         lambda variances, distortion: _water_rate(
+             variances, distortion, level=lambda v, d: _level_uncapped(v, d))),
+    ]
+    return run_check("water_filling_rate", fn, _water_cases(), _water_rate, mistakes)
+
+
+def _level_uncapped(variances, distortion):
+    """A wrong level: D shared among the components whose variance exceeds D / n, ignoring the others."""
+    above = variances > distortion / len(variances)
+    return distortion / max(int(above.sum()), 1)
