@@ -311,6 +311,31 @@ def _shares_loop(m):
 
 
 
+# -- lesson 2: the Gumbel-softmax sample ------------------------------------------------------
+
+def _gumbel_answer(noise=lambda u: -torch.log(-torch.log(u)), divide_all=True, power=-1, probabilities=False, dim=-1):
+    def relaxed_one_hot(logits, uniform, temperature):
+        g = noise(uniform)
+        base = torch.softmax(logits, -1) if probabilities else logits
+        perturbed = (base + g) * temperature ** power if divide_all else base + g * temperature ** power
+        return torch.softmax(perturbed, dim=dim)
+    return relaxed_one_hot
+
+
+def _gumbel_by_hand(lg, u, tau):                 # log_softmax first, the softmax written out, a loop over samples
+    rows = []
+    for row, noise in zip(torch.log_softmax(lg, -1), u):
+        y = torch.exp((row - torch.log(-torch.log(noise))) / tau)
+        rows.append(y / y.sum())
+    return torch.stack(rows)
+
+
+def _gumbel_numpy(logits, uniform, temperature):
+    a = (logits.numpy() - np.log(-np.log(uniform.numpy()))) / temperature
+    a = np.exp(a - a.max(-1, keepdims=True))
+    return torch.from_numpy(a / a.sum(-1, keepdims=True))
+
+
 # -- lesson 3: reverse water-filling ---------------------------------------------------------
 
 def _water_by_sorting(variances, distortion):       # the level in closed form: sort, and find how many are uncoded
@@ -596,6 +621,23 @@ TABLE = {
          (lambda kl, lam: torch.clamp(kl.mean(0), min=lam).mean(), "you averaged them"),
          (lambda kl, lam: torch.relu(kl.mean(0) - lam).sum(), "hinge form"),
          (lambda kl, lam: kl.mean(0).sum(), None)]),
+    lesson02.relaxed_one_hot: (
+        [_gumbel_answer(), _gumbel_by_hand, _gumbel_numpy,
+         lambda z, u, t: torch.softmax((torch.log_softmax(z, 1) - torch.log(-torch.log(u))) / t, 1)],
+        [(_gumbel_answer(noise=lambda u: u), "the uniform draws are not the noise"),
+         (_gumbel_answer(noise=lambda u: -torch.log(u)), "exponential noise"),
+         (_gumbel_answer(noise=lambda u: torch.log(-torch.log(u))), "the sign of the Gumbel noise"),
+         (_gumbel_answer(divide_all=False), "not the noise alone"),
+         (_gumbel_answer(power=1), "divide by τ"),
+         (_gumbel_answer(probabilities=True), "not to the probabilities"),
+         (_gumbel_answer(dim=0), "the last axis"),
+         (lambda logits, uniform, temperature: torch.nn.functional.one_hot(
+             (logits - torch.log(-torch.log(uniform))).argmax(-1), logits.shape[-1]).double(), "without a gradient"),
+         (lambda logits, uniform, temperature: torch.nn.functional.one_hot(
+             (logits - torch.log(-torch.log(uniform))).argmax(-1), logits.shape[-1]), "dtype"),
+         (lambda logits, uniform, temperature: _gumbel_answer()(logits, torch.rand_like(uniform), temperature),
+          "the `uniform` it is given"),
+         (lambda logits, uniform, temperature: torch.softmax(logits / temperature, -1), "`uniform`")]),
     lesson03.water_filling_rate: (
         [_water_by_sorting, _water_by_bisection,
          lambda variances, distortion: torch.tensor(gaussian_rate_distortion(variances, distortion), dtype=torch.float64)],

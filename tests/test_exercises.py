@@ -338,3 +338,12 @@ def test_the_water_filling_exercise_is_the_courses_rate_distortion_function():
     from course_lib.models.rate_distortion import gaussian_rate_distortion
     for case in lesson03._water_cases():
         assert abs(float(lesson03._water_rate(**case)) - gaussian_rate_distortion(case["variances"], case["distortion"])) < 1e-9
+
+
+def test_the_gumbel_exercise_is_the_courses_sampler_with_the_same_uniform_draws():
+    from course_lib.estimators.gradients import gumbel_softmax_sample
+    from course_lib.exercises import lesson02
+    logits = torch.tensor([0.3, -1.0, 2.0, 0.0], dtype=torch.float64)
+    course = gumbel_softmax_sample(logits, 0.7, generator=torch.Generator().manual_seed(5), n=6)
+    uniform = torch.rand(6, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
+    assert torch.allclose(lesson02._relaxed(logits.expand(6, 4), uniform, 0.7), course, rtol=1e-12)

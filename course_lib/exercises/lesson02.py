@@ -146,3 +146,52 @@ def score_function_surrogate(fn):
          _gradient_of(lambda log_q, f, b: ((f.detach() - b) * log_q.exp()).mean())),
     ]
     return run_check("score_function_surrogate", _gradient_of(fn), cases, _gradient_of(_surrogate), mistakes)
+
+
+# -- a relaxed categorical sample (Gumbel-softmax) ------------------------------------------------------
+def _relaxed(logits, uniform, temperature, noise=lambda u: -torch.log(-torch.log(u)), scale_all=True,
+             divide=True, dim=-1, on_probabilities=False):
+    g = noise(uniform)
+    base = logits.softmax(-1) if on_probabilities else logits
+    if not scale_all:
+        return torch.softmax(base + g / temperature, dim=dim)
+    return torch.softmax((base + g) / temperature if divide else (base + g) * temperature, dim=dim)
+
+
+def _relaxed_cases():
+    g = torch.Generator().manual_seed(23)
+    logits = 2 * torch.randn(5, 4, generator=g, dtype=torch.float64)
+    uniform = torch.rand(5, 4, generator=g, dtype=torch.float64).clamp(1e-6, 1 - 1e-6)
+    return [dict(logits=logits, uniform=uniform, temperature=0.5), dict(logits=logits, uniform=uniform, temperature=2.0),
+            dict(logits=logits[:3, :3], uniform=uniform[:3, :3], temperature=0.1)]
+
+
+@graded
+def relaxed_one_hot(fn):
+    """relaxed_one_hot(logits, uniform, temperature) -> (n, K): the Gumbel-softmax sample softmax((logits + g) / τ)
+    with g = -log(-log u) the Gumbel noise made from the uniform draws u (Jang et al., 2017; Maddison et al.,
+    2017).  Its argmax is an exact sample of Categorical(softmax(logits)).  Equal to
+    course_lib.estimators.gradients.gumbel_softmax_sample with the same uniform draws."""
+    mistakes = [
+        ("the uniform draws are not the noise: add Gumbel noise g = −log(−log u), which is what makes the argmax an "
+         "exact sample of the categorical.", lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature,
+                                                                                          noise=lambda u: u)),
+        ("−log u is exponential noise; the Gumbel noise the trick needs is −log(−log u).",
+         lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature, noise=lambda u: -torch.log(u))),
+        ("the sign of the Gumbel noise: g = −log(−log u).",
+         lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature,
+                                                       noise=lambda u: torch.log(-torch.log(u)))),
+        ("divide the whole perturbed logit, logits + g, by τ, not the noise alone.",
+         lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature, scale_all=False)),
+        ("divide by τ: a small temperature must sharpen the sample towards one-hot.",
+         lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature, divide=False)),
+        ("add the noise to the logits (log-probabilities up to a constant), not to the probabilities.",
+         lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature, on_probabilities=True)),
+        ("normalise over the K categories of each sample (the last axis), not over the samples.",
+         lambda logits, uniform, temperature: _relaxed(logits, uniform, temperature, dim=0)),
+        ("that is the exact Gumbel-max sample: one-hot, and without a gradient. The relaxation replaces the argmax by "
+         "a softmax at temperature τ.",
+         lambda logits, uniform, temperature: torch.nn.functional.one_hot(
+             (logits - torch.log(-torch.log(uniform))).argmax(-1), logits.shape[-1]).to(logits.dtype)),
+    ]
+    return run_check("relaxed_one_hot", fn, _relaxed_cases(), _relaxed, mistakes, noise="uniform")
