@@ -598,6 +598,27 @@ TABLE = {
          (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back) * torch.tensor([len(x), 1.0], dtype=torch.float64),
           "divide the count by n"),
          (lambda x, x_back: _same_mode_answer(_angle_mode)(x, x_back)[0], "shape (2,)")]),
+    lesson06.wae_gan_losses: (
+        [lambda prior_logits, code_logits, x, x_rec, lam: torch.stack([
+            F.softplus(-prior_logits).mean() + F.softplus(code_logits).mean(),
+            ((x - x_rec) ** 2).flatten(1).sum(1).mean() + lam * F.softplus(-code_logits).mean()]),
+         lambda real, fake, images, rebuilt, weight: torch.stack([
+            F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)),
+            ((images - rebuilt) ** 2).sum((1, 2, 3)).mean() - weight * F.logsigmoid(fake).mean()]),
+         lambda p, q, x, r, lam: torch.stack([-(torch.sigmoid(p).log().mean() + (1 - torch.sigmoid(q)).log().mean()),
+                                              sum(((a - b) ** 2).sum() for a, b in zip(x, r)) / len(x)
+                                              - lam * torch.sigmoid(q).log().mean()])],
+        [(lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam, swap_labels=True), "labels are swapped"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam, saturating=True), "saturating form"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam, critic=True), "Wasserstein critic"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam, lam_on="reconstruction"),
+          "λ weighs the adversarial term"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam, recon=lambda a, b: ((a - b) ** 2).mean()),
+          "summed over an image's pixels"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam, fool_on="prior"), "with its *codes*"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam).flip(0), "discriminator's loss first"),
+         (lambda p, q, x, r, lam: lesson06._wae_gan(p, q, x, r, lam).sum(), "shape (2,)")]),
     lesson06.wae_mmd_loss: (
         [_wae_answer(), _wae_with_course_mmd,
          lambda images, rebuilt, codes, prior, weight: _wae_answer()(images.float(), rebuilt.float(), codes, prior,

@@ -347,3 +347,21 @@ def test_the_gumbel_exercise_is_the_courses_sampler_with_the_same_uniform_draws(
     course = gumbel_softmax_sample(logits, 0.7, generator=torch.Generator().manual_seed(5), n=6)
     uniform = torch.rand(6, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64).clamp(1e-12, 1 - 1e-12)
     assert torch.allclose(lesson02._relaxed(logits.expand(6, 4), uniform, 0.7), course, rtol=1e-12)
+
+
+def test_the_wae_gan_exercise_is_the_course_wae_gans_two_losses():
+    from course_lib import WAE
+    from course_lib.exercises import lesson06
+    from course_lib.models.wae import WAEGAN, latent_discriminator
+    torch.manual_seed(0)
+    model = WAEGAN(WAE(latent_dim=3, hidden=(16,)), latent_discriminator(3), lam=2.0)
+    x = torch.rand(6, 1, 28, 28)
+    torch.manual_seed(4)
+    d_loss = model.discriminator_loss(x)["loss"]
+    torch.manual_seed(4)
+    prior = model.prior_sample(len(x))
+    ae_loss = model.generator_loss(x)["loss"]
+    z = model.wae.encode(x)
+    ours = lesson06._wae_gan(model.discriminator(prior).flatten(), model.discriminator(z).flatten(), x,
+                             model.wae.decode(z), 2.0)
+    assert torch.allclose(ours, torch.stack([d_loss, ae_loss]), rtol=1e-5)

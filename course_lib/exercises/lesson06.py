@@ -1,5 +1,6 @@
-"""Checks for the lesson 6 exercises (the IMQ kernel, MMD^2 as a U- and a V-statistic, the WAE-MMD loss)."""
+"""Checks for the lesson 6 exercises (the IMQ kernel, MMD^2 as a U- and a V-statistic, the WAE-MMD loss, the WAE-GAN's two losses)."""
 import torch
+from torch.nn.functional import softplus
 
 from ..models.wae import mmd2
 from .feedback import graded, run_check
@@ -136,3 +137,57 @@ def wae_mmd_loss(fn):
     def reference(**case):
         return _wae_loss(**case)
     return run_check("wae_mmd_loss", fn, _wae_cases(), reference, mistakes)
+
+
+# -- WAE-GAN: the two players' losses ------------------------------------------------------------------
+
+def _wae_gan(prior_logits, code_logits, x, x_rec, lam, swap_labels=False, saturating=False, critic=False,
+             lam_on="fool", recon=None, fool_on="codes"):
+    if critic:
+        d_loss = code_logits.mean() - prior_logits.mean()
+    elif swap_labels:
+        d_loss = softplus(prior_logits).mean() + softplus(-code_logits).mean()
+    else:
+        d_loss = softplus(-prior_logits).mean() + softplus(code_logits).mean()
+    fooled = code_logits if fool_on == "codes" else prior_logits
+    fool = -softplus(fooled).mean() if saturating else softplus(-fooled).mean()
+    reconstruction = ((x - x_rec) ** 2).flatten(1).sum(-1).mean() if recon is None else recon(x, x_rec)
+    ae_loss = reconstruction + lam * fool if lam_on == "fool" else lam * reconstruction + fool
+    return torch.stack([d_loss, ae_loss])
+
+
+def _wae_gan_cases():
+    g = torch.Generator().manual_seed(62)
+    x = torch.rand(6, 1, 4, 4, generator=g, dtype=torch.float64)
+    x_rec = (x + 0.2 * torch.randn(6, 1, 4, 4, generator=g, dtype=torch.float64)).clamp(0, 1)
+    prior_logits = 1.5 * torch.randn(6, generator=g, dtype=torch.float64) + 0.5
+    code_logits = 1.5 * torch.randn(6, generator=g, dtype=torch.float64) - 0.5
+    return [dict(prior_logits=prior_logits, code_logits=code_logits, x=x, x_rec=x_rec, lam=2.0),
+            dict(prior_logits=prior_logits[:4], code_logits=code_logits[:4], x=x[:4], x_rec=x_rec[:4], lam=0.5)]
+
+
+@graded
+def wae_gan_losses(fn):
+    """wae_gan_losses(prior_logits, code_logits, x, x_rec, lam) -> tensor([discriminator's loss, autoencoder's loss]):
+    the discriminator d (a logit, D = sigmoid(d)) tells prior draws (real) from codes E(x) (fake) by
+    -E log D(z_p) - E log(1 - D(z_q)); the autoencoder minimises the squared error (summed over pixels, averaged
+    over the batch) plus lam times the non-saturating -E log D(z_q).  Equal to course_lib.models.wae.WAEGAN's
+    two losses with the same prior draws."""
+    mistakes = [
+        ("the labels are swapped: the prior draws z ~ p(z) are the discriminator's *real* samples, and the codes "
+         "E(x) the fakes it should reject.", lambda **c: _wae_gan(**c, swap_labels=True)),
+        ("that is the saturating form, minimising log(1 − D(E(x))), whose gradient vanishes while D wins; train the "
+         "encoder to maximise log D(E(x)): minimise −log D(E(x)).", lambda **c: _wae_gan(**c, saturating=True)),
+        ("that is the Wasserstein critic's form; this discriminator outputs a logit d with D = sigmoid(d), and its "
+         "loss is the cross-entropy, −log D = softplus(−d) and −log(1 − D) = softplus(d).",
+         lambda **c: _wae_gan(**c, critic=True)),
+        ("λ weighs the adversarial term, not the reconstruction: squared error + λ · (−log D(E(x))).",
+         lambda **c: _wae_gan(**c, lam_on="reconstruction")),
+        ("the squared error is summed over an image's pixels, then averaged over the batch (as the WAE-MMD's of "
+         "part 4).", lambda **c: _wae_gan(**c, recon=lambda x, r: ((x - r) ** 2).mean())),
+        ("the autoencoder fools the discriminator with its *codes*: −log D(E(x)), from code_logits.",
+         lambda **c: _wae_gan(**c, fool_on="prior")),
+        ("return the discriminator's loss first, then the autoencoder's.",
+         lambda **c: _wae_gan(**c).flip(0)),
+    ]
+    return run_check("wae_gan_losses", fn, _wae_gan_cases(), _wae_gan, mistakes)
