@@ -311,6 +311,28 @@ def _shares_loop(m):
 
 
 
+# -- lesson 5: a two-level Ladder pass -----------------------------------------------------
+
+def _ladder(**slip):
+    def ladder_kl(mean_1, log_var_1, mean_2, log_var_2, eps_1, eps_2, prior_1):
+        return lesson05._ladder_kl(mean_1, log_var_1, mean_2, log_var_2, eps_1, eps_2, prior_1, **slip)
+    return ladder_kl
+
+
+def _ladder_with_distributions(mean_1, log_var_1, mean_2, log_var_2, eps_1, eps_2, prior_1):
+    """torch.distributions for every KL, and the merge written with precisions."""
+    normal = torch.distributions.Normal
+    q_2 = normal(mean_2, (0.5 * log_var_2).exp())
+    z_2 = mean_2 + q_2.scale * eps_2
+    prior_mean, prior_log_var = prior_1(z_2)
+    precision = (-log_var_1).exp() + (-prior_log_var).exp()
+    q_mean = (mean_1 * (-log_var_1).exp() + prior_mean * (-prior_log_var).exp()) / precision
+    q_1 = normal(q_mean, precision.rsqrt())
+    kl_1 = torch.distributions.kl_divergence(q_1, normal(prior_mean, (0.5 * prior_log_var).exp())).sum(-1)
+    kl_2 = torch.distributions.kl_divergence(q_2, normal(torch.zeros_like(mean_2), torch.ones_like(mean_2))).sum(-1)
+    return kl_1 + kl_2
+
+
 # -- lesson 2: the Gumbel-softmax sample ------------------------------------------------------
 
 def _gumbel_answer(noise=lambda u: -torch.log(-torch.log(u)), divide_all=True, power=-1, probabilities=False, dim=-1):
@@ -630,6 +652,15 @@ TABLE = {
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).sum()), "summed over the batch"),
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(1).sqrt().mean()), "not its square"),
          (lambda x, x_rec, z, z_prior, lam: _wae_answer()(x, x_rec, z, z_prior, lam).reshape(1), "shape ()")]),
+    lesson05.ladder_kl: (
+        [_ladder(), _ladder_with_distributions,
+         lambda m1, lv1, m2, lv2, e1, e2, prior: lesson05._ladder_kl(m1.float(), lv1.float(), m2.float(), lv2.float(),
+                                                                    e1.float(), e2.float(), prior)],
+        [(_ladder(merge=False), "bottom-up Gaussian alone"),
+         (_ladder(precision=False), "precision"),
+         (_ladder(level_1_against="standard"), "not to N(0, I)"),
+         (_ladder(merge_top=True), "nothing above it"),
+         (lambda m1, lv1, m2, lv2, e1, e2, prior: _ladder()(m1, lv1, m2, lv2, e1, e2, prior).sum(), "shape (")]),
     lesson05.free_bits_penalty: (
         [lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0), min=free_bits).sum(),
          lambda kl, lam: torch.maximum(kl.mean(dim=0), lam * torch.ones(kl.shape[1], dtype=kl.dtype)).sum(),

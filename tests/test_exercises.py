@@ -365,3 +365,20 @@ def test_the_wae_gan_exercise_is_the_course_wae_gans_two_losses():
     ours = lesson06._wae_gan(model.discriminator(prior).flatten(), model.discriminator(z).flatten(), x,
                              model.wae.decode(z), 2.0)
     assert torch.allclose(ours, torch.stack([d_loss, ae_loss]), rtol=1e-5)
+
+
+def test_the_ladder_exercise_merges_as_the_course_models_do():
+    """check.ladder_kl's reference: level 1's posterior is course_lib's precision_weighted_merge of the bottom-up
+    Gaussian with p(z_1 | z_2), and both KLs are torch.distributions' closed forms."""
+    from course_lib.exercises import lesson05
+    from course_lib.models.hierarchical import precision_weighted_merge
+    normal = torch.distributions.Normal
+    for c in lesson05._ladder_cases():
+        z_2 = c["mean_2"] + (0.5 * c["log_var_2"]).exp() * c["eps_2"]
+        prior_mean, prior_log_var = c["prior_1"](z_2)
+        q_1 = precision_weighted_merge(c["mean_1"], c["log_var_1"], prior_mean, prior_log_var)
+        kl_1 = torch.distributions.kl_divergence(normal(q_1.mean, q_1.var.sqrt()),
+                                                 normal(prior_mean, (0.5 * prior_log_var).exp())).sum(-1)
+        kl_2 = torch.distributions.kl_divergence(normal(c["mean_2"], (0.5 * c["log_var_2"]).exp()),
+                                                 normal(0.0, 1.0)).sum(-1)
+        assert torch.allclose(lesson05._ladder_kl(**c), kl_1 + kl_2, rtol=1e-12)

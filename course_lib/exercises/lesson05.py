@@ -1,4 +1,4 @@
-"""Checks for the lesson 5 exercises (Ladder VAE merge, per-level KL, gradients through residual stacks, free bits)."""
+"""Checks for the lesson 5 exercises (Ladder VAE merge, per-level KL, gradients through residual stacks, free bits, a two-level Ladder pass)."""
 import torch
 
 from .feedback import graded, run_check
@@ -120,3 +120,68 @@ def free_bits_penalty(fn):
          lambda kl_per_level, free_bits: torch.clamp(kl_per_level.mean(0) - free_bits, min=0).sum()),
     ]
     return run_check("free_bits_penalty", fn, cases, _free_bits, mistakes)
+
+
+# -- a two-level Ladder pass: its KL term -----------------------------------------------------------------
+
+def _gauss_kl(mean_q, var_q, mean_p, var_p):
+    """KL(N(mean_q, var_q) || N(mean_p, var_p)) summed over the last axis."""
+    return 0.5 * (torch.log(var_p / var_q) + (var_q + (mean_q - mean_p) ** 2) / var_p - 1).sum(-1)
+
+
+def _prior_1(z_2):
+    """The cases' p(z_1 | z_2): a fixed small map from z_2 (n, 2) to the mean and log-variance of z_1 (n, 3)."""
+    w = torch.tensor([[0.8, -0.5, 0.3], [0.2, 0.9, -0.7]], dtype=z_2.dtype, device=z_2.device)
+    return torch.tanh(z_2 @ w), 0.3 * torch.sin(z_2 @ w) - 0.2
+
+
+def _ladder_kl(mean_1, log_var_1, mean_2, log_var_2, eps_1, eps_2, prior_1, merge=True, precision=True,
+               level_1_against="prior", merge_top=False):
+    var_1, var_2 = log_var_1.exp(), log_var_2.exp()
+    if merge_top:                                       # a slip: the top level merged with N(0, I)
+        var_2, mean_2 = 1 / (1 / var_2 + 1), mean_2 / var_2 / (1 / var_2 + 1)
+    z_2 = mean_2 + var_2.sqrt() * eps_2
+    prior_mean, prior_log_var = prior_1(z_2)
+    prior_var = prior_log_var.exp()
+    if not merge:
+        q_mean, q_var = mean_1, var_1
+    elif precision:
+        q_var = 1 / (1 / var_1 + 1 / prior_var)
+        q_mean = q_var * (mean_1 / var_1 + prior_mean / prior_var)
+    else:                                               # a slip: the means weighted by the variances
+        q_var = 1 / (1 / var_1 + 1 / prior_var)
+        q_mean = (mean_1 * var_1 + prior_mean * prior_var) / (var_1 + prior_var)
+    if level_1_against == "prior":
+        kl_1 = _gauss_kl(q_mean, q_var, prior_mean, prior_var)
+    else:
+        kl_1 = _gauss_kl(q_mean, q_var, torch.zeros_like(q_mean), torch.ones_like(q_var))
+    return kl_1 + _gauss_kl(mean_2, var_2, torch.zeros_like(mean_2), torch.ones_like(var_2))
+
+
+def _ladder_cases():
+    g = torch.Generator().manual_seed(55)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
+    return [dict(mean_1=r(4, 3), log_var_1=0.5 * r(4, 3), mean_2=r(4, 2), log_var_2=0.5 * r(4, 2),
+                 eps_1=r(4, 3), eps_2=r(4, 2), prior_1=_prior_1),
+            dict(mean_1=2 * r(2, 3), log_var_1=r(2, 3) - 1, mean_2=r(2, 2), log_var_2=r(2, 2),
+                 eps_1=r(2, 3), eps_2=r(2, 2), prior_1=_prior_1)]
+
+
+@graded
+def ladder_kl(fn):
+    """ladder_kl(mean_1, log_var_1, mean_2, log_var_2, eps_1, eps_2, prior_1) -> (n,): for one top-down pass of a
+    two-level Ladder VAE (z_2 = mean_2 + std_2 eps_2 from the top's bottom-up Gaussian, then q(z_1 | z_2, x) the
+    precision-weighted merge of the bottom-up N(mean_1, var_1) with p(z_1 | z_2) = N(prior_1(z_2))), the ELBO's KL
+    term: KL(q(z_2 | x) || N(0, I)) + KL(q(z_1 | z_2, x) || p(z_1 | z_2)), each summed over its latents."""
+    mistakes = [
+        ("level 1's posterior is the bottom-up Gaussian alone here; the Ladder merges it with the prior p(z_1 | z_2) "
+         "(lesson 5's precision-weighted product) before its KL is taken.",
+         lambda **c: _ladder_kl(**c, merge=False)),
+        ("the merged mean weighs each mean by its *precision* (1 / variance), not by its variance.",
+         lambda **c: _ladder_kl(**c, precision=False)),
+        ("level 1's KL is to its prior given the level above, p(z_1 | z_2) = N(prior_1(z_2)), not to N(0, I).",
+         lambda **c: _ladder_kl(**c, level_1_against="standard")),
+        ("the top level has nothing above it: q(z_2 | x) is its bottom-up Gaussian itself, with no merge.",
+         lambda **c: _ladder_kl(**c, merge_top=True)),
+    ]
+    return run_check("ladder_kl", fn, _ladder_cases(), _ladder_kl, mistakes)
