@@ -311,6 +311,19 @@ def _shares_loop(m):
 
 
 
+# -- lesson 4: the order in which the factors enter ------------------------------------------
+
+def _entry_sorted(shares, capacities):           # sort the models by C, rows and all, then take the first that reaches
+    order = torch.argsort(capacities)
+    shares, capacities = shares[order], capacities[order]
+    out = torch.full((shares.shape[1],), float("inf"), dtype=shares.dtype)
+    for k in range(shares.shape[1]):
+        hits = torch.nonzero(shares[:, k] >= 0.5)
+        if len(hits):
+            out[k] = capacities[hits[0, 0]]
+    return out
+
+
 # -- lesson 5: a two-level Ladder pass -----------------------------------------------------
 
 def _ladder(**slip):
@@ -652,6 +665,19 @@ TABLE = {
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).sum()), "summed over the batch"),
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(1).sqrt().mean()), "not its square"),
          (lambda x, x_rec, z, z_prior, lam: _wae_answer()(x, x_rec, z, z_prior, lam).reshape(1), "shape ()")]),
+    lesson04.entry_capacities: (
+        [lambda shares, capacities: torch.where((shares >= 0.5).any(0), torch.where(
+            shares >= 0.5, capacities[:, None], torch.full_like(shares, float("inf"))).min(0).values,
+            torch.full_like(shares[0], float("inf"))),
+         lambda s, c: torch.tensor([min([float(ci) for ci, si in zip(c, s[:, k]) if si >= 0.5], default=math.inf)
+                                    for k in range(s.shape[1])], dtype=torch.float64),
+         lambda shares, capacities: _entry_sorted(shares, capacities)],
+        [(lambda s, c: lesson04._entry(s, c, strict=True), "counts (>= 0.5"),
+         (lambda s, c: lesson04._entry(s, c, pick="index"), "not the position"),
+         (lambda s, c: lesson04._entry(s, c, pick="first row"), "not in order"),
+         (lambda s, c: lesson04._entry(s, c, pick="largest"), "*smallest*"),
+         (lambda s, c: lesson04._entry(s, c, pick="first row", sort_first=True), "not the rows"),
+         (lambda s, c: lesson04._entry(s, c).nan_to_num(posinf=-1.0), None)]),
     lesson05.ladder_kl: (
         [_ladder(), _ladder_with_distributions,
          lambda m1, lv1, m2, lv2, e1, e2, prior: lesson05._ladder_kl(m1.float(), lv1.float(), m2.float(), lv2.float(),

@@ -382,3 +382,16 @@ def test_the_ladder_exercise_merges_as_the_course_models_do():
         kl_2 = torch.distributions.kl_divergence(normal(c["mean_2"], (0.5 * c["log_var_2"]).exp()),
                                                  normal(0.0, 1.0)).sum(-1)
         assert torch.allclose(lesson05._ladder_kl(**c), kl_1 + kl_2, rtol=1e-12)
+
+
+def test_the_entry_exercise_orders_the_factors_as_lesson_4s_table_does():
+    """check.entry_capacities's reference gives, factor by factor, what reference.views.factor_order finds."""
+    from course_lib.data.sprites import FACTOR_NAMES
+    from course_lib.exercises import lesson04
+    from course_lib.reference import views
+    case = lesson04._entry_cases()[0]
+    groups = {float(c): [(f"C{float(c):g}", {f"MI {name}": float(v) for name, v in zip(FACTOR_NAMES, row)})]
+              for c, row in zip(case["capacities"], case["shares"])}
+    order = dict(views.factor_order(groups))
+    ours = lesson04._entry(**case)
+    assert [order[name] if order[name] is not None else float("inf") for name in FACTOR_NAMES] == ours.tolist()

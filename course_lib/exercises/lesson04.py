@@ -1,4 +1,4 @@
-"""Checks for the lesson 4 exercises (β-VAE, capacity control, MIG, ControlVAE, the binned information behind MIG)."""
+"""Checks for the lesson 4 exercises (β-VAE, capacity control, MIG, ControlVAE, the binned information behind MIG, the order the factors enter)."""
 
 import torch
 
@@ -146,3 +146,54 @@ def binned_mutual_information(fn):
          lambda code, factor, bins: -_binned_mi(code, factor, bins)),
     ]
     return run_check("binned_mutual_information", fn, cases, _binned_mi, mistakes, rtol=1e-6, atol=1e-9)
+
+
+# -- the order in which the factors enter the code (Burgess et al.) ---------------------------------------
+
+def _entry(shares, capacities, share=0.5, strict=False, pick="smallest", sort_first=False):
+    out = []
+    caps = capacities
+    if sort_first:                                      # a slip: the first row taken as the smallest capacity
+        caps = torch.sort(capacities).values
+    for k in range(shares.shape[1]):
+        reached = shares[:, k] > share if strict else shares[:, k] >= share
+        if not reached.any():
+            out.append(float("inf"))
+        elif pick == "index":
+            out.append(float(torch.nonzero(reached)[0, 0]))
+        elif pick == "first row":
+            out.append(float(caps[torch.nonzero(reached)[0, 0]]))
+        else:
+            out.append(float(capacities[reached].min() if pick == "smallest" else capacities[reached].max()))
+    return torch.tensor(out, dtype=shares.dtype)
+
+
+def _entry_cases():
+    shares = torch.tensor([[0.62, 0.10, 0.05, 0.50, 0.02],       # C = 5
+                           [0.58, 0.55, 0.20, 0.30, 0.03],       # C = 2
+                           [0.66, 0.61, 0.51, 0.45, 0.02],       # C = 12
+                           [0.40, 0.12, 0.02, 0.20, 0.01]], dtype=torch.float64)   # C = 1
+    capacities = torch.tensor([5.0, 2.0, 12.0, 1.0], dtype=torch.float64)
+    return [dict(shares=shares, capacities=capacities),
+            dict(shares=shares[[3, 1, 0, 2]], capacities=capacities[[3, 1, 0, 2]])]
+
+
+@graded
+def entry_capacities(fn):
+    """entry_capacities(shares, capacities) -> (K,): for each factor, the smallest final capacity C whose model has
+    one latent carrying at least half the factor's entropy (shares[m, k] >= 0.5), inf where no model does.
+    shares (models, K) are each model's largest one-latent share of each factor's entropy, capacities (models,)
+    their final C, in any order."""
+    mistakes = [
+        ("at least half: a share of exactly 0.5 counts (>= 0.5, not > 0.5).",
+         lambda shares, capacities: _entry(shares, capacities, strict=True)),
+        ("return the capacity C itself, not the position of its model in the list.",
+         lambda shares, capacities: _entry(shares, capacities, pick="index")),
+        ("the capacities are not in order: take the smallest C among the models that reach half, not the first "
+         "such model in the list.", lambda shares, capacities: _entry(shares, capacities, pick="first row")),
+        ("the factor enters at the *smallest* capacity that carries it, not the largest.",
+         lambda shares, capacities: _entry(shares, capacities, pick="largest")),
+        ("you sorted the capacities but not the rows of shares with them: each share belongs to its own model's C.",
+         lambda shares, capacities: _entry(shares, capacities, pick="first row", sort_first=True)),
+    ]
+    return run_check("entry_capacities", fn, _entry_cases(), _entry, mistakes)
