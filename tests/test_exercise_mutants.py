@@ -311,6 +311,15 @@ def _shares_loop(m):
 
 
 
+# -- lesson 1: the linear-Gaussian posterior ----------------------------------------------
+
+def _posterior_by_solving(W, b, sigma2, x):        # Woodbury's other form: σ² (WᵀW + σ² I)⁻¹, and a solve
+    k = W.shape[1]
+    m = W.T @ W + sigma2 * torch.eye(k, dtype=W.dtype)
+    mean = torch.linalg.solve(m, W.T @ (x - b))
+    return torch.cat([mean[None], sigma2 * torch.linalg.inv(m)]).double()
+
+
 # -- lesson 4: the order in which the factors enter ------------------------------------------
 
 def _entry_sorted(shares, capacities):           # sort the models by C, rows and all, then take the first that reaches
@@ -665,6 +674,16 @@ TABLE = {
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).sum()), "summed over the batch"),
          (_wae_answer(recon=lambda x, r: ((x - r) ** 2).flatten(1).sum(1).sqrt().mean()), "not its square"),
          (lambda x, x_rec, z, z_prior, lam: _wae_answer()(x, x_rec, z, z_prior, lam).reshape(1), "shape ()")]),
+    lesson01.linear_gaussian_posterior: (
+        [lambda W, b, sigma2, x: lesson01._posterior(W, b, sigma2, x),
+         _posterior_by_solving,
+         lambda loadings, offset, noise, obs: _posterior_by_solving(loadings.float(), offset.float(), noise, obs.float())],
+        [(lambda W, b, s, x: lesson01._posterior(W, b, s, x, prior=False), "adds I to the precision"),
+         (lambda W, b, s, x: lesson01._posterior(W, b, s, x, offset=False), "the offset b"),
+         (lambda W, b, s, x: lesson01._posterior(W, b, s, x, scale=math.sqrt), "square root"),
+         (lambda W, b, s, x: lesson01._posterior(W, b, s, x, with_cov=False), "the factor Σ is missing"),
+         (lambda W, b, s, x: lesson01._posterior(W, b, s, x, precision_out=True), "its inverse, the covariance"),
+         (lambda W, b, s, x: lesson01._posterior(W, b, s, x)[1:], "shape (")]),
     lesson04.entry_capacities: (
         [lambda shares, capacities: torch.where((shares >= 0.5).any(0), torch.where(
             shares >= 0.5, capacities[:, None], torch.full_like(shares, float("inf"))).min(0).values,

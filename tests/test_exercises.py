@@ -395,3 +395,11 @@ def test_the_entry_exercise_orders_the_factors_as_lesson_4s_table_does():
     order = dict(views.factor_order(groups))
     ours = lesson04._entry(**case)
     assert [order[name] if order[name] is not None else float("inf") for name in FACTOR_NAMES] == ours.tolist()
+
+
+def test_the_posterior_exercise_is_the_course_models_exact_posterior():
+    from course_lib.models.linear_gaussian import LinearGaussianModel
+    for case in lesson01._posterior_cases():
+        mean, cov = LinearGaussianModel(case["W"], case["b"], case["sigma2"]).posterior(case["x"][None])
+        ours = lesson01._posterior(**case)
+        assert torch.allclose(ours[0], mean[0], rtol=1e-10) and torch.allclose(ours[1:], cov, rtol=1e-10)

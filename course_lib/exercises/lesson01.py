@@ -1,4 +1,4 @@
-"""Checks for the lesson 1 exercises (the ELBO)."""
+"""Checks for the lesson 1 exercises (the ELBO, a VAE of your own, the linear-Gaussian posterior by completing the square)."""
 import math
 
 import torch
@@ -377,3 +377,44 @@ def train_and_compare(cls, step, latent_dim=16, hidden=256, steps=None, batch_si
     if not math.isfinite(yours) or yours < theirs - MARGIN:
         return Feedback(name, False, f"{said}: more than {MARGIN:g} nats apart. Check the checks above first.")
     return Feedback(name, True, said + f": within {MARGIN:g} nats.")
+
+
+# -- the exact posterior of the linear-Gaussian model, by completing the square --------------------------
+
+def _posterior(W, b, sigma2, x, prior=True, offset=True, scale=None, with_cov=True, precision_out=False):
+    """[mean; covariance] of p(z | x) for z ~ N(0, I), x | z ~ N(W z + b, sigma2 I), as a (k + 1, k) tensor."""
+    k = W.shape[1]
+    s2 = sigma2 if scale is None else scale(sigma2)
+    precision = W.T @ W / s2 + (torch.eye(k, dtype=W.dtype) if prior else 0)
+    cov = torch.linalg.inv(precision)
+    residual = x - b if offset else x
+    mean = (cov @ W.T @ residual / s2) if with_cov else W.T @ residual / s2
+    return torch.cat([mean[None], precision if precision_out else cov])
+
+
+def _posterior_cases():
+    g = torch.Generator().manual_seed(11)
+    return [dict(W=torch.randn(3, 2, generator=g, dtype=torch.float64), b=torch.randn(3, generator=g, dtype=torch.float64),
+                 sigma2=0.5, x=torch.randn(3, generator=g, dtype=torch.float64)),
+            dict(W=torch.randn(4, 3, generator=g, dtype=torch.float64), b=torch.randn(4, generator=g, dtype=torch.float64),
+                 sigma2=2.0, x=torch.randn(4, generator=g, dtype=torch.float64))]
+
+
+@graded
+def linear_gaussian_posterior(fn):
+    """linear_gaussian_posterior(W, b, sigma2, x) -> (k + 1, k): the mean (first row) and the covariance (the other k
+    rows) of p(z | x) for z ~ N(0, I_k), x | z ~ N(W z + b, sigma2 I_d): covariance (I + W^T W / sigma2)^-1,
+    mean covariance W^T (x - b) / sigma2.  Equal to course_lib's LinearGaussianModel.posterior."""
+    mistakes = [
+        ("the prior's own precision is missing: p(z) = N(0, I) adds I to the precision, (I + WᵀW / σ²)⁻¹.",
+         lambda W, b, sigma2, x: _posterior(W, b, sigma2, x, prior=False)),
+        ("the offset b: the observation's mean is W z + b, so the evidence is about x − b, not x.",
+         lambda W, b, sigma2, x: _posterior(W, b, sigma2, x, offset=False)),
+        ("sigma2 is the noise *variance* σ²; you divided by its square root.",
+         lambda W, b, sigma2, x: _posterior(W, b, sigma2, x, scale=math.sqrt)),
+        ("the mean is the covariance times the precision-weighted evidence, Σ Wᵀ(x − b) / σ²; the factor Σ is missing.",
+         lambda W, b, sigma2, x: _posterior(W, b, sigma2, x, with_cov=False)),
+        ("the rows below the mean are the posterior's precision; return its inverse, the covariance.",
+         lambda W, b, sigma2, x: _posterior(W, b, sigma2, x, precision_out=True)),
+    ]
+    return run_check("linear_gaussian_posterior", fn, _posterior_cases(), _posterior, mistakes)
