@@ -50,6 +50,12 @@ def _loss_returning_a_float(model, batch, step):
 
 
 # (what is wrong, the call, a word the message must contain: the argument's name)
+def _lessons(name):
+    """A lesson's module, imported when its case runs."""
+    import importlib
+    return importlib.import_module(f"course_lib.lessons.{name}")
+
+
 CATALOG = [
     # models
     ("latent size 0", lambda: cl.VAE.mlp(latent_dim=0), "latent_dim"),
@@ -96,6 +102,10 @@ CATALOG = [
     ("a loss that is a float", lambda: cl.fit(VAE, IMAGES, _loss_returning_a_float, steps=1, progress=False),
      "loss"),
     ("a checkpoint that is not there", lambda: cl.load_checkpoint("no-such-checkpoint.pt", VAE), "path"),
+    ("a bend that folds the line (lesson 7)", lambda: _lessons("flows").change_of_variables_check(a=-1.0), "a"),
+    ("no samples per estimate (lesson 1)", lambda: _lessons("elbo").prior_against_encoder(VAE, IMAGES, ks=(0,)), "k"),
+    ("one repeat, no spread (lesson 1)", lambda: _lessons("elbo").prior_against_encoder(VAE, IMAGES, repeats=1),
+     "repeats"),
     ("cache name with a path in it", lambda: cl.cached_fit("../escape", {}, lambda: VAE, lambda m: None), "name"),
     ("config that is not JSON", lambda: cl.cached_fit("demo", {"f": object()}, lambda: VAE, lambda m: None),
      "config"),

@@ -24,7 +24,7 @@ from course_lib.exercises import (
     lesson07,
     lesson08,
 )
-from course_lib.models.rate_distortion import gaussian_rate_distortion
+from course_lib.models.rate_distortion import gaussian_rate_distortion, water_level
 
 # -- lesson 1 ---------------------------------------------------------------
 
@@ -404,7 +404,7 @@ def _water_by_bisection(sigma2, d, steps=100):
     return torch.relu(0.5 * torch.log(sigma2 / hi)).sum()
 
 
-def _water_answer(level=lambda v, d: lesson03._level(v, d), half=0.5, log=torch.log, clamp=True, per_component=False):
+def _water_answer(level=water_level, half=0.5, log=torch.log, clamp=True, per_component=False):
     def water_filling_rate(variances, distortion):
         if distortion >= variances.sum():
             return torch.zeros((), dtype=variances.dtype) if not per_component else torch.zeros_like(variances)
@@ -696,7 +696,10 @@ TABLE = {
          (lambda s, c: lesson04._entry(s, c, pick="first row"), "not in order"),
          (lambda s, c: lesson04._entry(s, c, pick="largest"), "*smallest*"),
          (lambda s, c: lesson04._entry(s, c, pick="first row", sort_first=True), "not the rows"),
-         (lambda s, c: lesson04._entry(s, c).nan_to_num(posinf=-1.0), None)]),
+         (lambda s, c: lesson04._entry(s, c).nan_to_num(posinf=-1.0), None),
+         (lambda s, c: lesson04._entry(s, c).nan_to_num(posinf=float("nan")), "expected inf, got nan"),
+         (lambda s, c: lesson04._entry(s, c) + torch.tensor([1.0, 0, 0, 0, 0], dtype=torch.float64),
+          "at position 0 expected 2, got 3")]),
     lesson05.ladder_kl: (
         [_ladder(), _ladder_with_distributions,
          lambda m1, lv1, m2, lv2, e1, e2, prior: lesson05._ladder_kl(m1.float(), lv1.float(), m2.float(), lv2.float(),

@@ -169,14 +169,14 @@ def _check_case(name, fn, case, want, mistakes, rtol, atol, noise, not_finite=No
     call, then equal to the reference, else which slip it matches."""
     where = ", ".join(f"{k} {_describe(v)}" for k, v in case.items())
     out = _on_cpu(apply_answer(name, fn, case))
-    out, problem = _form_problem(name, out, want, where)
+    out, problem = _form_problem(name, out, want, where, not_finite(case) if not_finite is not None else None)
     if problem is not None:
-        hint = not_finite(case) if not_finite is not None and "NaN or inf" in problem.message else None
-        return Feedback(name, False, hint) if hint else problem
+        return problem
     again = _on_cpu(apply_answer(name, fn, case))
     if isinstance(again, torch.Tensor) and _kind(want) == "int":
         again = again.detach().long()
-    if isinstance(again, torch.Tensor) and again.shape == out.shape and not close(again, out, rtol, atol):
+    if isinstance(again, torch.Tensor) and again.shape == out.shape and not close(again, out, rtol, atol) \
+            and not _same_with_nans(again, out, rtol, atol):
         given = f"the `{noise}` it is given" if noise else "its inputs"
         return Feedback(name, False, "it returns different values each time it is called with the same inputs: "
                                      f"it seems to draw its own random numbers. Use {given} instead "
@@ -187,8 +187,16 @@ def _check_case(name, fn, case, want, mistakes, rtol, atol, noise, not_finite=No
         or _wrong_values(name, out, want, where)
 
 
-def _form_problem(name, out, want, where):
-    """-> (out as a tensor of want's kind, None), or (out, the feedback on what is wrong with its form)."""
+def _same_with_nans(a, b, rtol, atol):
+    """Two float answers equal where they are numbers and NaN in the same places (the same answer twice)."""
+    if not (a.is_floating_point() and b.is_floating_point()):
+        return False
+    return torch.allclose(a.detach().double(), b.detach().double(), rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _form_problem(name, out, want, where, not_finite_hint=None):
+    """-> (out as a tensor of want's kind, None), or (out, the feedback on what is wrong with its form).
+    not_finite_hint: what to say for NaN or inf, instead of the hint about exp() overflowing."""
     if isinstance(out, numbers.Number) and want.dim() == 0:          # a plain Python or NumPy number is fine
         out = torch.tensor(out)
     if not isinstance(out, torch.Tensor):
@@ -202,8 +210,9 @@ def _form_problem(name, out, want, where):
         return out, Feedback(name, False, f"for inputs with {where} it should return shape {tuple(want.shape)}, "
                                           f"but returned {tuple(out.shape)}. Check which axis you reduce over.")
     if _kind(want) == "float" and not torch.isfinite(out).all() and torch.isfinite(want).all():
-        return out, Feedback(name, False, f"it returned NaN or inf for inputs with {where}. If you used exp(), "
-                                          "large or very negative inputs overflow; work in log space (torch.logsumexp).")
+        return out, Feedback(name, False, not_finite_hint or (
+            f"it returned NaN or inf for inputs with {where}. If you used exp(), large or very negative inputs "
+            "overflow; work in log space (torch.logsumexp)."))
     return out, None
 
 
@@ -239,7 +248,9 @@ def _wrong_values(name, out, want, where):
     if _kind(want) != "float":
         return Feedback(name, False, f"wrong result for inputs with {where}: expected {want.tolist()}, "
                                      f"got {out.tolist()}.")
-    diff = (out.detach().to(want.dtype) - want).abs().flatten()
-    first = diff.nan_to_num(float("inf")).argmax().item()
+    got = out.detach().to(want.dtype).flatten()
+    same = got == want.flatten()                          # equal entries (an inf where inf is wanted) are right
+    diff = torch.where(same, torch.zeros_like(got), (got - want.flatten()).abs().nan_to_num(float("inf")))
+    first = diff.argmax().item()
     return Feedback(name, False, f"wrong value for inputs with {where}: at position {first} expected "
                                  f"{want.flatten()[first].item():.6g}, got {out.flatten()[first].item():.6g}.")

@@ -5,6 +5,7 @@ import torch
 
 from ..distributions import DiagonalGaussian
 from ..distributions import kl_standard_normal as _kl
+from ..models.rate_distortion import water_level
 from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(303)
@@ -151,19 +152,10 @@ def information_estimate(fn):
 
 
 # -- the rate-distortion limit of a Gaussian source: find the water level ------------------------------
-def _level(variances, distortion):
-    """The water level λ with sum_i min(λ, σ_i²) = D, by bisection (that sum grows with λ)."""
-    lo, hi = 0.0, float(variances.max())
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if float(variances.clamp(max=mid).sum()) < distortion else (lo, mid)
-    return (lo + hi) / 2
-
-
 def _water_rate(variances, distortion, level=None, half=0.5, log=torch.log, clamp=True):
     if float(distortion) >= float(variances.sum()):
         return torch.zeros((), dtype=variances.dtype)
-    level = _level(variances, float(distortion)) if level is None else level(variances, float(distortion))
+    level = (water_level if level is None else level)(variances, float(distortion))
     rates = half * log(variances / level)
     return (rates.clamp(min=0.0) if clamp else rates).sum()
 

@@ -124,11 +124,6 @@ def free_bits_penalty(fn):
 
 # -- a two-level Ladder pass: its KL term -----------------------------------------------------------------
 
-def _gauss_kl(mean_q, var_q, mean_p, var_p):
-    """KL(N(mean_q, var_q) || N(mean_p, var_p)) summed over the last axis."""
-    return 0.5 * (torch.log(var_p / var_q) + (var_q + (mean_q - mean_p) ** 2) / var_p - 1).sum(-1)
-
-
 def _prior_1(z_2):
     """The cases' p(z_1 | z_2): a fixed small map from z_2 (n, 2) to the mean and log-variance of z_1 (n, 3)."""
     w = torch.tensor([[0.8, -0.5, 0.3], [0.2, 0.9, -0.7]], dtype=z_2.dtype, device=z_2.device)
@@ -152,10 +147,10 @@ def _ladder_kl(mean_1, log_var_1, mean_2, log_var_2, eps_1, eps_2, prior_1, merg
         q_var = 1 / (1 / var_1 + 1 / prior_var)
         q_mean = (mean_1 * var_1 + prior_mean * prior_var) / (var_1 + prior_var)
     if level_1_against == "prior":
-        kl_1 = _gauss_kl(q_mean, q_var, prior_mean, prior_var)
+        kl_1 = _level_kl(q_mean, q_var, prior_mean, prior_var)
     else:
-        kl_1 = _gauss_kl(q_mean, q_var, torch.zeros_like(q_mean), torch.ones_like(q_var))
-    return kl_1 + _gauss_kl(mean_2, var_2, torch.zeros_like(mean_2), torch.ones_like(var_2))
+        kl_1 = _level_kl(q_mean, q_var, torch.zeros_like(q_mean), torch.ones_like(q_var))
+    return kl_1 + _level_kl(mean_2, var_2, torch.zeros_like(mean_2), torch.ones_like(var_2))
 
 
 def _ladder_cases():

@@ -150,7 +150,10 @@ def _wae_gan(prior_logits, code_logits, x, x_rec, lam, swap_labels=False, satura
     else:
         d_loss = softplus(-prior_logits).mean() + softplus(code_logits).mean()
     fooled = code_logits if fool_on == "codes" else prior_logits
-    fool = -softplus(fooled).mean() if saturating else softplus(-fooled).mean()
+    if critic:                                          # the Wasserstein form throughout: the encoder raises d(E(x))
+        fool = -fooled.mean()
+    else:
+        fool = -softplus(fooled).mean() if saturating else softplus(-fooled).mean()
     reconstruction = ((x - x_rec) ** 2).flatten(1).sum(-1).mean() if recon is None else recon(x, x_rec)
     ae_loss = reconstruction + lam * fool if lam_on == "fool" else lam * reconstruction + fool
     return torch.stack([d_loss, ae_loss])

@@ -180,7 +180,7 @@ def iwae_bias_figure(bias):
     fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
     ax.errorbar(bias["k"], bias["bias"], yerr=2 * bias["standard error"], fmt="o", label="log p(x) − mean of IWAE_k")
     ax.plot(bias["k"], bias["predicted"], "-", color="k", lw=1, label="σ² / (2k), σ² = χ²(posterior ‖ q)")
-    ax.set(xscale="log", yscale="log", xlabel="k (samples)", ylabel="bias (nats)", title="the bias of IWAE_k falls as 1/k")
+    ax.set(xscale="log", xlabel="k (samples)", ylabel="bias (nats)", title="the bias of IWAE_k falls as 1/k")   # a linear y: a noisy bias may be below 0
     ax.legend(fontsize=7)
     return fig
 
@@ -272,6 +272,8 @@ def prior_against_encoder(vae, x, ks=PROPOSAL_KS, repeats=5, seed=0):
     (w_i = p(x | z_i)) and from the encoder's q(z | x) (w_i = p(x, z_i) / q(z_i | x): IWAE_k).  Both average
     to p(x) before the log, so both are lower bounds on log p(x) in expectation.  ``repeats`` independent
     estimates of each image.  -> {"k": list, "prior", "encoder": arrays (len(ks), repeats, images)}"""
+    ks = [check_int("k", k, minimum=1) for k in ks]
+    repeats = check_int("repeats", repeats, minimum=2)           # two at least: the figure shows their spread
     torch.manual_seed(seed)
     out = {"k": list(ks), "prior": [], "encoder": []}
     for k in ks:

@@ -382,7 +382,9 @@ def tempered_samples(flow, n=16, temperatures=(0.7, 1.0), seed=1):
     """Samples x = f(T z), z ~ N(0, I), the same z at every temperature T (Glow's practice: T < 1 trades
     variety for cleaner samples), and the mean log-density the flow gives them.
     -> {T: (images, mean log p(x) in nats per image)}"""
-    z = torch.randn(n, *flow.base_shape, generator=torch.Generator().manual_seed(seed)).to(flow._device())
+    temperatures = [check_number("temperature", t, minimum=0.0, strict_minimum=True) for t in temperatures]
+    z = torch.randn(check_int("n", n, minimum=1), *flow.base_shape, generator=torch.Generator().manual_seed(seed))
+    z = z.to(flow._device())
     out = {}
     for temperature in temperatures:
         x, _ = flow.transform(temperature * z)

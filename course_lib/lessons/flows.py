@@ -14,7 +14,7 @@ from matplotlib.patches import Rectangle
 from ..capture import capturable
 from ..data.toy2d import ENERGIES as _ENERGY_FUNCTIONS
 from ..data.toy2d import sample_toy
-from ..errors import CourseInputError, check_choice, check_int
+from ..errors import CourseInputError, check_choice, check_int, check_number
 from ..figures.plots import plain_log_ticks
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
 from ..flows import (
@@ -90,6 +90,7 @@ def change_of_variables_check(a=1.5, n=200_000, bins=60, seed=0):
     """The formula against the histogram of f(z) for n draws z ~ N(0, 1), bin by bin, and its integral by
     quadrature.  -> {"integral", "largest z-score": the largest |formula - histogram| over the binomial
     standard error of a bin's share}"""
+    a = check_number("a", a, minimum=0.0)                      # a >= 0 keeps f increasing, so f⁻¹ exists
     y_grid = torch.linspace(-12, 12, 24001, dtype=torch.float64)
     integral = float(bent_density(y_grid, a).sum() * (y_grid[1] - y_grid[0]))
     z = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
