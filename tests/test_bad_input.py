@@ -153,6 +153,17 @@ CATALOG = [
     ("probe labels that do not match", lambda: metrics.linear_probe_accuracy(torch.rand(5, 2), torch.zeros(4).long(),
                                                                             torch.rand(3, 2), torch.zeros(3).long()),
      "train_labels"),
+    ("neighbour vote with more neighbours than codes",
+     lambda: metrics.neighbour_vote_accuracy(torch.rand(5, 2), torch.zeros(5).long(), torch.rand(3, 2),
+                                             torch.zeros(3).long(), k=6), "k"),
+    ("neighbour vote with labels that do not match", lambda: metrics.neighbour_vote_accuracy(
+        torch.rand(5, 2), torch.zeros(5).long(), torch.rand(3, 2), torch.zeros(2).long()), "test_labels"),
+    ("a plane drawn from a 3-latent VAE", lambda: elbo_lesson.latent_plane(
+        cl.VAE.mlp(latent_dim=3, hidden=(8,)), IMAGES, torch.zeros(len(IMAGES)).long()), "vae"),
+    ("a prior grid of one code per axis", lambda: elbo_lesson.prior_quantile_grid(1), "n"),
+    ("plane codes of an 8-latent WAE", lambda: wae_lesson.plane_codes(wae_lesson.build_2d("VAE"), WAE(latent_dim=8),
+                                                                     IMAGES), "wae"),
+    ("a two-latent model of no such kind", lambda: wae_lesson.build_2d("WAE-GAN"), "name"),
     ("active units with a negative threshold", lambda: metrics.active_units(VAE, IMAGES, threshold=-1.0), "threshold"),
     ("controller with beta_max below beta_min", lambda: PIController(5.0, beta_min=2.0, beta_max=1.0), "beta_max"),
     ("controller with a negative set point", lambda: PIController(-1.0), "set_point"),

@@ -337,11 +337,25 @@ def timed_moves(page, figure, handle, keys, timeout_ms=30_000):
         try:
             page.wait_for_function("window.__shown !== undefined", timeout=timeout_ms)
         except PlaywrightTimeout:
-            misses.append(f"{key} from {value} to {moved}: no new picture in {timeout_ms / 1000:.0f} s")
+            misses.append(f"{key} from {value} to {moved}: no new picture in {timeout_ms / 1000:.0f} s; "
+                          + late_picture(page, figure, handle, timeout_ms))
             continue
         if kind is not None:
             times.append((page.evaluate("window.__shown - window.__pressed"), kind))
     return times, misses
+
+
+def late_picture(page, figure, handle, waited_ms, wait_ms=60_000):
+    """What a miss looked like, for its failure message: whether the picture came later (and when), the
+    slider's value then, the kernel's state as JupyterLab shows it, and any text the figure shows."""
+    try:
+        page.wait_for_function("window.__shown !== undefined", timeout=wait_ms)
+        came = f"it came {page.evaluate('window.__shown - window.__pressed') / 1000:.1f} s after the key press"
+    except PlaywrightTimeout:
+        came = f"none {(waited_ms + wait_ms) / 1000:.0f} s after it"
+    status = page.locator(".jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+    text = " ".join(figure.inner_text().split())[:300]
+    return f"{came}; slider at {handle.get_attribute('aria-valuenow')}, kernel {status}, figure text {text!r}"
 
 
 def shutdown_kernels(url):

@@ -168,3 +168,15 @@ def test_the_chi_square_that_sets_the_iwae_bias_is_the_variance_of_the_normalise
     assert abs(float(ratio.var()) - sigma2) < 0.05 * sigma2
     post_mean, post_cov = model.posterior(x)
     assert abs(elbo.chi_square_to_posterior(model, x, post_mean, post_cov.log())) < 1e-9   # q = posterior: 0
+
+
+def test_the_prior_grid_holds_equal_prior_mass_per_row_and_column():
+    """prior_quantile_grid(n): each axis at Φ⁻¹((i + ½)/n), so the normal CDF of the columns' z₁ is equally
+    spaced (steps of 1/n) and symmetric about 0; rows run from the largest z₂ down, as an image is laid out."""
+    n = 7
+    grid = elbo.prior_quantile_grid(n)
+    assert grid.shape == (n * n, 2)
+    columns, rows = grid[:n, 0], grid[::n, 1]
+    cdf = torch.distributions.Normal(0.0, 1.0).cdf(columns)
+    assert torch.allclose(cdf, (torch.arange(n) + 0.5) / n, atol=1e-6)
+    assert torch.allclose(columns, -columns.flip(0), atol=1e-5) and torch.all(rows[:-1] > rows[1:])

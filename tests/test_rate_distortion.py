@@ -142,6 +142,24 @@ def test_a_linear_probe_reads_separable_labels_and_not_random_ones():
     assert linear_probe_accuracy(noise[:400], labels[:400], noise[400:], labels[400:]) < 0.5
 
 
+def test_a_neighbour_vote_reads_classes_in_regions_of_any_shape_and_not_random_ones():
+    """Two rings around one centre: no line parts them, a vote of near neighbours does; a tie goes to the smaller
+    label (a hand-made case)."""
+    from course_lib.metrics import neighbour_vote_accuracy
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (600,), generator=g)
+    angle = 2 * math.pi * torch.rand(600, generator=g)
+    radius = 1.0 + 2.0 * labels.float() + 0.1 * torch.randn(600, generator=g)
+    codes = torch.stack([radius * angle.cos(), radius * angle.sin()], 1)
+    assert neighbour_vote_accuracy(codes[:400], labels[:400], codes[400:], labels[400:]) > 0.97
+    assert linear_probe_accuracy(codes[:400], labels[:400], codes[400:], labels[400:]) < 0.75
+    noise = torch.randn(600, 2, generator=g)
+    assert neighbour_vote_accuracy(noise[:400], labels[:400], noise[400:], labels[400:]) < 0.6
+    tie = neighbour_vote_accuracy(torch.tensor([[0.0, 1.0], [0.0, -1.0]]), torch.tensor([1, 0]),
+                                  torch.zeros(1, 2), torch.tensor([0]), k=2)
+    assert tie == 1.0
+
+
 def test_the_same_elbo_pair_is_the_closest_in_elbo_and_farthest_in_rate():
     from course_lib.lessons.rate_distortion import same_elbo_pair
     rate, distortion = [30.0, 20.0, 10.0, 5.0], [220.0, 231.0, 240.2, 260.0]     # -ELBO 250, 251, 250.2, 265

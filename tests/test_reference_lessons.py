@@ -96,6 +96,14 @@ def test_the_wae_recipes_train_what_lesson_6_trains():
     assert _same_weights(models["lam1"], own[0][0]) and _same_weights(models["lam100"], own[1][0])
 
 
+def test_the_two_latent_recipe_trains_what_lessons_1_and_6_train():
+    _recipe, models = _recipe_models("fashion-2d-latents", ["vae", "wae"])
+    own = wae.train_2d_models(load_shipped_subset().x_train, STEPS)
+    shaped = reference.get_recipe("fashion-2d-latents").as_lesson(models)
+    assert list(shaped) == list(own) == list(wae.MODELS_2D)
+    assert all(_same_weights(shaped[name][0], own[name][0]) for name in own)
+
+
 def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     x = load_shipped_subset().x_train
     _recipe, models = _recipe_models("fashion-hierarchical", ["ladder-L2", "bottom_up-L3"])

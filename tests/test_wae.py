@@ -117,3 +117,41 @@ def test_mmd2_brings_the_second_sample_to_the_first_ones_device_and_dtype():
     mixed = mmd2(x.float(), y, "rbf", scale=1.0)
     assert mixed.dtype == torch.float64
     assert float(mixed) == pytest.approx(float(mmd2(x.float().double(), y, "rbf", scale=1.0)), rel=1e-12)
+
+
+def test_the_plane_summary_reads_what_the_two_latent_models_make_of_the_images():
+    """plane_summary's rate is the closed-form KL (torch.distributions agrees), its neighbour vote is right on
+    codes that separate the classes, and a WAE whose codes are prior draws is closer to the prior than a VAE
+    whose means sit far off it."""
+    from torch.distributions import Normal, kl_divergence
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(400) % 4
+    mean = 5.0 * torch.stack([labels.float(), (labels % 2).float()], 1) + 0.1 * torch.randn(400, 2, generator=g)
+    std = 0.05 + 0.1 * torch.rand(400, 2, generator=g)
+    found = {"vae mean": mean, "vae std": std, "wae code": torch.randn(400, 2, generator=g)}
+    summary = lesson.plane_summary(found, labels)
+    expected = kl_divergence(Normal(mean.double(), std.double()), Normal(0.0, 1.0)).sum(1).mean()
+    assert summary["rate"] == pytest.approx(float(expected), rel=1e-9)
+    assert summary["median posterior std"] == pytest.approx(float(std.median()), rel=1e-6)
+    assert summary["VAE 10-NN accuracy"] == 1.0 and summary["WAE 10-NN accuracy"] < 0.5
+    assert summary["WAE codes vs prior MMD²"] < 0.01 < summary["VAE codes vs prior MMD²"]
+
+
+def test_the_two_latent_models_train_and_draw_their_plane():
+    import matplotlib
+    matplotlib.use("Agg")
+    x = torch.rand(64, 1, 28, 28)
+    found = {}
+    for name in lesson.MODELS_2D:
+        model = lesson.build_2d(name)
+        history = lesson.fit_2d(name, model, x, steps=3, progress=False)
+        assert len(history.steps) >= 1
+        found[name] = model
+    codes = lesson.plane_codes(found["VAE"], found["WAE-MMD (IMQ)"], x)
+    assert {k: tuple(v.shape) for k, v in codes.items()} == {"vae mean": (64, 2), "vae std": (64, 2), "wae code": (64, 2)}
+    assert (codes["vae std"] > 0).all()
+    fig = lesson.plane_picture(codes, torch.arange(64) % 10, n_show=12)
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 3 + 12        # the prior's circles and one ellipse per image
+    import matplotlib.pyplot as plt
+    plt.close(fig)

@@ -16,6 +16,7 @@ from ..device import get_device
 from ..errors import CourseInputError, check_int
 from ..figures.plots import image_grid
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
+from ..metrics import latent_means
 from ..models.linear_gaussian import LinearGaussianModel
 from ..models.vae import VAE, decode_log_prob
 from ..objectives import importance_weighted_bound
@@ -390,3 +391,42 @@ def latent_size_explorer(data, steps, latent_sizes=LATENT_SIZES, device=None, ca
 
     return LiveFigure(fig, update, {"latent_dim": choice_slider("latent dimensions", latent_sizes, value=8)},
                       predraw=False)           # a first visit trains a model: only visited sizes are drawn
+
+
+# -- a VAE with two latents, drawn in its plane (Kingma & Welling, 2014, figure 4) ---------------------
+def prior_quantile_grid(n=15):
+    """An n × n grid of codes in the plane whose rows and columns are equally spaced in probability under
+    N(0, 1): z = Φ⁻¹((i + ½)/n) on each axis, so each row and column holds the same share of the prior's mass.
+    -> (n·n, 2), row by row from the top (z₂ largest) and left to right (z₁ increasing)"""
+    n = check_int("n", n, minimum=2)
+    axis = torch.distributions.Normal(0.0, 1.0).icdf((torch.arange(n) + 0.5) / n)
+    z2, z1 = torch.meshgrid(axis.flip(0), axis, indexing="ij")
+    return torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+
+
+@torch.no_grad()
+def latent_plane(vae, x, labels, names=None, n=15):
+    """Left: the posterior mean of each image of ``x`` under a two-latent VAE, coloured by its class ``labels``;
+    right: the decoder's mean image for each code of :func:`prior_quantile_grid` (n × n), laid out where the
+    codes sit.  -> the pyplot figure"""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot only where a figure is drawn, so the notebook shows it)
+    if getattr(vae, "latent_dim", None) != 2:
+        raise CourseInputError(f"vae must have two latent dimensions to be drawn in the plane, not "
+                               f"{getattr(vae, 'latent_dim', 'none')}.")
+    means = latent_means(vae, x)
+    grid = prior_quantile_grid(n)
+    images = vae.decoder(grid.to(next(vae.parameters()).device)).mean.cpu()
+    fig, (ax_codes, ax_grid) = plt.subplots(1, 2, figsize=(11, 5))
+    colours = plt.get_cmap("tab10")
+    names = names or [str(c) for c in range(int(labels.max()) + 1)]
+    for c, name in enumerate(names):
+        mine = labels.cpu() == c
+        ax_codes.scatter(means[mine, 0], means[mine, 1], s=4, color=colours(c % 10), label=name)
+    ax_codes.set(title="posterior mean of each test image, by class", xlabel="z₁", ylabel="z₂", aspect="equal")
+    ax_codes.legend(fontsize=7, markerscale=3, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax_grid.imshow(image_grid(images, ncol=n, pad=0), cmap="gray_r", vmin=0, vmax=1)
+    ax_grid.set(title=f"the decoder's mean image for a {n} × {n} grid of codes",
+                xlabel="z₁ increases to the right", ylabel="z₂ increases upwards")
+    ax_grid.set_xticks([]), ax_grid.set_yticks([])
+    fig.tight_layout()
+    return fig

@@ -5,10 +5,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import check_choice, check_int, check_number, check_tensor
+from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 from ..figures.plots import image_grid
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
-from ..metrics import gaussian_fit_kl, laplacian_variance, linear_probe_accuracy
+from ..metrics import gaussian_fit_kl, laplacian_variance, linear_probe_accuracy, neighbour_vote_accuracy
 from ..models.vae import VAE, GaussianDecoder, GaussianEncoder, vae_objective
 from ..models.wae import (
     WAE,
@@ -189,6 +189,108 @@ def train_lambda_sweep(x, steps, values=LAMBDAS, device=None):
     return cached_sweep("lesson06-lambda", {"steps": steps, "data": data_key(x), "latent_dim": LATENT_DIM},
                         "lam", [float(v) for v in values], build_wae,
                         lambda values: fit_lambda_sweep(x, steps, values, device=device), device=device)
+
+
+# -- two latent dimensions: the picture of what each objective asks of the codes ---------------------
+MODELS_2D = ("VAE", "WAE-MMD (IMQ)")
+
+
+def build_2d(name, seed=0):
+    """A VAE or WAE like the lesson's (one hidden layer each way, here of 128 units: half the width, so that
+    the pair ships in under half a megabyte) with a code of two numbers, so that each image's posterior (VAE)
+    or code (WAE) can be drawn in the plane."""
+    check_choice("name", name, MODELS_2D)
+    torch.manual_seed(seed)
+    if name == "VAE":
+        return VAE.mlp(latent_dim=2, hidden=(128,))
+    return WAE(latent_dim=2, hidden=(128,))
+
+
+def fit_2d(name, model, x, steps, device=None, progress=True):
+    """Train a model of :func:`build_2d` as its objective asks: the VAE by the negative ELBO, the WAE by
+    squared error + 10 MMD² (IMQ), as in the 8-latent comparison.  -> History"""
+    check_choice("name", name, MODELS_2D)
+    objective = vae_objective() if name == "VAE" else wae_objective(10.0, "imq")
+    return fit(model, x, objective, steps=steps, seed=0, device=device, progress=progress, desc=f"{name}, 2 latents")
+
+
+def train_2d_models(x, steps, device=None):
+    """The VAE and WAE-MMD of :func:`build_2d`, each trained by :func:`fit_2d` and cached.
+    -> {name: (model, history)}"""
+    steps = check_int("steps", steps, minimum=1)
+    key = {"steps": steps, "data": data_key(x), "latent_dim": 2}
+    return {name: cached_fit("lesson06-2d-" + ("vae" if name == "VAE" else "wae-mmd"), key,
+                             lambda name=name: build_2d(name),
+                             lambda m, name=name: fit_2d(name, m, x, steps, device=device), device=device)
+            for name in MODELS_2D}
+
+
+@torch.no_grad()
+def plane_codes(vae, wae, x):
+    """What each model makes of the images ``x`` in its plane: the VAE's posterior means and standard
+    deviations (q(z|x) = N(mean, diag std²)), and the WAE's codes E(x).
+    -> {"vae mean", "vae std", "wae code"}: each (N, 2) on the CPU"""
+    for name, model in (("vae", vae), ("wae", wae)):
+        if getattr(model, "latent_dim", None) != 2:
+            raise CourseInputError(f"{name} must have two latent dimensions (build_2d), not "
+                                   f"{getattr(model, 'latent_dim', 'none')}.")
+    q = vae.encoder(vae._check_x(x))
+    return {"vae mean": q.mean.cpu(), "vae std": q.std.cpu(), "wae code": wae.encode(wae._check_x(x)).cpu()}
+
+
+def plane_summary(found, labels):
+    """The numbers behind :func:`plane_picture`, from :func:`plane_codes`'s result and the images' classes:
+
+        rate                 the VAE's mean KL(q(z|x) ‖ N(0, I)), nats per image (closed form)
+        median posterior std the median over images and both axes of the VAE's posterior standard deviation
+        VAE codes vs prior MMD², WAE codes vs prior MMD²
+                             MMD² (IMQ, U-statistic, as WAE-MMD trains) between the codes, one draw of
+                             q(z|x) per image for the VAE, and as many prior draws: the aggregate against N(0, I)
+        VAE 10-NN accuracy, WAE 10-NN accuracy
+                             a vote of the 10 nearest codes of the first half of the images names the class of
+                             each image of the second half (VAE: its posterior means)
+    -> {name: float}"""
+    mean, std, code = found["vae mean"].double(), found["vae std"].double(), found["wae code"].double()
+    kl = 0.5 * (mean.pow(2) + std.pow(2) - 1 - 2 * std.log()).sum(1)
+    draw = mean + std * torch.randn(mean.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    prior = torch.randn(mean.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    half = len(mean) // 2
+    return {"rate": float(kl.mean()), "median posterior std": float(std.median()),
+            "VAE codes vs prior MMD²": float(mmd2(draw, prior)), "WAE codes vs prior MMD²": float(mmd2(code, prior)),
+            "VAE 10-NN accuracy": neighbour_vote_accuracy(mean[:half], labels[:half], mean[half:], labels[half:]),
+            "WAE 10-NN accuracy": neighbour_vote_accuracy(code[:half], labels[:half], code[half:], labels[half:])}
+
+
+def plane_picture(found, labels, n_show=40, names=None):
+    """Tolstikhin et al.'s picture, drawn from trained models: the prior N(0, I) as circles, and for the
+    first ``n_show`` images the VAE's posterior q(z|x) as an ellipse of one standard deviation (left) and
+    the WAE's code E(x) as a point (right), coloured by class; every image's code as grey dots behind.
+    found: :func:`plane_codes`'s result; labels: (N,) classes.  -> the pyplot figure"""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot only where a figure is drawn, so the notebook shows it)
+    from matplotlib.patches import Circle, Ellipse  # noqa: PLC0415 (with pyplot)
+    n_show = check_int("n_show", n_show, minimum=1)
+    colours = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), sharex=True, sharey=True)
+    panels = (("VAE: each image's posterior q(z|x), one standard deviation", found["vae mean"]),
+              ("WAE: each image's code E(x), a point", found["wae code"]))
+    for ax, (title, points) in zip(axes, panels):
+        ax.scatter(points[:, 0], points[:, 1], s=2, color="0.8", zorder=1, label="every test image")
+        for radius in (1, 2, 3):
+            ax.add_patch(Circle((0, 0), radius, fill=False, ls="--", color="0.4", lw=0.8, zorder=2))
+        ax.set(title=title, xlabel="z₁", ylabel="z₂", xlim=(-3.8, 3.8), ylim=(-3.8, 3.8), aspect="equal")
+        ax.title.set_fontsize(9)
+    for i in range(min(n_show, len(labels))):
+        colour = colours(int(labels[i]) % 10)
+        mean, std = found["vae mean"][i].numpy(), found["vae std"][i].numpy()
+        axes[0].add_patch(Ellipse(mean, 2 * std[0], 2 * std[1], color=colour, alpha=0.35, zorder=3))
+        axes[0].plot(*mean, ".", color=colour, ms=3, zorder=4)
+        axes[1].plot(*found["wae code"][i].numpy(), "o", color=colour, ms=5, zorder=4)
+    names = names or [str(c) for c in range(10)]
+    handles = [plt.Line2D([], [], ls="", marker="o", color=colours(c), label=names[c]) for c in range(len(names))]
+    fig.legend(handles=handles, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
+    fig.suptitle("the prior N(0, I): dashed circles at radius 1, 2, 3", fontsize=9)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
 
 
 @torch.no_grad()

@@ -3,7 +3,7 @@
     information      rate, distortion, per-latent KL, I_q(X; Z) and KL(q(z) ‖ p(z)) on a finite data set;
                      the total-correlation split of the average KL and its minibatch estimators;
                      the variational lower bound on a mutual information (InfoGAN)
-    probe            how much a linear classifier can read off the latent means
+    probe            how much a linear classifier, or a vote of near neighbours, can read off the codes
     disentanglement  latent-factor mutual information and the Mutual Information Gap (MIG)
     frechet          the Fréchet distance between two feature sets, each summarised by a Gaussian
     images           sharpness of images (variance of the Laplacian); a kernel-free distance of codes to N(0, I)
@@ -21,11 +21,11 @@ from .information import (
     total_correlation_decomposition,
     variational_information_bound,
 )
-from .probe import linear_probe_accuracy
+from .probe import linear_probe_accuracy, neighbour_vote_accuracy
 
 __all__ = ["active_units", "factor_entropies", "feature_statistics", "frechet_distance",
            "frechet_feature_distance", "gaussian_fit_kl", "importance_weighted_total_correlation",
            "laplacian_variance", "latent_means", "linear_probe_accuracy",
            "marginal_kl_and_information", "mig", "mutual_information_matrix",
-           "mws_total_correlation", "rate_distortion_terms", "total_correlation_decomposition",
+           "mws_total_correlation", "neighbour_vote_accuracy", "rate_distortion_terms", "total_correlation_decomposition",
            "variational_information_bound"]

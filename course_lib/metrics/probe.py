@@ -1,7 +1,16 @@
-"""A linear probe: how much of the labels can a linear classifier read off the latent codes?"""
+"""Probes: how much of the labels can a linear classifier, or a vote of near neighbours, read off the codes?"""
 import torch
 
 from ..errors import CourseInputError, check_int, check_tensor
+
+
+def _check_codes_and_labels(train_codes, train_labels, test_codes, test_labels):
+    for name, codes in (("train_codes", train_codes), ("test_codes", test_codes)):
+        check_tensor(name, codes, shape=(None, None))
+    for name, labels, codes in (("train_labels", train_labels, train_codes), ("test_labels", test_labels, test_codes)):
+        if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) \
+                or labels.shape != (len(codes),):
+            raise CourseInputError(f"{name} must be an integer tensor with one label per code, shape ({len(codes)},).")
 
 
 def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, steps=200, weight_decay=1e-3):
@@ -10,12 +19,7 @@ def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, st
     codes: (N, k) floats; labels: (N,) integers 0 … C−1.  The codes are standardized with the
     training mean and spread; L-BFGS minimises cross-entropy + weight_decay · ‖W‖².
     """
-    for name, codes in (("train_codes", train_codes), ("test_codes", test_codes)):
-        check_tensor(name, codes, shape=(None, None))
-    for name, labels, codes in (("train_labels", train_labels, train_codes), ("test_labels", test_labels, test_codes)):
-        if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) \
-                or labels.shape != (len(codes),):
-            raise CourseInputError(f"{name} must be an integer tensor with one label per code, shape ({len(codes)},).")
+    _check_codes_and_labels(train_codes, train_labels, test_codes, test_labels)
     steps = check_int("steps", steps, minimum=1)
     train_codes, test_codes = train_codes.detach().cpu(), test_codes.detach().cpu()   # codes may come from a GPU
     train_labels, test_labels = train_labels.cpu(), test_labels.cpu()
@@ -36,3 +40,18 @@ def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, st
     optimizer.step(closure)
     with torch.no_grad():
         return ((b @ weight + bias).argmax(1) == test_labels.long()).double().mean().item()
+
+
+def neighbour_vote_accuracy(train_codes, train_labels, test_codes, test_labels, k=10):
+    """Each test code takes the most common label among its k nearest training codes (Euclidean; a tie goes to
+    the smallest label); -> the fraction of test codes labelled right, in [0, 1].  Unlike a linear probe it
+    asks only that a class occupy a region of its own, whatever the region's shape.
+    codes: (N, d) floats; labels: (N,) integers."""
+    _check_codes_and_labels(train_codes, train_labels, test_codes, test_labels)
+    k = check_int("k", k, minimum=1)
+    if k > len(train_codes):
+        raise CourseInputError(f"k = {k} neighbours asked for, but there are only {len(train_codes)} training codes.")
+    a, b = train_codes.detach().cpu().double(), test_codes.detach().cpu().double()
+    nearest = torch.cdist(b, a).topk(k, largest=False).indices          # (N_test, k)
+    votes = train_labels.cpu().long()[nearest]
+    return (torch.mode(votes, dim=1).values == test_labels.cpu().long()).double().mean().item()

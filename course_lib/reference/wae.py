@@ -1,11 +1,14 @@
 """Lesson 6's reference models on Fashion-MNIST: a VAE against WAE-MMD (IMQ and RBF kernels) and WAE-GAN
-with the same networks, and WAE-MMD (IMQ) for four weights λ.
+with the same networks, WAE-MMD (IMQ) for four weights λ, and a VAE and a WAE-MMD with two latents, whose
+plane lessons 1 and 6 draw.
 
 Trained exactly as the lesson trains them in full mode (:func:`course_lib.lessons.wae.fit_model` and
 :func:`~course_lib.lessons.wae.fit_lambda_sweep`, 3,000 steps), on the Fashion-MNIST images the course
 ships.  Measured as the lesson measures them (:func:`~course_lib.lessons.wae.compare`) on the 2,000
 shipped test images: the squared error of reconstructions, the sample proxy (pixel MMD²), the MMD²
-between the codes and prior draws, and a linear probe's accuracy on the codes.
+between the codes and prior draws, and a linear probe's accuracy on the codes.  The two-latent pair is
+measured as the lessons read it (:func:`~course_lib.lessons.wae.plane_summary`): the VAE's rate and posterior
+spread, each model's codes against the prior (MMD²), and a neighbour vote's accuracy on the codes.
 """
 from ..data.fashion_mnist import load_shipped_subset
 from ..lessons import wae as lesson
@@ -56,4 +59,39 @@ LAMBDA_SWEEP = Recipe(
     measure=measure, one_at_a_time=False,
     as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.LAMBDAS])
 
-RECIPES = (MODELS, LAMBDA_SWEEP)
+
+
+PLANE_METRICS = {"VAE": ("rate", "median posterior std", "VAE codes vs prior MMD²", "VAE 10-NN accuracy"),
+                 "WAE-MMD (IMQ)": ("WAE codes vs prior MMD²", "WAE 10-NN accuracy")}
+
+
+def measure_2d(model, member, training):
+    """The model's half of :func:`~course_lib.lessons.wae.plane_summary` on the shipped test images (the other
+    model of the pair is not needed for it: a fresh stand-in fills its place)."""
+    data = load_shipped_subset()
+    n = training["test images"]
+    name = member["model"]
+    other = lesson.build_2d("WAE-MMD (IMQ)" if name == "VAE" else "VAE")
+    pair = (model, other) if name == "VAE" else (other, model)
+    summary = lesson.plane_summary(lesson.plane_codes(*pair, data.x_test[:n]), data.y_test[:n])
+    return {key: summary[key] for key in PLANE_METRICS[name]}
+
+
+def fit_2d(member, model, x, steps, device, progress):
+    return lesson.fit_2d(member["model"], model, x, steps, device=device, progress=progress)
+
+
+PLANE = Recipe(
+    name="fashion-2d-latents", lesson="1, 6",
+    what="a VAE and WAE-MMD (IMQ, λ = 10) with two latents on Fashion-MNIST, drawn in their plane",
+    source="Kingma & Welling (2014), figure 4; Tolstikhin et al. (2018), figure 1; the lesson's own networks",
+    members={"vae": {"model": "VAE", "latent_dim": 2, "hidden": [128]},
+             "wae": {"model": "WAE-MMD (IMQ)", "latent_dim": 2, "hidden": [128]}},
+    training=TRAINING, tolerance={"rate": 0.05, "median posterior std": 0.002, "VAE codes vs prior MMD²": 0.001,
+                                  "WAE codes vs prior MMD²": 0.001, "VAE 10-NN accuracy": 0.005,
+                                  "WAE 10-NN accuracy": 0.005},
+    build=lambda member: lesson.build_2d(member["model"]),
+    train=each_on_its_own(shipped_training_images, fit_2d), measure=measure_2d,
+    as_lesson=lambda models: {name: (models[short], None) for name, short in (("VAE", "vae"), ("WAE-MMD (IMQ)", "wae"))})
+
+RECIPES = (MODELS, LAMBDA_SWEEP, PLANE)
