@@ -175,3 +175,15 @@ def test_the_residual_normal_kl_is_torchs_and_ignores_the_priors_mean():
         assert torch.allclose(lesson.residual_normal_kl(d_mean, d_std, std), exact, atol=1e-12)
     fig = lesson.graphical_models_figure()
     assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["generation", "bottom-up inference", "Ladder inference"]
+
+
+def test_collapsed_from_finds_the_step_after_which_a_kl_stays_below_the_threshold():
+    from course_lib.lessons.hierarchical import collapsed_from
+    from course_lib.training.train import History
+    history = History(steps=[50, 100, 150, 200, 250], terms={"kl_2": [0.5, 0.005, 0.02, 0.004, 0.001],
+                                                               "kl_1": [1.0, 2.0, 2.0, 2.0, 2.0]})
+    assert collapsed_from(history, "kl_2") == 200          # the dip at 100 came back above 0.01
+    assert collapsed_from(history, "kl_2", below=0.03) == 100
+    assert collapsed_from(history, "kl_1") is None
+    with pytest.raises(cl.CourseInputError, match="term: this history has no 'kl_3'"):
+        collapsed_from(history, "kl_3")

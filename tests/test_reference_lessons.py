@@ -108,8 +108,9 @@ def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     x = load_shipped_subset().x_train
     _recipe, models = _recipe_models("fashion-hierarchical", ["ladder-L2", "bottom_up-L3"])
     own = hierarchical.train_variants(x, STEPS)
-    assert set(reference.get_recipe("fashion-hierarchical").as_lesson(
-        dict.fromkeys(reference.get_recipe("fashion-hierarchical").members))) == set(own)
+    members = reference.get_recipe("fashion-hierarchical").members
+    assert set(reference.get_recipe("fashion-hierarchical").as_lesson(dict.fromkeys(members),
+                                                                       dict.fromkeys(members))) == set(own)
     assert _same_weights(models["ladder-L2"], own[("ladder", 2)][0])
     assert _same_weights(models["bottom_up-L3"], own[("bottom_up", 3)][0])
     _recipe, models = _recipe_models("fashion-free-bits", ["fb0.5", "fb2"])

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..data import dynamic_binarize
-from ..errors import check_int, check_number
+from ..errors import CourseInputError, check_int, check_number
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
 from ..models.hierarchical import HierarchicalVAE, free_bits_sweep_objective, hierarchical_objective
 from ..models.vae import VAE, vae_objective
@@ -275,6 +275,19 @@ def evaluate(model, x, k=64, seed=0):
     return {"elbo": float(terms["elbo"]), "iwae": float(model.iwae_bound(x, k=k).mean()),
             "kl": [float(terms[f"kl_{l + 1}"]) for l in range(model.levels)],
             "active": [int((u > ACTIVE).sum()) for u in units], "units": [len(u) for u in units]}
+
+
+def collapsed_from(history, term, below=0.01):
+    """The first logged step from which ``term`` (a level's KL, say "kl_2") stays below ``below`` to the end of
+    training; None if it never does.  history: a training History."""
+    below = check_number("below", below, minimum=0.0)
+    if term not in history.terms:
+        raise CourseInputError(f"term: this history has no {term!r}; it must be one of {sorted(history.terms)}.")
+    values = list(history[term])
+    for i in range(len(values)):
+        if max(values[i:]) < below:
+            return history.steps[i]
+    return None
 
 
 def graphical_models_figure():
