@@ -59,8 +59,8 @@ def test_the_question8_recipe_trains_what_the_lesson_trains():
 
 def test_the_infogans_come_back_in_the_lessons_order_of_lambda():
     recipe = reference.get_recipe("toy-infogans")
-    shaped = recipe.as_lesson({m: m for m in recipe.members})
-    assert [model for model, _ in shaped] == [f"lam{lam:g}" for lam in lesson.INFO_LAMS]
+    shaped = recipe.as_lesson({m: m for m in recipe.members}, {m: f"history of {m}" for m in recipe.members})
+    assert shaped == [(f"lam{lam:g}", f"history of lam{lam:g}") for lam in lesson.INFO_LAMS]
 
 
 def test_the_toy_recipes_measure_what_the_lesson_prints():

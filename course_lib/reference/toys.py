@@ -3,6 +3,7 @@ its InfoGAN section are computed on.
 
 * ``toy-infogans``: InfoGANs with 8 code values and λ = 0, 0.1, 1 on their information term (Chen et
   al., 2016), measured by how far the code decides the mode (:func:`course_lib.lessons.hybrids.code_control`);
+  their training histories ship with them (the lesson plots the information term over training);
 * ``toy-three-models``: a VAE, a GAN and a Real NVP flow on the same points (question 7), measured by
   the test log-likelihood where the model has one (exact for the flow, the IWAE bound for the VAE)
   and by the sample proxy (MMD² against the test points);
@@ -56,8 +57,8 @@ INFOGANS = Recipe(
     members={f"lam{lam:g}": {"model": "InfoGAN", "lam": lam, "codes": 8} for lam in lesson.INFO_LAMS},
     training=TRAINING, tolerance={"purity": 0.01, "I(c; mode)": 0.01, "bound": 0.01, "sample MMD²": 0.001},
     build=build_infogan, train=each_on_its_own(training_points, fit_infogan),
-    measure=measure_infogan,
-    as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.INFO_LAMS])
+    measure=measure_infogan, history=True,
+    as_lesson=lambda models, histories: [(models[f"lam{lam:g}"], histories[f"lam{lam:g}"]) for lam in lesson.INFO_LAMS])
 
 
 # -- question 7: VAE, GAN, flow --------------------------------------------------------------------------
