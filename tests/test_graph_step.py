@@ -158,6 +158,8 @@ def _adversarial_models(images):
         "GAN": (lambda: gans.GAN(hidden=(16,)), points),
         "BiGAN": (lambda: gans.BiGAN(hidden=(16,)), points),
         "InfoGAN": (lambda: gans.InfoGAN(hidden=(16,), n_codes=3), points),
+        "InfoGAN (continuous)": (lambda: gans.InfoGAN(hidden=(16,), n_codes=3, n_continuous=2, lam_continuous=0.1),
+                                 points),
         "WAE-GAN": (lambda: wae.WAEGAN(wae.WAE(image_shape=(1, 32, 32), latent_dim=2, hidden=(16,)),
                                        wae.latent_discriminator(2, (16,))), images),
         "VAE-GAN": (lambda: hybrids.VAEGAN(small_vae(), feature_dim=8, hidden=(16,)), images),
@@ -187,7 +189,8 @@ def _reference_adversarial(model, x, steps, batch_size, lr=1e-3, betas=(0.5, 0.9
     return model
 
 
-@pytest.mark.parametrize("name", ["GAN", "BiGAN", "InfoGAN", "WAE-GAN", "VAE-GAN", "unified VAE"])
+@pytest.mark.parametrize("name", ["GAN", "BiGAN", "InfoGAN", "InfoGAN (continuous)", "WAE-GAN", "VAE-GAN",
+                                  "unified VAE"])
 def test_the_adversarial_static_step_trains_exactly_like_the_textbook_loop(name):
     """train_adversarial runs the step that a GPU records (static buffers, gradients zeroed in place);
     on the CPU it must give the same weights as two optimizers stepped one after the other."""

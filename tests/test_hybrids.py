@@ -222,3 +222,41 @@ def test_the_laplacian_variance_of_one_bright_pixel_and_of_its_blur():
     assert lesson.laplacian_variance(image) == pytest.approx(20 / 676, rel=1e-6)
     blur = torch.nn.functional.avg_pool2d(image, 3, stride=1, padding=1)
     assert lesson.laplacian_variance(blur) < lesson.laplacian_variance(image) / 10
+
+
+def test_an_infogan_with_continuous_codes_reads_them_back_with_a_gaussian_q():
+    """The continuous bound is E[log N(u; mean(x), std(x)²)] + m log 2 (torch.distributions' density); a
+    model without continuous codes keeps its single bound and its generator's input size; training logs both."""
+    model = InfoGAN(n_codes=3, n_continuous=2, hidden=(16,), lam_continuous=0.1)
+    assert model.generator[0].in_features == 2 + 3 + 2 and model.q_net[-1].out_features == 3 + 4
+    assert InfoGAN(n_codes=3, hidden=(16,)).q_net[-1].out_features == 3
+    x, u = torch.randn(50, 2), 2 * torch.rand(50, 2) - 1
+    logits, mean, std = model.read_codes(x)
+    assert logits.shape == (50, 3) and mean.shape == std.shape == (50, 2) and (std > 0).all()
+    expected = torch.distributions.Normal(mean, std).log_prob(u).sum(1).mean() + 2 * math.log(2)
+    assert torch.allclose(model.continuous_bound(x, u), expected, atol=1e-5)
+    terms = model.generator_loss(torch.randn(8, 2))
+    assert set(terms) == {"loss", "generator", "MI bound", "MI bound (continuous)"}
+    assert torch.allclose(terms["loss"], terms["generator"] - terms["MI bound"] - 0.1 * terms["MI bound (continuous)"])
+    assert set(InfoGAN(n_codes=3, hidden=(16,)).generator_loss(torch.randn(8, 2))) == {"loss", "generator", "MI bound"}
+    points, codes = model.sample(5, code=1, u=torch.zeros(5, 2))
+    assert points.shape == (5, 2) and (codes == 1).all()
+    history = train_adversarial(model, torch.randn(200, 2), steps=4, batch_size=16, log_every=2, progress=False)
+    assert len(history["MI bound (continuous)"]) == 2
+
+
+def test_the_continuous_sweep_measures_what_u_does_on_a_generator_that_only_uses_u():
+    """A generator that puts every point at (2, 0) + (0, 0.2 u), whatever z and c: each sweep stays in mode 0,
+    moves 0.4, and the noise moves nothing."""
+    from course_lib.lessons.hybrids import continuous_sweep
+    model = InfoGAN(n_codes=8, n_continuous=1, hidden=(4,))
+
+    class OnlyU(torch.nn.Module):
+        def forward(self, inputs):
+            u = inputs[:, -1:]
+            return torch.cat([torch.full_like(u, 2.0), 0.2 * u], 1)
+
+    model.generator = OnlyU()
+    sweep = continuous_sweep(model, n=10, points=5)
+    assert sweep["paths"].shape == (8, 10, 5, 2)
+    assert sweep["same mode"] == 1.0 and abs(sweep["shift"] - 0.4) < 1e-6 and sweep["noise spread"] < 1e-6

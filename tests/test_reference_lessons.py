@@ -63,6 +63,15 @@ def test_the_infogans_come_back_in_the_lessons_order_of_lambda():
     assert shaped == [(f"lam{lam:g}", f"history of lam{lam:g}") for lam in lesson.INFO_LAMS]
 
 
+def test_the_continuous_infogan_recipe_trains_what_the_lesson_trains():
+    _recipe, models = _recipe_models("toy-infogan-continuous")
+    x, _ = lesson.toy_data()
+    own, _ = lesson.train_continuous_infogan(x, STEPS)
+    assert _same_weights(models["continuous"], own)
+    shaped = reference.get_recipe("toy-infogan-continuous").as_lesson({"continuous": "model"}, {"continuous": "history"})
+    assert shaped == ("model", "history")
+
+
 def test_the_toy_recipes_measure_what_the_lesson_prints():
     """The metrics a recipe records are the numbers the lesson's own functions compute on the same model."""
     recipe, models = _recipe_models("toy-three-models", ["vae"])

@@ -285,6 +285,81 @@ def infogan_explorer(control, lams, x_test):
     return LiveFigure(fig, update, {"lam": choice_slider("λ", lams)}, animated=lambda: [shown, marker, ax.title])
 
 
+# -- a continuous code beside the categorical one ------------------------------------------------------------
+CONTINUOUS_LAM = 0.1      # the weight on the continuous code's bound (Chen et al. weigh continuous codes less)
+
+
+def build_continuous_infogan():
+    """A fresh InfoGAN like the lesson's λ = 1 one (8 code values, weight 1 on their bound), with one continuous
+    code u uniform on [-1, 1] beside them, weighted :data:`CONTINUOUS_LAM`; from seed 0."""
+    torch.manual_seed(0)
+    return InfoGAN(lam=1.0, n_continuous=1, lam_continuous=CONTINUOUS_LAM)
+
+
+def train_continuous_infogan(x, steps, device=None):
+    """:func:`build_continuous_infogan` trained by :func:`fit_infogan` on the points ``x``, cached.
+    -> (model, history)"""
+    steps = check_int("steps", steps, minimum=1)
+    return cached_fit("lesson08b-infogan-continuous", {"steps": steps, "data": data_key(x),
+                                                       "lam continuous": CONTINUOUS_LAM},
+                      build_continuous_infogan, lambda m: fit_infogan(m, x, steps, device=device), device=device)
+
+
+@torch.no_grad()
+def continuous_sweep(model, n=200, points=9, seed=0):
+    """What the continuous code u does.  For each code value c and each of ``n`` noise draws z, the points
+    G(z, c, u) for u at ``points`` values from -1 to 1.  -> dict:
+
+        paths      (K, n, points, 2) the swept points
+        same mode  the share of sweeps whose points all stay in one of the toy's modes
+        shift      the mean distance between a sweep's two ends (u = -1 and u = 1)
+        noise spread   how far the noise moves a point with c and u held: the root mean squared distance of
+                   the n points at one (c, u) from their mean, averaged over every (c, u)
+        bound      E[log Q(u|x)] + log 2 on fresh samples (u drawn uniformly): a lower bound on I(u; x)"""
+    if getattr(model, "n_continuous", 0) != 1:
+        raise CourseInputError("model must be an InfoGAN with one continuous code (build_continuous_infogan).")
+    n, points = check_int("n", n, minimum=1), check_int("points", points, minimum=2)
+    model = cpu_copy(model, torch.float32)
+    generator = torch.Generator().manual_seed(seed)
+    u = torch.linspace(-1, 1, points)
+    paths = torch.empty(model.n_codes, n, points, 2)
+    for c in range(model.n_codes):
+        z = torch.randn(n, model.latent_dim, generator=generator)
+        grid = model.generate(z.repeat_interleave(points, 0), torch.full((n * points,), c),
+                              u.repeat(n)[:, None])
+        paths[c] = grid.reshape(n, points, 2)
+    modes = mode_of(paths.reshape(-1, 2)).reshape(model.n_codes, n, points)
+    torch.manual_seed(seed)
+    fresh_u = 2 * torch.rand(4000, 1) - 1
+    fresh, _ = model.sample(4000, u=fresh_u)
+    return {"paths": paths.numpy(), "same mode": float((modes == modes[..., :1]).all(-1).float().mean()),
+            "shift": float((paths[:, :, -1] - paths[:, :, 0]).norm(dim=-1).mean()),
+            "noise spread": float((paths - paths.mean(1, keepdim=True)).pow(2).sum(-1).mean(1).sqrt().mean()),
+            "bound": float(model.continuous_bound(fresh, fresh_u))}
+
+
+def continuous_code_figure(sweep, x_test, n_show=12):
+    """Left: the toy's test points and, for ``n_show`` noise draws per code value, the path a point takes as the
+    continuous code u goes from -1 (light) to 1 (dark); right: one mode close up.  -> the pyplot figure"""
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (pyplot only where a figure is drawn, so the notebook shows it)
+    n_show = check_int("n_show", n_show, minimum=1)
+    paths = sweep["paths"][:, :n_show]
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
+    for ax in axes:
+        ax.scatter(*x_test[:3000].T.numpy(), s=2, c="0.85", zorder=1)
+        for path in paths.reshape(-1, *paths.shape[2:]):
+            ax.plot(path[:, 0], path[:, 1], "-", color="0.5", lw=0.6, zorder=2)
+            ax.scatter(path[:, 0], path[:, 1], c=np.linspace(-1, 1, len(path)), cmap="viridis", s=9, zorder=3)
+        ax.set(aspect="equal", xlabel="x₁", ylabel="x₂")
+    axes[0].set(xlim=(-2.8, 2.8), ylim=(-2.8, 2.8), title="each path: one z and c, u from −1 to 1")
+    centre = paths[0].reshape(-1, 2).mean(0)
+    axes[1].set(xlim=(centre[0] - 0.5, centre[0] + 0.5), ylim=(centre[1] - 0.5, centre[1] + 0.5),
+                title="code value 0's mode, close up")
+    colours = plt.cm.ScalarMappable(norm=plt.Normalize(-1, 1), cmap="viridis")
+    fig.colorbar(colours, ax=axes, label="continuous code u", shrink=0.8)
+    return fig
+
+
 # -- β-TCVAE against β-VAE -------------------------------------------------------------------------------------
 def train_tcvae_sweep(sprites, steps, values=beta_vae.BETAS, device=None):
     """β-TCVAEs on the sprites, one per beta, trained together and cached, with lesson 4's model.

@@ -154,53 +154,90 @@ class BiGAN(AdversarialModel):
 
 
 class InfoGAN(AdversarialModel):
-    """InfoGAN (Chen et al., 2016): x = G(z, c) with noise z ~ N(0, I) and a categorical code c
-    uniform on K values, and an auxiliary network Q(c|x) (logits over K).  For any Q,
+    """InfoGAN (Chen et al., 2016): x = G(z, c, u) with noise z ~ N(0, I), a categorical code c uniform
+    on K values and, optionally, continuous codes u uniform on [-1, 1]^m, and an auxiliary network Q that
+    reads the codes back from x: logits over the K values of c, and for each u_j a Gaussian
+    N(mean_j(x), std_j(x)^2).  For any Q,
 
-        I(c; G(z, c)) >= E[log Q(c | G(z, c))] + H(c)                (H(c) = log K here)
+        I(c; G(z, c, u)) >= E[log Q(c | x)] + H(c)                          (H(c) = log K)
+        I(u; G(z, c, u)) >= E[sum_j log Q(u_j | x)] + H(u)                  (H(u) = m log 2)
 
-    with equality when Q is the true posterior p(c|x).  The generator and Q minimise
-    the generator loss minus ``lam`` times this bound; the discriminator is a GAN's.
+    each with equality when Q is the true posterior.  The generator and Q minimise the generator loss
+    minus ``lam`` times the first bound and ``lam_continuous`` (default: ``lam``) times the second; the
+    discriminator is a GAN's.  With m = 0 (the default) there is no u, and Q has only the logits.
     """
 
     capturable = True
 
-    def __init__(self, data_dim=2, noise_dim=2, n_codes=8, hidden=(128, 128), lam=1.0):
+    def __init__(self, data_dim=2, noise_dim=2, n_codes=8, hidden=(128, 128), lam=1.0, n_continuous=0,
+                 lam_continuous=None):
         super().__init__()
         self.data_dim = check_int("data_dim", data_dim, minimum=1)
         self.latent_dim = check_int("noise_dim", noise_dim, minimum=1)
         self.n_codes = check_int("n_codes", n_codes, minimum=2)
+        self.n_continuous = check_int("n_continuous", n_continuous, minimum=0)
         self.lam = check_number("lam", lam, minimum=0.0)
-        self.generator = MLP(noise_dim + n_codes, hidden, data_dim)
-        self.q_net = MLP(data_dim, hidden, n_codes)
+        self.lam_continuous = self.lam if lam_continuous is None else check_number("lam_continuous", lam_continuous,
+                                                                                    minimum=0.0)
+        self.generator = MLP(noise_dim + n_codes + self.n_continuous, hidden, data_dim)
+        self.q_net = MLP(data_dim, hidden, n_codes + 2 * self.n_continuous)
         self.discriminator = MLP(data_dim, hidden, 1)
 
-    def generate(self, z, c):
-        """G(z, c) for noise z (n, noise_dim) and integer codes c (n,)."""
-        return self.generator(torch.cat([z, one_hot(c, self.n_codes).to(z.dtype)], -1))
+    def generate(self, z, c, u=None):
+        """G(z, c, u) for noise z (n, noise_dim), integer codes c (n,) and continuous codes u (n, m)
+        (needed when the model has them)."""
+        inputs = [z, one_hot(c, self.n_codes).to(z.dtype)]
+        if self.n_continuous:
+            if u is None or u.shape != (len(z), self.n_continuous):
+                raise CourseInputError(f"u must hold {self.n_continuous} continuous codes per point, shape "
+                                       f"({len(z)}, {self.n_continuous}), got {None if u is None else tuple(u.shape)}.")
+            inputs.append(u.to(z.dtype))
+        return self.generator(torch.cat(inputs, -1))
+
+    def read_codes(self, x):
+        """Q's reading of points x: (logits over c (n, K), means of u (n, m), standard deviations of u (n, m))."""
+        out = self.q_net(x)
+        logits, rest = out[:, :self.n_codes], out[:, self.n_codes:]
+        mean, log_std = rest[:, :self.n_continuous], rest[:, self.n_continuous:]
+        return logits, mean, log_std.clamp(-7.0, 2.0).exp()
+
+    def continuous_bound(self, x, u):
+        """E[sum_j log Q(u_j | x)] + m log 2, the bound on I(u; x) from pairs (u_n, x_n).  -> 0-dim tensor"""
+        _, mean, std = self.read_codes(x)
+        log_q = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)   # log N(u; mean, std²)
+        return variational_information_bound(log_q, self.n_continuous * math.log(2.0))
 
     def _codes(self, n):
         return torch.randint(self.n_codes, (n,), device=self._device())
 
+    def _continuous(self, n):
+        return 2 * torch.rand(n, self.n_continuous, device=self._device()) - 1 if self.n_continuous else None
+
     def discriminator_loss(self, x):
         x = self._check_x(x)
         with torch.no_grad():
-            fake = self.generate(self.prior_sample(len(x)), self._codes(len(x)))
+            fake = self.generate(self.prior_sample(len(x)), self._codes(len(x)), self._continuous(len(x)))
         loss = discriminator_loss(self.discriminator(x), self.discriminator(fake))
         return {"loss": loss, "discriminator": loss}
 
     def generator_loss(self, x):
         n = len(x)
-        c = self._codes(n)
-        fake = self.generate(self.prior_sample(n), c)
+        c, u = self._codes(n), self._continuous(n)
+        fake = self.generate(self.prior_sample(n), c, u)
         fool = generator_loss(self.discriminator(fake))
-        bound = variational_information_bound(-cross_entropy(self.q_net(fake), c, reduction="none"),
-                                              math.log(self.n_codes))
-        return {"loss": fool - self.lam * bound, "generator": fool, "MI bound": bound}
+        logits = self.read_codes(fake)[0]
+        bound = variational_information_bound(-cross_entropy(logits, c, reduction="none"), math.log(self.n_codes))
+        terms = {"generator": fool, "MI bound": bound}
+        loss = fool - self.lam * bound
+        if self.n_continuous:
+            terms["MI bound (continuous)"] = self.continuous_bound(fake, u)
+            loss = loss - self.lam_continuous * terms["MI bound (continuous)"]
+        return {"loss": loss, **terms}
 
     @torch.no_grad()
-    def sample(self, n, code=None):
-        """n points; with ``code`` all of them with that code, otherwise codes drawn uniformly.
+    def sample(self, n, code=None, u=None):
+        """n points; with ``code`` all of them with that code, otherwise codes drawn uniformly; a model with
+        continuous codes takes them from ``u`` ((n, m), values in [-1, 1]) or draws them uniformly.
         -> (points (n, data_dim), codes (n,))"""
         n = check_int("n", n, minimum=1)
         if code is None:
@@ -210,4 +247,12 @@ class InfoGAN(AdversarialModel):
             if code >= self.n_codes:
                 raise CourseInputError(f"code must be one of 0 .. {self.n_codes - 1}, got {code}.")
             c = torch.full((n,), code, device=self._device())
-        return self.generate(self.prior_sample(n), c), c
+        if u is None:
+            u = self._continuous(n)
+        elif not self.n_continuous:
+            raise CourseInputError("u: this InfoGAN has no continuous codes (n_continuous = 0); give only code.")
+        else:
+            u = check_tensor("u", u, shape=(n, self.n_continuous)).to(self._device())
+            if u.abs().max() > 1:
+                raise CourseInputError("u must lie in [-1, 1], the range the codes were drawn from in training.")
+        return self.generate(self.prior_sample(n), c, u), c

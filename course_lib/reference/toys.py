@@ -4,6 +4,8 @@ its InfoGAN section are computed on.
 * ``toy-infogans``: InfoGANs with 8 code values and λ = 0, 0.1, 1 on their information term (Chen et
   al., 2016), measured by how far the code decides the mode (:func:`course_lib.lessons.hybrids.code_control`);
   their training histories ship with them (the lesson plots the information term over training);
+* ``toy-infogan-continuous``: the λ = 1 InfoGAN with a continuous code beside its 8 values, measured by
+  what that code does (:func:`course_lib.lessons.hybrids.continuous_sweep`) as well;
 * ``toy-three-models``: a VAE, a GAN and a Real NVP flow on the same points (question 7), measured by
   the test log-likelihood where the model has one (exact for the flow, the IWAE bound for the VAE)
   and by the sample proxy (MMD² against the test points);
@@ -59,6 +61,31 @@ INFOGANS = Recipe(
     build=build_infogan, train=each_on_its_own(training_points, fit_infogan),
     measure=measure_infogan, history=True,
     as_lesson=lambda models, histories: [(models[f"lam{lam:g}"], histories[f"lam{lam:g}"]) for lam in lesson.INFO_LAMS])
+
+
+def build_continuous(member):
+    return lesson.build_continuous_infogan()
+
+
+def measure_continuous(model, member, training):
+    control = lesson.code_control(model, toy_points(training)[1])
+    sweep = lesson.continuous_sweep(model)
+    return {"purity": control["purity"], "I(c; mode)": control["I(c; mode)"], "bound": control["bound"],
+            "sample MMD²": control["sample MMD²"], "u bound": sweep["bound"], "u same mode": sweep["same mode"],
+            "u shift": sweep["shift"], "noise spread": sweep["noise spread"]}
+
+
+CONTINUOUS = Recipe(
+    name="toy-infogan-continuous", lesson="8b",
+    what="an InfoGAN on the eight-Gaussians toy with a continuous code beside its 8 code values",
+    source="Chen et al. (2016), InfoGAN (continuous codes, weighted less than categorical ones); the lesson's own "
+           "networks and training",
+    members={"continuous": {"model": "InfoGAN", "lam": 1.0, "codes": 8, "continuous": 1,
+                            "lam continuous": lesson.CONTINUOUS_LAM}},
+    training=TRAINING, tolerance={"purity": 0.01, "I(c; mode)": 0.01, "bound": 0.01, "sample MMD²": 0.001,
+                                  "u bound": 0.01, "u same mode": 0.01, "u shift": 0.005, "noise spread": 0.005},
+    build=build_continuous, train=each_on_its_own(training_points, fit_infogan), measure=measure_continuous,
+    history=True, as_lesson=lambda models, histories: (models["continuous"], histories["continuous"]))
 
 
 # -- question 7: VAE, GAN, flow --------------------------------------------------------------------------
@@ -168,4 +195,4 @@ BIGAN = Recipe(
     build=build_bigan, train=each_on_its_own(training_points, fit_bigan), measure=measure_bigan, history=True,
     as_lesson=lambda models, histories: (models["bigan"], histories["bigan"]))
 
-RECIPES = (INFOGANS, THREE, UNIFIED, BIGAN)
+RECIPES = (INFOGANS, CONTINUOUS, THREE, UNIFIED, BIGAN)
