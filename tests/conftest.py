@@ -13,3 +13,16 @@ def _isolated(tmp_path, monkeypatch):
     cache.clear_memory()
     yield
     cache.clear_memory()
+
+
+@pytest.fixture
+def small_image_flow():
+    """Lesson 7b's image flow, small (one step per scale, width 8), and four dequantized random images it has
+    already seen once, so that its ActNorm layers are initialised: -> (flow, images)."""
+    from course_lib.lessons import flow_vae
+    torch.manual_seed(0)
+    flow = flow_vae.build_image_flow(steps_per_scale=1, hidden=8)
+    images = flow_vae.dequantize(torch.rand(4, 1, 28, 28))
+    with torch.no_grad():
+        flow.log_prob(images)                              # ActNorm initialises itself on a first batch
+    return flow, images

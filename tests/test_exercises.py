@@ -318,15 +318,12 @@ def test_the_vr_exercise_is_the_courses_vr_bound_and_iwae_at_alpha_zero():
     assert torch.allclose(lesson08._vr(log_w, 0.0), importance_weighted_bound(log_w), rtol=1e-12)
 
 
-def test_the_bits_exercise_is_what_lesson_7b_trains_and_reports():
+def test_the_bits_exercise_is_what_lesson_7b_trains_and_reports(small_image_flow):
     """check.bits_per_dimension's reference, averaged over a batch, is image_nll_objective's bits/dim."""
     from course_lib.exercises import lesson07
     from course_lib.lessons import flow_vae
-    torch.manual_seed(0)
-    flow = flow_vae.build_image_flow(steps_per_scale=1, hidden=8)
-    y = flow_vae.dequantize(torch.rand(4, 1, 28, 28))
+    flow, y = small_image_flow
     with torch.no_grad():
-        flow.log_prob(y)                                    # ActNorm initialises itself on a first batch
         reported = flow_vae.image_nll_objective(flow, y)["bits/dim"]
         ours = lesson07._bits(flow.log_prob(y).double(), 784).mean()
     assert torch.allclose(ours.float(), reported, rtol=1e-5)

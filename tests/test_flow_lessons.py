@@ -242,12 +242,9 @@ def test_the_made_masks_picture_reads_the_network_and_is_strictly_lower_triangul
     assert torch.equal(masks["paths"], strictly_lower) and torch.equal(masks["jacobian"], strictly_lower)
 
 
-def test_the_image_flow_walked_stage_by_stage_gives_its_own_log_density_and_tempered_samples():
-    torch.manual_seed(0)
-    flow = lesson_b.build_image_flow(steps_per_scale=1, hidden=8)
-    x = lesson_b.dequantize(torch.rand(4, 1, 28, 28))
+def test_the_image_flow_walked_stage_by_stage_gives_its_own_log_density_and_tempered_samples(small_image_flow):
+    flow, x = small_image_flow
     with torch.no_grad():
-        flow.log_prob(x)                                   # ActNorm initialises itself on a first batch
         rows, walked = lesson_b.image_flow_stages(flow, x)
         direct = flow.log_prob(x)
     assert torch.allclose(walked, direct, rtol=1e-5, atol=1e-2)
