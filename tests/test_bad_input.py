@@ -161,6 +161,15 @@ CATALOG = [
     ("a plane drawn from a 3-latent VAE", lambda: elbo_lesson.latent_plane(
         cl.VAE.mlp(latent_dim=3, hidden=(8,)), IMAGES, torch.zeros(len(IMAGES)).long()), "vae"),
     ("a prior grid of one code per axis", lambda: elbo_lesson.prior_quantile_grid(1), "n"),
+    ("a χ² by quadrature for a model with two latents",
+     lambda: elbo_lesson.chi_square_to_posterior(cl.LinearGaussianModel.random(d=3, k=2, seed=0), torch.zeros(1, 3),
+                                                 torch.zeros(1, 2), torch.zeros(1, 2)), "k = 2"),
+    ("a plane with labels for other images", lambda: elbo_lesson.latent_plane(
+        cl.VAE.mlp(latent_dim=2, hidden=(8,)), IMAGES, torch.zeros(3).long()), "labels"),
+    ("neighbour vote on codes of different widths", lambda: metrics.neighbour_vote_accuracy(
+        torch.rand(5, 2), torch.zeros(5).long(), torch.rand(3, 3), torch.zeros(3).long(), k=2), "test_codes"),
+    ("an InfoGAN's continuous bound with u of the wrong shape",
+     lambda: InfoGAN(n_codes=4, n_continuous=1).continuous_bound(torch.zeros(3, 2), torch.zeros(3)), "u"),
     ("plane codes of an 8-latent WAE", lambda: wae_lesson.plane_codes(wae_lesson.build_2d("VAE"), WAE(latent_dim=8),
                                                                      IMAGES), "wae"),
     ("a two-latent model of no such kind", lambda: wae_lesson.build_2d("WAE-GAN"), "name"),

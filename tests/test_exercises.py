@@ -399,3 +399,10 @@ def test_the_posterior_exercise_is_the_course_models_exact_posterior():
         mean, cov = LinearGaussianModel(case["W"], case["b"], case["sigma2"]).posterior(case["x"][None])
         ours = lesson01._posterior(**case)
         assert torch.allclose(ours[0], mean[0], rtol=1e-10) and torch.allclose(ours[1:], cov, rtol=1e-10)
+
+
+def test_a_plain_python_number_is_a_float_answer_where_a_float_is_wanted():
+    """`return 0` for a rate of zero is a right answer, not 'dtype torch.int64'."""
+    from course_lib.exercises.feedback import _form_problem
+    out, problem = _form_problem("water_filling_rate", 0, torch.tensor(0.0, dtype=torch.float64), "D = 8")
+    assert problem is None and out.dtype == torch.float64 and out.item() == 0.0

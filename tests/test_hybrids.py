@@ -260,3 +260,14 @@ def test_the_continuous_sweep_measures_what_u_does_on_a_generator_that_only_uses
     sweep = continuous_sweep(model, n=10, points=5)
     assert sweep["paths"].shape == (8, 10, 5, 2)
     assert sweep["same mode"] == 1.0 and abs(sweep["shift"] - 0.4) < 1e-6 and sweep["noise spread"] < 1e-6
+
+
+def test_code_control_reads_the_categorical_code_from_its_own_logits_only():
+    """With a continuous code, Q's last two outputs are u's mean and log-std: pushing them up must not move the
+    bound on the categorical code, which is read from the first n_codes outputs alone."""
+    from course_lib.lessons.hybrids import code_control
+    model = InfoGAN(n_codes=8, n_continuous=1, hidden=(8,))
+    with torch.no_grad():
+        model.q_net[-1].bias[8:] += 100.0
+    bound = code_control(model, torch.randn(50, 2), n=20)["bound"]
+    assert abs(bound) < 1.0, bound

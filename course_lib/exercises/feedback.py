@@ -198,7 +198,7 @@ def _form_problem(name, out, want, where, not_finite_hint=None):
     """-> (out as a tensor of want's kind, None), or (out, the feedback on what is wrong with its form).
     not_finite_hint: what to say for NaN or inf, instead of the hint about exp() overflowing."""
     if isinstance(out, numbers.Number) and want.dim() == 0:          # a plain Python or NumPy number is fine
-        out = torch.tensor(out)
+        out = torch.tensor(out, dtype=want.dtype if _kind(want) == "float" and not isinstance(out, bool) else None)
     if not isinstance(out, torch.Tensor):
         return out, Feedback(name, False, f"it should return a torch.Tensor, but returned {type(out).__name__}.")
     whole_floats = _kind(out) == "float" and torch.equal(out.detach().round(), out.detach())

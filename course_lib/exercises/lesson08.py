@@ -4,6 +4,7 @@ import math
 
 import torch
 
+from ..estimators.divergences import vr_bound
 from .feedback import graded, run_check
 
 _g = torch.Generator().manual_seed(808)
@@ -144,8 +145,9 @@ def information_bound(fn):
 # -- lesson 8: the VR bound from log-weights ------------------------------------------------------------------
 
 def _vr(log_weights, alpha, power=None, scale=None, average=True):
-    """The VR estimate, with the parts a slip changes: the power of the weights, what the log is divided by,
-    and whether the k weights are averaged (or summed)."""
+    """The VR estimate with the parts a slip changes: the power of the weights, what the log is divided by,
+    and whether the k weights are averaged (or summed).  With none changed it is ``vr_bound``, the check's
+    reference (tests/test_exercises.py holds the two together); the slips are built from it."""
     if alpha == 1.0 and power is None and scale is None:
         return log_weights.mean(0)
     k = log_weights.shape[0]
@@ -183,7 +185,7 @@ def vr_estimate(fn):
     ]
     at_one = ("at α = 1 the formula divides by zero; the bound there is its limit, the mean of log w (the "
               "ELBO). Give α = 1 its own line.")
-    return run_check("vr_estimate", fn, _vr_cases(), _vr, mistakes,
+    return run_check("vr_estimate", fn, _vr_cases(), vr_bound, mistakes,
                      not_finite=lambda case: at_one if case["alpha"] == 1 else None)
 
 

@@ -154,6 +154,9 @@ def chi_square_to_posterior(model, x, q_mean, q_log_var, width=30.0, n=200001):
     """sigma² = Var_q(w) / p(x)² = ∫ p(z|x)² / q(z) dz - 1, the χ² divergence of the posterior from q, by
     quadrature on a grid (1-d latent; +inf where q's tails are too light for the integral).  It sets the
     bias of IWAE_k for large k: log p(x) - E[IWAE_k] ≈ sigma² / (2k)."""
+    if model.k != 1 or len(x) != 1 or q_mean.numel() != 1 or q_log_var.numel() != 1:
+        raise CourseInputError(f"the quadrature needs one point x and a model and q with one latent; got k = {model.k}, "
+                               f"{len(x)} points, q_mean of shape {tuple(q_mean.shape)}.")
     post_mean, post_cov = (t.flatten()[0] for t in model.posterior(x))
     q_mean, q_var = q_mean.flatten()[0], q_log_var.exp().flatten()[0]
     z = torch.linspace(-width, width, n, dtype=torch.float64) + post_mean
@@ -414,6 +417,8 @@ def latent_plane(vae, x, labels, names=None, n=15):
         raise CourseInputError(f"vae must have two latent dimensions to be drawn in the plane, not "
                                f"{getattr(vae, 'latent_dim', 'none')}.")
     means = latent_means(vae, x)
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.shape != (len(x),):
+        raise CourseInputError(f"labels must be an integer tensor with one class per image, shape ({len(x)},).")
     grid = prior_quantile_grid(n)
     images = vae.decoder(grid.to(next(vae.parameters()).device)).mean.cpu()
     fig, (ax_codes, ax_grid) = plt.subplots(1, 2, figsize=(11, 5))

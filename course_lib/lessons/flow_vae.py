@@ -347,6 +347,7 @@ def image_flow_stages(flow, x):
     stage by stage: what each stage does to the shape of what goes on, and the log-determinants summed so
     far (nats per image, averaged).  At the factor-out, half of the channels leave for the base.
     -> (rows of (stage, shape going on, shape factored out so far, summed log-det), log p(x) from the walk)"""
+    x = check_tensor("x", x, shape=(None, 1, 28, 28)).to(next(flow.parameters()).device)
     to_base = flow.transform.transform                    # the flow is Inverse(to_base)
     rows, total, out = [], x.new_zeros(len(x)), None
 

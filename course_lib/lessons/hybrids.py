@@ -242,7 +242,7 @@ def code_control(model, x_test, n=1000):
         counts[c] = np.bincount(mode_of(x).numpy(), minlength=8)
         points.append(x)
         codes.append(code)
-        log_q.append(model.q_net(x).log_softmax(1)[:, c])
+        log_q.append(model.read_codes(x)[0].log_softmax(1)[:, c])      # the logits over c, not u's outputs
     joint = counts / counts.sum()
     outer = joint.sum(1, keepdims=True) * joint.sum(0, keepdims=True)
     mi = float(np.sum(joint[joint > 0] * np.log(joint[joint > 0] / outer[joint > 0])))
@@ -346,7 +346,7 @@ def continuous_code_figure(sweep, x_test, n_show=12):
     paths = sweep["paths"][:, :n_show]
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
     for ax in axes:
-        ax.scatter(*x_test[:3000].T.numpy(), s=2, c="0.85", zorder=1)
+        ax.scatter(*x_test[:3000].cpu().T.numpy(), s=2, c="0.85", zorder=1)
         for path in paths.reshape(-1, *paths.shape[2:]):
             ax.plot(path[:, 0], path[:, 1], "-", color="0.5", lw=0.6, zorder=2)
             ax.scatter(path[:, 0], path[:, 1], c=np.linspace(-1, 1, len(path)), cmap="viridis", s=9, zorder=3)

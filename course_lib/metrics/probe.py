@@ -51,7 +51,12 @@ def neighbour_vote_accuracy(train_codes, train_labels, test_codes, test_labels, 
     k = check_int("k", k, minimum=1)
     if k > len(train_codes):
         raise CourseInputError(f"k = {k} neighbours asked for, but there are only {len(train_codes)} training codes.")
+    if train_codes.shape[1] != test_codes.shape[1]:
+        raise CourseInputError(f"train_codes and test_codes must have the same width, got {train_codes.shape[1]} "
+                               f"and {test_codes.shape[1]}.")
     a, b = train_codes.detach().cpu().double(), test_codes.detach().cpu().double()
     nearest = torch.cdist(b, a).topk(k, largest=False).indices          # (N_test, k)
-    votes = train_labels.cpu().long()[nearest]
-    return (torch.mode(votes, dim=1).values == test_labels.cpu().long()).double().mean().item()
+    labels = train_labels.cpu().long()
+    n_classes = int(max(labels.max(), test_labels.max())) + 1
+    counts = torch.nn.functional.one_hot(labels[nearest], n_classes).sum(1)   # (N_test, classes): the votes
+    return (counts.argmax(1) == test_labels.cpu().long()).double().mean().item()   # argmax: the first, smallest label

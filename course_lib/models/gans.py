@@ -203,6 +203,8 @@ class InfoGAN(AdversarialModel):
 
     def continuous_bound(self, x, u):
         """E[sum_j log Q(u_j | x)] + m log 2, the bound on I(u; x) from pairs (u_n, x_n).  -> 0-dim tensor"""
+        x = self._check_x(x)
+        u = check_tensor("u", u, shape=(len(x), self.n_continuous)).to(x.device)
         _, mean, std = self.read_codes(x)
         log_q = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)   # log N(u; mean, std²)
         return variational_information_bound(log_q, self.n_continuous * math.log(2.0))
