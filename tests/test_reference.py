@@ -147,6 +147,10 @@ def test_train_writes_weights_and_a_manifest_that_check_then_accepts(trained_sta
     assert "feature distance" in manifest["models"]["fashion-vae-gan/vae-gan"]["metrics"]
     assert any("planar-K2-u1" in line and "kl" in line for line in lines)      # a line per model
     assert catalog.check(folder=folder, say=lambda line: None, recipe_overrides=recipes) == []
+    quick = [key for key in written if recipes[key.split("/")[0]].quick]
+    assert quick and all(set(manifest["models"][k][catalog.QUICK]) == set(manifest["models"][k]["metrics"])
+                         for k in quick)
+    assert catalog.check(folder=folder, say=lambda line: None, recipe_overrides=recipes, quick=True) == []
 
 
 def test_requantize_stores_in_int8_the_float16_models_whose_metrics_int8_keeps(trained_stand_ins, tmp_path):
@@ -178,6 +182,58 @@ def test_requantize_stores_in_int8_the_float16_models_whose_metrics_int8_keeps(t
     assert catalog.check(["fashion-ais-vae"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
 
 
+def test_requantize_records_the_quick_metrics_of_the_weights_it_stores(trained_stand_ins, tmp_path):
+    """A model moved to int8 is quick-measured as stored now: the quick check still agrees."""
+    import torch
+    folder, recipes, _, _ = trained_stand_ins
+    _copy_folder(folder, tmp_path)
+    manifest, key = store.read_manifest(tmp_path), "fashion-wae-lambda/lam0.1"
+    entry = manifest["models"][key]
+    file = entry["weights"]["file"]
+    states = store.load_weights(file, manifest["files"][file], tmp_path)
+    manifest["files"][file] = record = store.save_weights(states, file, tmp_path, torch.float16)
+    for e in manifest["models"].values():
+        if e["weights"]["file"] == file:
+            e["weights"].update(dtype="float16", sha256=record["sha256"])
+            e["weights"].pop("int8 change", None)
+            e["tolerance"] = dict.fromkeys(e["tolerance"], 10.0)     # so that int8 is kept
+            e[catalog.QUICK] = dict.fromkeys(e[catalog.QUICK], -1.0)  # as the float16 weights' quick metrics were not
+    store.write_manifest(manifest, tmp_path)
+    assert catalog.requantize(["fashion-wae-lambda"], folder=tmp_path, say=lambda line: None,
+                              recipe_overrides=recipes)[key] == "int8"
+    assert catalog.check(["fashion-wae-lambda"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes,
+                         quick=True) == []
+
+
+def test_the_quick_check_names_a_changed_quick_metric_and_one_never_recorded(trained_stand_ins, tmp_path, capsys):
+    """The quick check compares with the quick metrics: a changed one is named (marked [quick]); a model with none
+    is told how to record them, and record_quick records them only after a full check agrees."""
+    folder, recipes, _, _ = trained_stand_ins
+    _copy_folder(folder, tmp_path)
+    manifest = store.read_manifest(tmp_path)
+    manifest["models"]["fashion-wae/vae"][catalog.QUICK]["squared error"] += 5.0
+    del manifest["models"]["fashion-beta-sweep/beta1"][catalog.QUICK]
+    store.write_manifest(manifest, tmp_path)
+    say, names = (lambda line: None), ["fashion-wae", "fashion-beta-sweep"]
+    assert catalog.check(names, folder=tmp_path, say=say, recipe_overrides=recipes) == []    # the full metrics agree
+    problems = catalog.check(names, folder=tmp_path, say=say, recipe_overrides=recipes, quick=True)
+    assert len(problems) == 2
+    assert problems[0].startswith("fashion-wae/vae: squared error recorded") and problems[0].endswith("[quick]")
+    assert problems[1] == ("fashion-beta-sweep/beta1: no quick metrics recorded (python -m course_lib.reference "
+                           "record-quick fashion-beta-sweep records them, after a full check)")
+    manifest = store.read_manifest(tmp_path)
+    manifest["models"]["fashion-beta-sweep/beta0.05"]["metrics"]["rate"] += 5.0           # a full check that fails
+    store.write_manifest(manifest, tmp_path)
+    found = catalog.record_quick(["fashion-beta-sweep"], folder=tmp_path, say=say, recipe_overrides=recipes)
+    assert len(found) == 1 and "beta0.05: rate recorded" in found[0]
+    assert catalog.QUICK not in store.read_manifest(tmp_path)["models"]["fashion-beta-sweep/beta1"]
+    manifest["models"]["fashion-beta-sweep/beta0.05"]["metrics"]["rate"] -= 5.0
+    store.write_manifest(manifest, tmp_path)
+    assert catalog.record_quick(names, folder=tmp_path, say=say, recipe_overrides=recipes) == []
+    assert catalog.check(names, folder=tmp_path, say=say, recipe_overrides=recipes, quick=True) == []
+    assert main(["--quick"]) == 2 and "--quick goes with --check" in capsys.readouterr().err
+
+
 def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_ins, tmp_path):
     """When a lesson changes how it measures (not how it trains), remeasure records the new numbers of the same
     weights, with the date, the reason and what changed; check then agrees; a reason is required."""
@@ -198,6 +254,8 @@ def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_i
     entry = store.read_manifest(tmp_path)["models"][key]
     assert entry["metrics"]["probe_accuracy"] == true_value and entry["remeasured"][-1]["why"] == "the probe's protocol"
     assert catalog.check(["fashion-beta-sweep"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes) == []
+    assert catalog.check(["fashion-beta-sweep"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes,
+                         quick=True) == []
 
 
 def test_check_names_a_model_whose_metric_no_longer_matches(trained_stand_ins, tmp_path, capsys):

@@ -3,6 +3,7 @@
     load(name)          {model name: nn.Module} of one recipe, from the shipped weights
     or_train(name, f)   in full mode the shipped models (one line says which), else f()
     check()             re-measure every shipped model on the CPU; -> the mismatches, named
+                        (quick=True: on fewer test images, against the quick metrics recorded for that)
     train(names)        train recipes, measure them, write weights and manifest
 
 A shipped model is used only if the recipe in the code is the recipe it was trained by
@@ -127,9 +128,50 @@ def measure_all(recipe, models):
     return out
 
 
-def check(names=None, folder=None, say=print, recipe_overrides=None):
+QUICK = "quick metrics"      # the manifest's key for what the quick re-measurement gave (Recipe.quick)
+
+
+def quick_metrics(recipe, models):
+    """{model name: metrics} of the quick re-measurement of ``models`` (rounded as the manifest keeps them), or
+    None for a recipe without one (its quick check is the full one)."""
+    if not recipe.quick:
+        return None
+    return {m: {k: round(v, 6) for k, v in metrics.items()}
+            for m, metrics in measure_all(recipe.quick_measure(), models).items()}
+
+
+def _compare(key, entry, metrics, recorded_as):
+    """The lines that name each recorded metric of ``entry[recorded_as]`` that ``metrics`` misses by more than its
+    tolerance."""
+    if recorded_as not in entry:
+        return [f"{key}: no {recorded_as} recorded (python -m course_lib.reference record-quick "
+                f"{key.split('/')[0]} records them, after a full check)"]
+    problems = []
+    for metric, recorded in entry[recorded_as].items():
+        tol, now = entry["tolerance"][metric], metrics.get(metric)
+        if now is None or not abs(now - recorded) <= tol:
+            problems.append(f"{key}: {metric} recorded {recorded:.4g}, measured now "
+                            f"{'nothing' if now is None else f'{now:.4g}'} (tolerance ±{tol:g})"
+                            + (" [quick]" if recorded_as == QUICK else ""))
+    return problems
+
+
+def _shipped_members(name, known, groups, manifest, say):
+    """Recipe ``name`` narrowed to the members the manifest records, and those whose weights ship."""
+    recipe = known[name].with_members([m for m in known[name].members if m in groups.get(name, [])])
+    with_weights = [m for m in recipe.members if manifest["models"][f"{name}/{m}"]["weights"].get("shipped", True)]
+    if recipe.members and len(with_weights) < len(recipe.members):
+        say(f"{name}: {len(recipe.members) - len(with_weights)} models' metrics are recorded without their "
+            "weights (not shipped), so they cannot be re-measured here")
+    return recipe, with_weights
+
+
+def check(names=None, folder=None, say=print, recipe_overrides=None, quick=False):
     """Load every shipped model (of the recipes ``names``, or all) and measure it again on the CPU.
     -> a list of problems, each a line that names the model and the metric; empty when all agree.
+    quick: measure each model as its recipe's ``quick`` settings say (fewer test images) and compare with the
+    quick metrics recorded beside its metrics, in seconds instead of minutes; a recipe without quick settings
+    is measured in full.
     recipe_overrides: {name: Recipe} used instead of the course's (as in :func:`train`)."""
     manifest = read_manifest(folder)
     known = {**recipes(), **(recipe_overrides or {})}
@@ -142,30 +184,50 @@ def check(names=None, folder=None, say=print, recipe_overrides=None):
             problems.append(f"{name}: " + ("the manifest lists it, but the course has no such recipe" if name in groups
                                            else f"there is no such recipe; there are {sorted(known)}"))
             continue
-        recipe = known[name].with_members([m for m in known[name].members if m in groups.get(name, [])])
+        recipe, with_weights = _shipped_members(name, known, groups, manifest, say)
         if not recipe.members:
             say(f"{name}: nothing shipped yet")
             continue
-        with_weights = [m for m in recipe.members if manifest["models"][f"{name}/{m}"]["weights"].get("shipped", True)]
-        if len(with_weights) < len(recipe.members):
-            say(f"{name}: {len(recipe.members) - len(with_weights)} models' metrics are recorded without their "
-                "weights (not shipped), so they cannot be re-measured here")
         try:
             models = load(name, folder, recipe=recipe, members=with_weights)
         except ReferenceProblem as e:
             problems.append(f"{name}: {e}")
             continue
-        start = time.perf_counter()
-        measured = measure_all(recipe.with_members(list(models)), models)
+        start, quickly = time.perf_counter(), quick and bool(recipe.quick)
+        measuring = recipe.with_members(list(models))
+        measured = measure_all(measuring.quick_measure() if quickly else measuring, models)
         for m, metrics in measured.items():
-            entry = manifest["models"][f"{name}/{m}"]
-            for metric, recorded in entry["metrics"].items():
-                tol = entry["tolerance"][metric]
-                now = metrics.get(metric)
-                if now is None or not abs(now - recorded) <= tol:
-                    problems.append(f"{name}/{m}: {metric} recorded {recorded:.4g}, measured now "
-                                    f"{'nothing' if now is None else f'{now:.4g}'} (tolerance ±{tol:g})")
-        say(f"{name}: {len(measured)} models re-measured in {time.perf_counter() - start:.1f} s")
+            key = f"{name}/{m}"
+            problems += _compare(key, manifest["models"][key], metrics, QUICK if quickly else "metrics")
+        say(f"{name}: {len(measured)} models re-measured{' quickly' if quickly else ''} in "
+            f"{time.perf_counter() - start:.1f} s")
+    return problems
+
+
+def record_quick(names=None, folder=None, say=print, recipe_overrides=None):
+    """Record the quick metrics (``Recipe.quick``) of the shipped models of the recipes ``names`` (or all that
+    have quick settings), for models stored before the quick check existed.  Each recipe is first measured in
+    full: its quick metrics are recorded only where every model agrees with its manifest.  -> the problems of
+    the full check (nothing recorded for those recipes)"""
+    known = {**recipes(), **(recipe_overrides or {})}
+    manifest = read_manifest(folder)
+    chosen = [n for n in (names or sorted(known)) if n in known and known[n].quick]
+    problems = []
+    for name in chosen:
+        found = check([name], folder, say, recipe_overrides)
+        if found:
+            problems += found
+            continue
+        recipe = known[name]
+        members = [m for m in recipe.members if f"{name}/{m}" in manifest["models"]
+                   and manifest["models"][f"{name}/{m}"]["weights"].get("shipped", True)]
+        if not members:
+            continue
+        models = load(name, folder, recipe=recipe.with_members(members), members=members)
+        for m, metrics in (quick_metrics(recipe.with_members(members), models) or {}).items():
+            manifest["models"][f"{name}/{m}"][QUICK] = metrics
+        say(f"{name}: quick metrics recorded for {len(members)} models")
+    write_manifest(manifest, folder)
     return problems
 
 
@@ -185,10 +247,13 @@ def remeasure(name, why, folder=None, say=print, recipe=None):
                                "remeasure needs every model's weights.")
     models = load(name, folder, recipe=recipe, members=list(recipe.members))
     measured, notes = measure_all(recipe, models), {}
+    quick = quick_metrics(recipe, models) or {}
     for m, metrics in measured.items():
         entry, metrics = entries[m], {k: round(v, 6) for k, v in metrics.items()}      # as train records them
         changed = {k: [entry["metrics"].get(k), v] for k, v in metrics.items() if entry["metrics"].get(k) != v}
         entry["metrics"] = dict(sorted(metrics.items()))
+        if m in quick:
+            entry[QUICK] = quick[m]
         entry.setdefault("remeasured", []).append({"date": datetime.date.today().isoformat(), "why": why.strip(),
                                                    "changed": changed})
         notes[m] = changed
@@ -266,6 +331,7 @@ def _store(recipe, trained, device, folder, say):
     histories = {m: value[2] for m, value in trained.items() if len(value) == 3}
     trained = {m: value[:2] for m, value in trained.items()}
     full, after, dtypes = _measure_storage(recipe, {m: model for m, (model, _) in trained.items()})
+    quick = quick_metrics(recipe, {m: _as_stored(model, dtypes[m]) for m, (model, _) in trained.items()}) or {}
     stamp = {"device": _device_name(device), "date": datetime.date.today().isoformat(),
              "torch": torch.__version__.split("+")[0]}
     manifest = read_manifest(folder)
@@ -278,6 +344,8 @@ def _store(recipe, trained, device, folder, say):
         file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
         files.setdefault(file, {})[f"{recipe.name}/{m}"] = (dtype, model.state_dict())
         entry = _manifest_entry(recipe, m, dtype, full, after, file, {**stamp, "seconds": round(seconds, 2)})
+        if m in quick:
+            entry[QUICK] = quick[m]
         if m in histories:
             entry["history"] = histories[m].to_dict()
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
@@ -389,6 +457,9 @@ def _try_int8(key, entry, recipe, m, model, untried, say):
             f"(tolerance {entry['tolerance'][worst]:g})")
         if all(change[k] <= entry["tolerance"][k] for k in change):
             weights["dtype"] = _name(dtype)   # the recorded metrics stay (a β's median seed hangs on them)
+            quick = quick_metrics(recipe, {m: _as_stored(model, dtype)})
+            if quick:                          # the quick metrics are those of the weights as stored now
+                entry[QUICK] = quick[m]
             return
 
 

@@ -54,7 +54,7 @@ CASES = Recipe(
     source="Burgess et al. (2018), Understanding disentangling in β-VAE; the course text's C = 0 and C = ∞",
     members={short: {"case": list(lesson.CASES[name])} for name, short in CASE_NAMES.items()},
     training={**TRAINING, "steps": 1500}, tolerance={"rate": 0.05, "distortion": 0.1},
-    build=build, train=all_at_once(sprites, fit_cases, "case"), measure=measure, one_at_a_time=False,
+    build=build, train=all_at_once(sprites, fit_cases, "case"), measure=measure, one_at_a_time=False, quick={"test": 500},
     as_lesson=lambda models: [(models[short], None) for short in CASE_NAMES.values()])
 
 

@@ -56,6 +56,7 @@ VARIANTS = Recipe(
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1, **{f"kl {l}": 0.05 for l in (1, 2, 3)},
                                   **{f"active {l}": 0.5 for l in (1, 2, 3)}},
     build=build_variant, train=each_on_its_own(shipped_training_images, fit_variant), measure=measure_hierarchical,
+    quick={"test images": 200},
     history=True,
     as_lesson=lambda models, histories: {(inference, levels): (models[f"{inference}-L{levels}"],
                                                                histories[f"{inference}-L{levels}"])
@@ -99,7 +100,7 @@ FREE_BITS = Recipe(
                           "latent_dims": list(lesson.LEVEL_SIZES[3]), "hidden": 256} for v in lesson.FREE_BITS},
     training=TRAINING, tolerance=VARIANTS.tolerance, build=build_variant,
     train=all_at_once(shipped_training_images, fit_free_bits_sweep, "free_bits"),
-    measure=measure_hierarchical, one_at_a_time=False,
+    measure=measure_hierarchical, one_at_a_time=False, quick={"test images": 200},
     as_lesson=lambda models: [(models[f"fb{v:g}"], None) for v in lesson.FREE_BITS])
 
 
@@ -127,7 +128,7 @@ FLAT = Recipe(
     members={f"flat-{inference}": {"matched to": inference, "latent_dim": sum(lesson.LEVEL_SIZES[2])}
              for inference in INFERENCES},
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build_flat,
-    train=each_on_its_own(shipped_training_images, fit_flat), measure=measure_flat,
+    train=each_on_its_own(shipped_training_images, fit_flat), measure=measure_flat, quick={"test images": 200},
     as_lesson=lambda models: {inference: (models[f"flat-{inference}"], None) for inference in INFERENCES})
 
 RECIPES = (VARIANTS, WARMUP, FREE_BITS, FLAT)

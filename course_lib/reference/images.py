@@ -139,7 +139,7 @@ VAE_GAN = Recipe(
     members={"vae": {"model": "VAE", **NETWORK}, "vae-gan": {"model": "VAE-GAN", **NETWORK}},
     training=GAN_TRAINING, tolerance={"Laplacian variance / data's": 0.01, "sharpness / data's": 0.01,
                                       "feature distance": 0.05, "reconstruction error": 0.5},
-    build=build_image_vae, train=train_vae_and_vae_gan, measure=measure_generator,
+    build=build_image_vae, train=train_vae_and_vae_gan, measure=measure_generator, quick={"samples": 500},
     as_lesson=lambda models: {"VAE": (models["vae"], None), "VAE-GAN": (models["vae-gan"], None)})
 
 RECIPES = (CLASSIFIER, VAE_GAN)

@@ -56,6 +56,7 @@ BETA_SWEEP = Recipe(
     tolerance={"rate": 0.05, "distortion": 0.1, "iwae": 0.1, "active_units": 0.5, "probe_accuracy": 0.005,
                "squared_error": 0.1, "information": 0.05, "marginal_kl": 0.05},
     build=build, train=all_at_once(shipped_training_images, fit_sweep, "beta"), measure=measure, summarise=summarise,
+    quick={"test images": 100},
     one_at_a_time=False,
     as_lesson=lambda models: [(models[f"beta{b:g}"], None) for b in lesson.BETAS])
 

@@ -12,7 +12,7 @@ one on held-out data, on the CPU, so that the measurement can be repeated anywhe
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -48,6 +48,10 @@ class Recipe:
                 training history (a lesson plots it), and ``as_lesson(models, histories)`` gets them
     measures_others:  True for a model that other recipes measure with (the feature classifier): ``requantize``
                 leaves its stored weights as they are, since new ones would move the others' recorded metrics
+    quick:      training settings for the quick re-measurement (``--check --quick``, what ``make test`` runs): the
+                same ``measure`` on fewer test images, compared with the "quick metrics" recorded beside the
+                metrics.  Deterministic like the full one, so it catches changed weights or measuring code as
+                surely, in seconds.  {} where the full measurement already takes about a second
     """
     name: str
     lesson: str
@@ -66,6 +70,7 @@ class Recipe:
     one_at_a_time: bool = True
     history: bool = False
     measures_others: bool = False
+    quick: dict = field(default_factory=dict)
 
     def identity(self, member):
         """The dictionary that names one model: recipe, architecture, training.  JSON-safe."""
@@ -76,6 +81,10 @@ class Recipe:
     def with_training(self, **changes):
         """The same recipe with some training settings changed (a smaller stand-in for the tests)."""
         return replace(self, training={**self.training, **changes})
+
+    def quick_measure(self):
+        """The recipe whose ``measure`` is the quick re-measurement (its training settings with ``quick``'s)."""
+        return self.with_training(**self.quick)
 
     def with_members(self, names):
         """The same recipe restricted to the members ``names``."""

@@ -205,7 +205,8 @@ TOLERANCE = {"mig": 0.01, "rate": 0.05, "distortion": 0.5, **{f"gap {f}": 0.01 f
 
 
 def _recipes(suffix, network, training, capacity_training, capacities, gpu, where):
-    common = dict(tolerance=TOLERANCE, build=build, train=train, measure=measure, needs_gpu=gpu)
+    common = dict(tolerance=TOLERANCE, build=build, train=train, measure=measure, needs_gpu=gpu,
+                  quick={"test": 500})
     beta_vae = Recipe(
         name=f"beta-vae-dsprites{suffix}", lesson="4", what=f"β-VAEs on dSprites {where} (β = 1 to 16, 3 seeds each)",
         source="Higgins et al. (2017); networks after Burgess et al. (2018), appendix A.1",

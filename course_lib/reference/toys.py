@@ -115,7 +115,7 @@ THREE = Recipe(
              for name in lesson.THREE_MODELS},
     training=TRAINING, tolerance={"sample MMD²": 0.001, "test log-likelihood": 0.01},
     build=build_toy_model, train=each_on_its_own(training_points, fit_toy_model),
-    measure=measure_question7,
+    measure=measure_question7, quick={"test": 200},
     as_lesson=lambda models: {name: (models[name.lower()], None) for name in lesson.THREE_MODELS})
 
 
@@ -162,7 +162,7 @@ UNIFIED = Recipe(
              for name in lesson.UNIFIED_PARTS},
     training=TRAINING, tolerance={"test IWAE bound": 0.01, "sample MMD²": 0.001, "consistency error": 0.01},
     build=build_unified_part, train=each_on_its_own(training_points, fit_unified_part),
-    measure=measure_question8,
+    measure=measure_question8, quick={"test": 200},
     ships=lambda metrics, members: [m for m, member in members.items() if "seed" not in member],   # seed 0's
     as_lesson=lambda models: {(name, seed): (models[_unified_member(name, seed)], None)
                               for seed in lesson.UNIFIED_SEEDS for name in lesson.UNIFIED_PARTS

@@ -42,7 +42,7 @@ MODELS = Recipe(
     source="Tolstikhin et al. (2018), Wasserstein auto-encoders; the lesson's own networks",
     members={SHORT[name]: {"model": name, **NETWORK} for name in lesson.MODELS},
     training=TRAINING, tolerance=TOLERANCE, build=build_model,
-    train=each_on_its_own(shipped_training_images, fit_model), measure=measure,
+    train=each_on_its_own(shipped_training_images, fit_model), measure=measure, quick={"test images": 200},
     as_lesson=lambda models: {name: (models[SHORT[name]], None) for name in lesson.MODELS})
 
 
@@ -56,7 +56,7 @@ LAMBDA_SWEEP = Recipe(
     members={f"lam{lam:g}": {"model": "WAE-MMD (IMQ)", "lam": float(lam), **NETWORK} for lam in lesson.LAMBDAS},
     training=TRAINING, tolerance=TOLERANCE, build=lambda member: lesson.build_wae(),
     train=all_at_once(shipped_training_images, fit_lambda_sweep, "lam"),
-    measure=measure, one_at_a_time=False,
+    measure=measure, one_at_a_time=False, quick={"test images": 200},
     as_lesson=lambda models: [(models[f"lam{lam:g}"], None) for lam in lesson.LAMBDAS])
 
 
