@@ -72,6 +72,10 @@ def test_what_cannot_be_recorded_is_said():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.skipif(os.environ.get("COURSE_LIB_EMULATE_CUDA") == "1",
+                    reason="the emulated GPU records no graph, so both runs would be the same eager training "
+                           "(about 20-40 s); test_on_cuda_every_loss_marked_capturable_is_recorded runs the "
+                           "recording check there")
 def test_on_cuda_fit_records_the_step_and_learns_as_well_as_eagerly():
     """The recorded run draws its random numbers in another order than the eager one, so the two are
     compared like two seeds.  On the CPU, five seeds of this training end with a loss on the whole
