@@ -153,6 +153,30 @@ def test_lesson_5_reads_the_recorded_evaluations_of_the_shipped_models_as_evalua
     assert views.recorded_evaluations("fashion-hierarchical") is None
 
 
+def test_lesson_7b_reads_the_recorded_tables_of_the_shipped_models_as_its_functions_give_them(monkeypatch):
+    """In full mode lesson 7b prints the manifest's bounds and gap tables instead of measuring again: the recipe
+    measures with the lesson's settings, and one model's recorded bounds are what bounds gives on the lesson's
+    images (the gap table's function runs in the quick check, and in full in --check)."""
+    import torch
+
+    from course_lib.data import dynamic_binarize
+    from course_lib.reference import views
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    recipe = reference.get_recipe("fashion-flow-vaes")
+    assert (recipe.training["test images"], recipe.training["iwae k"]) == (flow_vae.TEST_IMAGES, flow_vae.K_IWAE)
+    bounds, gaps = views.recorded_flow_vae_tables()
+    assert set(bounds) == {(kind, k) for kind in flow_vae.KINDS for k in flow_vae.FLOW_STEPS}
+    assert set(gaps) == {("planar", 0), ("iaf", 0), ("planar", 8), ("iaf", 8)}
+    model = reference.load("fashion-flow-vaes", members=["iaf-K2"])["iaf-K2"]
+    torch.manual_seed(0)
+    x_test = dynamic_binarize(load_shipped_subset().x_test[:flow_vae.TEST_IMAGES])    # as the lesson draws them
+    measured = flow_vae.bounds(model, x_test, k_iwae=flow_vae.K_IWAE)
+    assert max(abs(a - b) for a, b in zip(bounds["iaf", 2], measured)) < 0.1, (bounds["iaf", 2], measured)
+    assert views.recorded_flow_vae_tables(retrain=True) is None
+    monkeypatch.setenv("COURSE_LIB_FAST", "1")
+    assert views.recorded_flow_vae_tables() is None
+
+
 def test_the_flow_vae_recipe_trains_what_lesson_7b_trains():
     _recipe, models = _recipe_models("fashion-flow-vaes", ["gaussian-K0", "iaf-K2"])
     own = flow_vae.train_flow_vaes(load_shipped_subset().x_train, STEPS, flow_steps=(0, 2), kinds=("iaf",))

@@ -40,6 +40,10 @@ from ..training.train import fit
 from .flows import grid, reverse_kl_terms
 
 FLOW_STEPS = (0, 2, 8)
+# The amortization-gap table of the lesson (full mode): the first GAP_IMAGES test images, GAP_STEPS Adam steps per
+# image, log p(x) by IWAE with GAP_K_IWAE draws.  The reference recipe records it with these very settings.
+GAP_IMAGES, GAP_STEPS, GAP_K_IWAE = 200, 300, 1024
+TEST_IMAGES, K_IWAE = 1000, 256        # the bounds table (full mode): test images, and k of its IWAE bound
 KINDS = ("planar", "iaf")
 LATENT_DIM = 16
 

@@ -252,13 +252,14 @@ def remeasure(name, why, folder=None, say=print, recipe=None):
         entry, metrics = entries[m], {k: round(v, 6) for k, v in metrics.items()}      # as train records them
         changed = {k: [entry["metrics"].get(k), v] for k, v in metrics.items() if entry["metrics"].get(k) != v}
         entry["metrics"] = dict(sorted(metrics.items()))
+        entry["tolerance"] = {k: recipe.tolerance[k] for k in entry["metrics"]}     # a new metric gets its own
         if m in quick:
             entry[QUICK] = quick[m]
         entry.setdefault("remeasured", []).append({"date": datetime.date.today().isoformat(), "why": why.strip(),
                                                    "changed": changed})
         notes[m] = changed
-        say(f"{name}/{m}: " + (", ".join(f"{k} {a:.4g} -> {b:.4g}" for k, (a, b) in changed.items()
-                                         if a is not None) or "unchanged"))
+        say(f"{name}/{m}: " + (", ".join(f"{k} {a:.4g} -> {b:.4g}" if a is not None else f"{k} {b:.4g} (new)"
+                                         for k, (a, b) in changed.items()) or "unchanged"))
     write_manifest(manifest, folder)
     return notes
 

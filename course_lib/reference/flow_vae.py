@@ -6,7 +6,8 @@ dimension on the 2,000 shipped test images, its training curve kept for the less
 Trained exactly as the lesson trains them in full mode (:func:`course_lib.lessons.flow_vae.fit_flow_vae`:
 the ELBO on dynamically binarized images, 3,000 steps), on the Fashion-MNIST images the course ships.
 Measured as the lesson measures them (:func:`~course_lib.lessons.flow_vae.bounds`) on the first 1,000
-shipped test images binarized once (seed 0): the ELBO (16 draws per image) and IWAE_256, in nats.
+shipped test images binarized once (seed 0): the ELBO (16 draws per image) and IWAE_256, in nats; and, for the
+Gaussian and the deepest planar and IAF posteriors, the lesson's amortization-gap table on the first 200 of them.
 """
 import torch
 
@@ -16,8 +17,8 @@ from ..lessons import flow_vae as lesson
 from .recipe import Recipe, each_on_its_own, shipped_training_images
 
 TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), dynamically binarized",
-            "steps": 3000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0, "test images": 1000,
-            "iwae k": 256}
+            "steps": 3000, "batch_size": 128, "lr": 1e-3, "optimizer": "Adam", "seed": 0,
+            "test images": lesson.TEST_IMAGES, "iwae k": lesson.K_IWAE}
 
 
 def _name(kind, k):
@@ -32,11 +33,28 @@ def fit(member, model, x, steps, device, progress):
     return lesson.fit_flow_vae(model, x, steps, device=device, progress=progress)
 
 
+GAP_METRICS = ("ELBO (amortized q)", "ELBO (q optimised per image)", "log p(x) (IWAE)", "approximation gap",
+               "amortization gap")
+
+
+def has_gap_table(member):
+    """The models of the lesson's amortization-gap table: the Gaussian (K = 0) and each kind at the deepest K."""
+    return member["K"] in (0, max(lesson.FLOW_STEPS))
+
+
 def measure(model, member, training):
+    """The lesson's bounds table (ELBO and IWAE_k on the first "test images"); for the models of its gap table,
+    also :func:`~course_lib.lessons.flow_vae.amortization_gap` on the first ``lesson.GAP_IMAGES`` of them (or
+    "gap images", the quick check's slice) with the lesson's steps and k, each metric "gap: <column>"."""
     torch.manual_seed(0)
     x = dynamic_binarize(load_shipped_subset().x_test[:training["test images"]])
     elbo, iwae = lesson.bounds(model, x, k_iwae=training["iwae k"])
-    return {"elbo": elbo, "iwae": iwae}
+    out = {"elbo": elbo, "iwae": iwae}
+    if has_gap_table(member):
+        gaps = lesson.amortization_gap(model, x[:training.get("gap images", lesson.GAP_IMAGES)], steps=lesson.GAP_STEPS,
+                                       k_iwae=lesson.GAP_K_IWAE)
+        out.update({f"gap: {column}": gaps[column] for column in GAP_METRICS})
+    return out
 
 
 FLOW_VAES = Recipe(
@@ -44,8 +62,8 @@ FLOW_VAES = Recipe(
     source="Rezende & Mohamed (2015); Kingma et al. (2016), IAF; the lesson's own networks",
     members={_name(kind, k): {"kind": "planar" if k == 0 else kind, "K": k, "latent_dim": lesson.LATENT_DIM}
              for kind in lesson.KINDS for k in lesson.FLOW_STEPS},
-    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1}, build=build,
-    train=each_on_its_own(shipped_training_images, fit), measure=measure, quick={"test images": 100},
+    training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1, **{f"gap: {c}": 0.1 for c in GAP_METRICS}}, build=build,
+    train=each_on_its_own(shipped_training_images, fit), measure=measure, quick={"test images": 100, "gap images": 10},
     as_lesson=lambda models: {(kind, k): (models[_name(kind, k)], None)
                               for kind in lesson.KINDS for k in lesson.FLOW_STEPS})
 

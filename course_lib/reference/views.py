@@ -7,9 +7,12 @@ import numpy as np
 from ..data.sprites import FACTOR_NAMES, SpritesData
 from ..errors import check_choice
 from ..lessons import beta_vae as lesson
+from ..lessons import flow_vae as flow_vae_lesson
 from ..lessons import hybrids as hybrids_lesson
 from ..settings import fast_mode
 from .catalog import get_recipe, load, provenance, retrain_hint
+from .flow_vae import GAP_METRICS, has_gap_table
+from .flow_vae import _name as flow_vae_name
 from .sprites import median_seeds, split
 from .store import read_manifest
 from .toys import UNIFIED, _unified_member
@@ -381,3 +384,28 @@ def recorded_warmup(name="fashion-warmup", folder=None):
         return None
     keyed = {(members[m]["inference"], members[m]["seed"]): row for m, row in rows.items()}
     return dict(sorted(keyed.items(), key=lambda item: (item[0][0] != "ladder", item[0][1])))
+
+
+def recorded_flow_vae_tables(retrain=False, folder=None):
+    """Lesson 7b's two tables of its flow-posterior VAEs as recipe ``fashion-flow-vaes`` records them: the recipe
+    measures each model with the lesson's own :func:`~course_lib.lessons.flow_vae.bounds` and
+    :func:`~course_lib.lessons.flow_vae.amortization_gap`, on the same test images with the same k and steps (both
+    seed themselves), and ``--check`` measures the shipped ones again, so the lesson reads these instead of
+    spending its minute on the same numbers.  -> ({(kind, K): (ELBO, IWAE)}, {(kind, K): amortization_gap's dict}
+    for the models of the gap table), or None where the lesson measures for itself: in fast mode, with
+    ``retrain``, or where some model or metric is not recorded."""
+    if fast_mode() or retrain:
+        return None
+    recipe, metrics = get_recipe("fashion-flow-vaes"), recorded("fashion-flow-vaes", folder)
+    bounds, gaps = {}, {}
+    for kind in flow_vae_lesson.KINDS:
+        for k in flow_vae_lesson.FLOW_STEPS:
+            name = flow_vae_name(kind, k)
+            m = metrics.get(name)
+            gapped = has_gap_table(recipe.members[name])
+            if m is None or (gapped and any(f"gap: {c}" not in m for c in GAP_METRICS)):
+                return None
+            bounds[kind, k] = (m["elbo"], m["iwae"])
+            if gapped:
+                gaps[kind, k] = {c: m[f"gap: {c}"] for c in GAP_METRICS}
+    return bounds, gaps
