@@ -187,3 +187,5 @@ def test_collapsed_from_finds_the_step_after_which_a_kl_stays_below_the_threshol
     assert collapsed_from(history, "kl_1") is None
     with pytest.raises(cl.CourseInputError, match="term: this history has no 'kl_3'"):
         collapsed_from(history, "kl_3")
+    with pytest.raises(cl.CourseInputError, match=r"history must be a training History .* not dict"):
+        collapsed_from({"kl_2": [0.5, 0.001]}, "kl_2")

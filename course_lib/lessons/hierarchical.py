@@ -23,7 +23,7 @@ from ..models.vae import VAE, vae_objective
 from ..schedules import linear_warmup
 from ..training.cache import cached_fit, cached_sweep, data_key
 from ..training.sweep import fit_sweep
-from ..training.train import fit
+from ..training.train import History, fit
 
 LOG_2PI = math.log(2 * math.pi)
 DEPTHS = (2, 4, 8, 16, 32, 64)
@@ -281,6 +281,8 @@ def collapsed_from(history, term, below=0.01):
     """The first logged step from which ``term`` (a level's KL, say "kl_2") stays below ``below`` to the end of
     training; None if it never does.  history: a training History."""
     below = check_number("below", below, minimum=0.0)
+    if not isinstance(history, History):
+        raise CourseInputError(f"history must be a training History (what fit records), not {type(history).__name__}.")
     if term not in history.terms:
         raise CourseInputError(f"term: this history has no {term!r}; it must be one of {sorted(history.terms)}.")
     values = list(history[term])

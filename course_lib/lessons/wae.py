@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..distributions import kl_standard_normal
 from ..errors import CourseInputError, check_choice, check_int, check_number, check_tensor
 from ..figures.plots import image_grid
 from ..figures.widgets import LiveFigure, choice_slider, new_figure
@@ -250,14 +251,31 @@ def plane_summary(found, labels):
                              a vote of the 10 nearest codes of the first half of the images names the class of
                              each image of the second half (VAE: its posterior means)
     -> {name: float}"""
-    mean, std, code = found["vae mean"].double(), found["vae std"].double(), found["wae code"].double()
-    kl = 0.5 * (mean.pow(2) + std.pow(2) - 1 - 2 * std.log()).sum(1)
+    return {**vae_plane_numbers(found["vae mean"], found["vae std"], labels),
+            **wae_plane_numbers(found["wae code"], labels)}
+
+
+def _prior_draws(shape):
+    """As many draws of N(0, I) as there are codes (seed 1), in float64: what both models' codes are compared with."""
+    return torch.randn(shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+
+
+def vae_plane_numbers(mean, std, labels):
+    """The VAE's part of :func:`plane_summary` (rate, median posterior std, VAE codes vs prior MMD², VAE 10-NN
+    accuracy) from its posterior means and standard deviations (N, 2).  -> {name: float}"""
+    mean, std = mean.double(), std.double()
     draw = mean + std * torch.randn(mean.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    prior = torch.randn(mean.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     half = len(mean) // 2
-    return {"rate": float(kl.mean()), "median posterior std": float(std.median()),
-            "VAE codes vs prior MMD²": float(mmd2(draw, prior)), "WAE codes vs prior MMD²": float(mmd2(code, prior)),
-            "VAE 10-NN accuracy": neighbour_vote_accuracy(mean[:half], labels[:half], mean[half:], labels[half:]),
+    return {"rate": float(kl_standard_normal(mean, 2 * std.log()).mean()), "median posterior std": float(std.median()),
+            "VAE codes vs prior MMD²": float(mmd2(draw, _prior_draws(mean.shape))),
+            "VAE 10-NN accuracy": neighbour_vote_accuracy(mean[:half], labels[:half], mean[half:], labels[half:])}
+
+
+def wae_plane_numbers(code, labels):
+    """The WAE's part of :func:`plane_summary` (WAE codes vs prior MMD², WAE 10-NN accuracy) from its codes (N, 2).
+    -> {name: float}"""
+    code, half = code.double(), len(code) // 2
+    return {"WAE codes vs prior MMD²": float(mmd2(code, _prior_draws(code.shape))),
             "WAE 10-NN accuracy": neighbour_vote_accuracy(code[:half], labels[:half], code[half:], labels[half:])}
 
 
