@@ -105,7 +105,7 @@ def _stand_ins():
         "toy-posteriors": r["toy-posteriors"].with_training(steps=2).with_members(["two-modes-K2", "logistic-K0"]),
         "fashion-image-flow": r["fashion-image-flow"].with_training(steps=2, **{"test images": 20}),
         "fashion-flow-vaes": r["fashion-flow-vaes"].with_training(steps=2, **{"test images": 20, "iwae k": 4,
-                                                                              "gap images": 4})
+                                                                              "gap images": 2, "gap steps": 2})
         .with_members(["gaussian-K0", "iaf-K2"]),
         **{name: r[name].with_training(steps=2, train=200, test=100)
            for name in ("toy-infogans", "toy-three-models", "toy-unified", "toy-bigan")},
