@@ -213,6 +213,9 @@ def test_requantize_records_the_quick_metrics_of_the_weights_it_stores(trained_s
     store.write_manifest(manifest, tmp_path)
     assert catalog.requantize(["fashion-wae-lambda"], folder=tmp_path, say=lambda line: None,
                               recipe_overrides=recipes)[key] == "int8"
+    recipe = recipes["fashion-wae-lambda"].with_members(["lam0.1"])
+    as_stored = catalog.quick_metrics(recipe, reference.load("fashion-wae-lambda", tmp_path, recipe=recipe))
+    assert store.read_manifest(tmp_path)["models"][key][catalog.QUICK] == as_stored["lam0.1"]    # the int8 weights'
     assert catalog.check(["fashion-wae-lambda"], folder=tmp_path, say=lambda line: None, recipe_overrides=recipes,
                          quick=True) == []
 
@@ -244,6 +247,24 @@ def test_the_quick_check_names_a_changed_quick_metric_and_one_never_recorded(tra
     assert catalog.record_quick(names, folder=tmp_path, say=say, recipe_overrides=recipes) == []
     assert catalog.check(names, folder=tmp_path, say=say, recipe_overrides=recipes, quick=True) == []
     assert main(["--quick"]) == 2 and "--quick goes with --check" in capsys.readouterr().err
+
+
+def test_numbers_measured_with_other_settings_than_the_codes_are_refused(trained_stand_ins, tmp_path):
+    """A recipe's quick slice, or a measurement setting outside its training settings (the gap table's steps),
+    changed since the numbers were recorded: check names the setting and the command that records them again,
+    instead of blaming the model."""
+    folder, recipes, _, _ = trained_stand_ins
+    _copy_folder(folder, tmp_path)
+    say, flows = (lambda line: None), recipes["fashion-flow-vaes"]
+    entry = store.read_manifest(tmp_path)["models"]["fashion-flow-vaes/gaussian-K0"]
+    assert entry[catalog.MEASURED_WITH] == flows.measured_with() and entry[catalog.QUICK_SETTINGS] == flows.quick
+    wider = {**recipes, "fashion-flow-vaes": dataclasses.replace(flows, quick={**flows.quick, "test images": 3})}
+    problems = catalog.check(["fashion-flow-vaes"], folder=tmp_path, say=say, recipe_overrides=wider, quick=True)
+    assert problems and all("quick settings are" in p and "record-quick fashion-flow-vaes" in p for p in problems)
+    assert catalog.check(["fashion-flow-vaes"], folder=tmp_path, say=say, recipe_overrides=wider) == []   # full: fine
+    other = {**recipes, "fashion-flow-vaes": dataclasses.replace(flows, measured_with=lambda: {"gap steps": 1})}
+    problems = catalog.check(["fashion-flow-vaes"], folder=tmp_path, say=say, recipe_overrides=other)
+    assert problems and all("but the code measures with {'gap steps': 1}" in p and "remeasure" in p for p in problems)
 
 
 def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_ins, tmp_path):

@@ -1,6 +1,8 @@
 """The reference models of lessons 1, 3, 5, 6, 7b and 8b are the models the lessons themselves train in full mode: the
 same weights from a recipe (with few steps) as from the lesson's cached functions, handed to the lesson in
 the same shapes, and measured as the lesson measures them."""
+import dataclasses
+
 import torch
 
 from course_lib import reference
@@ -173,6 +175,9 @@ def test_lesson_7b_reads_the_recorded_tables_of_the_shipped_models_as_its_functi
     measured = flow_vae.bounds(model, x_test, k_iwae=flow_vae.K_IWAE)
     assert max(abs(a - b) for a, b in zip(bounds["iaf", 2], measured)) < 0.1, (bounds["iaf", 2], measured)
     assert views.recorded_flow_vae_tables(retrain=True) is None
+    full_set = dataclasses.replace(load_shipped_subset(), source="full (/data/fashion-mnist)")
+    assert views.recorded_flow_vae_tables(data=full_set) is None                  # not the recorded test images
+    assert views.recorded_flow_vae_tables(data=load_shipped_subset()) is not None
     monkeypatch.setenv("COURSE_LIB_FAST", "1")
     assert views.recorded_flow_vae_tables() is None
 

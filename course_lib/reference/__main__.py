@@ -133,7 +133,8 @@ def _remeasure(args):
 
 def _record_quick(args):
     for name in args.names:
-        catalog.get_recipe(name)
+        if not catalog.get_recipe(name).quick:
+            print(f"{name} has no quick settings: --check --quick measures it in full, against its metrics")
     problems = catalog.record_quick(args.names or None, args.folder)
     for line in problems:
         print("MISMATCH", line)

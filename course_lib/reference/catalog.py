@@ -129,6 +129,24 @@ def measure_all(recipe, models):
 
 
 QUICK = "quick metrics"      # the manifest's key for what the quick re-measurement gave (Recipe.quick)
+QUICK_SETTINGS = "quick settings"     # ... and for the settings it was measured with
+MEASURED_WITH = "measured with"       # a recipe's measurement settings that its training settings do not hold
+
+
+def record_quick_metrics(entry, recipe, metrics):
+    """Keep in a manifest entry the quick metrics of its model and the quick settings they were measured with; a
+    recipe without quick settings keeps none (its quick check is the full one)."""
+    entry.pop(QUICK, None)
+    entry.pop(QUICK_SETTINGS, None)
+    if recipe.quick and metrics is not None:
+        entry[QUICK], entry[QUICK_SETTINGS] = metrics, dict(recipe.quick)
+
+
+def record_measured_with(entry, recipe):
+    """Keep in a manifest entry the measurement settings of ``recipe.measured_with`` (where it has them)."""
+    entry.pop(MEASURED_WITH, None)
+    if recipe.measured_with is not None:
+        entry[MEASURED_WITH] = recipe.measured_with()
 
 
 def quick_metrics(recipe, models):
@@ -138,6 +156,18 @@ def quick_metrics(recipe, models):
         return None
     return {m: {k: round(v, 6) for k, v in metrics.items()}
             for m, metrics in measure_all(recipe.quick_measure(), models).items()}
+
+
+def _settings_problems(key, entry, recipe, quick):
+    """What says that ``entry``'s numbers were measured with other settings than ``recipe`` measures with now."""
+    name, problems = key.split("/")[0], []
+    if recipe.measured_with is not None and entry.get(MEASURED_WITH) != recipe.measured_with():
+        problems.append(f"{key}: measured with {entry.get(MEASURED_WITH)}, but the code measures with "
+                        f"{recipe.measured_with()} now (python -m course_lib.reference remeasure {name} --why ...)")
+    if quick and QUICK in entry and entry.get(QUICK_SETTINGS) != recipe.quick:
+        problems.append(f"{key}: its quick metrics were measured with {entry.get(QUICK_SETTINGS)}, the recipe's quick "
+                        f"settings are {recipe.quick} now (python -m course_lib.reference record-quick {name})")
+    return problems
 
 
 def _compare(key, entry, metrics, recorded_as):
@@ -197,8 +227,9 @@ def check(names=None, folder=None, say=print, recipe_overrides=None, quick=False
         measuring = recipe.with_members(list(models))
         measured = measure_all(measuring.quick_measure() if quickly else measuring, models)
         for m, metrics in measured.items():
-            key = f"{name}/{m}"
-            problems += _compare(key, manifest["models"][key], metrics, QUICK if quickly else "metrics")
+            key, entry = f"{name}/{m}", manifest["models"][f"{name}/{m}"]
+            problems += _settings_problems(key, entry, recipe, quickly) or _compare(key, entry, metrics,
+                                                                                      QUICK if quickly else "metrics")
         say(f"{name}: {len(measured)} models re-measured{' quickly' if quickly else ''} in "
             f"{time.perf_counter() - start:.1f} s")
     return problems
@@ -225,7 +256,7 @@ def record_quick(names=None, folder=None, say=print, recipe_overrides=None):
             continue
         models = load(name, folder, recipe=recipe.with_members(members), members=members)
         for m, metrics in (quick_metrics(recipe.with_members(members), models) or {}).items():
-            manifest["models"][f"{name}/{m}"][QUICK] = metrics
+            record_quick_metrics(manifest["models"][f"{name}/{m}"], recipe, metrics)
         say(f"{name}: quick metrics recorded for {len(members)} models")
     write_manifest(manifest, folder)
     return problems
@@ -252,9 +283,9 @@ def remeasure(name, why, folder=None, say=print, recipe=None):
         entry, metrics = entries[m], {k: round(v, 6) for k, v in metrics.items()}      # as train records them
         changed = {k: [entry["metrics"].get(k), v] for k, v in metrics.items() if entry["metrics"].get(k) != v}
         entry["metrics"] = dict(sorted(metrics.items()))
-        entry["tolerance"] = {k: recipe.tolerance[k] for k in entry["metrics"]}     # a new metric gets its own
-        if m in quick:
-            entry[QUICK] = quick[m]
+        entry["tolerance"] = {k: recipe.tolerance[k] for k in entry["metrics"]}     # as the code sets them today
+        record_quick_metrics(entry, recipe, quick.get(m))
+        record_measured_with(entry, recipe)
         entry.setdefault("remeasured", []).append({"date": datetime.date.today().isoformat(), "why": why.strip(),
                                                    "changed": changed})
         notes[m] = changed
@@ -345,8 +376,8 @@ def _store(recipe, trained, device, folder, say):
         file = group_file if not recipe.one_at_a_time else f"weights/{recipe.name}/{m}.pt"
         files.setdefault(file, {})[f"{recipe.name}/{m}"] = (dtype, model.state_dict())
         entry = _manifest_entry(recipe, m, dtype, full, after, file, {**stamp, "seconds": round(seconds, 2)})
-        if m in quick:
-            entry[QUICK] = quick[m]
+        record_quick_metrics(entry, recipe, quick.get(m))
+        record_measured_with(entry, recipe)
         if m in histories:
             entry["history"] = histories[m].to_dict()
         manifest["models"][f"{recipe.name}/{m}"] = written[f"{recipe.name}/{m}"] = entry
@@ -458,9 +489,8 @@ def _try_int8(key, entry, recipe, m, model, untried, say):
             f"(tolerance {entry['tolerance'][worst]:g})")
         if all(change[k] <= entry["tolerance"][k] for k in change):
             weights["dtype"] = _name(dtype)   # the recorded metrics stay (a β's median seed hangs on them)
-            quick = quick_metrics(recipe, {m: _as_stored(model, dtype)})
-            if quick:                          # the quick metrics are those of the weights as stored now
-                entry[QUICK] = quick[m]
+            quick = quick_metrics(recipe, {m: _as_stored(model, dtype)})   # of the weights as stored now
+            record_quick_metrics(entry, recipe, quick and quick[m])
             return
 
 

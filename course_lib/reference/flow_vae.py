@@ -21,7 +21,8 @@ TRAINING = {"data": "shipped Fashion-MNIST subset (10,000 train / 2,000 test), d
             "test images": lesson.TEST_IMAGES, "iwae k": lesson.K_IWAE}
 
 
-def _name(kind, k):
+def model_name(kind, k):
+    """The recipe's name of the model with ``k`` steps of flow ``kind`` (one Gaussian VAE for K = 0)."""
     return "gaussian-K0" if k == 0 else f"{kind}-K{k}"
 
 
@@ -61,12 +62,13 @@ def measure(model, member, training):
 FLOW_VAES = Recipe(
     name="fashion-flow-vaes", lesson="7b", what="VAEs with planar and IAF posteriors (K = 0, 2, 8) on Fashion-MNIST",
     source="Rezende & Mohamed (2015); Kingma et al. (2016), IAF; the lesson's own networks",
-    members={_name(kind, k): {"kind": "planar" if k == 0 else kind, "K": k, "latent_dim": lesson.LATENT_DIM}
+    members={model_name(kind, k): {"kind": "planar" if k == 0 else kind, "K": k, "latent_dim": lesson.LATENT_DIM}
              for kind in lesson.KINDS for k in lesson.FLOW_STEPS},
     training=TRAINING, tolerance={"elbo": 0.1, "iwae": 0.1, **{f"gap: {c}": 0.1 for c in GAP_METRICS}}, build=build,
     train=each_on_its_own(shipped_training_images, fit), measure=measure,
     quick={"test images": 100, "gap images": 4, "gap steps": 30},
-    as_lesson=lambda models: {(kind, k): (models[_name(kind, k)], None)
+    measured_with=lambda: {"gap images": lesson.GAP_IMAGES, "gap steps": lesson.GAP_STEPS, "gap k": lesson.GAP_K_IWAE},
+    as_lesson=lambda models: {(kind, k): (models[model_name(kind, k)], None)
                               for kind in lesson.KINDS for k in lesson.FLOW_STEPS})
 
 def fit_image_flow(member, flow, x, steps, device, progress):

@@ -52,6 +52,9 @@ class Recipe:
                 same ``measure`` on fewer test images, compared with the "quick metrics" recorded beside the
                 metrics.  Deterministic like the full one, so it catches changed weights or measuring code as
                 surely, in seconds.  {} where the full measurement already takes about a second
+    measured_with:  measured_with() -> the measurement settings that ``training`` does not hold (a lesson's own
+                constants, say); the manifest keeps them with the metrics, and ``check`` refuses numbers measured
+                with other settings than the code's
     """
     name: str
     lesson: str
@@ -71,6 +74,7 @@ class Recipe:
     history: bool = False
     measures_others: bool = False
     quick: dict = field(default_factory=dict)
+    measured_with: Callable | None = None
 
     def identity(self, member):
         """The dictionary that names one model: recipe, architecture, training.  JSON-safe."""

@@ -11,8 +11,7 @@ from ..lessons import flow_vae as flow_vae_lesson
 from ..lessons import hybrids as hybrids_lesson
 from ..settings import fast_mode
 from .catalog import get_recipe, load, provenance, retrain_hint
-from .flow_vae import GAP_METRICS, has_gap_table
-from .flow_vae import _name as flow_vae_name
+from .flow_vae import GAP_METRICS, has_gap_table, model_name
 from .sprites import median_seeds, split
 from .store import read_manifest
 from .toys import UNIFIED, _unified_member
@@ -367,13 +366,20 @@ def _recorded_rows(name, folder):
     return {m: _evaluation(metrics[m], member["latent_dims"]) for m, member in recipe.members.items()}
 
 
-def recorded_evaluations(name, retrain=False, folder=None):
+def _on_shipped_images(data):
+    """True unless ``data`` (the lesson's ImageData, where given) holds other images than the shipped subset (the
+    full Fashion-MNIST set, where installed): the recorded numbers are the shipped test images'."""
+    return data is None or str(data.source).startswith("subset")
+
+
+def recorded_evaluations(name, retrain=False, folder=None, data=None):
     """Lesson 5's :func:`~course_lib.lessons.hierarchical.evaluate` of each model of recipe ``name`` as the
     manifest records it: the recipe measures the models with that very function, on the lesson's test images
     and k, and ``make test`` measures the shipped ones again (``--check``), so the lesson reads these instead
     of spending its minute on the same bounds.  -> {model name: evaluate's dict}, or None where the lesson
-    measures for itself: in fast mode, with ``retrain``, or where some model is not recorded."""
-    return None if fast_mode() or retrain else _recorded_rows(name, folder)
+    measures for itself: in fast mode, with ``retrain``, on ``data`` other than the shipped subset, or where
+    some model is not recorded."""
+    return None if fast_mode() or retrain or not _on_shipped_images(data) else _recorded_rows(name, folder)
 
 
 def recorded_warmup(name="fashion-warmup", folder=None):
@@ -386,21 +392,21 @@ def recorded_warmup(name="fashion-warmup", folder=None):
     return dict(sorted(keyed.items(), key=lambda item: (item[0][0] != "ladder", item[0][1])))
 
 
-def recorded_flow_vae_tables(retrain=False, folder=None):
+def recorded_flow_vae_tables(retrain=False, folder=None, data=None):
     """Lesson 7b's two tables of its flow-posterior VAEs as recipe ``fashion-flow-vaes`` records them: the recipe
     measures each model with the lesson's own :func:`~course_lib.lessons.flow_vae.bounds` and
     :func:`~course_lib.lessons.flow_vae.amortization_gap`, on the same test images with the same k and steps (both
     seed themselves), and ``--check`` measures the shipped ones again, so the lesson reads these instead of
     spending its minute on the same numbers.  -> ({(kind, K): (ELBO, IWAE)}, {(kind, K): amortization_gap's dict}
     for the models of the gap table), or None where the lesson measures for itself: in fast mode, with
-    ``retrain``, or where some model or metric is not recorded."""
-    if fast_mode() or retrain:
+    ``retrain``, on ``data`` other than the shipped subset, or where some model or metric is not recorded."""
+    if fast_mode() or retrain or not _on_shipped_images(data):
         return None
     recipe, metrics = get_recipe("fashion-flow-vaes"), recorded("fashion-flow-vaes", folder)
     bounds, gaps = {}, {}
     for kind in flow_vae_lesson.KINDS:
         for k in flow_vae_lesson.FLOW_STEPS:
-            name = flow_vae_name(kind, k)
+            name = model_name(kind, k)
             m = metrics.get(name)
             gapped = has_gap_table(recipe.members[name])
             if m is None or (gapped and any(f"gap: {c}" not in m for c in GAP_METRICS)):
