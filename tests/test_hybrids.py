@@ -62,6 +62,26 @@ def mode_list(t):
     return [int(v) for v in t]
 
 
+class _Turning:
+    """A stand-in BiGAN whose G(E(x)) turns x by ``eighths`` of a circle about the origin."""
+    def __init__(self, eighths):
+        self.angle = eighths * 2 * math.pi / 8
+
+    def reconstruct(self, x):
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return x @ torch.tensor([[c, s], [-s, c]], dtype=x.dtype)
+
+
+def test_misses_one_mode_round_count_as_neighbouring_and_none_missed_gives_nan():
+    centres = torch.stack([torch.tensor([math.cos(a), math.sin(a)]) * 2 for a in torch.arange(8) * 2 * math.pi / 8])
+    assert lesson.neighbouring_miss_share(_Turning(1), centres) == 1.0
+    assert lesson.neighbouring_miss_share(_Turning(-1), centres) == 1.0
+    assert lesson.neighbouring_miss_share(_Turning(3), centres) == 0.0
+    assert math.isnan(lesson.neighbouring_miss_share(_Turning(0), centres))
+    with pytest.raises(CourseInputError, match="x"):
+        lesson.neighbouring_miss_share(_Turning(1), centres[:, :1])
+
+
 def test_snapshots_do_not_change_training():
     x, x_test = lesson.toy_data(2000)
     models = []

@@ -222,6 +222,19 @@ def same_mode_rate(bigan, x):
     return float((mode_x == mode_back).double().mean()), float((p * r).sum())
 
 
+def neighbouring_miss_share(bigan, x, n_modes=8):
+    """Of the points x whose G(E(x)) lands in another of the toy's modes than x's own, the share that lands in a
+    neighbouring mode (one step round the circle either way); nan when none misses.  x: (n, 2).  -> float"""
+    x = check_tensor("x", x, shape=(None, 2))
+    with torch.no_grad():
+        mode_x, mode_back = mode_of(x.cpu(), n_modes), mode_of(bigan.reconstruct(x).cpu(), n_modes)
+    missed = mode_x != mode_back
+    if not missed.any():
+        return float("nan")
+    step = (mode_back - mode_x) % n_modes
+    return float(((step == 1) | (step == n_modes - 1))[missed].double().mean())
+
+
 def mode_of(points, n_modes=8):
     """Index of the nearest of the toy's eight centres (angle k 2 pi / 8).  (n, 2) -> (n,)"""
     angle = torch.atan2(points[:, 1], points[:, 0])

@@ -4,11 +4,11 @@
                      the total-correlation split of the average KL and its minibatch estimators;
                      the variational lower bound on a mutual information (InfoGAN)
     probe            how much a linear classifier, or a vote of near neighbours, can read off the codes
-    disentanglement  latent-factor mutual information and the Mutual Information Gap (MIG)
+    disentanglement  latent-factor mutual information (and its binning bias) and the Mutual Information Gap (MIG)
     frechet          the Fréchet distance between two feature sets, each summarised by a Gaussian
     images           sharpness of images (variance of the Laplacian); a kernel-free distance of codes to N(0, I)
 """
-from .disentanglement import factor_entropies, mig, mutual_information_matrix
+from .disentanglement import binning_bias, factor_entropies, mig, mutual_information_matrix
 from .frechet import feature_statistics, frechet_distance, frechet_feature_distance
 from .images import gaussian_fit_kl, laplacian_variance
 from .information import (
@@ -23,7 +23,7 @@ from .information import (
 )
 from .probe import linear_probe_accuracy, neighbour_vote_accuracy
 
-__all__ = ["active_units", "factor_entropies", "feature_statistics", "frechet_distance",
+__all__ = ["active_units", "binning_bias", "factor_entropies", "feature_statistics", "frechet_distance",
            "frechet_feature_distance", "gaussian_fit_kl", "importance_weighted_total_correlation",
            "laplacian_variance", "latent_means", "linear_probe_accuracy",
            "marginal_kl_and_information", "mig", "mutual_information_matrix",

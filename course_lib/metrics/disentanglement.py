@@ -54,6 +54,18 @@ def mutual_information_matrix(codes, factors, bins=20):
                       for k in range(factors.shape[1])] for j in range(codes.shape[1])])
 
 
+def binning_bias(n_values: int, n: int, bins: int = 20) -> float:
+    """What :func:`mutual_information_matrix` gives on average for a latent *unrelated* to a factor with
+    ``n_values`` values, over ``n`` samples: the plug-in estimate of the information between two independent
+    discrete variables is biased upwards by about (bins − 1)(n_values − 1) / (2n) nats (Miller, 1955; the
+    first term of its expansion in 1/n).  A latent's binned information is news only well above this.
+    -> float (nats)"""
+    n_values = check_int("n_values", n_values, minimum=1)
+    n = check_int("n", n, minimum=1)
+    bins = check_int("bins", bins, minimum=2)
+    return (bins - 1) * (n_values - 1) / (2 * n)
+
+
 def mig(mi, entropies):
     """Mutual Information Gap from an MI matrix (J latents, K factors) and the factors' entropies (K,).
 
