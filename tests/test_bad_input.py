@@ -173,6 +173,17 @@ CATALOG = [
     ("plane codes of an 8-latent WAE", lambda: wae_lesson.plane_codes(wae_lesson.build_2d("VAE"), WAE(latent_dim=8),
                                                                      IMAGES), "wae"),
     ("a two-latent model of no such kind", lambda: wae_lesson.build_2d("WAE-GAN"), "name"),
+    ("a VAE's plane numbers with a zero standard deviation", lambda: wae_lesson.vae_plane_numbers(
+        torch.zeros(4, 2), torch.zeros(4, 2), torch.zeros(4).long()), "std"),
+    ("a WAE's plane numbers from codes of three latents", lambda: wae_lesson.wae_plane_numbers(
+        torch.zeros(4, 3), torch.zeros(4).long()), "code"),
+    ("the binning bias of no samples", lambda: metrics.binning_bias(5, 0), "n"),
+    ("neighbour vote with a negative label", lambda: metrics.neighbour_vote_accuracy(
+        torch.rand(5, 2), torch.tensor([0, 1, -1, 0, 1]), torch.rand(3, 2), torch.zeros(3).long(), k=2), "class index"),
+    ("mode misses counted round two modes", lambda: hybrids_lesson.neighbouring_miss_share(None, torch.zeros(4, 2),
+                                                                                          n_modes=2), "n_modes"),
+    ("mode misses of points in three dimensions", lambda: hybrids_lesson.neighbouring_miss_share(None, torch.zeros(4, 3)),
+     "x"),
     ("active units with a negative threshold", lambda: metrics.active_units(VAE, IMAGES, threshold=-1.0), "threshold"),
     ("controller with beta_max below beta_min", lambda: PIController(5.0, beta_min=2.0, beta_max=1.0), "beta_max"),
     ("controller with a negative set point", lambda: PIController(-1.0), "set_point"),

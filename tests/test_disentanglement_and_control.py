@@ -121,3 +121,16 @@ class _PlantModel:
     def loss_terms(self, x, beta):
         rate = torch.tensor(self.kl)
         return {"loss": beta * rate, "rate": rate}
+
+
+def test_posterior_spread_reads_the_encoders_log_variances_and_the_spread_of_their_means():
+    from course_lib.lessons.beta_vae import posterior_spread
+    torch.manual_seed(0)
+    vae = cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(8,))
+    images = cl.make_sprites(20, seed=0).images
+    q = vae.encoder(images)
+    log_var, spread = posterior_spread({"a": vae}, images)["a"]
+    assert log_var == pytest.approx(float(q.log_var.mean()), rel=1e-6)
+    assert spread == pytest.approx(float(q.mean.var(0).sum()), rel=1e-6)
+    with pytest.raises(cl.CourseInputError, match="models must be"):
+        posterior_spread({}, images)

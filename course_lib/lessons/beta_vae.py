@@ -208,3 +208,17 @@ def sweep_explorer(models, values, measured, x0, factor_names, symbol="β", targ
 
     return LiveFigure(fig, update, {"value": choice_slider(symbol, values)},
                       animated=lambda: [im_t, im_mi, marker, ax_t.title, *labels])
+
+
+@torch.no_grad()
+def posterior_spread(models, images):
+    """Two ways an encoder can spend KL, for each model: its posteriors' mean log-variance (narrower posteriors:
+    lower) and the summed variance of its posterior means over the images (means spread further from 0: higher).
+    models: {name: VAE}; images: (N, 1, H, W).  -> {name: (mean log-variance, summed variance of the means)}"""
+    if not isinstance(models, dict) or not models:
+        raise CourseInputError("models must be a non-empty {name: VAE} dictionary.")
+    out = {}
+    for name, model in models.items():
+        q = model.encoder(model._check_x(images))
+        out[name] = (float(q.log_var.mean()), float(q.mean.var(0).sum()))
+    return out

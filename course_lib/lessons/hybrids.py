@@ -226,6 +226,7 @@ def neighbouring_miss_share(bigan, x, n_modes=8):
     """Of the points x whose G(E(x)) lands in another of the toy's modes than x's own, the share that lands in a
     neighbouring mode (one step round the circle either way); nan when none misses.  x: (n, 2).  -> float"""
     x = check_tensor("x", x, shape=(None, 2))
+    n_modes = check_int("n_modes", n_modes, minimum=3)
     with torch.no_grad():
         mode_x, mode_back = mode_of(x.cpu(), n_modes), mode_of(bigan.reconstruct(x).cpu(), n_modes)
     missed = mode_x != mode_back

@@ -263,7 +263,11 @@ def _prior_draws(shape):
 def vae_plane_numbers(mean, std, labels):
     """The VAE's part of :func:`plane_summary` (rate, median posterior std, VAE codes vs prior MMD², VAE 10-NN
     accuracy) from its posterior means and standard deviations (N, 2).  -> {name: float}"""
-    mean, std = mean.double(), std.double()
+    check_tensor("mean", mean, shape=(None, 2))
+    check_tensor("std", std, shape=(len(mean), 2))
+    if not bool((std > 0).all()):
+        raise CourseInputError("std must hold the posterior standard deviations, all > 0.")
+    mean, std = mean.detach().cpu().double(), std.detach().cpu().double()       # wherever the model ran
     draw = mean + std * torch.randn(mean.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     half = len(mean) // 2
     return {"rate": float(kl_standard_normal(mean, 2 * std.log()).mean()), "median posterior std": float(std.median()),
@@ -274,7 +278,8 @@ def vae_plane_numbers(mean, std, labels):
 def wae_plane_numbers(code, labels):
     """The WAE's part of :func:`plane_summary` (WAE codes vs prior MMD², WAE 10-NN accuracy) from its codes (N, 2).
     -> {name: float}"""
-    code, half = code.double(), len(code) // 2
+    check_tensor("code", code, shape=(None, 2))
+    code, half = code.detach().cpu().double(), len(code) // 2
     return {"WAE codes vs prior MMD²": float(mmd2(code, _prior_draws(code.shape))),
             "WAE 10-NN accuracy": neighbour_vote_accuracy(code[:half], labels[:half], code[half:], labels[half:])}
 

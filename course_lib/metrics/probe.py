@@ -11,6 +11,8 @@ def _check_codes_and_labels(train_codes, train_labels, test_codes, test_labels):
         if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) \
                 or labels.shape != (len(codes),):
             raise CourseInputError(f"{name} must be an integer tensor with one label per code, shape ({len(codes)},).")
+        if len(labels) == 0 or bool((labels < 0).any()):
+            raise CourseInputError(f"{name} must hold at least one label, each a class index 0, 1, 2, ...")
 
 
 def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, steps=200, weight_decay=1e-3):
@@ -56,7 +58,7 @@ def neighbour_vote_accuracy(train_codes, train_labels, test_codes, test_labels, 
                                f"and {test_codes.shape[1]}.")
     a, b = train_codes.detach().cpu().double(), test_codes.detach().cpu().double()
     nearest = torch.cdist(b, a).topk(k, largest=False).indices          # (N_test, k)
-    labels = train_labels.cpu().long()
+    labels, test_labels = train_labels.cpu().long(), test_labels.cpu().long()
     n_classes = int(max(labels.max(), test_labels.max())) + 1
     counts = torch.nn.functional.one_hot(labels[nearest], n_classes).sum(1)   # (N_test, classes): the votes
-    return (counts.argmax(1) == test_labels.cpu().long()).double().mean().item()   # argmax: the first, smallest label
+    return (counts.argmax(1) == test_labels).double().mean().item()   # argmax: the first, smallest label

@@ -242,6 +242,9 @@ def record_quick(names=None, folder=None, say=print, recipe_overrides=None):
     the full check (nothing recorded for those recipes)"""
     known = {**recipes(), **(recipe_overrides or {})}
     manifest = read_manifest(folder)
+    groups = {}
+    for key in manifest["models"]:
+        groups.setdefault(key.split("/", 1)[0], []).append(key.split("/", 1)[1])
     chosen = [n for n in (names or sorted(known)) if n in known and known[n].quick]
     problems = []
     for name in chosen:
@@ -249,9 +252,7 @@ def record_quick(names=None, folder=None, say=print, recipe_overrides=None):
         if found:
             problems += found
             continue
-        recipe = known[name]
-        members = [m for m in recipe.members if f"{name}/{m}" in manifest["models"]
-                   and manifest["models"][f"{name}/{m}"]["weights"].get("shipped", True)]
+        recipe, members = _shipped_members(name, known, groups, manifest, lambda line: None)
         if not members:
             continue
         models = load(name, folder, recipe=recipe.with_members(members), members=members)
