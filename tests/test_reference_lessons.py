@@ -3,11 +3,13 @@ same weights from a recipe (with few steps) as from the lesson's cached function
 the same shapes, and measured as the lesson measures them."""
 import dataclasses
 
+import pytest
 import torch
 
 from course_lib import reference
 from course_lib.data.fashion_mnist import load_shipped_subset
 from course_lib.device import get_device
+from course_lib.errors import CourseInputError
 from course_lib.lessons import flow_vae, hierarchical, rate_distortion, wae
 from course_lib.lessons import hybrids as lesson
 
@@ -132,6 +134,32 @@ def test_the_hierarchical_recipes_train_what_lesson_5_trains():
     assert set(flats) == set(reference.get_recipe("fashion-flat-vaes").as_lesson(
         dict.fromkeys(reference.get_recipe("fashion-flat-vaes").members)))
     assert _same_weights(models["flat-ladder"], flats["ladder"][0])
+
+
+def test_lesson_3_reads_the_recorded_measurements_of_the_shipped_sweep_as_measure_sweep_gives_them(monkeypatch):
+    """In full mode lesson 3 prints the manifest's measurements of its shipped β sweep instead of measuring them
+    again (--check does that): one model's are what measure_sweep gives on the lesson's images with its k, and
+    the lesson measures for itself in fast mode, with retrain, or with other settings."""
+    import numpy as np
+
+    from course_lib.reference import views
+    monkeypatch.setenv("COURSE_LIB_FAST", "0")
+    known = views.recorded_beta_sweep(1000, 100)
+    assert len(known) == len(rate_distortion.BETAS) and all(set(row) == set(rate_distortion.RECORDED) for row in known)
+    model = reference.load("fashion-beta-sweep", members=["beta20"])["beta20"]
+    data = load_shipped_subset()
+    measured = rate_distortion.measure_sweep([model], data, n_test=1000, k=100)
+    read = rate_distortion.measure_sweep([model], data, n_test=1000, k=100, known=[known[-1]])
+    for key in rate_distortion.RECORDED:
+        assert abs(measured[key][0] - known[-1][key]) <= reference.get_recipe("fashion-beta-sweep").tolerance[key], key
+        assert read[key][0] == known[-1][key]
+    assert np.array_equal(read["kl_per_latent"], measured["kl_per_latent"]) and read["log_n"] == measured["log_n"]
+    assert views.recorded_beta_sweep(1000, 100, retrain=True) is None
+    assert views.recorded_beta_sweep(500, 100) is None and views.recorded_beta_sweep(1000, 10) is None
+    with pytest.raises(CourseInputError, match="one dict of measurements per model"):
+        rate_distortion.measure_sweep([model, model], data, n_test=100, k=2, known=[known[-1]])
+    monkeypatch.setenv("COURSE_LIB_FAST", "1")
+    assert views.recorded_beta_sweep(1000, 100) is None
 
 
 def test_lesson_5_reads_the_recorded_evaluations_of_the_shipped_models_as_evaluate_gives_them(monkeypatch):

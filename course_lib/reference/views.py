@@ -9,9 +9,11 @@ from ..errors import check_choice
 from ..lessons import beta_vae as lesson
 from ..lessons import flow_vae as flow_vae_lesson
 from ..lessons import hybrids as hybrids_lesson
+from ..lessons import rate_distortion as rate_distortion_lesson
 from ..settings import fast_mode
 from .catalog import get_recipe, load, provenance, retrain_hint
 from .flow_vae import GAP_METRICS, has_gap_table, model_name
+from .rate_distortion import BETA_SWEEP
 from .sprites import median_seeds, split
 from .store import read_manifest
 from .toys import UNIFIED, _unified_member
@@ -380,6 +382,25 @@ def recorded_evaluations(name, retrain=False, folder=None, data=None):
     measures for itself: in fast mode, with ``retrain``, on ``data`` other than the shipped subset, or where
     some model is not recorded."""
     return None if fast_mode() or retrain or not _on_shipped_images(data) else _recorded_rows(name, folder)
+
+
+def recorded_beta_sweep(n_test, k, retrain=False, folder=None, data=None):
+    """Lesson 3's measurements of its β sweep as recipe ``fashion-beta-sweep`` records them: the recipe measures each
+    model with the lesson's own :func:`~course_lib.lessons.rate_distortion.measure_sweep` on the same binarized test
+    images, and ``--check`` measures the shipped ones again, so the lesson reads these instead of spending its
+    minute on the same IWAE bounds and probes.  -> one dict per β of ``lesson.BETAS`` (``measure_sweep``'s
+    ``known``), or None where the lesson measures for itself: in fast mode, with ``retrain``, on ``data`` other than
+    the shipped subset, with another ``n_test`` or ``k`` than the recipe's, or where some model is not recorded."""
+    training = BETA_SWEEP.training
+    if fast_mode() or retrain or not _on_shipped_images(data) or (n_test, k) != (training["test images"],
+                                                                                  training["iwae k"]):
+        return None
+    metrics = recorded(BETA_SWEEP.name, folder)
+    rows = [metrics.get(f"beta{b:g}") for b in rate_distortion_lesson.BETAS]
+    if any(m is None or any(key not in m for key in rate_distortion_lesson.RECORDED) for m in rows):
+        return None
+    return [{key: int(m[key]) if key == "active_units" else m[key] for key in rate_distortion_lesson.RECORDED}
+            for m in rows]
 
 
 def recorded_warmup(name="fashion-warmup", folder=None):
