@@ -166,6 +166,8 @@ CATALOG = [
                                                  torch.zeros(1, 2), torch.zeros(1, 2)), "k = 2"),
     ("a plane with labels for other images", lambda: elbo_lesson.latent_plane(
         cl.VAE.mlp(latent_dim=2, hidden=(8,)), IMAGES, torch.zeros(3).long()), "labels"),
+    ("a plane with a negative label", lambda: elbo_lesson.latent_plane(
+        cl.VAE.mlp(latent_dim=2, hidden=(8,)), IMAGES, torch.full((len(IMAGES),), -1)), "labels"),
     ("neighbour vote on codes of different widths", lambda: metrics.neighbour_vote_accuracy(
         torch.rand(5, 2), torch.zeros(5).long(), torch.rand(3, 3), torch.zeros(3).long(), k=2), "test_codes"),
     ("an InfoGAN's continuous bound with u of the wrong shape",

@@ -17,6 +17,7 @@ from ..errors import CourseInputError, check_int
 from ..figures.plots import image_grid
 from ..figures.widgets import LiveFigure, choice_slider, float_slider, new_figure
 from ..metrics import latent_means
+from ..metrics.probe import check_labels
 from ..models.linear_gaussian import LinearGaussianModel
 from ..models.vae import VAE, decode_log_prob
 from ..objectives import importance_weighted_bound
@@ -416,9 +417,8 @@ def latent_plane(vae, x, labels, names=None, n=15):
     if getattr(vae, "latent_dim", None) != 2:
         raise CourseInputError(f"vae must have two latent dimensions to be drawn in the plane, not "
                                f"{getattr(vae, 'latent_dim', 'none')}.")
+    check_labels("labels", labels, len(x), per="image")
     means = latent_means(vae, x)
-    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.shape != (len(x),):
-        raise CourseInputError(f"labels must be an integer tensor with one class per image, shape ({len(x)},).")
     grid = prior_quantile_grid(n)
     images = vae.decoder(grid.to(next(vae.parameters()).device)).mean.cpu()
     fig, (ax_codes, ax_grid) = plt.subplots(1, 2, figsize=(11, 5))

@@ -4,15 +4,19 @@ import torch
 from ..errors import CourseInputError, check_int, check_tensor
 
 
+def check_labels(name, labels, n, per="code"):
+    """``labels`` must be n >= 1 class indices 0, 1, 2, ...: an integer tensor of shape (n,), one label per ``per``."""
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.shape != (n,):
+        raise CourseInputError(f"{name} must be an integer tensor with one label per {per}, shape ({n},).")
+    if n == 0 or bool((labels < 0).any()):
+        raise CourseInputError(f"{name} must hold at least one label, each a class index 0, 1, 2, ...")
+
+
 def _check_codes_and_labels(train_codes, train_labels, test_codes, test_labels):
     for name, codes in (("train_codes", train_codes), ("test_codes", test_codes)):
         check_tensor(name, codes, shape=(None, None))
-    for name, labels, codes in (("train_labels", train_labels, train_codes), ("test_labels", test_labels, test_codes)):
-        if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) \
-                or labels.shape != (len(codes),):
-            raise CourseInputError(f"{name} must be an integer tensor with one label per code, shape ({len(codes)},).")
-        if len(labels) == 0 or bool((labels < 0).any()):
-            raise CourseInputError(f"{name} must hold at least one label, each a class index 0, 1, 2, ...")
+    check_labels("train_labels", train_labels, len(train_codes))
+    check_labels("test_labels", test_labels, len(test_codes))
 
 
 def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, steps=200, weight_decay=1e-3):
