@@ -2,6 +2,8 @@
 table and the slider over each value's median seed; lesson 5's warm-up runs and lesson 8b's question-8 seeds
 (``make test`` re-measures the models whose weights ship; the others keep the SHA-256 of the weights their
 metrics came from)."""
+from typing import NamedTuple
+
 import numpy as np
 
 from ..data.sprites import FACTOR_NAMES, SpritesData
@@ -218,9 +220,17 @@ def lesson_sweeps(requests, *, retrain=False, folder=None, say=print):
             for name, over, train_own in requests]
 
 
+class Best(NamedTuple):
+    """One recipe's best β by median MIG: that median, its seeds' lowest and highest MIG, their median distortion."""
+    beta: float
+    median_mig: float
+    mig_range: tuple[float, float]
+    median_distortion: float
+
+
 def compare_best(names=("beta-vae-dsprites", "beta-tcvae-dsprites"), folder=None, say=print):
-    """For each recipe, the β with the highest median MIG, that median, its range and the median distortion of
-    its seeds, from the manifest.  -> {name: (β, median MIG, median distortion)}, or None where any is missing."""
+    """For each recipe, the β with the highest median MIG, that median, its range over the seeds and the median
+    distortion of its seeds, from the manifest.  -> {name: Best}, or None where any is missing."""
     out = {}
     for name in names:
         groups = by_value(name, "beta", folder)
@@ -230,7 +240,7 @@ def compare_best(names=("beta-vae-dsprites", "beta-tcvae-dsprites"), folder=None
         best, median = best_value(groups)
         distortion = float(np.median([r["distortion"] for _, r in groups[best]]))
         migs = [r["mig"] for _, r in groups[best]]
-        out[name] = (best, median, distortion)
+        out[name] = Best(best, median, (min(migs), max(migs)), distortion)
         say(f"{name:<22} best median MIG {median:.3f} (seeds {min(migs):.3f}–{max(migs):.3f}) at β = {best:g}, "
             f"median distortion {distortion:.1f} nats")
     return out
