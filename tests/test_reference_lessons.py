@@ -179,6 +179,9 @@ def test_lesson_5_reads_the_recorded_evaluations_of_the_shipped_models_as_evalua
     assert max(abs(a - b) for a, b in zip(rows["ladder-L3"]["kl"], measured["kl"])) < 0.05
     assert set(views.recorded_evaluations("fashion-free-bits")) == {f"fb{v:g}" for v in hierarchical.FREE_BITS}
     assert views.recorded_evaluations("fashion-hierarchical", retrain=True) is None
+    full = dataclasses.replace(load_shipped_subset(), source="full Fashion-MNIST")
+    assert views.recorded_warmup() is not None and views.recorded_warmup(data=full) is None
+    assert views.recorded_evaluations("fashion-hierarchical", data=full) is None
     monkeypatch.setenv("COURSE_LIB_FAST", "1")
     assert views.recorded_evaluations("fashion-hierarchical") is None
 

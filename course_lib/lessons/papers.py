@@ -27,7 +27,7 @@ EXEMPLAR_VAE = ("Exemplar VAE, its density-estimation table of test log-likeliho
 EXEMPLAR_VAE_SETTING = ("Fashion-MNIST, 50,000 training images binarized anew each pass, 10,000 held out for early "
                         "stopping, the 10,000 test images binarized once; MLPs of 300 hidden units and 40 latents a "
                         "level (gated units); the two-level model infers the top level first, q(z₂|x) q(z₁|x, z₂), and "
-                        "decodes from both levels; up to 2,000 epochs; log p(x) by importance sampling with 5,000 "
+                        "decodes from both levels; up to 2,000 epochs, the KL warmed up over the first 100; log p(x) by importance sampling with 5,000 "
                         "samples (the defaults of the authors' code)")
 
 # Lesson 5: a flat VAE and a two-level VAE, both with a standard normal prior, on Fashion-MNIST.  The table

@@ -413,9 +413,12 @@ def recorded_beta_sweep(n_test, k, retrain=False, folder=None, data=None):
             for m in rows]
 
 
-def recorded_warmup(name="fashion-warmup", folder=None):
+def recorded_warmup(name="fashion-warmup", folder=None, data=None):
     """Lesson 5's warm-up runs as recorded when they were trained (their weights do not ship): {(inference, seed):
-    evaluate's dict}, ladder first, or None where some run is not recorded."""
+    evaluate's dict}, ladder first, or None where some run is not recorded or ``data`` (the lesson's ImageData, where
+    given) holds other images than the shipped subset the runs were measured on."""
+    if not _on_shipped_images(data):
+        return None
     rows, members = _recorded_rows(name, folder), get_recipe(name).members
     if rows is None:
         return None
