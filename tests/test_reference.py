@@ -249,7 +249,7 @@ def test_the_quick_check_names_a_changed_quick_metric_and_one_never_recorded(tra
     assert main(["--quick"]) == 2 and "--quick goes with --check" in capsys.readouterr().err
 
 
-def test_numbers_measured_with_other_settings_than_the_codes_are_refused(trained_stand_ins, tmp_path):
+def test_numbers_measured_with_other_settings_than_the_codes_are_refused(trained_stand_ins, tmp_path, monkeypatch):
     """A recipe's quick slice, or a measurement setting outside its training settings (the gap table's steps),
     changed since the numbers were recorded: check names the setting and the command that records them again,
     instead of blaming the model."""
@@ -265,6 +265,16 @@ def test_numbers_measured_with_other_settings_than_the_codes_are_refused(trained
     other = {**recipes, "fashion-flow-vaes": dataclasses.replace(flows, measured_with=lambda: {"gap steps": 1})}
     problems = catalog.check(["fashion-flow-vaes"], folder=tmp_path, say=say, recipe_overrides=other)
     assert problems and all("but the code measures with {'gap steps': 1}" in p and "remeasure" in p for p in problems)
+    from course_lib.lessons import flow_vae as flow_lesson
+    from course_lib.reference import flow_vae as flow_recipe
+    real = flow_lesson.amortization_gap
+
+    def other_rate(model, x, steps=200, lr=0.01, k=8, k_elbo=64, k_iwae=1024):   # a changed default learning rate
+        return real(model, x, steps, lr, k, k_elbo, k_iwae)
+    monkeypatch.setattr(flow_lesson, "amortization_gap", other_rate)
+    assert flow_recipe.gap_settings()["gap lr"] == 0.01
+    problems = catalog.check(["fashion-flow-vaes"], folder=tmp_path, say=say, recipe_overrides=recipes)
+    assert problems and all("'gap lr': 0.01" in p and "remeasure" in p for p in problems)
 
 
 def test_remeasure_records_what_todays_measurement_gives_and_why(trained_stand_ins, tmp_path):
