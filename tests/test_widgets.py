@@ -315,6 +315,27 @@ def test_a_position_drawn_once_is_shown_again_without_calling_update():
     assert bytes(live.image.value) == third and len(calls) == 2
 
 
+def test_the_frames_one_key_press_away_are_drawn_as_the_figure_is_shown(capsys):
+    """Showing a figure draws, at once, a step either way and both ends of every control (what the arrow keys and
+    Home or End give), so a first move never waits for a draw; fresh figures and predraw=False draw nothing, and a
+    figure whose update prints stops drawing ahead."""
+    live, calls = _counting_figure(values=(1, 2, 3, 4))
+    live._ipython_display_()
+    capsys.readouterr()
+    assert set(live.frames) == {(1, "a"), (2, "a"), (4, "a"), (1, "b")}     # shown at k = 1, s = "a": k's step and
+    assert calls[-1] == (1, "a")                                           # end, s's step; the figure left as it was
+    before = len(calls)
+    live.set(k=4)
+    live.set(s="b")
+    assert len(calls) == before + 1                                        # (4, "b") is two moves away: drawn now
+    for figure in (_counting_figure(fresh=True)[0], _counting_figure(predraw=False)[0]):
+        assert figure.draw_first_moves() == 0 and len(figure.frames) <= 1
+    from course_lib.figures.widgets import choice_slider
+    fig, _ = new_figure()
+    talking = LiveFigure(fig, lambda fig, k: print("k is", k), {"k": choice_slider("k", [1, 2, 3])})
+    assert talking.draw_first_moves() == 0 and not talking.predraw
+
+
 def test_predrawn_frames_are_the_pictures_a_move_would_draw():
     live, calls = _counting_figure()
     assert live.predraw_all() == 5 and len(live.frames) == 6             # the grid: 3 x 2 positions

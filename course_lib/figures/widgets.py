@@ -17,7 +17,9 @@ so a learner's move never waits for it.  Where there is no such grid (float slid
 only the positions one step of one control away (what an arrow key gives); after a move, the moved
 control's next step the same way first, then its end that way (what the End or Home key gives), the
 step back and the other end.  While a learner moves one figure, the others wait to draw ahead: the
-kernel does one thing at a time, and their frames would delay the picture the learner waits for.  ``fresh=True`` (sliders that draw new random numbers: a new
+kernel does one thing at a time, and their frames would delay the picture the learner waits for.  So the frames
+one key press away (a step either way and both ends of every control) are drawn as the figure is shown, before
+anything else can hold up a first move.  ``fresh=True`` (sliders that draw new random numbers: a new
 Monte Carlo run is a new picture) turns both off; ``predraw=False`` keeps the frames but draws only
 positions a learner visits (sliders that train a model on their first visit).
 
@@ -112,6 +114,7 @@ class LiveFigure:
     max_frames: how many drawn frames are kept (PNG bytes, oldest dropped first)
     """
 
+    FIRST_MOVES = 8             # frames drawn as the figure is shown: a step either way and both ends of each control
     STATIC_FRAMES = 81          # frames per figure on a static page, at most (16 in fast mode: a test build)
 
     def __init__(self, fig, update, controls, dpi=80, animated=None, fresh=False, predraw=True, max_frames=256):
@@ -261,6 +264,30 @@ class LiveFigure:
             self.update(self.fig, **self.values)          # leave the figure as the controls say
         return len(todo)
 
+    def draw_first_moves(self):
+        """Draw now, as the figure is shown, the frames one key press away: one step either way of every control
+        and its two ends (what the arrow keys and Home or End give), at most ``FIRST_MOVES`` of them.  A learner who
+        turns to this figure while the kernel is busy with another then never waits for a draw on a first move.
+        Nothing is drawn for ``fresh`` figures or with ``predraw=False``.  -> how many were drawn"""
+        if self.fresh or not self.predraw:
+            return 0
+        first = self.neighbours() + [values for name in self.controls for values in self.ends(name)]
+        todo, seen = [], set(self.frames)
+        for values in first:
+            key = self._position(values)
+            if key not in seen:
+                seen.add(key)
+                todo.append(tuple(values[n] for n in self.controls))
+        drawn = 0
+        for position in todo[:self.FIRST_MOVES]:
+            if self.draw_position(position) is None:     # it prints or fails there: nothing is drawn ahead
+                self.predraw = False
+                break
+            drawn += 1
+        if todo:
+            self.update(self.fig, **self.values)          # leave the figure as the controls say
+        return drawn
+
     def ends(self, name):
         """The two positions at the ends of control ``name``'s range (where Home and End take it), the
         other controls as they are.  -> a list of {name: value}"""
@@ -377,6 +404,7 @@ class LiveFigure:
         if static_mode():                 # a static page (make site): every frame, switched by a script
             display(HTML(self.static_html()))
         else:
+            self.draw_first_moves()
             display(self.widget)
             self._start_predraw()
 
