@@ -22,7 +22,10 @@ def test_the_quadratics_estimator_variances_match_monte_carlo(mean, log_std):
     path = cl.estimators.pathwise_samples(reparam.quadratic, mean, log_std, n, generator=g)[:, 0]
     score = cl.estimators.score_function_samples(reparam.quadratic, mean, log_std, n, generator=g)[:, 0]
     base = cl.estimators.score_function_samples(reparam.quadratic, mean, log_std, n, generator=g,
-                                                baseline=(mean - 1) ** 2 + math.exp(2 * log_std))[:, 0]
+                                                baseline=reparam.quadratic_mean(mean, log_std))[:, 0]
+    z = mean + math.exp(log_std) * torch.randn(n, generator=g, dtype=torch.float64)
+    values = reparam.quadratic(z)
+    assert abs(values.mean().item() - reparam.quadratic_mean(mean, log_std)) < 4 * values.std().item() / math.sqrt(n)
     for name, draws, tol in (("pathwise", path, 0.02), ("score function", score, 0.06),
                              ("score function + baseline", base, 0.04)):
         assert abs(draws.var().item() / formulas[name] - 1) < tol, name
@@ -180,3 +183,11 @@ def test_the_prior_grid_holds_equal_prior_mass_per_row_and_column():
     cdf = torch.distributions.Normal(0.0, 1.0).cdf(columns)
     assert torch.allclose(cdf, (torch.arange(n) + 0.5) / n, atol=1e-6)
     assert torch.allclose(columns, -columns.flip(0), atol=1e-5) and torch.all(rows[:-1] > rows[1:])
+
+
+def test_the_decoded_grid_is_the_decoders_mean_at_each_grid_code_on_the_cpu():
+    vae = cl.VAE.mlp(latent_dim=2, hidden=(8,))
+    images = elbo.decoded_grid(vae, n=3)
+    assert images.shape == (9, 1, 28, 28) and images.device.type == "cpu" and not images.requires_grad
+    with torch.no_grad():
+        assert torch.allclose(images[4], vae.decoder(elbo.prior_quantile_grid(3)[4:5]).mean[0], atol=1e-6)  # centre

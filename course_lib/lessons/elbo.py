@@ -409,6 +409,13 @@ def prior_quantile_grid(n=15):
 
 
 @torch.no_grad()
+@torch.no_grad()
+def decoded_grid(vae, n=15):
+    """The decoder's mean image for each code of :func:`prior_quantile_grid` (n × n), on the CPU.
+    -> (n·n, C, H, W), in the grid's order"""
+    return vae.decoder(prior_quantile_grid(n).to(next(vae.parameters()).device)).mean.cpu()
+
+
 def latent_plane(vae, x, labels, names=None, n=15):
     """Left: the posterior mean of each image of ``x`` under a two-latent VAE, coloured by its class ``labels``;
     right: the decoder's mean image for each code of :func:`prior_quantile_grid` (n × n), laid out where the
@@ -419,8 +426,7 @@ def latent_plane(vae, x, labels, names=None, n=15):
                                f"{getattr(vae, 'latent_dim', 'none')}.")
     check_labels("labels", labels, len(x), per="image")
     means = latent_means(vae, x)
-    grid = prior_quantile_grid(n)
-    images = vae.decoder(grid.to(next(vae.parameters()).device)).mean.cpu()
+    images = decoded_grid(vae, n)
     fig, (ax_codes, ax_grid) = plt.subplots(1, 2, figsize=(11, 5))
     colours = plt.get_cmap("tab10")
     names = names or [str(c) for c in range(int(labels.max()) + 1)]

@@ -29,6 +29,11 @@ def quadratic(z):
     return (z - 1) ** 2
 
 
+def quadratic_mean(mean, log_std):
+    """Exact E_q[(z - 1)^2] = (mu - 1)^2 + sigma^2 for q = N(mu, sigma^2): the best constant baseline b."""
+    return (check_number("mean", mean) - 1.0) ** 2 + math.exp(2 * check_number("log_std", log_std))
+
+
 def quadratic_variances(mean, log_std):
     """Per-sample variances of the three estimators of d/dmu E_q[(z - 1)^2], q = N(mu, sigma^2), in closed
     form (a = mu - 1; moments of a standard normal: E eps^4 = 3, E eps^6 = 15):
