@@ -158,6 +158,8 @@ def test_lesson_3_reads_the_recorded_measurements_of_the_shipped_sweep_as_measur
     assert views.recorded_beta_sweep(500, 100) is None and views.recorded_beta_sweep(1000, 10) is None
     with pytest.raises(CourseInputError, match="one dict of measurements per model"):
         rate_distortion.measure_sweep([model, model], data, n_test=100, k=2, known=[known[-1]])
+    with pytest.raises(CourseInputError, match="each with rate"):
+        rate_distortion.measure_sweep([model], data, n_test=100, k=2, known=[{"rate": 1.0}])
     monkeypatch.setenv("COURSE_LIB_FAST", "1")
     assert views.recorded_beta_sweep(1000, 100) is None
 

@@ -80,9 +80,10 @@ def measure_sweep(models, data, n_test=500, k=50, seed=0, known=None):
     """
     _check_data(data)
     n_test = check_int("n_test", n_test, minimum=2)
-    if known is not None and len(known) != len(models):
-        raise CourseInputError(f"known must hold one dict of measurements per model: {len(known)} for "
-                               f"{len(models)} models.")
+    if known is not None and (len(known) != len(models)
+                              or any(not isinstance(row, dict) or set(RECORDED) - set(row) for row in known)):
+        raise CourseInputError(f"known must hold one dict of measurements per model ({len(models)}), each with "
+                               f"{', '.join(RECORDED)}.")
     g = torch.Generator().manual_seed(seed)
     x = torch.bernoulli(data.x_test[:n_test], generator=g)
     x_probe = torch.bernoulli(data.x_train[:2000], generator=g)     # binarized like the test images it is scored on
