@@ -275,3 +275,22 @@ def test_the_dsprites_grid_at_32_pixels_draws_the_same_scenes_at_half_the_side()
     assert float((pooled - b).abs().mean()) < 0.02
     with pytest.raises(CourseInputError, match="image_size"):
         DSpritesGrid(4)
+
+
+def test_the_files_are_read_once_but_every_load_gets_tensors_of_its_own(tmp_path, monkeypatch, nowhere):
+    """Loading again reuses the decoded files (a lesson loads them in several cells), yet a learner who changes
+    the tensors of one load changes no other, and a file that changes on disk is read again."""
+    folder = tmp_path / "fmnist"
+    folder.mkdir()
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.full((n, 28, 28), 255))
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    monkeypatch.setenv("COURSE_LIB_FASHION_MNIST", str(folder))
+    reads = []
+    monkeypatch.setattr(fm, "read_idx", lambda path, read=fm.read_idx: reads.append(path) or read(path))
+    first = load_fashion_mnist(n_train="all", n_test="all")
+    first.x_train.zero_()
+    second = load_fashion_mnist(n_train="all", n_test="all")
+    assert len(reads) == 4 and torch.all(second.x_train == 1.0)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(20) % 3)      # a new file: read anew
+    assert load_fashion_mnist(n_train="all", n_test="all").y_test.max() == 2 and len(reads) == 8

@@ -58,7 +58,9 @@ def test_environment_yml_pins_what_the_lock_pins():
 def test_make_installs_through_the_lock():
     makefile = (ROOT / "Makefile").read_text()
     assert "LOCK   := requirements-lock.txt" in makefile
-    assert re.search(r"pip install .*-c \$\(LOCK\) -e '\.\[lab,test,class\]'", makefile)
+    assert re.search(r"pip install --quiet -c \$\(LOCK\) uv$", makefile, re.M), "uv itself comes pinned by the lock"
+    assert re.search(r"uv pip install [^\n]*\\\n\s*-c \$\(LOCK\) -e '\.\[lab,test,class\]'", makefile)
+    assert "uv" in lock_pins()
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():

@@ -16,6 +16,7 @@ skipped with a warning that names the file and says which source is used
 instead.
 """
 import argparse
+import functools
 import gzip
 import os
 import shutil
@@ -101,7 +102,23 @@ def _full_folders():
 
 
 def _read_folder(folder):
-    return {k: read_idx(Path(folder) / f) for k, f in FILES.items()}
+    """The four arrays of a folder.  Decompressing them takes a tenth of a second or so, and a lesson (or the
+    test suite) loads the same files many times, so they are kept, read-only, for as long as the files are
+    unchanged (the same size and modification time)."""
+    paths = [Path(folder) / f for f in FILES.values()]
+    try:
+        stamps = tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    except OSError:                               # a missing file: read_idx says which, in the course's words
+        return {k: read_idx(p) for k, p in zip(FILES, paths, strict=True)}
+    return _read_files(stamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_files(stamps):
+    arrays = {k: read_idx(path) for k, (path, _, _) in zip(FILES, stamps, strict=True)}
+    for a in arrays.values():
+        a.flags.writeable = False                 # shared by every later load: no caller may change it
+    return arrays
 
 
 def load_fashion_mnist(n_train: int | str | None = None, n_test: int | str | None = None, source: str = "auto",
