@@ -8,7 +8,9 @@ In a real browser: JupyterLab + headless Chromium, driven by Playwright.
 
 For each lesson: open it, run all cells, check that no cell shows an error and
 no widget failed to render, then move every slider of every live figure and
-check that its figure changes.  Uses Debian's Chromium at /usr/bin/chromium
+check that its figure changes.  Every lesson but lesson 1 runs in full mode on
+the shipped models with strict claims (conftest.py, LAB_FAST_MODE): what a learner
+gets, and a claim that its numbers contradict is an error in its cell.  Uses Debian's Chromium at /usr/bin/chromium
 (never a downloaded browser).  Skipped with a message when it is missing,
 except in CI, where .ci/run installs it and its absence is a failure.
 
@@ -39,7 +41,9 @@ from course_lib.figures.alt_text import UNTITLED
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-KERNEL = "python3"       # the kernel every notebook names in its metadata
+KERNEL = "python3"       # the kernel every notebook names in its metadata: the lab's own mode, fast
+FULL_KERNEL = "course-full-mode"        # the same Python, in full mode on the shipped models with strict claims
+FULL_MODE = {"COURSE_LIB_FAST": "0", "COURSE_LIB_CACHED_ONLY": "1", "COURSE_LIB_STRICT_CLAIMS": "1"}
 LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 SETTINGS = {  # fully rendered notebooks: every cell in the DOM (the news prompt is off by make lab's settings)
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
@@ -82,9 +86,14 @@ def lab(tmp_path_factory, run_model_cache):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value))
     port = free_port()
+    full = work / "data" / "kernels" / FULL_KERNEL         # a kernel spec that sets full mode for its kernels
+    full.mkdir(parents=True)
+    full.joinpath("kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (full mode, shipped models)", "language": "python", "env": FULL_MODE}))
     env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=run_model_cache,
                JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"))
+               JUPYTER_DATA_DIR=str(work / "data"), JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"))
     with open(work / "lab.log", "w") as log:   # closed when the server has stopped
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
@@ -109,9 +118,9 @@ def lab(tmp_path_factory, run_model_cache):
         if proc.poll() is not None:
             pytest.fail("JupyterLab exited:\n" + (work / "lab.log").read_text()[-3000:])
         specs = api(url, "GET", "/api/kernelspecs")        # the server has found the course's kernel
-        if KERNEL not in specs["kernelspecs"]:
+        if not {KERNEL, FULL_KERNEL} <= set(specs["kernelspecs"]):
             proc.kill()
-            pytest.fail(f"JupyterLab has no {KERNEL!r} kernel; it has {sorted(specs['kernelspecs'])}")
+            pytest.fail(f"JupyterLab lacks the {KERNEL!r} or {FULL_KERNEL!r} kernel; it has {sorted(specs['kernelspecs'])}")
         yield url, work
         proc.terminate()
         try:
@@ -130,7 +139,7 @@ def api(url, method, path, body=None, timeout=30):
     return json.loads(text) if text else None
 
 
-def start_kernel_session(url, work, lesson, timeout=180):
+def start_kernel_session(url, work, lesson, kernel=KERNEL, timeout=180):
     """Start the lesson's kernel *before* the page opens, and wait until it answers.
 
     JupyterLab then finds a session for the notebook and connects to it, instead of
@@ -144,7 +153,7 @@ def start_kernel_session(url, work, lesson, timeout=180):
     died shows as "dead" in the server's REST API, and fails the test at once.
     """
     session = api(url, "POST", "/api/sessions", {
-        "path": f"notebooks/{lesson}", "type": "notebook", "name": lesson, "kernel": {"name": KERNEL}})
+        "path": f"notebooks/{lesson}", "type": "notebook", "name": lesson, "kernel": {"name": kernel}})
     kernel_id = session["kernel"]["id"]
     from jupyter_client import BlockingKernelClient
     client = BlockingKernelClient(connection_file=str(work / "runtime" / f"kernel-{kernel_id}.json"))
@@ -189,9 +198,6 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-# Last lesson first: nbval runs the notebooks first to last on the other worker, so the two meet
-# in the middle, and each lesson's models are trained once, by whichever of them gets there first,
-# and loaded by the other (they share the run's model cache, conftest.py).
 def test_make_lab_asks_no_news_question(lab):
     """`make lab` passes the course's own settings folder (tools/lab-settings), which turns the news
     prompt off: the server, started with that argument, says so for a learner with no settings."""
@@ -203,47 +209,19 @@ def test_make_lab_asks_no_news_question(lab):
 
 
 @pytest.mark.parametrize("lesson", LESSONS[::-1])
-def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, tmp_path, record_property):
+def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, lab_fast_mode, tmp_path, record_property):
     url, work = lab
+    mode = "fast" if lesson in lab_fast_mode else "full"
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     shots = Path(os.environ.get("COURSE_BROWSER_SHOTS", tmp_path))
     try:
-        start_kernel_session(url, work, lesson)
-        workspace = lesson.replace(".ipynb", "").replace("_", "-")          # a fresh workspace: only this tab
-        page.goto(f"{url}/lab/workspaces/{workspace}/tree/notebooks/{lesson}")
-        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-        panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
-        # Connected to the running kernel: its name in the toolbar, and the indicator idle.
-        panel.locator(".jp-KernelName", has_text="Python 3").first.wait_for(timeout=60_000)
-        indicator = panel.locator(".jp-Notebook-ExecutionIndicator").first
-        wait_for(lambda: indicator.get_attribute("data-status") == "idle", 60, "the page to connect to the kernel")
-        n_code = panel.locator(".jp-CodeCell").count()
-        assert n_code > 0
-
-        def no_dialog():
-            """The kernel was started for the page, so JupyterLab has nothing to ask: any dialog is a failure."""
-            dialog = page.locator(".jp-Dialog")
-            if dialog.count() and dialog.first.is_visible():
-                title = dialog.first.locator(".jp-Dialog-header").inner_text()
-                raise AssertionError(f"{lesson}: unexpected dialog {title!r}")
-
-        no_dialog()
-        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-
-        def all_ran():
-            no_dialog()
-            prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-            done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
-            return len(done) == n_code
-        # 600 s, a wide margin for a cold or loaded machine: in the 2-core suite lesson 8b's cells take
-        # about 50 s (2026-11-27); they took 277 s while the kernels had too many threads (conftest.py).
-        wait_for(all_ran, 600, f"all {n_code} code cells of {lesson} to run")
-
-        errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        texts = [t for t in errors.all_inner_texts() if "Error" in t or "Traceback" in t]
-        assert not texts, f"{lesson}: a cell shows an error:\n" + "\n---\n".join(t[:800] for t in texts)
+        panel = run_all_in_lab(page, url, work, lesson, KERNEL if mode == "fast" else FULL_KERNEL)
         assert panel.get_by_text("Error displaying widget").count() == 0, f"{lesson}: a widget failed to render"
+        if mode == "full":            # strict claims: one that fails raises in its cell, and shows above as an error
+            shown = "\n".join(panel.locator(".jp-OutputArea-output").all_inner_texts()).splitlines()
+            claims = [line for line in shown if line.startswith(("✓ ", "✗ "))]
+            assert claims, f"{lesson} reads its results without a single cl.claim"
+            assert all(line.startswith("✓") for line in claims), [line for line in claims if line.startswith("✗")]
 
         figures = panel.locator(".course-live-figure")
         assert figures.count() == expected_live_figures(lesson), f"{lesson}: not every live figure rendered"
@@ -271,12 +249,75 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, t
         assert not misses, f"{lesson}: a slider move drew no new picture:\n" + "\n".join(misses)
         assert panel.get_by_text("Error displaying widget").count() == 0
         if latencies:
-            record_property("slider latency", latency_line(latencies))      # conftest.py prints it at the end
+            record_property("slider latency", f"{mode} mode: {latency_line(latencies)}")   # conftest.py prints it
         if "COURSE_BROWSER_SHOTS" in os.environ:          # a full-page picture of a long lesson costs seconds
             page.screenshot(path=str(shots / f"{lesson}.png"), full_page=True)
     except BaseException:
         page.screenshot(path=str(shots / f"{lesson}-failed.png"), full_page=True)
         raise
+    finally:
+        page.close()
+        shutdown_kernels(url)
+
+
+def run_all_in_lab(page, url, work, notebook, kernel):
+    """Open ``notebooks/<notebook>`` in JupyterLab on a kernel of ``kernel`` started for it, run all its cells
+    from the Run menu, and wait until every one has run.  A cell that shows an error fails at once, with the
+    error.  -> the notebook's panel"""
+    start_kernel_session(url, work, notebook, kernel=kernel)
+    workspace = notebook.replace(".ipynb", "").replace("_", "-")          # a fresh workspace: only this tab
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/notebooks/{notebook}")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    # Connected to the running kernel: its name in the toolbar, and the indicator idle.
+    panel.locator(".jp-KernelName", has_text="Python 3").first.wait_for(timeout=60_000)
+    indicator = panel.locator(".jp-Notebook-ExecutionIndicator").first
+    wait_for(lambda: indicator.get_attribute("data-status") == "idle", 60, "the page to connect to the kernel")
+    n_code = panel.locator(".jp-CodeCell").count()
+    assert n_code > 0
+
+    def no_dialog():
+        """The kernel was started for the page, so JupyterLab has nothing to ask: any dialog is a failure."""
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count() and dialog.first.is_visible():
+            title = dialog.first.locator(".jp-Dialog-header").inner_text()
+            raise AssertionError(f"{notebook}: unexpected dialog {title!r}")
+
+    no_dialog()
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+
+    def all_ran():
+        no_dialog()
+        texts = [t for t in errors.all_inner_texts() if any(w in t for w in ("Error", "Traceback", "NOT borne out"))]
+        assert not texts, f"{notebook}: a cell shows an error:\n" + "\n---\n".join(t[:800] for t in texts)
+        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        done = [p for p in prompts if p.strip().startswith("[") and p.strip()[1:-2].strip().isdigit()]
+        return len(done) == n_code
+    # 600 s, a wide margin for a cold or loaded machine: in the 2-core suite lesson 8b's cells take
+    # about 50 s (2026-11-27); they took 277 s while the kernels had too many threads (conftest.py).
+    wait_for(all_ran, 600, f"all {n_code} code cells of {notebook} to run")
+    all_ran()                                   # the last cell's error, if it has one
+    return panel
+
+
+def test_a_claim_its_numbers_contradict_fails_the_lesson_in_full_mode(browser, lab):
+    """The full-mode kernel holds claims strictly: a wrong reading stops the run at its cell, and the test says so
+    (not after its wait for cells that never run)."""
+    url, work = lab
+    cells = ["import course_lib as cl", 'cl.claim("a planted wrong reading", False, shows="1 vs 2")', "print('after')"]
+    (work / "notebooks" / "99_planted.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "source": c, "metadata": {}, "outputs": [], "execution_count": None}
+                  for c in cells],
+        "metadata": {"kernelspec": {"name": KERNEL, "display_name": "Python 3"}}, "nbformat": 4, "nbformat_minor": 5}))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        started = time.time()
+        with pytest.raises(AssertionError, match=r"(?s)99_planted.ipynb: a cell shows an error.*a planted wrong "
+                                                 r"reading: NOT borne out.*1 vs 2"):
+            run_all_in_lab(page, url, work, "99_planted.ipynb", FULL_KERNEL)
+        assert time.time() - started < 120
     finally:
         page.close()
         shutdown_kernels(url)

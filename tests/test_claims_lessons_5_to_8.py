@@ -7,5 +7,5 @@ SECOND_HALF = [p for p in LESSONS if p.name >= "05"]
 
 
 @pytest.mark.parametrize("notebook", SECOND_HALF, ids=lambda p: p.stem)
-def test_every_claim_holds_on_the_shipped_models(notebook, tmp_path):
-    check_lesson(notebook, tmp_path)
+def test_every_claim_holds_on_the_shipped_models(notebook, tmp_path, claims_held_in_the_browser):
+    check_lesson(notebook, tmp_path, claims_held_in_the_browser)
