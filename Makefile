@@ -30,7 +30,7 @@ lab: setup
 	$(BIN)/jupyter lab --LabApp.default_url=/lab/tree/notebooks $(LAB_SETTINGS) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
-	COURSE_LIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile \
+	COURSE_LIB_FAST=1 MPLBACKEND=Agg $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 		tests notebooks exercises
 

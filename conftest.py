@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from playwright.sync_api import sync_playwright
 
 _FOLDER_VARIABLE = "COURSE_LIB_TEST_RUN_CACHE"
 _THREADS_FROM = "COURSE_LIB_TEST_THREADS_FROM"     # who chose OMP_NUM_THREADS: "conftest" or "user"
@@ -75,12 +76,31 @@ def _in_run(config, test_file):
 # learner uses.  Lesson 1's latent-size slider trains a model the first time it is moved to a size, which a test can
 # wait for only in fast mode; test_claims.py holds its claims to the shipped models.
 LAB_FAST_MODE = frozenset({"01_elbo.ipynb"})
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def browser_runs_lessons(config):
     """Whether this run's browser test runs the lessons (Chromium is here and test_browser.py is collected)."""
-    return Path("/usr/bin/chromium").exists() and _in_run(config, "test_browser.py") \
+    return CHROMIUM.exists() and _in_run(config, "test_browser.py") \
         and os.environ.get("COURSE_LIB_EMULATE_CUDA") != "1"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser), for tests/test_browser.py and
+    tests/test_site.py.  Skipped with a message where it is missing, except in CI, where .ci/run installs it and
+    its absence is a failure."""
+    if not CHROMIUM.exists():
+        message = f"no Chromium at {CHROMIUM}; install Debian's package 'chromium' to run the browser test"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must have it: .ci/run installs it)")
+        pytest.skip(message)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +127,19 @@ def pytest_ignore_collect(collection_path, config):
     if graded and _in_run(config, "test_nbgrader_lessons_1_to_4.py") and _in_run(config, "test_nbgrader_lessons_5_to_8.py"):
         return True                     # nbgrader autogrades the solutions and the released notebooks
     return None
+
+
+# pytest-xdist gives each free worker the next file in collection order (make test passes --no-loadscope-reorder,
+# which keeps that order, where xdist would otherwise go by the number of tests in a file).  The files that take
+# longest go first, so that neither worker is left at the end with one of them while the other has finished.
+LONGEST_FIRST = ("tests/test_browser.py", "tests/test_site.py", "tests/test_reference.py",
+                 "tests/test_nbgrader_lessons_1_to_4.py", "tests/test_nbgrader_lessons_5_to_8.py",
+                 "tests/test_reference_lessons.py", "tests/test_teaching_docs.py", "tests/test_reference_check.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))     # a stable sort: files stay whole
 
 
 def pytest_unconfigure(config):

@@ -1,10 +1,6 @@
-"""The lessons as a reader meets them: in JupyterLab in a real browser, and as the static site.
+"""The lessons as a learner meets them: in JupyterLab in a real browser (the static site: tests/test_site.py).
 
-(The two share this file so that pytest-xdist runs them on one worker, one after the other:
-both start Jupyter kernels for every lesson, and side by side on two cores they took four
-times as long.)
-
-In a real browser: JupyterLab + headless Chromium, driven by Playwright.
+JupyterLab + headless Chromium, driven by Playwright.
 
 For each lesson: open it, run all cells, check that no cell shows an error and
 no widget failed to render, then move every slider of every live figure and
@@ -33,18 +29,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from browser_support import LESSONS, ROOT, expected_live_figures, wait_for
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
-from course_lib.figures.alt_text import UNTITLED
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 KERNEL = "python3"       # the kernel every notebook names in its metadata: the lab's own mode, fast
 FULL_KERNEL = "course-full-mode"        # the same Python, in full mode on the shipped models with strict claims
 FULL_MODE = {"COURSE_LIB_FAST": "0", "COURSE_LIB_CACHED_ONLY": "1", "COURSE_LIB_STRICT_CLAIMS": "1"}
-LESSONS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
 SETTINGS = {  # fully rendered notebooks: every cell in the DOM (the news prompt is off by make lab's settings)
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
@@ -56,21 +46,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"no Chromium at {CHROMIUM}; install Debian's package 'chromium' to run the browser test"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI must have it: .ci/run installs it)")
-        pytest.skip(message)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -173,29 +148,6 @@ def start_kernel_session(url, work, lesson, kernel=KERNEL, timeout=180):
                 assert time.time() < end, f"{lesson}: the kernel did not answer within {timeout} s (state {state})"
     finally:
         client.stop_channels()
-
-
-def expected_live_figures(lesson):
-    """How many code cells of the lesson build an explorer (a LiveFigure).  A slider over reference
-    models (``median_explorer("<recipe>", over)``) is there only when the course ships one of that recipe's
-    median models."""
-    from course_lib.reference import views
-    count = 0
-    for source in code_cells(ROOT / "notebooks" / lesson):
-        over_reference = re.search(r'median_explorer\("([^"]+)"(?:, "(\w+)")?', source)
-        if "_explorer(" in source and not (over_reference and not views.median_models(
-                over_reference.group(1), over_reference.group(2) or "beta")):
-            count += 1
-    return count
-
-
-def wait_for(predicate, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_make_lab_asks_no_news_question(lab):
@@ -406,154 +358,3 @@ def shutdown_kernels(url):
     for kernel in kernels:
         request = urllib.request.Request(f"{url}/api/kernels/{kernel['id']}", method="DELETE")
         urllib.request.urlopen(request, timeout=30)
-
-
-# -- make site: every lesson executed and rendered to static HTML with its figures ----------------
-def code_cells(path):
-    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-
-
-PAGE_BUDGET = 4 * 2 ** 20      # bytes: a lesson page with every frame of its live figures (README)
-
-
-@pytest.fixture(scope="module")
-def site(run_model_cache, tmp_path_factory):
-    """`make site`'s builder run once, into a temporary folder.  The models the lessons trained (same
-    fast-mode keys) are reused, as `make site` after a lesson run would: every notebook still runs top
-    to bottom, its trainings load from the cache."""
-    out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, COURSE_LIB_FAST="1", COURSE_LIB_CACHE=run_model_cache)
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out)],
-                         env=env, capture_output=True, text=True, timeout=1200)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    return out
-
-
-def test_make_site_renders_every_lesson_with_its_figures(site):
-    out = site
-    index = (out / "index.html").read_text()
-    for path in [ROOT / "notebooks" / name for name in LESSONS]:
-        page = out / f"{path.stem}.html"
-        assert page.is_file(), f"no page for {path.name}"
-        assert f'href="{path.stem}.html"' in index
-        text = page.read_text()
-        live = expected_live_figures(path.name)
-        static = sum(bool(re.search(r"plt\.(subplots|figure)\(", source)) for source in code_cells(path))
-        figures = text.count('class="course-static-figure"')
-        pictures = text.count("data:image/png;base64,")
-        assert figures == live, f"{path.name}: {figures} live figures on the page for {live} in the lesson"
-        assert pictures >= figures + static, f"{path.name}: {pictures} pictures, expected at least {figures + static}"
-        assert "Read-only rendering" in text and "Traceback" not in text
-        assert 'executeResult" data-mime-type="text/plain"' not in text, \
-            f"{path.name}: a cell ends on an expression whose repr lands on the page (end that line with ';')"
-        assert not re.search(r'<(script|link|img)[^>]*(src|href)="https?:', text), f"{path.name} fetches from the web"
-        assert page.stat().st_size <= PAGE_BUDGET, f"{path.name}: {page.stat().st_size} bytes, over the page budget"
-    assert sorted(p.name for p in out.iterdir()) == sorted(["assets", "index.html"] +
-                                                          [f"{Path(n).stem}.html" for n in LESSONS])
-    assert (out / "assets" / "katex" / "katex.min.js").is_file()
-
-
-def test_every_site_page_works_from_disk_sliders_formulas_and_no_outside_request(browser, site):
-    """Each page opened as a file: every slider of every live figure switches its picture, the
-    formulas are typeset (KaTeX, from the page's own folder), and no request leaves the machine."""
-    problems, sizes = [], {}
-    for name in LESSONS:
-        path = site / f"{Path(name).stem}.html"
-        sizes[name] = path.stat().st_size
-        context = browser.new_context()
-        page = context.new_page()
-        outside = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-        page.goto(path.as_uri(), wait_until="load")
-        page.wait_for_function("document.readyState === 'complete'")
-        markdown = "\n".join("".join(c["source"]) for c in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
-                             if c["cell_type"] == "markdown")
-        if "$" in markdown:
-            wait_for(lambda: page.locator(".katex").count() > 0, 30, f"{name}: formulas typeset")
-            raw = page.evaluate("Array.from(document.querySelectorAll('.jp-MarkdownCell'))"
-                                ".map(e => e.innerText).join('\\n')")
-            if "$$" in raw:
-                problems.append(f"{name}: a formula left as raw $$")
-        for figure in page.locator(".course-static-figure").all():
-            image = figure.locator("img")
-            for slider in figure.locator("input[type=range]").all():
-                before = image.get_attribute("src")
-                slider.focus()
-                at_end = slider.evaluate("e => e.value === e.max")
-                page.keyboard.press("Home" if at_end else "End")
-                if image.get_attribute("src") == before:
-                    problems.append(f"{name}: moving {slider.get_attribute('aria-label')} left the picture as it was")
-        if outside:
-            problems.append(f"{name}: requests off the machine: {outside[:3]}")
-        context.close()
-    print("site page sizes (KiB): " + ", ".join(f"{n[:3]} {s // 1024}" for n, s in sizes.items()))
-    assert not problems, problems
-
-
-# axe-core's rules for WCAG 2.0 and 2.1, levels A and AA (the tags axe gives them).
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-           "resultTypes": ["violations"]}
-NO_ALT = ("", "live figure", UNTITLED, "No description has been provided for this image")   # the placeholders
-
-
-def test_every_site_page_passes_the_wcag_aa_rules_and_every_figure_says_what_it_shows(browser, site):
-    """axe-core (the copy that axe-playwright-python ships) on every page opened from disk: no serious or
-    critical violation of the WCAG 2.1 A and AA rules; and every picture's alternative text is the
-    figure's own title and axes (course_lib.figures.alt_text), never a placeholder."""
-    axe, problems, pages = Axe(), [], sorted(site.glob("*.html"))
-    assert len(pages) == len(LESSONS) + 1
-    for path in pages:
-        page = browser.new_page()
-        page.goto(path.as_uri(), wait_until="load")
-        found = axe.run(page, options=WCAG_AA).response["violations"]
-        problems += [f"{path.name}: {v['id']} ({v['impact']}, {len(v['nodes'])} elements: {v['help']}), first: "
-                     f"{v['nodes'][0]['html'][:120]}" for v in found if v["impact"] in ("serious", "critical")]
-        for alt in page.eval_on_selector_all("img", "images => images.map(i => i.getAttribute('alt') || '')"):
-            if alt.strip() in NO_ALT or alt.startswith(f"{UNTITLED}. A live figure"):
-                problems.append(f"{path.name}: a picture whose alternative text says nothing of it: {alt!r}")
-        page.close()
-    assert not problems, "\n".join(problems)
-
-
-def test_a_lesson_that_fails_to_run_is_named_in_one_line_and_leaves_no_page(tmp_path):
-    broken = tmp_path / "99_broken.ipynb"
-    broken.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "1 / 0", "metadata": {},
-                                             "outputs": [], "execution_count": None}],
-                                  "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    out = tmp_path / "site"
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out), str(broken)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode != 0
-    assert run.stderr.strip().splitlines()[-1].startswith("make site failed: CellExecutionError")
-    assert not list(out.glob("*.html")) and not list(out.glob("*.tmp"))
-
-
-def test_make_site_uses_full_mode_where_the_trained_models_are_at_hand(tmp_path):
-    """--mode auto: a lesson whose full-mode models are in the cache is rendered in full mode; one that
-    would have to train is rendered in fast mode; each page's banner (and the index) says which."""
-    lesson = ("import torch, course_lib as cl\n"
-              "x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))\n"
-              "model, _ = cl.cached_fit('site-demo', {'n': 64}, lambda: cl.VAE.mlp(latent_dim=2, hidden=(8,)),\n"
-              "                         lambda m: cl.fit(m, x, steps=cl.budget(full=6, fast=3), progress=False))\n"
-              "print('fast' if cl.fast_mode() else 'full')")
-    notebook = tmp_path / "01_demo.ipynb"
-    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "source": lesson, "metadata": {}, "outputs": [],
-                                               "execution_count": None}],
-                                    "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    cache = tmp_path / "cache"
-
-    def build():
-        out = tmp_path / "site"
-        run = subprocess.run([sys.executable, str(ROOT / "tools" / "build_site.py"), "--out", str(out), "--mode",
-                              "auto", "--jobs", "1", str(notebook)], capture_output=True, text=True, timeout=300,
-                             env=dict(os.environ, COURSE_LIB_CACHE=str(cache)))
-        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-        return (out / "01_demo.html").read_text(), (out / "index.html").read_text()
-
-    page, index = build()                                  # nothing trained yet: fast mode
-    assert "executed in fast mode" in page and "(fast mode)" in index
-    trained = subprocess.run([sys.executable, "-c", lesson], capture_output=True, text=True, timeout=300,
-                             env=dict(os.environ, COURSE_LIB_CACHE=str(cache), COURSE_LIB_FAST="0"))
-    assert trained.returncode == 0 and trained.stdout.strip() == "full", trained.stderr[-2000:]
-    page, index = build()                                  # the full-mode model is cached: full mode
-    assert "executed in full mode" in page and "(full mode)" in index

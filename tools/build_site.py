@@ -69,7 +69,7 @@ document.addEventListener("DOMContentLoaded", function () {
 });
 </script>
 """
-# Readable by everyone (WCAG 2.1 AA, checked with axe-core by tests/test_browser.py): text at a contrast of
+# Readable by everyone (WCAG 2.1 AA, checked with axe-core by tests/test_site.py): text at a contrast of
 # 4.5 or more against its background (the prompts and three of the code colours of nbconvert's theme are
 # paler), and links in running text underlined, not told apart by their colour alone.
 _READABLE = """<style>

@@ -27,7 +27,7 @@ echo "== 1. test suite on CUDA ($(date +%T))"
 T=$(left "${TESTS_S:-300}"); T=$(( T > 40 ? T - 20 : T ))
 export OMP_NUM_THREADS=1
 COURSE_LIB_FAST=1 timeout -s INT -k 20 "$T" python3 -m pytest -v -rfE --durations=15 -n 6 --dist load \
-  -p no:cacheprovider --timeout 240 --ignore tests/test_browser.py tests > "$OUT/tests-unit.log" 2>&1 &
+  -p no:cacheprovider --timeout 240 --ignore tests/test_browser.py --ignore tests/test_site.py tests > "$OUT/tests-unit.log" 2>&1 &
 COURSE_LIB_FAST=1 timeout -s INT -k 20 "$T" python3 -m pytest -v -rfE --durations=15 -n 6 --dist loadfile \
   -p no:cacheprovider --timeout 240 --nbval-lax --nbval-current-env --nbval-cell-timeout=240 \
   notebooks exercises > "$OUT/tests-nb.log" 2>&1 &
