@@ -13,14 +13,16 @@ LOCK   := requirements-lock.txt
 LAB_SETTINGS := --LabApp.app_settings_dir=$(CURDIR)/tools/lab-settings
 
 # The course's own environment: the package's ranges, resolved to the exact versions of the lock.
-# pip installs uv (pinned by the lock) and uv installs the rest: the same packages, in seconds
-# rather than a minute.  uv reads no pip configuration, so it is handed the local wheel folders
-# that pip is told of (PIP_FIND_LINKS or pip's global.find-links), where a machine keeps torch.
+# pip installs uv (pinned by the lock) and uv installs the rest: the same packages, in half the time.
+# uv reads no pip configuration, so it is handed the local wheel folders that pip is told of
+# (PIP_FIND_LINKS or pip's global.find-links), where a machine keeps torch; and, as pip does, it
+# compiles the packages' bytecode once, here (where PYTHONDONTWRITEBYTECODE is set, as on the course's
+# machines, every kernel and test process would otherwise compile torch's modules again as it starts).
 FIND_LINKS = $(strip $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)))
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python $(foreach d,$(FIND_LINKS),--find-links $(d)) \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(foreach d,$(FIND_LINKS),--find-links $(d)) \
 		-c $(LOCK) -e '.[lab,test,class]'
 	@touch $(STAMP)
 

@@ -61,6 +61,7 @@ def test_make_installs_through_the_lock():
     assert re.search(r"pip install --quiet -c \$\(LOCK\) uv$", makefile, re.M), "uv itself comes pinned by the lock"
     assert re.search(r"uv pip install [^\n]*\\\n\s*-c \$\(LOCK\) -e '\.\[lab,test,class\]'", makefile)
     assert "uv" in lock_pins()
+    assert "--compile-bytecode" in makefile, "uv compiles no bytecode unless asked (pip does): every process would"
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():

@@ -11,6 +11,7 @@ log mean_chains w estimates log p(x); by Jensen it is biased downwards in expect
 bias shrinks as T grows.  T = 1 is importance sampling from the prior.
 """
 import math
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -27,29 +28,56 @@ def geometric_betas(n_steps):
     return (s - s[0]) / (s[-1] - s[0])
 
 
-def _hmc_step(z, log_target, step_size, leapfrog):
-    """One Hamiltonian Monte Carlo step per chain (identity mass), with a Metropolis correction."""
-    def grad(v):
-        v = v.detach().requires_grad_(True)
-        with torch.enable_grad():
-            value = log_target(v)
-            g, = torch.autograd.grad(value.sum(), v)
-        return value.detach(), g
+@dataclass
+class _Point:
+    """Chains at z, with what a step needs there: log p(z), log p(x|z) and their gradients in z.  Kept from one
+    step to the next (a weight update, then a move from the same z), so each z is evaluated once.
+    z, grad_prior, grad_likelihood: (chains, ..., k);  prior, likelihood: (chains, ...)."""
+    z: torch.Tensor
+    prior: torch.Tensor
+    likelihood: torch.Tensor
+    grad_prior: torch.Tensor
+    grad_likelihood: torch.Tensor
 
-    momentum = torch.randn_like(z)
-    value, g = grad(z)
-    h_start = -value + 0.5 * (momentum ** 2).sum(-1)
-    v, p = z, momentum + 0.5 * step_size * g
+    @classmethod
+    def at(cls, z, log_prior, log_likelihood):
+        z = z.detach().requires_grad_(True)
+        with torch.enable_grad():
+            prior, likelihood = log_prior(z), log_likelihood(z)
+            grad_prior, = torch.autograd.grad(prior.sum(), z)
+            grad_likelihood, = torch.autograd.grad(likelihood.sum(), z)
+        return cls(z.detach(), prior.detach(), likelihood.detach(), grad_prior, grad_likelihood)
+
+    def log_target(self, beta):
+        """log pi_beta(z), up to its constant: log p(z) + beta log p(x|z)."""
+        return self.prior + beta * self.likelihood
+
+    def grad(self, beta):
+        return self.grad_prior + beta * self.grad_likelihood
+
+    def where(self, keep, other):
+        """This point for the chains where ``keep`` (chains, ...) is True, ``other`` elsewhere."""
+        def pick(mine, theirs):
+            return torch.where(keep.reshape(keep.shape + (1,) * (mine.dim() - keep.dim())), mine, theirs)
+        return _Point(*(pick(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
+
+
+def _hmc_step(start, beta, log_prior, log_likelihood, step_size, leapfrog):
+    """One Hamiltonian Monte Carlo step per chain of pi_beta (identity mass), with a Metropolis correction.
+    start: a :class:`_Point`.  -> (the chains' next point, the mean acceptance rate)"""
+    momentum = torch.randn_like(start.z)
+    h_start = -start.log_target(beta) + 0.5 * (momentum ** 2).sum(-1)
+    p = momentum + 0.5 * step_size * start.grad(beta)
+    end = start
     for i in range(leapfrog):
-        v = v + step_size * p
-        new_value, g = grad(v)
+        end = _Point.at(end.z + step_size * p, log_prior, log_likelihood)
         if i < leapfrog - 1:
-            p = p + step_size * g
-    p = p + 0.5 * step_size * g
-    h_end = -new_value + 0.5 * (p ** 2).sum(-1)
+            p = p + step_size * end.grad(beta)
+    p = p + 0.5 * step_size * end.grad(beta)
+    h_end = -end.log_target(beta) + 0.5 * (p ** 2).sum(-1)
     accept = torch.rand_like(h_start).log() < (h_start - h_end)
     accept = accept & torch.isfinite(h_end)
-    return torch.where(accept[..., None], v, z), accept.double().mean()
+    return end.where(accept, start), accept.double().mean()
 
 
 def ais(log_prior, log_likelihood, sample_prior, n_steps, n_chains, step_size=0.1, leapfrog=5, generator_seed=0):
@@ -65,15 +93,13 @@ def ais(log_prior, log_likelihood, sample_prior, n_steps, n_chains, step_size=0.
     leapfrog = check_int("leapfrog", leapfrog, minimum=1)
     betas = geometric_betas(n_steps)
     torch.manual_seed(generator_seed)
-    z = sample_prior(n_chains)
-    log_w = torch.zeros(z.shape[:-1], dtype=z.dtype, device=z.device)
+    point = _Point.at(sample_prior(n_chains), log_prior, log_likelihood)
+    log_w = torch.zeros(point.z.shape[:-1], dtype=point.z.dtype, device=point.z.device)
     rates = []
     for t in range(1, len(betas)):
-        with torch.no_grad():
-            log_w = log_w + (betas[t] - betas[t - 1]).item() * log_likelihood(z)
+        log_w = log_w + (betas[t] - betas[t - 1]).item() * point.likelihood
         if t < len(betas) - 1:                       # no move is needed after the last update
-            beta = betas[t].item()
-            z, rate = _hmc_step(z, lambda v: log_prior(v) + beta * log_likelihood(v), step_size, leapfrog)  # noqa: B023 (called in this iteration)
+            point, rate = _hmc_step(point, betas[t].item(), log_prior, log_likelihood, step_size, leapfrog)
             rates.append(float(rate))
     if not torch.isfinite(log_w).all():
         raise CourseInputError("AIS produced non-finite weights; try a smaller step_size or more steps.")
