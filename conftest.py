@@ -73,11 +73,14 @@ def _in_run(config, test_file):
 
 # tests/test_browser.py runs every lesson in JupyterLab, and all but these in full mode on the shipped models with
 # strict claims, so that a claim its numbers contradict fails there: the run a learner gets, in the front end a
-# learner uses.  These two run in fast mode, and test_claims.py holds their claims to the shipped models: lesson 1's
-# latent-size slider trains a model the first time it is moved to a size (a test can wait for that only in fast
-# mode), and lesson 2's estimator sliders draw their Monte Carlo estimates anew at each new position, 400 per n in
-# full mode, which on the test's busy two cores took up to 143 ms a move (50 ms on an idle machine).
-LAB_FAST_MODE = frozenset({"01_elbo.ipynb", "02_reparameterization.ipynb"})
+# learner uses.  These run in fast mode, and test_claims.py holds their claims to the shipped models, because their
+# sliders' work grows with full mode's sizes and the test times every move on two busy cores: lesson 1's latent-size
+# slider trains a model on its first visit to a size (a test can wait for that only in fast mode); lesson 2's
+# estimator sliders draw 400 Monte Carlo estimates per n at each new position in full mode (up to 143 ms a move under
+# the suite's load, 50 ms on an idle machine); lessons 3 and 4 draw the whole grid of their sweeps ahead in the
+# background, a frame of which a move may wait for (a jump 161-194 ms under load in full mode).
+LAB_FAST_MODE = frozenset({"01_elbo.ipynb", "02_reparameterization.ipynb", "03_rate_distortion.ipynb",
+                           "04_beta_vae.ipynb"})
 CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -10,7 +10,7 @@ negated) must fail the same run.  The lessons are split over two files (this one
 
 Where the browser test runs the lessons (conftest.py, ``claims_held_in_the_browser``), it runs them so, in
 JupyterLab, with the same settings and the same checks, and a lesson is not run a second time here: it is
-skipped with that reason.  Lessons 1 and 2 are run here always (the browser test drives their sliders in fast
+skipped with that reason.  Lessons 1 to 4 are run here always (the browser test drives their sliders in fast
 mode: conftest.py, LAB_FAST_MODE).
 """
 import ast
