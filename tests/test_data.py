@@ -17,6 +17,16 @@ def write_idx(path, array):
         f.write(header + array.astype(np.uint8).tobytes())
 
 
+def small_full_set(tmp_path):
+    """A folder holding the four files of a (tiny) full set: 30 white training and 20 white test images."""
+    folder = tmp_path / "fmnist"
+    folder.mkdir()
+    for split, n in (("train", 30), ("t10k", 20)):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.full((n, 28, 28), 255))
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    return folder
+
+
 @pytest.fixture
 def nowhere(tmp_path, monkeypatch):
     """No full data set anywhere: only the shipped subset."""
@@ -64,11 +74,7 @@ def test_sizes_follow_fast_mode_and_seed(nowhere, monkeypatch):
 
 
 def test_full_set_is_found_through_the_environment_variable(tmp_path, monkeypatch):
-    folder = tmp_path / "fmnist"
-    folder.mkdir()
-    for split, n in (("train", 30), ("t10k", 20)):
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.full((n, 28, 28), 255))
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    folder = small_full_set(tmp_path)
     monkeypatch.setenv("COURSE_LIB_FASHION_MNIST", str(folder))
     data = load_fashion_mnist(n_train="all", n_test="all")
     assert data.source.startswith("full") and data.x_train.shape == (30, 1, 28, 28)
@@ -215,11 +221,7 @@ def test_energies_stay_finite_far_out():
 @pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"not gzip at all", lambda b: b""],
                          ids=["truncated", "not-gzip", "empty"])
 def test_a_damaged_file_is_named_and_the_next_source_is_used(tmp_path, monkeypatch, nowhere, damage):
-    folder = tmp_path / "fmnist"
-    folder.mkdir()
-    for split, n in (("train", 30), ("t10k", 20)):
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.full((n, 28, 28), 255))
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    folder = small_full_set(tmp_path)
     broken = folder / "t10k-images-idx3-ubyte.gz"
     broken.write_bytes(damage(broken.read_bytes()))
     monkeypatch.setenv("COURSE_LIB_FASHION_MNIST", str(folder))
@@ -280,11 +282,7 @@ def test_the_dsprites_grid_at_32_pixels_draws_the_same_scenes_at_half_the_side()
 def test_the_files_are_read_once_but_every_load_gets_tensors_of_its_own(tmp_path, monkeypatch, nowhere):
     """Loading again reuses the decoded files (a lesson loads them in several cells), yet a learner who changes
     the tensors of one load changes no other, and a file that changes on disk is read again."""
-    folder = tmp_path / "fmnist"
-    folder.mkdir()
-    for split, n in (("train", 30), ("t10k", 20)):
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", np.full((n, 28, 28), 255))
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    folder = small_full_set(tmp_path)
     monkeypatch.setenv("COURSE_LIB_FASHION_MNIST", str(folder))
     reads = []
     monkeypatch.setattr(fm, "read_idx", lambda path, read=fm.read_idx: reads.append(path) or read(path))
