@@ -399,7 +399,9 @@ def test_float_sliders_are_sampled_for_a_static_page_within_the_cap():
 @pytest.mark.parametrize("build, moves", [
     (elbo.elbo_gap_explorer, [dict(m=0.5), dict(log_s=-2.0), dict(m=-0.7, log_s=0.6)]),
     (reparam.gumbel_explorer, [dict(tau=0.1), dict(tau=3.0)]),
-], ids=["lesson 1 ELBO gap", "lesson 2 Gumbel-softmax"])
+    (lambda **kw: reparam.variance_explorer(reps=20, **kw), [dict(log_sigma=-1.5), dict(mu=3.0, n=1024),
+                                                             dict(mu=-2.0, log_sigma=1.0, n=1)]),
+], ids=["lesson 1 ELBO gap", "lesson 2 Gumbel-softmax", "lesson 2 estimator variance"])
 def test_the_blitted_sliders_of_lessons_1_and_2_draw_what_a_full_redraw_draws(build, moves):
     blitted, full = build(), build(blit=False)
     for move in moves:

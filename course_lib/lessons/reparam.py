@@ -140,8 +140,12 @@ def _noise(total, seed):
     return tuple(torch.randn(size, generator=g, dtype=torch.float64) for size in (1000, total, total, total))
 
 
-def variance_explorer(reps=300):
-    """Sliders for n, mu and log sigma; panels: the spread of each estimator, variance against n."""
+def variance_explorer(reps=300, blit=True):
+    """Sliders for n, mu and log sigma; panels: the spread of each estimator, variance against n.
+
+    The right panel keeps one scale over every position of the sliders (from :func:`quadratic_variances` at
+    each, with a factor of 3 either way for the Monte Carlo spread), so a move redraws its lines and the left
+    panel only (``blit=False``: the whole figure, the same picture)."""
     fig, (ax_h, ax_v) = new_figure(2, 1, width=4.8, height=3.3)
     state = {}
     ax_v.set(xscale="log", yscale="log", xlabel="n (samples per estimate)", ylabel="variance of the estimate",
@@ -149,7 +153,7 @@ def variance_explorer(reps=300):
     lines = {name: ax_v.plot([], [], "o-", color=COLORS[name], label=name)[0] for name in ESTIMATORS}
     (marker,) = ax_v.plot([], [], "s", ms=14, mfc="none", mec="k")
     # One legend (the left panel's), few ticks, no minor ones: most of a redraw is spent laying out
-    # text, and this figure is redrawn on every move of three sliders.
+    # text, and this figure is redrawn on every move of three sliders (the right panel's text only once).
     ax_v.xaxis.set_minor_locator(NullLocator())
     ax_v.yaxis.set_minor_locator(NullLocator())
     ax_v.yaxis.set_major_locator(LogLocator(numticks=4))
@@ -168,8 +172,6 @@ def variance_explorer(reps=300):
             variances = {name: np.array([d[k].var() for k in N_VALUES]) for name, d in state["draws"].items()}
             for name, line in lines.items():
                 line.set_data(N_VALUES, variances[name])
-            all_v = np.concatenate(list(variances.values()))
-            ax_v.set(xlim=(0.6, 1700), ylim=(all_v.min() / 3, all_v.max() * 3))
             state["variances"] = variances
         exact = 2 * (mu - 1)
         truth.set_xdata([exact, exact])
@@ -189,7 +191,11 @@ def variance_explorer(reps=300):
     controls = {"n": choice_slider("n samples", N_VALUES, value=16),
                 "mu": float_slider("μ of q", -2.0, 3.0, 0.0, step=0.1),
                 "log_sigma": float_slider("log σ of q", -1.5, 1.0, 0.0, step=0.1)}
-    return LiveFigure(fig, update, controls)
+    per_sample = [v for mu in np.arange(-2.0, 3.05, 0.1) for log_sigma in np.arange(-1.5, 1.05, 0.1)
+                  for v in quadratic_variances(mu, log_sigma).values()]
+    ax_v.set(xlim=(0.6, 1700), ylim=(min(per_sample) / max(N_VALUES) / 3, max(per_sample) * 3))
+    changing = [ax_h, *lines.values(), marker]          # the left panel's scale follows the estimates
+    return LiveFigure(fig, update, controls, animated=(lambda: changing) if blit else None)
 
 
 def cosine_mean(omega, mean, log_std):
