@@ -262,6 +262,9 @@ CATALOG = [
      "n_chains"),
     ("AIS with a step size of 0", lambda: ais(lambda z: z.sum(-1), lambda z: z.sum(-1), lambda n: torch.zeros(n, 1), 3, 2,
                                                step_size=0.0), "step_size"),
+    ("AIS with a log-likelihood summed over the chains too", lambda: ais(lambda z: z.sum(-1), lambda z: z.sum(),
+                                                                         lambda n: torch.zeros(n, 1), 3, 2),
+     "log_likelihood"),
     ("minibatch TC from batches of 1", lambda: divergences_lesson.minibatch_tc(torch.zeros(5, 2), torch.zeros(5, 2), (1,)),
      "batch size"),
     # data

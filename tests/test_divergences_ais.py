@@ -82,6 +82,9 @@ def test_ais_with_one_step_is_importance_sampling_from_the_prior():
                              1, 40)
     torch.testing.assert_close(log_w, model.log_likelihood(x, z))
     torch.testing.assert_close(estimate, torch.logsumexp(log_w, 0) - math.log(40))
+    flat = ais(lambda v: torch.zeros(v.shape[:-1], dtype=v.dtype), lambda v: model.log_likelihood(x, v),
+               lambda n: torch.randn(n, 2, 2, dtype=torch.float64), 3, 40)[0]      # a flat prior: no gradient of its own
+    assert torch.isfinite(flat).all()
     assert geometric_betas(5)[0] == 0 and geometric_betas(5)[-1] == 1 and (geometric_betas(5).diff() > 0).all()
     assert log_mean_standard_error(torch.zeros(10, 2)).abs().max() < 1e-12
 

@@ -411,6 +411,17 @@ def test_the_blitted_sliders_of_lessons_1_and_2_draw_what_a_full_redraw_draws(bu
         assert a.shape == b.shape and (a != b).any(axis=-1).mean() < 0.002, move     # at most a few pixels
 
 
+def test_the_estimator_figures_fixed_scale_holds_its_lines_at_every_corner_of_the_sliders():
+    """Lesson 2's right panel keeps one scale (so it can be blitted): the measured variances stay inside it."""
+    live = reparam.variance_explorer(reps=20)
+    low, high = live.fig.axes[1].get_ylim()
+    for mu in (-2.0, 3.0):
+        for log_sigma in (-1.5, 1.0):
+            live.set(mu=mu, log_sigma=log_sigma)
+            values = np.concatenate([line.get_ydata() for line in live.fig.axes[1].lines if len(line.get_ydata())])
+            assert low < values.min() and values.max() < high, (mu, log_sigma)
+
+
 def test_a_static_page_refuses_a_position_it_cannot_draw_instead_of_showing_another_one():
     from course_lib.errors import CourseError
     from course_lib.figures.widgets import choice_slider

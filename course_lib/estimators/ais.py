@@ -28,6 +28,24 @@ def geometric_betas(n_steps):
     return (s - s[0]) / (s[-1] - s[0])
 
 
+def _per_chain(name, value, z):
+    """``value`` = name(z) checked: one number per chain and problem, shape z.shape[:-1]."""
+    if not isinstance(value, torch.Tensor) or value.shape != z.shape[:-1]:
+        got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+        raise CourseInputError(f"{name}(z) must give one number per chain and problem, a tensor of shape "
+                               f"{tuple(z.shape[:-1])} for z of shape {tuple(z.shape)} (sum over the last axis); "
+                               f"got {got}.")
+    return value
+
+
+def _gradient(value, z):
+    """d value.sum() / dz, zero where ``value`` does not depend on z (a flat prior, say)."""
+    if not value.requires_grad:
+        return torch.zeros_like(z)
+    g, = torch.autograd.grad(value.sum(), z, allow_unused=True)
+    return torch.zeros_like(z) if g is None else g
+
+
 @dataclass
 class _Point:
     """Chains at z, with what a step needs there: log p(z), log p(x|z) and their gradients in z.  Kept from one
@@ -43,9 +61,8 @@ class _Point:
     def at(cls, z, log_prior, log_likelihood):
         z = z.detach().requires_grad_(True)
         with torch.enable_grad():
-            prior, likelihood = log_prior(z), log_likelihood(z)
-            grad_prior, = torch.autograd.grad(prior.sum(), z)
-            grad_likelihood, = torch.autograd.grad(likelihood.sum(), z)
+            prior, likelihood = _per_chain("log_prior", log_prior(z), z), _per_chain("log_likelihood", log_likelihood(z), z)
+            grad_prior, grad_likelihood = _gradient(prior, z), _gradient(likelihood, z)
         return cls(z.detach(), prior.detach(), likelihood.detach(), grad_prior, grad_likelihood)
 
     def log_target(self, beta):

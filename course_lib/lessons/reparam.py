@@ -191,8 +191,8 @@ def variance_explorer(reps=300, blit=True):
     controls = {"n": choice_slider("n samples", N_VALUES, value=16),
                 "mu": float_slider("μ of q", -2.0, 3.0, 0.0, step=0.1),
                 "log_sigma": float_slider("log σ of q", -1.5, 1.0, 0.0, step=0.1)}
-    per_sample = [v for mu in np.arange(-2.0, 3.05, 0.1) for log_sigma in np.arange(-1.5, 1.05, 0.1)
-                  for v in quadratic_variances(mu, log_sigma).values()]
+    mus, log_sigmas = (np.arange(c.min, c.max + c.step / 2, c.step) for c in (controls["mu"], controls["log_sigma"]))
+    per_sample = [v for mu in mus for log_sigma in log_sigmas for v in quadratic_variances(mu, log_sigma).values()]
     ax_v.set(xlim=(0.6, 1700), ylim=(min(per_sample) / max(N_VALUES) / 3, max(per_sample) * 3))
     changing = [ax_h, *lines.values(), marker]          # the left panel's scale follows the estimates
     return LiveFigure(fig, update, controls, animated=(lambda: changing) if blit else None)
