@@ -6,7 +6,8 @@ The lessons are run here in full mode, the mode their prose reads, on the shippe
 ``COURSE_LIB_STRICT_CLAIMS=1``, so a claim that its numbers contradict raises and fails the test.
 Fast mode never fails on a claim (tested below).  A planted wrong claim (a real claim of a lesson,
 negated) must fail the same run.  The lessons are split over two files (this one and
-``test_claims_lessons_5_to_8.py``) so that ``--dist loadfile`` runs the halves on the two workers.
+``test_claims_lessons_5_to_8.py``) so that, where there is no browser test, ``--dist loadfile`` runs the halves
+on the two workers.
 
 Where the browser test runs the lessons (conftest.py, ``claims_held_in_the_browser``), it runs them so, in
 JupyterLab, with the same settings and the same checks, and a lesson is not run a second time here: it is
