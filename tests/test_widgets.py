@@ -519,28 +519,6 @@ def test_drawing_ahead_gives_way_to_the_figure_a_learner_is_moving(monkeypatch):
     assert later > 1 and moved_frames > 2
 
 
-def test_while_a_figure_is_moved_it_draws_only_what_is_one_key_press_away(monkeypatch):
-    """The rest of a figure's grid waits until its sliders rest for QUIET_SECONDS: a frame of it in progress
-    would hold up the learner's next move."""
-    import asyncio
-
-    from course_lib.figures import widgets as live_figures
-
-    async def scenario():
-        live, _ = _counting_figure(values=tuple(range(1, 9)))
-        live.set(k=4)                                     # a move, in a running loop: it draws ahead from there
-        await asyncio.sleep(0.5)
-        near = {tuple(v[n] for n in live.controls) for v in live._ahead()}
-        while_moving = set(live.frames)
-        monkeypatch.setitem(live_figures._LAST_MOVE, "at", live_figures._LAST_MOVE["at"] - 10)   # left alone
-        await asyncio.sleep(1.0)
-        return near, while_moving, set(live.frames), live.grid()
-
-    near, while_moving, later, grid = asyncio.run(scenario())
-    assert near <= while_moving and while_moving <= near | {(4, "a")}, "the grid was drawn while the learner moved"
-    assert later == {tuple(position) for position in grid}, "the grid was not drawn once the sliders rested"
-
-
 def test_a_figures_alternative_text_is_its_titles_and_what_its_axes_hold():
     from matplotlib.figure import Figure
 

@@ -12,9 +12,8 @@ needed in the browser, and every update is timed (``timings_ms``).
 every position it has drawn (at most ``max_frames``, 256 by default: a few MB; the oldest is
 dropped first), so moving back to a position sends bytes it already has.  When every control is a
 choice slider (trained sweeps, small grids) and the grid fits, it also draws all the other positions
-once, in the background after it is first shown, one frame at a time between the kernel's messages
-and only while its sliders rest (a frame in progress would hold up the next move by up to its own
-drawing time).  Where there is no such grid (float sliders), it draws ahead
+once, in the background after it is first shown, one frame at a time between the kernel's messages,
+so a learner's move never waits for it.  Where there is no such grid (float sliders), it draws ahead
 only the positions one step of one control away (what an arrow key gives); after a move, the moved
 control's next step the same way first, then its end that way (what the End or Home key gives), the
 step back and the other end.  While a learner moves one figure, the others wait to draw ahead: the
@@ -94,7 +93,7 @@ def choice_slider(description, options, value=None, **kwargs):
 # a time, so a frame that another figure draws ahead (a whole grid of frames can take seconds) would
 # hold up the picture the learner is waiting for by up to one frame's drawing.
 _LAST_MOVE = {"figure": None, "at": -math.inf}
-QUIET_SECONDS = 1.0          # other figures, and the rest of a grid, are drawn only after the sliders rest this long
+QUIET_SECONDS = 1.0          # other figures draw ahead only after the learner has left the sliders this long
 
 
 class LiveFigure:
@@ -341,18 +340,14 @@ class LiveFigure:
         self._predraw_started = True
 
         def step():
-            moving = time.monotonic() - _LAST_MOVE["at"] < QUIET_SECONDS
-            if moving and _LAST_MOVE["figure"] is not self:     # the learner is moving another figure: wait
+            busy = _LAST_MOVE["figure"] is not self and time.monotonic() - _LAST_MOVE["at"] < QUIET_SECONDS
+            if busy:                                   # the learner is moving another figure: wait
                 loop.call_later(0.2, step)
                 return
             todo = self._missing()
             if not todo:
                 self.update(self.fig, **self.values)      # leave the figure as the controls say
                 self._predraw_started = False
-                return
-            near = {tuple(v[n] for n in self.controls) for v in self._ahead()}
-            if moving and todo[0] not in near:         # the rest of the grid waits until the learner pauses:
-                loop.call_later(0.2, step)             # its frame in progress would hold up the next move
                 return
             if self.draw_position(todo[0]) is None:      # it prints or fails there: not a pure picture,
                 self.predraw = False                      # so nothing more is drawn ahead
