@@ -10,8 +10,9 @@ gets, and a claim that its numbers contradict is an error in its cell.  Uses Deb
 (never a downloaded browser).  Skipped with a message when it is missing,
 except in CI, where .ci/run installs it and its absence is a failure.
 
+The lessons are opened one after another in one JupyterLab page (LabPage).
 Deterministic from a cold start: the test starts each lesson's kernel through
-the server's REST API and waits for its first reply before the page opens, so
+the server's REST API and waits for its first reply before the lesson opens, so
 JupyterLab connects to a running kernel and never has to choose one.  There
 are no retries: a dialog, or a click that runs nothing, is a failure.
 """
@@ -75,6 +76,7 @@ def lab(tmp_path_factory, run_model_cache):
              "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
              f"--ServerApp.root_dir={work}",
              f"--LabApp.user_settings_dir={settings}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--LabApp.expose_app_in_browser=True",        # window.jupyterapp: one page opens every lesson (LabPage)
              LAB_SETTINGS,
              *(["--allow-root"] if os.geteuid() == 0 else [])],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
@@ -102,6 +104,47 @@ def lab(tmp_path_factory, run_model_cache):
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+class LabPage:
+    """One JupyterLab page in which the lessons are opened one after another, as a learner opens them from the
+    file browser: the lab's scripts load once (about 4 s of a page's start), not once per lesson.  A lesson
+    that fails leaves the page to be closed, and the next gets a fresh one (nothing of a failure carries over)."""
+
+    def __init__(self, browser, url):
+        self.browser, self.url, self.page = browser, url, None
+
+    def get(self):
+        """The page, with JupyterLab loaded and no document open."""
+        if self.page is None:
+            self.page = self.browser.new_page(viewport={"width": 1400, "height": 1000})
+            self.page.goto(f"{self.url}/lab/workspaces/course-browser-test")      # a fresh workspace: no tab
+            self.page.wait_for_function("window.jupyterapp !== undefined && window.jupyterapp.shell !== undefined",
+                                        timeout=60_000)
+            self.page.evaluate("async () => { await window.jupyterapp.restored; }")
+        return self.page
+
+    def close_documents(self):
+        """Close every open notebook without the "save your work?" dialog (the lessons are temporary copies)."""
+        if self.page is not None:
+            self.page.evaluate("""() => {
+              for (const widget of Array.from(window.jupyterapp.shell.widgets("main"))) {
+                if (widget.context) { widget.context.model.dirty = false; }
+                widget.dispose();
+              }
+            }""")
+
+    def discard(self):
+        if self.page is not None:
+            self.page.close()
+            self.page = None
+
+
+@pytest.fixture(scope="module")
+def lab_page(browser, lab):
+    holder = LabPage(browser, lab[0])
+    yield holder
+    holder.discard()
 
 
 def api(url, method, path, body=None, timeout=30):
@@ -161,10 +204,10 @@ def test_make_lab_asks_no_news_question(lab):
 
 
 @pytest.mark.parametrize("lesson", LESSONS[::-1])
-def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, lab_fast_mode, tmp_path, record_property):
+def test_lesson_runs_and_every_slider_redraws_its_figure(lab_page, lab, lesson, lab_fast_mode, tmp_path, record_property):
     url, work = lab
     mode = "fast" if lesson in lab_fast_mode else "full"
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = lab_page.get()
     shots = Path(os.environ.get("COURSE_BROWSER_SHOTS", tmp_path))
     try:
         panel = run_all_in_lab(page, url, work, lesson, KERNEL if mode == "fast" else FULL_KERNEL)
@@ -204,11 +247,12 @@ def test_lesson_runs_and_every_slider_redraws_its_figure(browser, lab, lesson, l
             record_property("slider latency", f"{mode} mode: {latency_line(latencies)}")   # conftest.py prints it
         if "COURSE_BROWSER_SHOTS" in os.environ:          # a full-page picture of a long lesson costs seconds
             page.screenshot(path=str(shots / f"{lesson}.png"), full_page=True)
+        lab_page.close_documents()
     except BaseException:
         page.screenshot(path=str(shots / f"{lesson}-failed.png"), full_page=True)
+        lab_page.discard()
         raise
     finally:
-        page.close()
         shutdown_kernels(url)
 
 
@@ -217,8 +261,8 @@ def run_all_in_lab(page, url, work, notebook, kernel):
     from the Run menu, and wait until every one has run.  A cell that shows an error fails at once, with the
     error.  -> the notebook's panel"""
     start_kernel_session(url, work, notebook, kernel=kernel)
-    workspace = notebook.replace(".ipynb", "").replace("_", "-")          # a fresh workspace: only this tab
-    page.goto(f"{url}/lab/workspaces/{workspace}/tree/notebooks/{notebook}")
+    page.evaluate("async path => { await window.jupyterapp.commands.execute('docmanager:open', "
+                  "{path, factory: 'Notebook'}); }", f"notebooks/{notebook}")     # as a double click in the file browser
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
     # Connected to the running kernel: its name in the toolbar, and the indicator idle.
@@ -254,7 +298,7 @@ def run_all_in_lab(page, url, work, notebook, kernel):
     return panel
 
 
-def test_a_claim_its_numbers_contradict_fails_the_lesson_in_full_mode(browser, lab):
+def test_a_claim_its_numbers_contradict_fails_the_lesson_in_full_mode(lab_page, lab):
     """The full-mode kernel holds claims strictly: a wrong reading stops the run at its cell, and the test says so
     (not after its wait for cells that never run)."""
     url, work = lab
@@ -263,15 +307,18 @@ def test_a_claim_its_numbers_contradict_fails_the_lesson_in_full_mode(browser, l
         "cells": [{"cell_type": "code", "source": c, "metadata": {}, "outputs": [], "execution_count": None}
                   for c in cells],
         "metadata": {"kernelspec": {"name": KERNEL, "display_name": "Python 3"}}, "nbformat": 4, "nbformat_minor": 5}))
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = lab_page.get()
     try:
         started = time.time()
         with pytest.raises(AssertionError, match=r"(?s)99_planted.ipynb: a cell shows an error.*a planted wrong "
                                                  r"reading: NOT borne out.*1 vs 2"):
             run_all_in_lab(page, url, work, "99_planted.ipynb", FULL_KERNEL)
         assert time.time() - started < 120
+        lab_page.close_documents()
+    except BaseException:
+        lab_page.discard()
+        raise
     finally:
-        page.close()
         shutdown_kernels(url)
 
 
