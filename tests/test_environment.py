@@ -64,6 +64,17 @@ def test_make_installs_through_the_lock():
     assert "--compile-bytecode" in makefile, "uv compiles no bytecode unless asked (pip does): every process would"
 
 
+def test_reading_a_notebook_builds_no_iri_parsers():
+    """The lock keeps jsonschema below 4.25 (its comment says why): a process that reads a notebook (the lab server,
+    nbclient, nbconvert, nbgrader, nbval) then spends no second building the IRI parsers of rfc3987-syntax."""
+    from packaging.version import Version
+    assert Version(lock_pins()["jsonschema"]) < Version("4.25"), "see the comment above jsonschema in the lock"
+    assert "rfc3987-syntax" not in lock_pins() and "lark" not in lock_pins()
+    run = subprocess.run([sys.executable, "-c", "import sys, nbformat; print('rfc3987_syntax' in sys.modules)"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "False", run.stdout + run.stderr
+
+
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
