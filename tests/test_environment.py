@@ -126,3 +126,17 @@ def test_a_preset_thread_count_is_lowered_to_the_share(tmp_path):
                           str(tmp_path / "test_threads.py")], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert seen.read_text() == str(max(1, cores // 2))       # what a worker, and so its kernels, inherit
+
+
+def test_the_files_run_first_exist_and_make_test_keeps_their_order():
+    """conftest.py's LONGEST_FIRST puts the slowest files first (so neither worker is left alone with one at the end);
+    a renamed file would silently lose its place, and xdist reorders files unless told not to."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    assert len(set(conftest.LONGEST_FIRST)) == len(conftest.LONGEST_FIRST)
+    missing = [name for name in conftest.LONGEST_FIRST if not (ROOT / name).is_file()]
+    assert not missing, f"conftest.LONGEST_FIRST names files that do not exist: {missing}"
+    assert "--no-loadscope-reorder" in (ROOT / "Makefile").read_text()
+    assert "--no-loadscope-reorder" in (ROOT / ".ci" / "run").read_text()
