@@ -140,7 +140,7 @@ def score_function_vae_objective(baseline="decoded_mean"):
 
     @capturable  # only tensor operations: fit may record it as a CUDA graph
     def loss_fn(model, x, step):
-        x = model._check_x(x)
+        x = model.check_input(x)
         q = model.encoder(x)
         z = q.rsample().detach()                        # a sample without a path back to phi
         log_px_given_z = model.decoder(z).log_prob(x)   # gradient reaches the decoder only

@@ -219,6 +219,6 @@ def posterior_spread(models, images):
         raise CourseInputError("models must be a non-empty {name: VAE} dictionary.")
     out = {}
     for name, model in models.items():
-        q = model.encoder(model._check_x(images))
+        q = model.encoder(model.check_input(images))
         out[name] = (float(q.log_var.mean()), float(q.mean.var(0).sum()))
     return out

@@ -235,8 +235,8 @@ def plane_codes(vae, wae, x):
         if getattr(model, "latent_dim", None) != 2:
             raise CourseInputError(f"{name} must have two latent dimensions (build_2d), not "
                                    f"{getattr(model, 'latent_dim', 'none')}.")
-    q = vae.encoder(vae._check_x(x))
-    return {"vae mean": q.mean.cpu(), "vae std": q.std.cpu(), "wae code": wae.encode(wae._check_x(x)).cpu()}
+    q = vae.encoder(vae.check_input(x))
+    return {"vae mean": q.mean.cpu(), "vae std": q.std.cpu(), "wae code": wae.encode(wae.check_input(x)).cpu()}
 
 
 def plane_summary(found, labels):
@@ -322,8 +322,8 @@ def codes(model, x):
     images are a sample of the aggregate posterior).  -> (N, d) on the CPU"""
     torch.manual_seed(0)
     if hasattr(model, "encode"):
-        return model.encode(model._check_x(x)).cpu()
-    return model.encoder(model._check_x(x)).rsample().cpu()
+        return model.encode(model.check_input(x)).cpu()
+    return model.encoder(model.check_input(x)).rsample().cpu()
 
 
 @torch.no_grad()

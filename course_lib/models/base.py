@@ -14,7 +14,7 @@ from ..errors import check_tensor
 
 class CourseModel(nn.Module):
     """An ``nn.Module`` with the course's two helpers.  A subclass sets ``image_shape`` (one
-    example's shape, without the batch axis) or overrides :meth:`_check_x`."""
+    example's shape, without the batch axis) or overrides :meth:`check_input`."""
 
     image_shape: tuple[int, ...]
 
@@ -22,7 +22,7 @@ class CourseModel(nn.Module):
         """The device of the model's weights."""
         return next(self.parameters()).device
 
-    def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+    def check_input(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, *image_shape), checked and moved to the model's device."""
         return check_tensor("x", x, shape=(None, *self.image_shape)).to(self._device())
 

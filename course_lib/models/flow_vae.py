@@ -61,7 +61,7 @@ class FlowVAE(CourseModel):
 
     def local_parameters(self, x):
         """The encoder's output for each image: (mean, log var, context) side by side, (batch, 2L + c)."""
-        return self.encoder(self._check_x(x).flatten(1))
+        return self.encoder(self.check_input(x).flatten(1))
 
     def posterior_sample(self, params, k=1):
         """k draws z_K ~ q_K(z|x) and their log q_K, from the local parameters (batch, 2L + c).
@@ -82,13 +82,13 @@ class FlowVAE(CourseModel):
         return log_px_given_z + standard_normal_log_prob(z.flatten(0, 1)).reshape(k, -1) - log_q
 
     def log_weights(self, x, k):
-        x = self._check_x(x)
+        x = self.check_input(x)
         return self.log_weights_from(x, self.local_parameters(x), check_int("k", k, minimum=1))
 
     def loss_terms(self, x):
         """One-sample estimates, batch-averaged: loss = -ELBO, distortion = -log p(x|z_K),
         rate = log q_K(z_K|x) - log p(z_K) (its mean is KL(q_K || p))."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         z, log_q = self.posterior_sample(self.local_parameters(x), 1)
         distortion = -self.decoder(z).log_prob(x).mean()
         rate = (log_q - standard_normal_log_prob(z[0])).mean()

@@ -42,7 +42,7 @@ class AdversarialModel(CourseModel):
 
     A subclass sets ``latent_dim`` and ``discriminator_names`` (the attributes that hold the
     discriminator's networks; every other parameter belongs to the generator side), and either
-    ``data_dim`` (flat data) or its own ``_check_x`` (images).  It sets ``capturable = True`` when
+    ``data_dim`` (flat data) or its own ``check_input`` (images).  It sets ``capturable = True`` when
     its two losses use only tensor operations (no ``.item()``, no ``if`` on a tensor): then
     :func:`~course_lib.training.adversarial.train_adversarial` records its step as a CUDA graph on a GPU.
     """
@@ -51,7 +51,7 @@ class AdversarialModel(CourseModel):
     capturable = False      # True: both losses use only tensor operations, so a GPU may record the step
 
 
-    def _check_x(self, x):
+    def check_input(self, x):
         return check_tensor("x", x, shape=(None, self.data_dim)).to(self._device())
 
     def discriminator_parameters(self):
@@ -80,7 +80,7 @@ class GAN(AdversarialModel):
         self.discriminator = MLP(data_dim, hidden, 1)
 
     def discriminator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         with torch.no_grad():
             fake = self.generator(self.prior_sample(len(x)))
         loss = discriminator_loss(self.discriminator(x), self.discriminator(fake))
@@ -121,7 +121,7 @@ class BiGAN(AdversarialModel):
         return self.discriminator(torch.cat([x, z], -1))
 
     def discriminator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         z = self.prior_sample(len(x))
         with torch.no_grad():
             code, fake = self.encoder(x), self.generator(z)
@@ -129,7 +129,7 @@ class BiGAN(AdversarialModel):
         return {"loss": loss, "discriminator": loss}
 
     def generator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         z = self.prior_sample(len(x))
         loss = discriminator_loss(self._pair_logits(self.generator(z), z), self._pair_logits(x, self.encoder(x)))
         return {"loss": loss, "encoder and generator": loss}
@@ -137,13 +137,13 @@ class BiGAN(AdversarialModel):
     @torch.no_grad()
     def reconstruct(self, x):
         """G(E(x)) for points x (batch, data_dim), on the model's device."""
-        return self.generator(self.encoder(self._check_x(x)))
+        return self.generator(self.encoder(self.check_input(x)))
 
     @torch.no_grad()
     def cycle_errors(self, x, n=None):
         """Mean squared distances, per coordinate: ``latent``  E||E(G(z)) - z||^2 / latent_dim over z ~ N(0, I),
         ``data``  E||G(E(x)) - x||^2 / data_dim over the given x.  -> dict of floats."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         z = self.prior_sample(n or len(x))
         return {"latent": float((self.encoder(self.generator(z)) - z).pow(2).mean()),
                 "data": float((self.reconstruct(x) - x).pow(2).mean())}
@@ -203,7 +203,7 @@ class InfoGAN(AdversarialModel):
 
     def continuous_bound(self, x, u):
         """E[sum_j log Q(u_j | x)] + m log 2, the bound on I(u; x) from pairs (u_n, x_n).  -> 0-dim tensor"""
-        x = self._check_x(x)
+        x = self.check_input(x)
         u = check_tensor("u", u, shape=(len(x), self.n_continuous)).to(x.device)
         _, mean, std = self.read_codes(x)
         log_q = (-0.5 * ((u - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)   # log N(u; mean, std²)
@@ -216,7 +216,7 @@ class InfoGAN(AdversarialModel):
         return 2 * torch.rand(n, self.n_continuous, device=self._device()) - 1 if self.n_continuous else None
 
     def discriminator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         with torch.no_grad():
             fake = self.generate(self.prior_sample(len(x)), self._codes(len(x)), self._continuous(len(x)))
         loss = discriminator_loss(self.discriminator(x), self.discriminator(fake))

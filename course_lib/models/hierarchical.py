@@ -151,7 +151,7 @@ class HierarchicalVAE(CourseModel):
         """Each level's KL split over its units, averaged over the batch (closed form for the ladder,
         a one-sample estimate for bottom-up).  A unit whose KL is under 0.01 nats carries almost no
         information about x: it is inactive.  -> list over levels of (d_l,) tensors."""
-        z, q, p = self.pass_through(self._check_x(x))
+        z, q, p = self.pass_through(self.check_input(x))
         if self.inference == "ladder":
             parts = [q[l].kl_per_dim(p[l]) for l in range(self.levels)]
         else:
@@ -162,7 +162,7 @@ class HierarchicalVAE(CourseModel):
         """Batch-averaged terms.  ``loss`` = distortion + beta * sum_l max(KL_l, free_bits),
         with KL_l averaged over the batch first (free bits per level, Kingma et al., 2016);
         ``elbo`` = -(distortion + sum_l KL_l); ``kl_1`` .. ``kl_L`` the levels' KLs (1 = bottom)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         if not isinstance(beta, torch.Tensor):
             beta = check_number("beta", beta, minimum=0.0)
         if not isinstance(free_bits, torch.Tensor):
@@ -182,7 +182,7 @@ class HierarchicalVAE(CourseModel):
     # -- likelihood, samples ----------------------------------------------------------
     def log_weights(self, x, k=64):
         """log w = log p(x | z_1) + sum_l log p(z_l | z_{l+1}) - sum_l log q(z_l | .), z ~ q.  -> (k, batch)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         k = check_int("k", k, minimum=1)
         xs = x.repeat(k, *([1] * (x.dim() - 1)))
         z, q, p = self.pass_through(xs)
@@ -194,7 +194,7 @@ class HierarchicalVAE(CourseModel):
     @torch.no_grad()
     def iwae_bound(self, x, k=64, batch_size=256):
         """IWAE_k, a lower bound on log p(x) that tightens with k, per example.  -> (batch,)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         return torch.cat([importance_weighted_bound(self.log_weights(x[i:i + batch_size], k))
                           for i in range(0, len(x), batch_size)])
 

@@ -131,14 +131,14 @@ class VAEGAN(AdversarialModel):
             return True, True
         return train_d, train_g
 
-    def _check_x(self, x):
-        return self.vae._check_x(x)
+    def check_input(self, x):
+        return self.vae.check_input(x)
 
     def decode(self, z):
         return self.vae.decoder(z).mean
 
     def discriminator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         with torch.no_grad():
             reconstruction = self.decode(self.vae.encoder(x).rsample())
             sample = self.decode(self.prior_sample(len(x)))
@@ -148,7 +148,7 @@ class VAEGAN(AdversarialModel):
         return {"loss": loss, "discriminator": loss, "real error": real, "fake error": fake}
 
     def generator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         q = self.vae.encoder(x)
         z = q.rsample()
         kl = q.kl_standard_normal().mean()
@@ -194,8 +194,8 @@ class UnifiedVAE(AdversarialModel):
         self.lam_adv = check_number("lam_adv", lam_adv, minimum=0.0)
         self.lam_cons = check_number("lam_cons", lam_cons, minimum=0.0)
 
-    def _check_x(self, x):
-        return self.vae._check_x(x)
+    def check_input(self, x):
+        return self.vae.check_input(x)
 
     def generate(self, z):
         """x ~ p(x|z), reparameterized, for a Gaussian decoder (points); the mean image for a Bernoulli one."""
@@ -209,7 +209,7 @@ class UnifiedVAE(AdversarialModel):
         return self.vae.flow(mean, context)[0]
 
     def discriminator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         with torch.no_grad():
             fake = self.generate(self.prior_sample(len(x)))
         loss = discriminator_loss(self.discriminator(x.flatten(1)), self.discriminator(fake.flatten(1)))

@@ -31,7 +31,7 @@ def tcvae_loss_terms(model, x, beta, dataset_size):
     """Batch-averaged terms for a :class:`course_lib.VAE`: ``loss`` as above, ``distortion``, ``rate`` (the
     closed-form KL), ``total correlation`` (the minibatch estimate) and ``elbo``.  ``beta`` may be a tensor
     (one value per model in a sweep)."""
-    x = model._check_x(x)
+    x = model.check_input(x)
     q = model.encoder(x)
     z = q.rsample()
     distortion = -model.decoder(z).log_prob(x).mean()

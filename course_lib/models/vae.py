@@ -126,7 +126,7 @@ class VAE(CourseModel):
         A tensor ``beta`` or ``capacity`` (as sweeps pass them, one value per model)
         is used as it is; numbers are checked.
         """
-        x = self._check_x(x)
+        x = self.check_input(x)
         if not isinstance(beta, torch.Tensor):
             beta = check_number("beta", beta, minimum=0.0)
         if not isinstance(capacity, torch.Tensor):
@@ -145,7 +145,7 @@ class VAE(CourseModel):
 
     def log_weights(self, x: torch.Tensor, k: int) -> torch.Tensor:
         """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for z_i ~ q(z|x).  -> (k, batch)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         k = check_int("k", k, minimum=1)
         q = self.encoder(x)
         z = q.rsample(k)                                     # (k, batch, d), drawn at once
@@ -162,7 +162,7 @@ class VAE(CourseModel):
         """Estimated -log p(x) in nats per example, from IWAE_k (an upper bound on
         the true NLL in expectation).  Returns (nll_nats, bits_per_dim) as
         (batch,) tensors."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         batch_size = check_int("batch_size", batch_size, minimum=1)
         parts = [-self.iwae_bound(x[i:i + batch_size], k) for i in range(0, len(x), batch_size)]
         nll = torch.cat(parts)
@@ -178,7 +178,7 @@ class VAE(CourseModel):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """E[x | z = mean of q(z|x)].  -> same shape as x."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         return self.decoder(self.encoder(x).mean).mean
 
 

@@ -98,7 +98,7 @@ class WAE(CourseModel):
     def loss_terms(self, x, lam=10.0, kernel="imq"):
         """``loss`` = reconstruction + lam * mmd; ``reconstruction`` = mean over the batch of ||x - G(E(x))||^2;
         ``mmd`` = the U-statistic MMD^2 between the batch's codes and as many draws from N(0, I)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         if not isinstance(lam, torch.Tensor):
             lam = check_number("lam", lam, minimum=0.0)
         z = self.encode(x)
@@ -108,7 +108,7 @@ class WAE(CourseModel):
 
     @torch.no_grad()
     def reconstruct(self, x):
-        return self.decode(self.encode(self._check_x(x)))
+        return self.decode(self.encode(self.check_input(x)))
 
     @torch.no_grad()
     def sample(self, n):
@@ -167,18 +167,18 @@ class WAEGAN(AdversarialModel):
         self.latent_dim = wae.latent_dim
         self.lam = check_number("lam", lam, minimum=0.0)
 
-    def _check_x(self, x):
-        return self.wae._check_x(x)
+    def check_input(self, x):
+        return self.wae.check_input(x)
 
     def discriminator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         with torch.no_grad():
             z_q = self.wae.encode(x)
         loss = discriminator_loss(self.discriminator(self.prior_sample(len(x))), self.discriminator(z_q))
         return {"loss": loss, "discriminator": loss}
 
     def generator_loss(self, x):
-        x = self._check_x(x)
+        x = self.check_input(x)
         z_q = self.wae.encode(x)
         reconstruction = (x - self.wae.decode(z_q)).pow(2).flatten(1).sum(-1).mean()
         fool = generator_loss(self.discriminator(z_q))

@@ -69,9 +69,9 @@ def measure_2d(model, member, training):
     x, labels = data.x_test[:n], data.y_test[:n]
     with torch.no_grad():
         if member["model"] == "VAE":
-            q = model.encoder(model._check_x(x))
+            q = model.encoder(model.check_input(x))
             return lesson.vae_plane_numbers(q.mean.cpu(), q.std.cpu(), labels)
-        return lesson.wae_plane_numbers(model.encode(model._check_x(x)).cpu(), labels)
+        return lesson.wae_plane_numbers(model.encode(model.check_input(x)).cpu(), labels)
 
 
 def fit_2d(member, model, x, steps, device, progress):
