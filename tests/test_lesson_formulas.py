@@ -31,6 +31,24 @@ def test_the_quadratics_estimator_variances_match_monte_carlo(mean, log_std):
         assert abs(draws.var().item() / formulas[name] - 1) < tol, name
 
 
+@pytest.mark.parametrize("mean, log_std", [(0.3, -0.2), (-1.5, 0.4)])
+def test_the_variance_of_a_constant_baseline_matches_monte_carlo_and_is_least_at_the_best_one(mean, log_std):
+    """baseline_variance against samples at three baselines (none, E_q f, b*); b* is where it is least, on a fine
+    grid of b, and the formulas agree with quadratic_variances where they overlap."""
+    n = 400_000
+    best = reparam.best_constant_baseline(mean, log_std)
+    for b, tol in ((0.0, 0.06), (reparam.quadratic_mean(mean, log_std), 0.04), (best, 0.04)):
+        draws = cl.estimators.score_function_samples(reparam.quadratic, mean, log_std, n, baseline=b,
+                                                     generator=torch.Generator().manual_seed(1))[:, 0]
+        assert abs(draws.var().item() / reparam.baseline_variance(mean, log_std, b) - 1) < tol, b
+    grid = [best + step / 100 for step in range(-300, 301)]
+    assert min(grid, key=lambda b: reparam.baseline_variance(mean, log_std, b)) == best
+    formulas = reparam.quadratic_variances(mean, log_std)
+    assert math.isclose(reparam.baseline_variance(mean, log_std, 0.0), formulas["score function"])
+    assert math.isclose(reparam.baseline_variance(mean, log_std, reparam.quadratic_mean(mean, log_std)),
+                        formulas["score function + baseline"])
+
+
 def test_the_relaxed_gradient_is_unbiased_in_the_limit_and_shrunk_at_high_temperature():
     m = reparam.relaxed_gradient_moments([0.05, 100.0], n=20000)
     exact_norm = float(torch.tensor([0.07, -0.06, 0.51, -0.52]).norm())   # π_k (w_k − π·w) for the defaults

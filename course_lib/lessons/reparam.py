@@ -30,8 +30,30 @@ def quadratic(z):
 
 
 def quadratic_mean(mean, log_std):
-    """Exact E_q[(z - 1)^2] = (mu - 1)^2 + sigma^2 for q = N(mu, sigma^2): the best constant baseline b."""
+    """Exact E_q[(z - 1)^2] = (mu - 1)^2 + sigma^2 for q = N(mu, sigma^2): the baseline b the lesson uses (the
+    natural one, not the constant of least variance: :func:`best_constant_baseline`)."""
     return (check_number("mean", mean) - 1.0) ** 2 + math.exp(2 * check_number("log_std", log_std))
+
+
+def baseline_variance(mean, log_std, baseline):
+    """Per-sample variance of the score-function estimate (f(z) - b) eps / sigma of d/dmu E_q[(z - 1)^2] for a
+    constant b, q = N(mu, sigma^2).  With a = mu - 1 and d = b - a^2 (so f - b = 2 a sigma eps + sigma^2 eps^2 - d):
+
+        Var = 8 a^2 + 15 sigma^2 - 6 d + d^2 / sigma^2
+
+    (b = 0 gives the plain score function's a^4/sigma^2 + 14 a^2 + 15 sigma^2, b = E_q f the 8 a^2 + 10 sigma^2 of
+    :func:`quadratic_variances`).  -> float"""
+    a, var = check_number("mean", mean) - 1.0, math.exp(2 * check_number("log_std", log_std))
+    d = check_number("baseline", baseline) - a ** 2
+    return 8 * a ** 2 + 15 * var - 6 * d + d ** 2 / var
+
+
+def best_constant_baseline(mean, log_std):
+    """The constant b of least variance for d/dmu, where :func:`baseline_variance` has zero slope in b:
+    b* = a^2 + 3 sigma^2 = E_q[f] + 2 sigma^2, with variance 8 a^2 + 6 sigma^2.  In general, for one component g of
+    the score, b* = E_q[f g^2] / E_q[g^2] (here g = eps / sigma and E_q[f eps^2] = a^2 + 3 sigma^2): it equals E_q[f]
+    only where f and g^2 are uncorrelated.  -> float"""
+    return (check_number("mean", mean) - 1.0) ** 2 + 3 * math.exp(2 * check_number("log_std", log_std))
 
 
 def quadratic_variances(mean, log_std):
