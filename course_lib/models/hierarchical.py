@@ -8,8 +8,8 @@ Generation (both kinds of model):
 
 Inference, two ways:
 
-* ``"bottom_up"`` (as the course text writes it):
-  q(z|x) = q(z_1 | x) q(z_2 | z_1) ... q(z_L | z_{L-1});
+* ``"bottom_up"``: q(z|x) = q(z_1 | x) q(z_2 | z_1) ... q(z_L | z_{L-1}), the Markov special case of the course
+  text's q(z_1 | x) prod_l q(z_l | z_1, ..., z_{l-1}, x);
 * ``"ladder"`` (Sønderby et al., 2016): a deterministic bottom-up pass d_1 = f_1(x),
   d_l = f_l(d_{l-1}) gives Gaussians N(m_l, v_l); sampling then runs top-down,
   q(z_L | x) = N(m_L, v_L) and q(z_l | z_{l+1}, x) = the precision-weighted merge of
