@@ -123,15 +123,23 @@ class _PlantModel:
         return {"loss": beta * rate, "rate": rate}
 
 
-def test_posterior_spread_reads_the_encoders_log_variances_and_the_spread_of_their_means():
-    from course_lib.lessons.beta_vae import posterior_spread
+def test_the_kl_split_adds_up_to_the_closed_form_and_reads_a_shared_offset():
+    """kl_split's three parts add up to the encoder's KL; shifting every posterior mean by the same vector adds
+    exactly half its squared length to the offset part and leaves the spread part alone."""
+    from course_lib.lessons.beta_vae import kl_split
     torch.manual_seed(0)
     vae = cl.VAE.mlp(image_shape=(1, 32, 32), latent_dim=3, hidden=(8,))
     images = cl.make_sprites(20, seed=0).images
+    before = kl_split({"a": vae}, images)["a"]
+    assert before["sum"] == pytest.approx(before["closed form"], rel=1e-5)
+    shift = torch.tensor([2.0, -1.0, 0.5])
+    last = [m for m in vae.encoder.net.modules() if isinstance(m, torch.nn.Linear)][-1]
     with torch.no_grad():
-        q = vae.encoder(images)
-    log_var, spread = posterior_spread({"a": vae}, images)["a"]
-    assert log_var == pytest.approx(float(q.log_var.mean()), rel=1e-6)
-    assert spread == pytest.approx(float(q.mean.var(0).sum()), rel=1e-6)
+        last.bias[:3] += shift                          # the first latent_dim outputs are the means
+    after = kl_split({"a": vae}, images)["a"]
+    assert after["sum"] == pytest.approx(after["closed form"], rel=1e-5)
+    assert after["spread of the means"] == pytest.approx(before["spread of the means"], rel=1e-5)
+    assert after["widths"] == pytest.approx(before["widths"], rel=1e-5)
+    assert after["offset of the means"] > before["offset of the means"]
     with pytest.raises(cl.CourseInputError, match="models must be"):
-        posterior_spread({}, images)
+        kl_split({}, images)

@@ -211,14 +211,26 @@ def sweep_explorer(models, values, measured, x0, factor_names, symbol="β", targ
 
 
 @torch.no_grad()
-def posterior_spread(models, images):
-    """Two ways an encoder can spend KL, for each model: its posteriors' mean log-variance (narrower posteriors:
-    lower) and the summed variance of its posterior means over the images (means spread further from 0: higher).
-    models: {name: VAE}; images: (N, 1, H, W).  -> {name: (mean log-variance, summed variance of the means)}"""
+def kl_split(models, images):
+    """The data-averaged KL of diagonal Gaussian posteriors from N(0, I), split by where it comes from.  With
+    mu_j(x), sigma_j(x) the posterior of latent j and E, Var taken over the images,
+
+        E_x KL = 1/2 sum_j Var mu_j  +  1/2 sum_j (E mu_j)^2  +  1/2 sum_j (E sigma_j^2 - 1 - E log sigma_j^2)
+                 spread of the means    offset of the means    widths unlike the prior's (narrower or wider)
+
+    (each part >= 0; the first is the only one that can tell images apart).  models: {name: VAE}; images:
+    (N, 1, H, W).  -> {name: {"spread of the means", "offset of the means", "widths", "sum", "closed form"}} in nats,
+    "closed form" the mean of the encoder's own KL, which "sum" must equal."""
     if not isinstance(models, dict) or not models:
         raise CourseInputError("models must be a non-empty {name: VAE} dictionary.")
     out = {}
     for name, model in models.items():
         q = model.encoder(model.check_input(images))
-        out[name] = (float(q.log_var.mean()), float(q.mean.var(0).sum()))
+        mean, log_var = q.mean.double(), q.log_var.double()
+        parts = {"spread of the means": 0.5 * float(mean.var(0, unbiased=False).sum()),
+                 "offset of the means": 0.5 * float(mean.mean(0).pow(2).sum()),
+                 "widths": 0.5 * float((log_var.exp().mean(0) - 1 - log_var.mean(0)).sum())}
+        parts["sum"] = sum(parts.values())
+        parts["closed form"] = float(q.kl_standard_normal().double().mean())
+        out[name] = parts
     return out
