@@ -21,11 +21,11 @@ from .information import (
     total_correlation_decomposition,
     variational_information_bound,
 )
-from .probe import linear_probe_accuracy, neighbour_vote_accuracy
+from .probe import linear_probe_accuracy, linear_probe_correct, neighbour_vote_accuracy
 
 __all__ = ["active_units", "binning_bias", "factor_entropies", "feature_statistics", "frechet_distance",
            "frechet_feature_distance", "gaussian_fit_kl", "importance_weighted_total_correlation",
-           "laplacian_variance", "latent_means", "linear_probe_accuracy",
+           "laplacian_variance", "latent_means", "linear_probe_accuracy", "linear_probe_correct",
            "marginal_kl_and_information", "mig", "mutual_information_matrix",
            "mws_total_correlation", "neighbour_vote_accuracy", "rate_distortion_terms", "total_correlation_decomposition",
            "variational_information_bound"]

@@ -20,7 +20,15 @@ def _check_codes_and_labels(train_codes, train_labels, test_codes, test_labels):
 
 
 def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, steps=200, weight_decay=1e-3):
-    """Fit multinomial logistic regression on (train_codes, train_labels), return test accuracy in [0, 1].
+    """Fit multinomial logistic regression on (train_codes, train_labels), return test accuracy in [0, 1]: the mean
+    of :func:`linear_probe_correct`."""
+    return linear_probe_correct(train_codes, train_labels, test_codes, test_labels, steps,
+                                weight_decay).double().mean().item()
+
+
+def linear_probe_correct(train_codes, train_labels, test_codes, test_labels, steps=200, weight_decay=1e-3):
+    """Fit multinomial logistic regression on (train_codes, train_labels); -> (N_test,) bool, whether each test code
+    is labelled right (two probes scored on the same test images compare image by image: a paired comparison).
 
     codes: (N, k) floats; labels: (N,) integers 0 … C−1.  The codes are standardized with the
     training mean and spread; L-BFGS minimises cross-entropy + weight_decay · ‖W‖².
@@ -45,7 +53,7 @@ def linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels, st
 
     optimizer.step(closure)
     with torch.no_grad():
-        return ((b @ weight + bias).argmax(1) == test_labels.long()).double().mean().item()
+        return (b @ weight + bias).argmax(1) == test_labels.long()
 
 
 def neighbour_vote_accuracy(train_codes, train_labels, test_codes, test_labels, k=10):
