@@ -87,11 +87,13 @@ def provenance(name, folder=None):
 
 
 def describe(name, folder=None):
-    """One line: what the shipped models of ``name`` are, how long they trained on what, how to retrain."""
+    """One line for the lesson's output: which shipped models were loaded, and that ``retrain = True`` trains the
+    lesson's own.  How they were trained, on what and for how long, and the command that trains them again are
+    provenance, kept out of the lesson: docs/reference-models.md and ``python -m course_lib.reference list``."""
     recipe = get_recipe(name)
-    return (f"Loaded the course's reference models '{name}': {len(recipe.members)} {recipe.what}, "
-            f"{provenance(name, folder)}. "
-            f"retrain = True trains the lesson's own instead; these are retrained by: {retrain_hint(recipe)}")
+    n = len(recipe.members)
+    return (f"Loaded the course's reference models '{name}' ({n} model{'' if n == 1 else 's'}): {recipe.what}. "
+            "retrain = True trains the lesson's own here instead.")
 
 
 def or_train(name, train, *, retrain=False, folder=None, device=None):
