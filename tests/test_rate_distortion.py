@@ -176,3 +176,18 @@ def test_the_plane_map_shades_exactly_the_region_below_d_equals_h_minus_r():
     r, d = (list(map(float, v)) for v in edge.get_data())
     assert all(abs(a + b - 2.0) < 1e-12 for a, b in zip(r, d)) and min(r) == 0 and max(r) <= 2.0
     assert ax.get_xlabel().startswith("rate R") and ax.get_ylabel().startswith("distortion D")
+
+
+def test_the_rates_two_parts_from_samples_agree_with_their_closed_forms_and_add_up_to_the_rate():
+    """sample_split estimates I and KL(q(z) ‖ p) from draws of (x, z) using only q(z) = N(0, C): each within 4 of its
+    standard errors of the closed form, and their sum within the same of the rate."""
+    from course_lib.models import rate_distortion as rd
+    cov = torch.diag(torch.tensor([4.0, 2.0, 1.0, 0.25], dtype=torch.float64))
+    ae = rd.LinearGaussianAutoencoder(d=4, k=3, seed=1)
+    with torch.no_grad():
+        ae.A.mul_(5.0)
+        split = ae.sample_split(cov, 200_000, generator=torch.Generator().manual_seed(0))
+        (i, se_i), (kl, se_kl) = split["information"], split["marginal KL"]
+        assert abs(i - ae.mutual_information(cov).item()) < 4 * se_i
+        assert abs(kl - ae.marginal_kl(cov).item()) < 4 * se_kl
+        assert abs(i + kl - ae.rate(cov).item()) < 4 * (se_i + se_kl)

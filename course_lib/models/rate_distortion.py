@@ -25,6 +25,8 @@ is given by reverse water-filling (Cover & Thomas, 2006, §10.3.3):
 where σ_i² are the eigenvalues of Σ.  No encoder reaches below it: R ≥ I ≥ R(D).
 All quantities are in nats.
 """
+import math
+
 import torch
 from torch import nn
 
@@ -131,6 +133,29 @@ class LinearGaussianAutoencoder(nn.Module):
         z = mean + s.sqrt() * torch.randn(n, self.k, generator=generator, dtype=torch.float64)
         kl = 0.5 * (s.sum() + (mean ** 2).sum(-1) - self.k - self.log_s.sum())
         return kl.mean(), ((x - z @ self.W.T) ** 2).sum(-1).mean()
+
+
+    @torch.no_grad()
+    def sample_split(self, cov, n, generator=None):
+        """Monte Carlo estimates of the rate's two parts from n draws of (x, z), each with its standard error, without
+        the closed forms of :meth:`mutual_information` and :meth:`marginal_kl` (only q(z) = N(0, C) is used):
+
+            I  ~ mean of log q(z|x) − log q(z),        KL(q(z) ‖ p)  ~ mean of log q(z) − log p(z).
+
+        -> {"information": (estimate, standard error), "marginal KL": (estimate, standard error)}"""
+        cov = self._cov(cov)
+        n = check_int("n", n, minimum=2)
+        x = torch.randn(n, self.d, generator=generator, dtype=torch.float64) @ torch.linalg.cholesky(cov).T
+        mean, s = x @ self.A.T, self.log_s.exp()
+        z = mean + s.sqrt() * torch.randn(n, self.k, generator=generator, dtype=torch.float64)
+        zeros = torch.zeros(self.k, dtype=torch.float64)
+        log_q_given_x = torch.distributions.Normal(mean, s.sqrt()).log_prob(z).sum(-1)
+        log_q = torch.distributions.MultivariateNormal(zeros, self.aggregate_cov(cov)).log_prob(z)
+        log_p = torch.distributions.Normal(zeros, 1.0).log_prob(z).sum(-1)
+        out = {}
+        for name, values in (("information", log_q_given_x - log_q), ("marginal KL", log_q - log_p)):
+            out[name] = (values.mean().item(), (values.std() / math.sqrt(n)).item())
+        return out
 
 
 def fit_linear_autoencoder(cov, k, beta, steps=1000, lr=0.05, seed=0):
