@@ -24,6 +24,8 @@ Each claim is also kept in :func:`record` (text, held, shows), for tests and sum
 import math
 import os
 
+import torch
+
 from .errors import CourseError, CourseInputError
 from .settings import fast_mode
 
@@ -91,6 +93,27 @@ def apart(a, b, standard_error, sigmas=2.0):
     if se < 0:
         raise CourseInputError(f"standard_error must be >= 0, got {se}.")
     return abs(a - b) > sigmas * se
+
+
+def paired_standard_error(a, b):
+    """The standard error of mean(a) − mean(b) when a and b score the same N items (two models on the same test
+    images, say; a, b: (N,) numbers or bools, tensors or arrays): std(a − b) / √N.  What the items share cancels,
+    so it is far smaller than the unpaired error when the two agree on most items."""
+    a, b = (torch.as_tensor(v).double().flatten() for v in (a, b))
+    if a.shape != b.shape or len(a) < 2:
+        raise CourseInputError(f"a and b must score the same items, at least 2; got {len(a)} and {len(b)} values.")
+    return float((a - b).std() / math.sqrt(len(a)))
+
+
+def variance_standard_error(x):
+    """The standard error of the sample variance of N independent draws x ((N,) numbers): √((m₄ − s⁴) / N), with m₄
+    the fourth central moment and s² the variance (the large-N form), so that a measured variance can be held to a
+    formula within a stated number of standard errors."""
+    x = torch.as_tensor(x).double().flatten()
+    if len(x) < 2:
+        raise CourseInputError(f"x must hold at least 2 draws, got {len(x)}.")
+    centred = x - x.mean()
+    return math.sqrt(max(0.0, ((centred ** 4).mean() - centred.pow(2).mean() ** 2).item()) / len(x))
 
 
 def _as_bool(holds):

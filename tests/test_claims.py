@@ -102,6 +102,25 @@ def test_falls_rises_and_apart():
         claims.apart(1, 2, -0.1)
 
 
+def test_the_standard_errors_claims_lean_on():
+    """variance_standard_error matches the spread of sample variances over many repeats (within 10 %);
+    paired_standard_error is std(a − b)/√N, zero for identical scores; bad input says what is wrong."""
+    import torch
+    g = torch.Generator().manual_seed(0)
+    draws = torch.randn(2000, 500, generator=g, dtype=torch.float64) ** 2          # a skewed variable, 2000 repeats
+    spread = draws.var(1).std().item()
+    assert abs(claims.variance_standard_error(draws[0]) / spread - 1) < 0.1
+    a = torch.rand(300, generator=g) < 0.7
+    b = a.clone()
+    b[:30] = ~b[:30]
+    assert claims.paired_standard_error(a, a) == 0.0
+    assert claims.paired_standard_error(a, b) == pytest.approx(float((a.double() - b.double()).std() / 300 ** 0.5))
+    with pytest.raises(cl.CourseInputError, match="same items"):
+        claims.paired_standard_error(a, b[:10])
+    with pytest.raises(cl.CourseInputError, match="at least 2 draws"):
+        claims.variance_standard_error([1.0])
+
+
 # ---- the lessons on the shipped models ----------------------------------------------------------------
 
 def run_full_mode(notebook, tmp_path):

@@ -162,7 +162,6 @@ def test_the_probe_image_by_image_gives_the_accuracy_and_a_paired_standard_error
     probe against itself, and no larger than the unpaired one when two probes agree on most images."""
     import math
 
-    from course_lib.lessons import wae as lesson
     from course_lib.metrics import linear_probe_accuracy, linear_probe_correct
     g = torch.Generator().manual_seed(0)
     labels = torch.randint(0, 3, (400,), generator=g)
@@ -170,11 +169,11 @@ def test_the_probe_image_by_image_gives_the_accuracy_and_a_paired_standard_error
     right = linear_probe_correct(codes[:200], labels[:200], codes[200:], labels[200:])
     assert right.dtype == torch.bool and right.shape == (200,)
     assert right.double().mean().item() == linear_probe_accuracy(codes[:200], labels[:200], codes[200:], labels[200:])
-    assert lesson.paired_standard_error(right, right) == 0.0
+    assert cl.claims.paired_standard_error(right, right) == 0.0
     other = right.clone()
     other[:10] = ~other[:10]
     d = right.double() - other.double()
-    assert math.isclose(lesson.paired_standard_error(right, other), float(d.std() / math.sqrt(200)))
+    assert math.isclose(cl.claims.paired_standard_error(right, other), float(d.std() / math.sqrt(200)))
     p, q = right.double().mean(), other.double().mean()
     unpaired = math.sqrt(float(p * (1 - p) + q * (1 - q)) / 200)
-    assert lesson.paired_standard_error(right, other) < unpaired
+    assert cl.claims.paired_standard_error(right, other) < unpaired

@@ -375,20 +375,13 @@ def compare(models, x_test, labels, n_train_probe=None):
 def probe_correct(models, x_test, labels, n_train_probe=None):
     """For each model, whether the linear probe of :func:`compare` labels each test image right (the same codes, the
     same split): -> {name: (N_test,) bool}.  Its mean is the table's probe accuracy; two models' rows, compared image
-    by image, give the paired standard error of their difference (:func:`paired_standard_error`)."""
+    by image, give the paired standard error of their difference (:func:`course_lib.claims.paired_standard_error`)."""
     half = len(x_test) // 2 if n_train_probe is None else n_train_probe
     out = {}
     for name, model in models.items():
         z = codes(model, x_test)
         out[name] = linear_probe_correct(z[:half], labels[:half], z[half:], labels[half:])
     return out
-
-
-def paired_standard_error(a, b):
-    """The standard error of mean(a) − mean(b) for two scores of the same items (a, b: (N,) bool or float):
-    std(a − b) / sqrt(N).  Smaller than the unpaired one when the two scores agree on most items."""
-    d = a.double() - b.double()
-    return float(d.std() / math.sqrt(len(d)))
 
 
 def lambda_explorer(sweep, values, x_test, n=8):

@@ -124,16 +124,18 @@ class LinearGaussianAutoencoder(nn.Module):
         """−E log p(x|z) for the Gaussian decoder N(W z, v I)."""
         return 0.5 * (self.d * (LOG_2PI + self.log_v) + self.squared_error(cov) / self.log_v.exp())
 
-    def sample_terms(self, cov, n, generator=None):
-        """Monte Carlo estimates of (rate, squared error) from n draws of x and z (to check the closed forms)."""
-        cov = self._cov(cov)
-        n = check_int("n", n, minimum=1)
+    def _draw(self, cov, n, generator):
+        """n draws of x ~ N(0, Σ) and z ~ q(z|x) = N(A x, diag s).  -> (x, mean A x, variances s, z)"""
+        n = check_int("n", n, minimum=2)
         x = torch.randn(n, self.d, generator=generator, dtype=torch.float64) @ torch.linalg.cholesky(cov).T
         mean, s = x @ self.A.T, self.log_s.exp()
-        z = mean + s.sqrt() * torch.randn(n, self.k, generator=generator, dtype=torch.float64)
+        return x, mean, s, mean + s.sqrt() * torch.randn(n, self.k, generator=generator, dtype=torch.float64)
+
+    def sample_terms(self, cov, n, generator=None):
+        """Monte Carlo estimates of (rate, squared error) from n draws of x and z (to check the closed forms)."""
+        x, mean, s, z = self._draw(self._cov(cov), n, generator)
         kl = 0.5 * (s.sum() + (mean ** 2).sum(-1) - self.k - self.log_s.sum())
         return kl.mean(), ((x - z @ self.W.T) ** 2).sum(-1).mean()
-
 
     @torch.no_grad()
     def sample_split(self, cov, n, generator=None):
@@ -144,10 +146,8 @@ class LinearGaussianAutoencoder(nn.Module):
 
         -> {"information": (estimate, standard error), "marginal KL": (estimate, standard error)}"""
         cov = self._cov(cov)
-        n = check_int("n", n, minimum=2)
-        x = torch.randn(n, self.d, generator=generator, dtype=torch.float64) @ torch.linalg.cholesky(cov).T
-        mean, s = x @ self.A.T, self.log_s.exp()
-        z = mean + s.sqrt() * torch.randn(n, self.k, generator=generator, dtype=torch.float64)
+        _, mean, s, z = self._draw(cov, n, generator)
+        n = len(z)
         zeros = torch.zeros(self.k, dtype=torch.float64)
         log_q_given_x = torch.distributions.Normal(mean, s.sqrt()).log_prob(z).sum(-1)
         log_q = torch.distributions.MultivariateNormal(zeros, self.aggregate_cov(cov)).log_prob(z)
